@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Makes sure the services the integration tests talk to are up on this machine:
+# RabbitMQ (5672), PostgreSQL (5432) and FerretDB (27017, MongoDB wire protocol on
+# PostgreSQL), building FerretDB from the Go module proxy the first time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+  local port=$1 name=$2
+  for _ in $(seq 1 120); do port_open "$port" && return 0; sleep 1; done
+  echo "ensure-services: $name did not open port $port within 120 s" >&2
+  return 1
+}
+
+if ! port_open 5672; then
+  echo "ensure-services: starting RabbitMQ"
+  rabbitmq-server -detached
+  wait_port 5672 RabbitMQ
+fi
+# The port opens before the broker finishes booting; wait until it answers.
+for _ in $(seq 1 60); do rabbitmq-diagnostics -q check_running >/dev/null 2>&1 && break; sleep 1; done
+
+if ! port_open 5432; then
+  echo "ensure-services: starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  wait_port 5432 PostgreSQL
+fi
+
+if ! port_open 27017; then
+  bin=.cache/ferretdb/ferretdb
+  if [[ ! -x $bin ]]; then
+    echo "ensure-services: building FerretDB (first run only, takes a few minutes)"
+    mkdir -p .cache/ferretdb
+    (cd tools/ferretdb && go build -o "../../$bin" .)
+  fi
+  psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='ferretdb'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -qc "create database ferretdb"
+  echo "ensure-services: starting FerretDB on 127.0.0.1:27017"
+  FERRETDB_TELEMETRY=disable DO_NOT_TRACK=1 setsid nohup "$bin" \
+    --listen-addr 127.0.0.1:27017 \
+    --postgresql-url "postgres://postgres@127.0.0.1:5432/ferretdb" \
+    > .cache/ferretdb/ferretdb.log 2>&1 < /dev/null &
+  wait_port 27017 FerretDB
+fi
+echo "ensure-services: RabbitMQ, PostgreSQL and FerretDB are up"

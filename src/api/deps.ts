@@ -1,0 +1,21 @@
+import type { HubConfig } from '../config/config';
+import type { Logger } from '../core/logger';
+import type { HubMetrics } from '../core/metrics';
+import type { Broker } from '../broker/port';
+import type { EventValidator } from '../events/validator';
+import type { ReplayService } from '../delivery/replay-service';
+import type { TestSender } from '../delivery/test-sender';
+import type { Store } from '../store/port';
+import type { SubscriptionService } from '../subscriptions/subscription-service';
+
+export interface ApiDeps {
+  config: HubConfig;
+  store: Store;
+  broker: Broker;
+  validator: EventValidator;
+  subscriptions: SubscriptionService;
+  replays: ReplayService;
+  tester: TestSender;
+  metrics: HubMetrics;
+  logger: Logger;
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { ValidationError } from '../../core/errors';
+import { tenantOf } from '../auth';
+import type { ApiDeps } from '../deps';
+import { optionalString, pageFrom } from '../params';
+import { attemptView } from '../serializers';
+
+export function deliveryRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  /** Delivery attempts, newest first. */
+  router.get('/v1/deliveries', async (req, res) => {
+    const status = optionalString(req.query, 'status');
+    if (status !== undefined && status !== 'succeeded' && status !== 'failed') {
+      throw new ValidationError('status must be "succeeded" or "failed".', [{ path: 'query.status', message: 'unknown status' }]);
+    }
+    const page = await deps.store.listAttempts(tenantOf(res), {
+      ...pageFrom(req.query),
+      subscriptionId: optionalString(req.query, 'subscriptionId'),
+      eventId: optionalString(req.query, 'eventId'),
+      status,
+    });
+    res.json({ data: page.data.map(attemptView), nextCursor: page.nextCursor });
+  });
+  return router;
+}

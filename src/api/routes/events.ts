@@ -1,0 +1,70 @@
+import { Router } from 'express';
+import { HubError, NotFoundError } from '../../core/errors';
+import { newId } from '../../core/ids';
+import { isOperationalType } from '../../events/catalog';
+import { CURRENT_EVENT_VERSION, eventStoreKey } from '../../events/envelope';
+import { tenantOf } from '../auth';
+import type { ApiDeps } from '../deps';
+import { bodyObject } from '../params';
+import { attemptView } from '../serializers';
+
+export function eventRoutes(deps: ApiDeps): Router {
+  const router = Router();
+
+  /** Publishes an event; answers only after the broker confirmed it. Scoped to the caller's tenant. */
+  router.post('/v1/events', async (req, res) => {
+    const tenantId = tenantOf(res);
+    const body = bodyObject(req.body);
+    const candidate = {
+      ...body,
+      id: body['id'] ?? newId('evt'),
+      version: body['version'] ?? CURRENT_EVENT_VERSION,
+      timestamp: body['timestamp'] ?? new Date().toISOString(),
+    };
+    const check = deps.validator.check(candidate);
+    const reserved = check.ok && isOperationalType(check.envelope.type);
+    if (!check.ok || reserved) {
+      const reason = check.ok ? 'reserved_event_type' : check.reason;
+      const problems = check.ok ? [{ path: '/type', message: `"${check.envelope.type}" is emitted by Hookhub only` }] : check.problems;
+      deps.metrics.eventsInvalid.inc({ source: 'http', reason });
+      await deps.store.recordInvalidEvent({
+        id: newId('inv'),
+        source: 'http',
+        tenantId,
+        reason,
+        problems,
+        raw: JSON.stringify(body).slice(0, 256 * 1024),
+        receivedAt: new Date(),
+      });
+      throw new HubError('invalid_event', `The event is not valid (${reason}): ${problems.map((p) => `${p.path} ${p.message}`).slice(0, 3).join('; ')}.`, {
+        status: 422,
+        details: { reason, problems },
+      });
+    }
+    try {
+      await deps.broker.publishEvent(check.envelope, tenantId);
+    } catch (cause) {
+      throw new HubError('broker_unavailable', 'The event could not be handed to the message broker; it was not accepted. Retry with the same id.', {
+        status: 503,
+        cause,
+      });
+    }
+    res.status(202).json({ id: check.envelope.id });
+  });
+
+  /** An event and this tenant's delivery attempts for it. */
+  router.get('/v1/events/:id', async (req, res) => {
+    const tenantId = tenantOf(res);
+    const id = req.params['id'] as string;
+    const attempts = await deps.store.listAttempts(tenantId, { eventId: id, limit: 250 });
+    const stored = (await deps.store.getEvent(eventStoreKey(id, tenantId))) ?? (attempts.data.length > 0 ? await deps.store.getEvent(id) : null);
+    if (!stored) throw new NotFoundError('event', id);
+    res.json({
+      ...stored.envelope,
+      receivedAt: stored.receivedAt.toISOString(),
+      routedAt: stored.routedAt?.toISOString() ?? null,
+      deliveries: attempts.data.map(attemptView),
+    });
+  });
+  return router;
+}

@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import type { ApiDeps } from '../deps';
+
+export function healthRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const broker = deps.broker.isReady();
+    let store = deps.store.isReady();
+    if (store) {
+      store = await Promise.race([
+        deps.store.ping().then(() => true, () => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
+    }
+    const ready = broker && store;
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'unavailable',
+      mode: deps.config.mode,
+      checks: { broker: broker ? 'up' : 'down', store: store ? 'up' : 'down' },
+    });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  return router;
+}

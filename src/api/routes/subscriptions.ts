@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import { ValidationError } from '../../core/errors';
+import { tenantOf } from '../auth';
+import type { ApiDeps } from '../deps';
+import { bodyObject, dateParam, pageFrom } from '../params';
+import { subscriptionView } from '../serializers';
+
+export function subscriptionRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const service = deps.subscriptions;
+
+  router.post('/v1/subscriptions', async (req, res) => {
+    const { record, secret } = await service.create(tenantOf(res), bodyObject(req.body));
+    res.status(201).location(`/v1/subscriptions/${record.id}`).json({ ...subscriptionView(record), secret });
+  });
+
+  router.get('/v1/subscriptions', async (req, res) => {
+    const page = await service.list(tenantOf(res), pageFrom(req.query));
+    res.json({ data: page.data.map(subscriptionView), nextCursor: page.nextCursor });
+  });
+
+  router.get('/v1/subscriptions/:id', async (req, res) => {
+    res.json(subscriptionView(await service.get(tenantOf(res), req.params['id'] as string)));
+  });
+
+  router.patch('/v1/subscriptions/:id', async (req, res) => {
+    res.json(subscriptionView(await service.update(tenantOf(res), req.params['id'] as string, bodyObject(req.body))));
+  });
+
+  router.delete('/v1/subscriptions/:id', async (req, res) => {
+    await service.remove(tenantOf(res), req.params['id'] as string);
+    res.status(204).end();
+  });
+
+  router.get('/v1/subscriptions/:id/secret', async (req, res) => {
+    res.json({ secret: await service.secret(tenantOf(res), req.params['id'] as string) });
+  });
+
+  router.post('/v1/subscriptions/:id/test', async (req, res) => {
+    const tenantId = tenantOf(res);
+    const body = bodyObject(req.body ?? {});
+    if (typeof body['type'] !== 'string') {
+      throw new ValidationError('type is required: the event type to simulate, e.g. "business.created".', [{ path: '/type', message: 'is required' }]);
+    }
+    const data = body['data'];
+    if (data !== undefined && (data === null || typeof data !== 'object' || Array.isArray(data))) {
+      throw new ValidationError('data must be an object with the event data, or left out for sample data.', [{ path: '/data', message: 'not an object' }]);
+    }
+    const subscription = await service.get(tenantId, req.params['id'] as string);
+    res.json(await deps.tester.send(subscription, body['type'], data as Record<string, unknown> | undefined));
+  });
+
+  router.post('/v1/subscriptions/:id/replay', async (req, res) => {
+    const tenantId = tenantOf(res);
+    const body = bodyObject(req.body ?? {});
+    const since = dateParam(body['since'], 'since');
+    const until = body['until'] === undefined ? new Date() : dateParam(body['until'], 'until');
+    if (until <= since) throw new ValidationError('until must be later than since.', [{ path: '/until', message: 'not after since' }]);
+    const replayed = await deps.replays.replayWindow(tenantId, req.params['id'] as string, since, until);
+    res.status(202).json({ replayed: replayed.length, deadLetterIds: replayed.map((d) => d.id) });
+  });
+  return router;
+}

@@ -1,0 +1,94 @@
+import type { ConfirmChannel } from 'amqplib';
+
+/** Retry tiers, in seconds: powers of two from 1 s to about 18 h. A delay is walked down the ladder. */
+export const RETRY_TIERS_S: readonly number[] = Array.from({ length: 17 }, (_, i) => 2 ** i);
+
+export interface TopologyNames {
+  eventsExchange: string;
+  routerQueue: string;
+  invalidQueue: string;
+  eventsPoisonQueue: string;
+  deliveriesQueue: string;
+  deliveriesPoisonQueue: string;
+  deadLetterQueue: string;
+  retryQueue(tierSeconds: number): string;
+}
+
+export function topologyNames(prefix: string): TopologyNames {
+  return {
+    eventsExchange: `${prefix}.events`,
+    routerQueue: `${prefix}.router`,
+    invalidQueue: `${prefix}.events.invalid`,
+    eventsPoisonQueue: `${prefix}.events.poison`,
+    deliveriesQueue: `${prefix}.deliveries`,
+    deliveriesPoisonQueue: `${prefix}.deliveries.poison`,
+    deadLetterQueue: `${prefix}.dead-letters`,
+    retryQueue: (tier) => `${prefix}.retry.${tier}s`,
+  };
+}
+
+/** A message handled and failed this many times is a poison message: parked, not retried forever. */
+const DELIVERY_LIMIT = 50;
+
+const quorum = { 'x-queue-type': 'quorum' };
+
+function deadLetteringTo(queue: string): Record<string, unknown> {
+  return {
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': queue,
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  };
+}
+
+/** Declares everything; idempotent, and re-run on every reconnect. */
+export async function declareTopology(channel: ConfirmChannel, names: TopologyNames): Promise<void> {
+  await channel.assertExchange(names.eventsExchange, 'topic', { durable: true });
+  for (const parked of [names.invalidQueue, names.eventsPoisonQueue, names.deliveriesPoisonQueue]) {
+    await channel.assertQueue(parked, { durable: true, arguments: quorum });
+  }
+  // A tap for operators' tooling; the stored dead-letter record is the one that is replayed.
+  await channel.assertQueue(names.deadLetterQueue, {
+    durable: true,
+    arguments: { ...quorum, 'x-max-length': 100_000 },
+  });
+  await channel.assertQueue(names.routerQueue, {
+    durable: true,
+    arguments: { ...quorum, 'x-delivery-limit': DELIVERY_LIMIT, ...deadLetteringTo(names.eventsPoisonQueue) },
+  });
+  await channel.bindQueue(names.routerQueue, names.eventsExchange, '#');
+  await channel.assertQueue(names.deliveriesQueue, {
+    durable: true,
+    arguments: { ...quorum, 'x-delivery-limit': DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
+  });
+  for (const tier of RETRY_TIERS_S) {
+    await channel.assertQueue(names.retryQueue(tier), {
+      durable: true,
+      arguments: { ...quorum, 'x-message-ttl': tier * 1000, ...deadLetteringTo(names.deliveriesQueue) },
+    });
+  }
+}
+
+/** Every queue, for tests and teardown. */
+export function allQueues(names: TopologyNames): string[] {
+  return [
+    names.routerQueue,
+    names.invalidQueue,
+    names.eventsPoisonQueue,
+    names.deliveriesQueue,
+    names.deliveriesPoisonQueue,
+    names.deadLetterQueue,
+    ...RETRY_TIERS_S.map((t) => names.retryQueue(t)),
+  ];
+}
+
+/**
+ * The tier for the next hop of a delay: the largest tier not above it, so each hop
+ * brings the message closer to its due time and it is never early. A remainder
+ * under one second takes the 1 s tier (at most 1 s late).
+ */
+export function tierFor(remainingMs: number): number {
+  let chosen = RETRY_TIERS_S[0] as number;
+  for (const tier of RETRY_TIERS_S) if (tier * 1000 <= remainingMs) chosen = tier;
+  return chosen;
+}

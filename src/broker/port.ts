@@ -1,0 +1,62 @@
+import type { EventEnvelope } from '../events/envelope';
+
+/** One event to one subscription, as it travels through the delivery queue. */
+export interface DeliveryJob {
+  webhookId: string;
+  tenantId: string;
+  subscriptionId: string;
+  event: EventEnvelope;
+  /** The number of the attempt this job will make, from 1. */
+  attempt: number;
+  /** Set on replays of a dead letter, so attempts of a replay are marked as such. */
+  replayOf?: string;
+}
+
+export interface InboundEvent {
+  body: Buffer;
+  /** Set by the hub for events it publishes on a tenant's behalf (HTTP, operational events). */
+  scopeTenantId: string | null;
+  redelivered: boolean;
+}
+
+export interface ParkedEvent {
+  body: Buffer;
+  reason: string;
+  problems: Array<{ path: string; message: string }>;
+}
+
+export interface ConsumeOptions {
+  prefetch: number;
+}
+
+export interface Consumer {
+  cancel(): Promise<void>;
+}
+
+/**
+ * The message transport. Promises: a publish resolves only once the broker has
+ * the message durably (confirm); a message is redelivered unless its handler
+ * resolved; a scheduled job comes back no earlier than its delay and at most
+ * max(1 s, 10%) later. Does NOT promise ordering, exactly-once delivery, or that
+ * a handler runs once per message: handlers must be idempotent.
+ *
+ * A handler that throws has its message put back for another try after a
+ * short pause (transient trouble, e.g. the store is down).
+ */
+export interface Broker {
+  readonly kind: 'memory' | 'amqp';
+  start(): Promise<void>;
+  close(): Promise<void>;
+  isReady(): boolean;
+
+  publishEvent(envelope: EventEnvelope, scopeTenantId: string | null): Promise<void>;
+  consumeEvents(handler: (event: InboundEvent) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
+  parkInvalidEvent(event: ParkedEvent): Promise<void>;
+
+  publishDeliveries(jobs: readonly DeliveryJob[]): Promise<void>;
+  /** Publishes a job to come back after `delayMs` (the retry ladder). */
+  scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void>;
+  consumeDeliveries(handler: (job: DeliveryJob) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
+  /** Copies a dead-lettered job to the dead-letter queue, for operators' tooling. */
+  publishDeadLetter(job: DeliveryJob, reason: string): Promise<void>;
+}

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+
+export type RunMode = 'embedded' | 'services';
+export type Role = 'api' | 'router' | 'worker' | 'jobs';
+
+export interface HubConfig {
+  readonly mode: RunMode;
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly amqpUrl: string | null;
+  readonly mongodbUrl: string | null;
+  /** Bootstrap API key of the tenant `default`; null when none was given outside embedded mode. */
+  readonly apiKey: string | null;
+  readonly apiKeyGenerated: boolean;
+  readonly allowPrivateNetworks: boolean;
+  readonly encryptionKeys: ReadonlyArray<{ id: string; key: Buffer }>;
+  readonly encryptionKeyGenerated: boolean;
+  readonly roles: ReadonlySet<Role>;
+  readonly logLevel: string;
+  readonly delivery: {
+    readonly timeoutMs: number;
+    readonly prefetch: number;
+    readonly perEndpointConcurrency: number;
+  };
+  readonly queuePrefix: string;
+  readonly retention: { readonly attemptsDays: number };
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const ROLES: readonly Role[] = ['api', 'router', 'worker', 'jobs'];
+
+/**
+ * Reads the environment once into a frozen config. Every bad variable is
+ * collected and reported together, so one start-up attempt shows all of them.
+ */
+export function loadConfig(env: Env = process.env): HubConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}="${raw}" must be a whole number from ${min} to ${max}.`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    problems.push(`${name}="${raw}" must be true or false.`);
+    return fallback;
+  };
+
+  const amqpUrl = str('AMQP_URL') ?? null;
+  const mongodbUrl = str('MONGODB_URL') ?? null;
+  if (amqpUrl && !/^amqps?:\/\//.test(amqpUrl)) problems.push(`AMQP_URL must start with amqp:// or amqps:// (got "${amqpUrl}").`);
+  if (mongodbUrl && !/^mongodb(\+srv)?:\/\//.test(mongodbUrl)) {
+    problems.push(`MONGODB_URL must start with mongodb:// or mongodb+srv:// (got a value that does not).`);
+  }
+  if ((amqpUrl === null) !== (mongodbUrl === null)) {
+    problems.push(
+      'Set both AMQP_URL and MONGODB_URL to run on RabbitMQ and MongoDB, or neither to run in embedded mode.',
+    );
+  }
+  const mode: RunMode = amqpUrl && mongodbUrl ? 'services' : 'embedded';
+  const production = env['NODE_ENV'] === 'production';
+  if (production && mode === 'embedded') {
+    problems.push('NODE_ENV=production needs AMQP_URL and MONGODB_URL: embedded mode keeps everything in memory.');
+  }
+
+  let apiKey = str('HOOKHUB_API_KEY') ?? null;
+  let apiKeyGenerated = false;
+  if (apiKey !== null && apiKey.length < 16) problems.push('HOOKHUB_API_KEY must be at least 16 characters long.');
+  if (apiKey === null && mode === 'embedded') {
+    apiKey = `hh_${randomBytes(24).toString('base64url')}`;
+    apiKeyGenerated = true;
+  }
+
+  const encryptionKeys = parseEncryptionKeys(str('HOOKHUB_ENCRYPTION_KEY'), problems);
+  let encryptionKeyGenerated = false;
+  if (encryptionKeys.length === 0) {
+    if (mode === 'embedded') {
+      encryptionKeys.push({ id: 'k1', key: randomBytes(32) });
+      encryptionKeyGenerated = true;
+    } else {
+      problems.push(
+        'HOOKHUB_ENCRYPTION_KEY is required with AMQP_URL/MONGODB_URL: 32 random bytes in base64 ' +
+          '(generate one with `openssl rand -base64 32`). Secrets are never stored in plaintext.',
+      );
+    }
+  }
+
+  const rolesRaw = str('HOOKHUB_ROLES');
+  const roles = new Set<Role>();
+  for (const role of (rolesRaw ?? ROLES.join(',')).split(',').map((r) => r.trim())) {
+    if ((ROLES as readonly string[]).includes(role)) roles.add(role as Role);
+    else problems.push(`HOOKHUB_ROLES contains "${role}"; allowed roles are ${ROLES.join(', ')}.`);
+  }
+
+  const config: HubConfig = {
+    mode,
+    production,
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST') ?? '0.0.0.0',
+    amqpUrl,
+    mongodbUrl,
+    apiKey,
+    apiKeyGenerated,
+    allowPrivateNetworks: bool('HOOKHUB_ALLOW_PRIVATE_NETWORKS', mode === 'embedded'),
+    encryptionKeys,
+    encryptionKeyGenerated,
+    roles,
+    logLevel: str('LOG_LEVEL') ?? 'info',
+    delivery: {
+      timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),
+      prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),
+      perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 20, 1, 1000),
+    },
+    queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
+    retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },
+  };
+  if (!/^(fatal|error|warn|info|debug|trace|silent)$/.test(config.logLevel)) {
+    problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent.`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/**
+ * `HOOKHUB_ENCRYPTION_KEY` is one base64 key, or a comma-separated ring
+ * `id:base64,...` whose last entry encrypts new data.
+ */
+function parseEncryptionKeys(raw: string | undefined, problems: string[]): Array<{ id: string; key: Buffer }> {
+  if (raw === undefined) return [];
+  const keys: Array<{ id: string; key: Buffer }> = [];
+  raw.split(',').forEach((entry, index) => {
+    const [maybeId, maybeKey] = entry.includes(':') ? entry.split(':', 2) : [`k${index + 1}`, entry];
+    const key = Buffer.from((maybeKey ?? '').trim(), 'base64');
+    const id = (maybeId ?? '').trim();
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) problems.push(`HOOKHUB_ENCRYPTION_KEY entry ${index + 1} has an invalid key id "${id}".`);
+    else if (key.length !== 32) {
+      problems.push(
+        `HOOKHUB_ENCRYPTION_KEY entry ${index + 1} ("${id}") must decode from base64 to 32 bytes (it decodes to ${key.length}).`,
+      );
+    } else keys.push({ id, key });
+  });
+  return keys;
+}

@@ -1,0 +1,28 @@
+import pino from 'pino';
+import type { Logger } from 'pino';
+
+export type { Logger };
+
+/** Paths whose values never reach a log line. */
+export const REDACTED_PATHS = [
+  'secret',
+  '*.secret',
+  'secretEnc',
+  '*.secretEnc',
+  'apiKey',
+  'req.headers.authorization',
+  'headers.authorization',
+  'headers["webhook-signature"]',
+  'headers["x-webhook-signature"]',
+];
+
+export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+  return pino({
+    name: 'hookhub',
+    level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  });
+}
+
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,183 @@
+import { errorMessage, UnrecoverableError } from '../core/errors';
+import { newId } from '../core/ids';
+import type { Logger } from '../core/logger';
+import type { HubMetrics } from '../core/metrics';
+import type { Broker, DeliveryJob } from '../broker/port';
+import { isOperationalType } from '../events/catalog';
+import type { DeadLetterReason, Store, AttemptRecord } from '../store/port';
+import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { AttemptRecorder } from './attempt-recorder';
+import { EndpointLimiter, endpointKey } from './endpoint-limiter';
+import type { HttpResult, HttpSender } from './http-sender';
+import type { OperationalEvents } from './operational-events';
+import { classify } from './outcome';
+import type { Outcome } from './outcome';
+import type { PayloadBuilder } from './payload';
+import { retryDelayMs } from './retry-policy';
+import { buildWebhookRequest } from './webhook-request';
+
+export interface DeliveryWorkerOptions {
+  broker: Broker;
+  store: Store;
+  subscriptions: SubscriptionCache;
+  sender: HttpSender;
+  payloads: PayloadBuilder;
+  recorder: AttemptRecorder;
+  operational: OperationalEvents;
+  metrics: HubMetrics;
+  logger: Logger;
+  perEndpointConcurrency: number;
+  /** Called when an endpoint answers 410 Gone. */
+  disableSubscription(tenantId: string, id: string, reason: string): Promise<void>;
+}
+
+/** How long a job waits when its endpoint is at its concurrency limit. */
+const DEFER_MS = 1000;
+
+/**
+ * Handles one delivery job: one HTTP attempt, its record, and what follows
+ * (done, a retry on the ladder, or a dead letter). Resolving means the job is
+ * finished with durably; throwing puts the job back for another try.
+ */
+export class DeliveryWorker {
+  private readonly limiter: EndpointLimiter;
+
+  constructor(private readonly o: DeliveryWorkerOptions) {
+    this.limiter = new EndpointLimiter(o.perEndpointConcurrency);
+  }
+
+  async handle(job: DeliveryJob): Promise<void> {
+    const loaded = await this.o.subscriptions.get(job.subscriptionId);
+    if (!loaded || loaded.record.tenantId !== job.tenantId) {
+      this.o.logger.info({ subscriptionId: job.subscriptionId, eventId: job.event.id }, 'subscription was deleted; delivery dropped');
+      return;
+    }
+    if (!loaded.record.active) {
+      const error = `subscription is disabled${loaded.record.disabledReason ? ` (${loaded.record.disabledReason})` : ''}; re-enable it and replay the dead letter`;
+      await this.recordAndSettle(job, loaded, failedWithoutRequest(error), { kind: 'permanent', reason: error }, 'subscription_disabled');
+      return;
+    }
+    const key = endpointKey(loaded.record.endpointUrl);
+    if (!this.limiter.tryAcquire(key)) {
+      // Move the backlog of a saturated endpoint aside instead of holding shared prefetch slots.
+      this.o.metrics.deferred.inc();
+      await this.o.broker.scheduleDelivery(job, DEFER_MS);
+      return;
+    }
+    let result: HttpResult;
+    let outcome: Outcome;
+    try {
+      const request = await buildWebhookRequest(this.o.payloads, loaded.record, loaded.secrets, job.webhookId, job.event, job.attempt);
+      result = await this.o.sender.send(request.url, request.headers, request.body);
+      outcome = classify(result);
+    } catch (err) {
+      if (!(err instanceof UnrecoverableError)) throw err;
+      result = failedWithoutRequest(errorMessage(err));
+      outcome = { kind: 'permanent', reason: errorMessage(err) };
+    } finally {
+      this.limiter.release(key);
+    }
+    this.o.metrics.deliveryDuration.observe(result.durationMs / 1000);
+    await this.recordAndSettle(job, loaded, result, outcome);
+  }
+
+  private async recordAndSettle(
+    job: DeliveryJob,
+    loaded: LoadedSubscription,
+    result: HttpResult,
+    outcome: Outcome,
+    permanentReason: DeadLetterReason = 'permanent_failure',
+  ): Promise<void> {
+    const sub = loaded.record;
+    const retriesUsed = job.attempt - 1;
+    let next: AttemptRecord['next'] = 'none';
+    let delayMs: number | null = null;
+    let deadReason: DeadLetterReason | null = null;
+    if (outcome.kind === 'retry') {
+      if (retriesUsed >= sub.retryConfig.maxRetries) deadReason = 'retries_exhausted';
+      else delayMs = retryDelayMs(sub.retryConfig, job.attempt, outcome.retryAfterMs);
+    } else if (outcome.kind === 'gone') deadReason = 'endpoint_gone';
+    else if (outcome.kind === 'permanent') deadReason = permanentReason;
+    if (delayMs !== null) next = 'retry';
+    if (deadReason !== null) next = 'dead_letter';
+
+    this.o.metrics.deliveries.inc({ outcome: outcome.kind === 'success' ? 'success' : next });
+    const attempt: AttemptRecord = {
+      id: newId('att'),
+      tenantId: job.tenantId,
+      subscriptionId: job.subscriptionId,
+      eventId: job.event.id,
+      eventType: job.event.type,
+      webhookId: job.webhookId,
+      attempt: job.attempt,
+      status: outcome.kind === 'success' ? 'succeeded' : 'failed',
+      next,
+      nextAttemptAt: delayMs === null ? null : new Date(Date.now() + delayMs),
+      url: sub.endpointUrl,
+      httpStatus: result.status,
+      durationMs: result.durationMs,
+      responseHeaders: result.headers,
+      responseBody: result.body,
+      error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
+      replay: job.replayOf !== undefined,
+      createdAt: new Date(),
+    };
+    const work: Array<Promise<void>> = [this.o.recorder.record(attempt)];
+    if (delayMs !== null) work.push(this.o.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, delayMs));
+    if (deadReason !== null) work.push(this.deadLetter(job, deadReason, attempt));
+    await Promise.all(work);
+
+    if (outcome.kind === 'gone') {
+      await this.o.disableSubscription(sub.tenantId, sub.id, 'endpoint answered 410 Gone');
+      await this.emit(job, 'webhook.endpoint_disabled', {
+        subscription_id: sub.id,
+        endpoint_url: sub.endpointUrl,
+        reason: 'The endpoint answered 410 Gone; the subscription was disabled.',
+      });
+    }
+  }
+
+  private async deadLetter(job: DeliveryJob, reason: DeadLetterReason, attempt: AttemptRecord): Promise<void> {
+    const id = newId('dl');
+    await this.o.store.insertDeadLetter({
+      id,
+      tenantId: job.tenantId,
+      subscriptionId: job.subscriptionId,
+      eventId: job.event.id,
+      eventType: job.event.type,
+      webhookId: job.webhookId,
+      event: job.event,
+      reason,
+      attempts: job.attempt,
+      lastStatus: attempt.httpStatus,
+      lastError: attempt.error,
+      createdAt: new Date(),
+      replayedAt: null,
+      replayCount: 0,
+    });
+    this.o.metrics.deadLetters.inc({ reason });
+    await this.o.broker.publishDeadLetter(job, reason);
+    if (reason === 'retries_exhausted') {
+      await this.emit(job, 'webhook.delivery_exhausted', {
+        subscription_id: job.subscriptionId,
+        event_id: job.event.id,
+        event_type: job.event.type,
+        webhook_id: job.webhookId,
+        attempts: job.attempt,
+        last_status: attempt.httpStatus,
+        last_error: attempt.error,
+        dead_letter_id: id,
+      });
+    }
+  }
+
+  private async emit(job: DeliveryJob, type: 'webhook.delivery_exhausted' | 'webhook.endpoint_disabled', data: Record<string, unknown>): Promise<void> {
+    // Never alert about failures to deliver alerts: that could loop forever.
+    if (isOperationalType(job.event.type)) return;
+    await this.o.operational.emit(job.tenantId, type, data);
+  }
+}
+
+function failedWithoutRequest(error: string): HttpResult {
+  return { status: null, headers: {}, body: null, durationMs: 0, error, errorCode: 'not_sent' };
+}

@@ -1,0 +1,56 @@
+import { compileJsonata } from '../core/jsonata';
+import type { CompiledExpression } from '../core/jsonata';
+import { getPath, setPath } from '../core/json-path';
+import type { EventEnvelope } from '../events/envelope';
+import type { PayloadOptions } from '../store/port';
+
+export interface WebhookBody {
+  id: string;
+  type: string;
+  created: string;
+  data: unknown;
+  webhook: { subscription_id: string; delivery_attempt: number };
+}
+
+/** `data.contact.email` and `contact.email` both name a field of the event data. */
+function dataPath(path: string): string {
+  return path.startsWith('data.') ? path.slice('data.'.length) : path;
+}
+
+export function selectFields(data: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    const path = dataPath(field);
+    const value = getPath(data, path);
+    if (value !== undefined) setPath(out, path, value);
+  }
+  return out;
+}
+
+/** Builds the body of one delivery. A transform sees the whole envelope and its result becomes `data`. */
+export class PayloadBuilder {
+  private readonly transforms = new Map<string, CompiledExpression>();
+
+  async build(envelope: EventEnvelope, options: PayloadOptions | null, subscriptionId: string, attempt: number): Promise<WebhookBody> {
+    let data: unknown = envelope.data;
+    if (options?.transform) data = await this.transform(options.transform).evaluate(envelope);
+    else if (options?.fields && options.fields.length > 0) data = selectFields(envelope.data, options.fields);
+    return {
+      id: envelope.id,
+      type: envelope.type,
+      created: envelope.timestamp,
+      data: data ?? null,
+      webhook: { subscription_id: subscriptionId, delivery_attempt: attempt },
+    };
+  }
+
+  private transform(source: string): CompiledExpression {
+    let compiled = this.transforms.get(source);
+    if (!compiled) {
+      compiled = compileJsonata(source);
+      if (this.transforms.size > 5000) this.transforms.clear();
+      this.transforms.set(source, compiled);
+    }
+    return compiled;
+  }
+}

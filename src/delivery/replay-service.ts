@@ -1,0 +1,60 @@
+import { HubError, NotFoundError } from '../core/errors';
+import type { Broker, DeliveryJob } from '../broker/port';
+import type { DeadLetterRecord, Store } from '../store/port';
+
+/**
+ * Re-sends dead letters. A replay is a fresh series of attempts under the
+ * subscription's current settings, with the original webhook-id so receivers
+ * that already processed the event can recognise it.
+ */
+export class ReplayService {
+  constructor(
+    private readonly store: Store,
+    private readonly broker: Broker,
+  ) {}
+
+  async replayOne(tenantId: string, deadLetterId: string): Promise<DeadLetterRecord> {
+    const record = await this.store.getDeadLetter(tenantId, deadLetterId);
+    if (!record) throw new NotFoundError('dead_letter', deadLetterId);
+    await this.requireActiveSubscription(tenantId, record.subscriptionId);
+    await this.broker.publishDeliveries([jobFor(record)]);
+    await this.store.markDeadLetterReplayed(tenantId, record.id, new Date());
+    return record;
+  }
+
+  async replayWindow(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]> {
+    await this.requireActiveSubscription(tenantId, subscriptionId);
+    const records = await this.store.findDeadLettersBetween(tenantId, subscriptionId, since, until);
+    for (let i = 0; i < records.length; i += 500) {
+      const chunk = records.slice(i, i + 500);
+      await this.broker.publishDeliveries(chunk.map(jobFor));
+      const now = new Date();
+      await Promise.all(chunk.map((r) => this.store.markDeadLetterReplayed(tenantId, r.id, now)));
+    }
+    return records;
+  }
+
+  private async requireActiveSubscription(tenantId: string, subscriptionId: string): Promise<void> {
+    const sub = await this.store.getSubscription(tenantId, subscriptionId);
+    if (!sub) throw new NotFoundError('subscription', subscriptionId);
+    if (!sub.active) {
+      throw new HubError(
+        'subscription_inactive',
+        `Subscription ${subscriptionId} is disabled${sub.disabledReason ? ` (${sub.disabledReason})` : ''}. ` +
+          'Re-enable it with PATCH /v1/subscriptions/:id {"active": true}, then replay.',
+        { status: 409 },
+      );
+    }
+  }
+}
+
+function jobFor(record: DeadLetterRecord): DeliveryJob {
+  return {
+    webhookId: record.webhookId,
+    tenantId: record.tenantId,
+    subscriptionId: record.subscriptionId,
+    event: record.event,
+    attempt: 1,
+    replayOf: record.id,
+  };
+}

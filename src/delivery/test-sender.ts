@@ -1,0 +1,64 @@
+import { ValidationError } from '../core/errors';
+import { newId, webhookIdFor } from '../core/ids';
+import type { SecretBox } from '../core/secret-box';
+import { isEventType } from '../events/catalog';
+import { CURRENT_EVENT_VERSION } from '../events/envelope';
+import type { EventEnvelope } from '../events/envelope';
+import { sampleData } from '../events/samples';
+import type { EventValidator } from '../events/validator';
+import type { SubscriptionRecord } from '../store/port';
+import type { HttpSender } from './http-sender';
+import { classify } from './outcome';
+import type { PayloadBuilder } from './payload';
+import { buildWebhookRequest } from './webhook-request';
+
+export interface TestResult {
+  success: boolean;
+  outcome: string;
+  webhookId: string;
+  event: EventEnvelope;
+  request: { url: string; headers: Record<string, string>; body: string };
+  response: { status: number | null; headers: Record<string, string>; body: string | null };
+  durationMs: number;
+  error: string | null;
+}
+
+/** Sends one signed test event right away and reports what the endpoint answered. */
+export class TestSender {
+  constructor(
+    private readonly validator: EventValidator,
+    private readonly payloads: PayloadBuilder,
+    private readonly sender: HttpSender,
+    private readonly secretBox: SecretBox,
+  ) {}
+
+  async send(subscription: SubscriptionRecord, type: string, data: Record<string, unknown> | undefined): Promise<TestResult> {
+    if (!isEventType(type)) throw new ValidationError(`"${type}" is not a known event type; see GET /v1/event-types.`, [{ path: '/type', message: 'unknown event type' }]);
+    const eventData = data ?? sampleData(type);
+    const problems = this.validator.checkData(type, eventData);
+    if (problems.length > 0) throw new ValidationError(`The test data does not match the ${type} schema.`, problems);
+    const event: EventEnvelope = {
+      id: newId('evt_test'),
+      type,
+      version: CURRENT_EVENT_VERSION,
+      timestamp: new Date().toISOString(),
+      data: eventData,
+      metadata: { test: true },
+    };
+    const webhookId = webhookIdFor(event.id, subscription.id);
+    const request = await buildWebhookRequest(this.payloads, subscription, [this.secretBox.open(subscription.secretSealed)], webhookId, event, 1);
+    const result = await this.sender.send(request.url, request.headers, request.body);
+    const outcome = classify(result);
+    return {
+      success: outcome.kind === 'success',
+      outcome: outcome.kind,
+      webhookId,
+      event,
+      request,
+      response: { status: result.status, headers: result.headers, body: result.body },
+      durationMs: result.durationMs,
+      error: result.error,
+    };
+  }
+}
+

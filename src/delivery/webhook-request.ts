@@ -1,0 +1,46 @@
+import type { EventEnvelope } from '../events/envelope';
+import type { SubscriptionRecord } from '../store/port';
+import type { PayloadBuilder } from './payload';
+import { signPayload } from './signing';
+
+export const USER_AGENT = `Hookhub/${process.env['npm_package_version'] ?? readVersion()}`;
+
+function readVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export interface WebhookRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The exact request of one attempt: shaped body, custom headers, then the signature headers. */
+export async function buildWebhookRequest(
+  builder: PayloadBuilder,
+  subscription: SubscriptionRecord,
+  secrets: readonly string[],
+  webhookId: string,
+  event: EventEnvelope,
+  attempt: number,
+  now: Date = new Date(),
+): Promise<WebhookRequest> {
+  const payload = await builder.build(event, subscription.payload, subscription.id, attempt);
+  const body = JSON.stringify(payload);
+  const signature = signPayload(webhookId, Math.floor(now.getTime() / 1000), body, secrets);
+  return {
+    url: subscription.endpointUrl,
+    headers: {
+      ...subscription.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...signature,
+    },
+    body,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Realistic sample `data` payloads for every event type Hookhub knows about.
+ *
+ * Used for test deliveries ("send a sample event to my endpoint"), docs and
+ * tests. Each call returns a fresh object, so callers may mutate the result.
+ * Every sample includes the optional fields too and validates against
+ * `schemas/events/<type>.schema.json`.
+ */
+
+type SampleFactory = () => Record<string, unknown>;
+
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+function iso(offsetMs = 0): string {
+  return new Date(Date.now() + offsetMs).toISOString();
+}
+
+const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFactory>([
+  [
+    'business.created',
+    () => ({
+      id: 'biz_1a2b3c',
+      name: "Rosa's Corner Bakery",
+      category: 'bakery',
+      address: {
+        street: '742 Evergreen Terrace',
+        city: 'Springfield',
+        state: 'OR',
+        zip: '97477',
+        coordinates: { lat: 44.0462, lng: -123.022 },
+      },
+      contact: {
+        phone: '+1-541-555-0142',
+        email: 'hello@rosascorner.example',
+        website: 'https://rosascorner.example',
+      },
+      status: 'active',
+      created_at: iso(),
+    }),
+  ],
+  [
+    'business.updated',
+    () => ({
+      id: 'biz_1a2b3c',
+      changes: {
+        name: { old_value: "Rosa's Bakery", new_value: "Rosa's Corner Bakery" },
+        'contact.phone': { old_value: null, new_value: '+1-541-555-0142' },
+      },
+      updated_at: iso(),
+    }),
+  ],
+  [
+    'business.verified',
+    () => ({
+      id: 'biz_1a2b3c',
+      name: "Rosa's Corner Bakery",
+      verified_at: iso(),
+      verification_method: 'document',
+      verified_by: 'staff_9f8e7d',
+    }),
+  ],
+  [
+    'business.deleted',
+    () => ({
+      id: 'biz_1a2b3c',
+      name: "Rosa's Corner Bakery",
+      reason: 'Business permanently closed',
+      deleted_at: iso(),
+    }),
+  ],
+  [
+    'review.created',
+    () => ({
+      id: 'rev_4d5e6f',
+      business_id: 'biz_1a2b3c',
+      rating: 5,
+      title: 'Best sourdough in town',
+      content: 'Crusty outside, soft inside, and the staff are lovely. Will be back every Saturday.',
+      author: { name: 'Jamie L.', verified: true },
+      photos: ['https://cdn.lawless.example/reviews/rev_4d5e6f/1.jpg'],
+      created_at: iso(),
+    }),
+  ],
+  [
+    'review.updated',
+    () => ({
+      id: 'rev_4d5e6f',
+      business_id: 'biz_1a2b3c',
+      changes: {
+        rating: { old_value: 4, new_value: 5 },
+        content: {
+          old_value: 'Good sourdough.',
+          new_value: 'Crusty outside, soft inside, and the staff are lovely. Will be back every Saturday.',
+        },
+      },
+      updated_at: iso(),
+    }),
+  ],
+  [
+    'review.responded',
+    () => ({
+      id: 'rev_4d5e6f',
+      business_id: 'biz_1a2b3c',
+      response: {
+        content: 'Thank you so much, Jamie! See you on Saturday.',
+        author: { name: 'Rosa M.', role: 'owner' },
+        created_at: iso(),
+      },
+      responded_at: iso(),
+    }),
+  ],
+  [
+    'review.moderated',
+    () => ({
+      id: 'rev_7g8h9i',
+      business_id: 'biz_1a2b3c',
+      action: 'flagged',
+      reason: 'Possible spam: contains promotional links',
+      moderator: 'mod_2b3c4d',
+      moderated_at: iso(),
+    }),
+  ],
+  [
+    'user.registered',
+    () => ({
+      id: 'usr_5e6f7g',
+      email: 'jamie.lee@example.com',
+      name: 'Jamie Lee',
+      plan: 'free',
+      registered_at: iso(),
+    }),
+  ],
+  [
+    'user.subscription_changed',
+    () => ({
+      id: 'usr_5e6f7g',
+      old_plan: 'basic',
+      new_plan: 'pro',
+      changed_at: iso(),
+      effective_at: iso(DAY_MS),
+    }),
+  ],
+  [
+    'api.rate_limit_exceeded',
+    () => ({
+      api_key_id: 'key_3c4d5e',
+      endpoint: 'GET /v1/businesses',
+      limit: 100,
+      window_seconds: 60,
+      retry_after_seconds: 42,
+      occurred_at: iso(),
+    }),
+  ],
+  [
+    'api.quota_warning',
+    () => ({
+      api_key_id: 'key_3c4d5e',
+      quota: 10000,
+      used: 8012,
+      threshold_percent: 80,
+      period_end: iso(7 * DAY_MS),
+      occurred_at: iso(),
+    }),
+  ],
+  [
+    'webhook.delivery_exhausted',
+    () => ({
+      subscription_id: 'sub_6f7g8h',
+      event_id: 'evt_01hz3k9q7r',
+      event_type: 'business.created',
+      webhook_id: 'wh_8h9i0j',
+      attempts: 6,
+      last_status: 503,
+      last_error: 'HTTP 503 Service Unavailable',
+      dead_letter_id: 'dlq_0j1k2l',
+      occurred_at: iso(),
+    }),
+  ],
+  [
+    'webhook.endpoint_disabled',
+    () => ({
+      subscription_id: 'sub_6f7g8h',
+      endpoint_url: 'https://hooks.rosascorner.example/lawless',
+      reason: 'Endpoint responded 410 Gone',
+      occurred_at: iso(),
+    }),
+  ],
+]);
+
+/** The 14 event types that have a sample (and a data schema). */
+export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
+
+/** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */
+export function sampleData(type: string): Record<string, unknown> {
+  const factory = FACTORIES.get(type);
+  if (factory === undefined) {
+    throw new Error(`No sample data for unknown event type "${type}"`);
+  }
+  return factory();
+}

@@ -1,0 +1,177 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { ScheduledTask } from 'node-cron';
+import { createApp } from './api/app';
+import type { HubConfig } from './config/config';
+import { sha256Hex } from './core/ids';
+import { createLogger } from './core/logger';
+import type { Logger } from './core/logger';
+import { HubMetrics } from './core/metrics';
+import { SecretBox } from './core/secret-box';
+import type { Broker, Consumer } from './broker/port';
+import { AmqpBroker } from './broker/amqp/amqp-broker';
+import { MemoryBroker } from './broker/memory/memory-broker';
+import { AttemptRecorder } from './delivery/attempt-recorder';
+import { DeliveryWorker } from './delivery/delivery-worker';
+import { HttpSender } from './delivery/http-sender';
+import { OperationalEvents } from './delivery/operational-events';
+import { PayloadBuilder } from './delivery/payload';
+import { ReplayService } from './delivery/replay-service';
+import { TestSender } from './delivery/test-sender';
+import { EventValidator } from './events/validator';
+import { schedulePurge } from './jobs/purge-job';
+import { EventRouter } from './routing/event-router';
+import { SubscriptionMatcher } from './routing/matcher';
+import type { Store } from './store/port';
+import { MemoryStore } from './store/memory/memory-store';
+import { MongoStore } from './store/mongo/mongo-store';
+import { SubscriptionCache } from './subscriptions/subscription-cache';
+import { SubscriptionService } from './subscriptions/subscription-service';
+
+export interface HubOptions {
+  logger?: Logger;
+  /** Use these adapters instead of the ones the config names (tests). */
+  broker?: Broker;
+  store?: Store;
+}
+
+/**
+ * The composition root: builds the adapters the config asks for, wires the
+ * domain to them, starts the roles, and stops everything in order.
+ */
+export class Hub {
+  readonly logger: Logger;
+  readonly broker: Broker;
+  readonly store: Store;
+  readonly metrics = new HubMetrics();
+  readonly app: Express;
+  readonly subscriptions: SubscriptionService;
+  private readonly recorder: AttemptRecorder;
+  private readonly sender: HttpSender;
+  private readonly router: EventRouter;
+  private readonly worker: DeliveryWorker;
+  private readonly consumers: Consumer[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private server: Server | null = null;
+  private cronTasks: ScheduledTask[] = [];
+
+  constructor(
+    readonly config: HubConfig,
+    options: HubOptions = {},
+  ) {
+    this.logger = options.logger ?? createLogger({ level: config.logLevel });
+    this.broker =
+      options.broker ??
+      (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
+    this.store = options.store ?? (config.mongodbUrl ? new MongoStore({ url: config.mongodbUrl }) : new MemoryStore());
+    const secretBox = new SecretBox(config.encryptionKeys);
+    const validator = new EventValidator();
+    const cache = new SubscriptionCache(this.store, secretBox);
+    const payloads = new PayloadBuilder();
+    this.sender = new HttpSender({
+      timeoutMs: config.delivery.timeoutMs,
+      allowPrivateNetworks: config.allowPrivateNetworks,
+      connectionsPerOrigin: config.delivery.perEndpointConcurrency,
+    });
+    this.subscriptions = new SubscriptionService({
+      store: this.store,
+      secretBox,
+      cache,
+      allowPrivateNetworks: config.allowPrivateNetworks,
+      requireHttps: config.production,
+    });
+    this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
+    this.router = new EventRouter({
+      broker: this.broker,
+      store: this.store,
+      validator,
+      subscriptions: cache,
+      matcher: new SubscriptionMatcher(),
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+    this.worker = new DeliveryWorker({
+      broker: this.broker,
+      store: this.store,
+      subscriptions: cache,
+      sender: this.sender,
+      payloads,
+      recorder: this.recorder,
+      operational: new OperationalEvents(this.broker, this.logger),
+      metrics: this.metrics,
+      logger: this.logger,
+      perEndpointConcurrency: config.delivery.perEndpointConcurrency,
+      disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
+    });
+    this.app = createApp({
+      config,
+      store: this.store,
+      broker: this.broker,
+      validator,
+      subscriptions: this.subscriptions,
+      replays: new ReplayService(this.store, this.broker),
+      tester: new TestSender(validator, payloads, this.sender, secretBox),
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this;
+    this.logger.info(
+      config.mode === 'embedded'
+        ? 'embedded mode: in-process broker and store, nothing is kept after exit (set AMQP_URL and MONGODB_URL to use RabbitMQ and MongoDB)'
+        : `services mode: RabbitMQ and MongoDB`,
+    );
+    await this.store.connect();
+    await this.broker.start();
+    if (config.apiKey) {
+      await this.store.upsertApiKey({ hash: sha256Hex(config.apiKey), tenantId: 'default', name: 'bootstrap', createdAt: new Date() });
+    }
+    const prefetch = config.delivery.prefetch;
+    if (config.roles.has('router')) {
+      this.consumers.push(await this.broker.consumeEvents((e) => this.track(this.router.handle(e)), { prefetch }));
+    }
+    if (config.roles.has('worker')) {
+      this.consumers.push(await this.broker.consumeDeliveries((j) => this.track(this.worker.handle(j)), { prefetch }));
+    }
+    if (config.roles.has('jobs')) this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
+    if (config.roles.has('api')) {
+      await new Promise<void>((resolve, reject) => {
+        const server = this.app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
+        this.server = server;
+      });
+      this.logger.info({ url: `http://${config.host}:${this.port}` }, 'Hookhub API listening');
+    }
+  }
+
+  /** Graceful stop: no new work, in-flight work finished (or left unacked for redelivery), then close. */
+  async stop(): Promise<void> {
+    for (const task of this.cronTasks) await task.stop();
+    const server = this.server;
+    const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    for (const consumer of this.consumers.splice(0)) await consumer.cancel();
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
+    await this.recorder.drain();
+    await closing;
+    await this.broker.close();
+    await this.sender.close();
+    await this.store.close();
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
+    return work;
+  }
+}

@@ -1,0 +1,42 @@
+import { ConfigError, loadConfig } from './config/config';
+import { createLogger } from './core/logger';
+import { Hub } from './hub';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nFix these environment variables and start again (see README, Configuration).\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const hub = new Hub(config, { logger });
+  await hub.start();
+  if (config.apiKeyGenerated && config.apiKey) {
+    logger.info(`generated API key for tenant "default" (embedded mode, set HOOKHUB_API_KEY to choose one): ${config.apiKey}`);
+  }
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new work, finishing what is in flight');
+    hub.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Hookhub failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+import type {
+  ApiKeyRecord,
+  AttemptQuery,
+  AttemptRecord,
+  DeadLetterQuery,
+  DeadLetterRecord,
+  InvalidEventRecord,
+  Page,
+  PageRequest,
+  Store,
+  StoredEvent,
+  SubscriptionPatch,
+  SubscriptionRecord,
+} from '../port';
+
+/** The embedded store: the Store contract in memory, for `npm start` without services and for fast tests. */
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  private readonly apiKeys = new Map<string, ApiKeyRecord>();
+  private readonly subscriptions = new Map<string, SubscriptionRecord>();
+  private readonly events = new Map<string, StoredEvent>();
+  readonly invalidEvents: InvalidEventRecord[] = [];
+  private attempts: AttemptRecord[] = [];
+  private readonly deadLetters = new Map<string, DeadLetterRecord>();
+  private ready = false;
+
+  async connect(): Promise<void> {
+    this.ready = true;
+  }
+  async close(): Promise<void> {
+    this.ready = false;
+  }
+  isReady(): boolean {
+    return this.ready;
+  }
+  async ping(): Promise<void> {}
+
+  async upsertApiKey(record: ApiKeyRecord): Promise<void> {
+    this.apiKeys.set(record.hash, clone(record));
+  }
+  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    return cloneOrNull(this.apiKeys.get(hash));
+  }
+
+  async insertSubscription(record: SubscriptionRecord): Promise<void> {
+    if (this.subscriptions.has(record.id)) throw duplicateKey();
+    this.subscriptions.set(record.id, clone(record));
+  }
+  async getSubscription(tenantId: string, id: string): Promise<SubscriptionRecord | null> {
+    const found = this.subscriptions.get(id);
+    return found && found.tenantId === tenantId ? clone(found) : null;
+  }
+  async loadSubscription(id: string): Promise<SubscriptionRecord | null> {
+    return cloneOrNull(this.subscriptions.get(id));
+  }
+  async listSubscriptions(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
+    return paginate([...this.subscriptions.values()].filter((s) => s.tenantId === tenantId), page);
+  }
+  async updateSubscription(tenantId: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRecord | null> {
+    const found = this.subscriptions.get(id);
+    if (!found || found.tenantId !== tenantId) return null;
+    const updated = { ...found, ...clone(patch), updatedAt: new Date() } as SubscriptionRecord;
+    this.subscriptions.set(id, updated);
+    return clone(updated);
+  }
+  async deleteSubscription(tenantId: string, id: string): Promise<boolean> {
+    const found = this.subscriptions.get(id);
+    if (!found || found.tenantId !== tenantId) return false;
+    return this.subscriptions.delete(id);
+  }
+  async findSubscriptionsFor(type: string, scopeTenantId: string | null): Promise<SubscriptionRecord[]> {
+    return [...this.subscriptions.values()]
+      .filter((s) => s.active && (s.events.includes(type) || s.events.includes('*')))
+      .filter((s) => scopeTenantId === null || s.tenantId === scopeTenantId)
+      .map(clone);
+  }
+
+  async insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'> {
+    if (this.events.has(event.key)) return 'duplicate';
+    this.events.set(event.key, clone(event));
+    return 'inserted';
+  }
+  async getEvent(id: string): Promise<StoredEvent | null> {
+    return cloneOrNull(this.events.get(id));
+  }
+  async markEventRouted(id: string, at: Date): Promise<void> {
+    const found = this.events.get(id);
+    if (found) found.routedAt = at;
+  }
+  async recordInvalidEvent(record: InvalidEventRecord): Promise<void> {
+    this.invalidEvents.push(clone(record));
+  }
+
+  async recordAttempts(records: AttemptRecord[]): Promise<void> {
+    this.attempts.push(...records.map(clone));
+  }
+  async listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>> {
+    return paginate(
+      this.attempts.filter(
+        (a) =>
+          a.tenantId === tenantId &&
+          (query.subscriptionId === undefined || a.subscriptionId === query.subscriptionId) &&
+          (query.eventId === undefined || a.eventId === query.eventId) &&
+          (query.status === undefined || a.status === query.status),
+      ),
+      query,
+    );
+  }
+
+  async insertDeadLetter(record: DeadLetterRecord): Promise<void> {
+    if (this.deadLetters.has(record.id)) throw duplicateKey();
+    this.deadLetters.set(record.id, clone(record));
+  }
+  async getDeadLetter(tenantId: string, id: string): Promise<DeadLetterRecord | null> {
+    const found = this.deadLetters.get(id);
+    return found && found.tenantId === tenantId ? clone(found) : null;
+  }
+  async listDeadLetters(tenantId: string, query: DeadLetterQuery): Promise<Page<DeadLetterRecord>> {
+    return paginate(
+      [...this.deadLetters.values()].filter(
+        (d) => d.tenantId === tenantId && (query.subscriptionId === undefined || d.subscriptionId === query.subscriptionId),
+      ),
+      query,
+    );
+  }
+  async findDeadLettersBetween(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]> {
+    return [...this.deadLetters.values()]
+      .filter(
+        (d) =>
+          d.tenantId === tenantId &&
+          d.subscriptionId === subscriptionId &&
+          d.replayedAt === null &&
+          d.createdAt >= since &&
+          d.createdAt < until,
+      )
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(clone);
+  }
+  async markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void> {
+    const found = this.deadLetters.get(id);
+    if (found && found.tenantId === tenantId) {
+      found.replayedAt = at;
+      found.replayCount += 1;
+    }
+  }
+
+  async purgeAttemptsBefore(before: Date): Promise<number> {
+    const kept = this.attempts.filter((a) => a.createdAt >= before);
+    const purged = this.attempts.length - kept.length;
+    this.attempts = kept;
+    return purged;
+  }
+}
+
+function paginate<T extends { id: string }>(items: T[], page: PageRequest): Page<T> {
+  const sorted = items.filter((i) => page.cursor === undefined || i.id < page.cursor).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const data = sorted.slice(0, page.limit).map(clone);
+  const last = data[data.length - 1];
+  return { data, nextCursor: sorted.length > page.limit && last ? last.id : null };
+}
+
+/** structuredClone keeps Dates as Dates, as a database round trip does. */
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function cloneOrNull<T>(value: T | undefined): T | null {
+  return value === undefined ? null : clone(value);
+}
+
+function duplicateKey(): Error {
+  return Object.assign(new Error('duplicate key'), { code: 11000 });
+}

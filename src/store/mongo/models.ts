@@ -1,0 +1,143 @@
+import { Schema } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
+
+/*
+ * Document shapes. Anything that carries user-supplied keys (event data, filter
+ * values, payload options) is stored as a JSON string: MongoDB-compatible
+ * servers differ on keys with dots or a leading `$`, and the hub never queries
+ * inside those values. Header maps are stored as name/value lists for the same reason.
+ */
+
+const nameValue = new Schema({ name: String, value: String }, { _id: false });
+
+const subscriptionSchema = new Schema(
+  {
+    _id: String,
+    tenantId: { type: String, required: true },
+    endpointUrl: { type: String, required: true },
+    events: { type: [String], required: true },
+    filtersJson: { type: String, required: true },
+    filter: { type: String, default: null },
+    payloadJson: { type: String, default: null },
+    headers: { type: [nameValue], default: [] },
+    retryConfig: {
+      maxRetries: Number,
+      initialDelaySeconds: Number,
+      backoffMultiplier: Number,
+      maxBackoffSeconds: Number,
+    },
+    active: { type: Boolean, required: true },
+    description: { type: String, default: null },
+    secretSealed: { type: String, required: true },
+    disabledReason: { type: String, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, autoIndex: false },
+);
+subscriptionSchema.index({ tenantId: 1, _id: -1 });
+subscriptionSchema.index({ events: 1, active: 1 });
+
+const eventSchema = new Schema(
+  {
+    _id: String,
+    type: String,
+    envelopeJson: String,
+    scopeTenantId: { type: String, default: null },
+    receivedAt: Date,
+    routedAt: { type: Date, default: null },
+  },
+  { versionKey: false, autoIndex: false },
+);
+eventSchema.index({ receivedAt: 1 });
+
+const invalidEventSchema = new Schema(
+  {
+    _id: String,
+    source: String,
+    tenantId: { type: String, default: null },
+    reason: String,
+    problemsJson: String,
+    raw: String,
+    receivedAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+invalidEventSchema.index({ receivedAt: 1 });
+
+const attemptSchema = new Schema(
+  {
+    _id: String,
+    tenantId: String,
+    subscriptionId: String,
+    eventId: String,
+    eventType: String,
+    webhookId: String,
+    attempt: Number,
+    status: String,
+    next: String,
+    nextAttemptAt: { type: Date, default: null },
+    url: String,
+    httpStatus: { type: Number, default: null },
+    durationMs: Number,
+    responseHeaders: { type: [nameValue], default: [] },
+    responseBody: { type: String, default: null },
+    error: { type: String, default: null },
+    replay: Boolean,
+    createdAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+attemptSchema.index({ tenantId: 1, _id: -1 });
+attemptSchema.index({ tenantId: 1, subscriptionId: 1, _id: -1 });
+attemptSchema.index({ tenantId: 1, eventId: 1, _id: -1 });
+attemptSchema.index({ createdAt: 1 });
+
+const deadLetterSchema = new Schema(
+  {
+    _id: String,
+    tenantId: String,
+    subscriptionId: String,
+    eventId: String,
+    eventType: String,
+    webhookId: String,
+    eventJson: String,
+    reason: String,
+    attempts: Number,
+    lastStatus: { type: Number, default: null },
+    lastError: { type: String, default: null },
+    createdAt: Date,
+    replayedAt: { type: Date, default: null },
+    replayCount: { type: Number, default: 0 },
+  },
+  { versionKey: false, autoIndex: false },
+);
+deadLetterSchema.index({ tenantId: 1, _id: -1 });
+deadLetterSchema.index({ tenantId: 1, subscriptionId: 1, createdAt: 1 });
+
+const apiKeySchema = new Schema(
+  { _id: String, tenantId: String, name: String, createdAt: Date },
+  { versionKey: false, autoIndex: false },
+);
+
+export interface HubModels {
+  subscriptions: Model<Record<string, unknown>>;
+  events: Model<Record<string, unknown>>;
+  invalidEvents: Model<Record<string, unknown>>;
+  attempts: Model<Record<string, unknown>>;
+  deadLetters: Model<Record<string, unknown>>;
+  apiKeys: Model<Record<string, unknown>>;
+}
+
+export function registerModels(connection: Connection): HubModels {
+  const model = (name: string, schema: Schema, collection: string): Model<Record<string, unknown>> =>
+    connection.model<Record<string, unknown>>(name, schema as Schema<Record<string, unknown>>, collection);
+  return {
+    subscriptions: model('Subscription', subscriptionSchema, 'subscriptions'),
+    events: model('Event', eventSchema, 'events'),
+    invalidEvents: model('InvalidEvent', invalidEventSchema, 'invalid_events'),
+    attempts: model('Attempt', attemptSchema, 'delivery_attempts'),
+    deadLetters: model('DeadLetter', deadLetterSchema, 'dead_letters'),
+    apiKeys: model('ApiKey', apiKeySchema, 'api_keys'),
+  };
+}

@@ -1,0 +1,308 @@
+import mongoose from 'mongoose';
+import type { Connection, FilterQuery, Model } from 'mongoose';
+import type { EventEnvelope } from '../../events/envelope';
+import type {
+  ApiKeyRecord,
+  AttemptQuery,
+  AttemptRecord,
+  DeadLetterQuery,
+  DeadLetterRecord,
+  InvalidEventRecord,
+  Page,
+  PageRequest,
+  Store,
+  StoredEvent,
+  SubscriptionPatch,
+  SubscriptionRecord,
+} from '../port';
+import { registerModels } from './models';
+import type { HubModels } from './models';
+
+type Doc = Record<string, unknown>;
+
+export interface MongoStoreOptions {
+  url: string;
+  /** How long an operation waits for a reachable server before it fails. */
+  serverSelectionTimeoutMs?: number;
+}
+
+/** MongoDB adapter (mongoose). Keeps to what MongoDB and FerretDB both do right; see ARCHITECTURE. */
+export class MongoStore implements Store {
+  readonly kind = 'mongo' as const;
+  private connection: Connection | null = null;
+  private models: HubModels | null = null;
+
+  constructor(private readonly options: MongoStoreOptions) {}
+
+  async connect(): Promise<void> {
+    const connection = mongoose.createConnection(this.options.url, {
+      serverSelectionTimeoutMS: this.options.serverSelectionTimeoutMs ?? 5000,
+      bufferCommands: false,
+      maxPoolSize: 20,
+    });
+    await connection.asPromise();
+    this.connection = connection;
+    this.models = registerModels(connection);
+    await Promise.all(Object.values(this.models).map((m: Model<Doc>) => m.createIndexes()));
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close();
+    this.connection = null;
+  }
+
+  isReady(): boolean {
+    return this.connection?.readyState === 1;
+  }
+
+  async ping(): Promise<void> {
+    const db = this.connection?.db;
+    if (!db) throw new Error('MongoDB connection is not open');
+    await db.command({ ping: 1 });
+  }
+
+  /** Drops every collection of the database (tests only). */
+  async dropDatabase(): Promise<void> {
+    await this.connection?.db?.dropDatabase();
+  }
+
+  async upsertApiKey(record: ApiKeyRecord): Promise<void> {
+    await this.m().apiKeys.replaceOne(
+      { _id: record.hash },
+      { _id: record.hash, tenantId: record.tenantId, name: record.name, createdAt: record.createdAt },
+      { upsert: true },
+    );
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
+    const doc = await this.m().apiKeys.findById(hash).lean<Doc>();
+    if (!doc) return null;
+    return { hash, tenantId: String(doc['tenantId']), name: String(doc['name']), createdAt: doc['createdAt'] as Date };
+  }
+
+  async insertSubscription(record: SubscriptionRecord): Promise<void> {
+    await this.m().subscriptions.collection.insertOne(toSubscriptionDoc(record) as never);
+  }
+
+  async getSubscription(tenantId: string, id: string): Promise<SubscriptionRecord | null> {
+    const doc = await this.m().subscriptions.findOne({ _id: id, tenantId }).lean<Doc>();
+    return doc ? fromSubscriptionDoc(doc) : null;
+  }
+
+  async loadSubscription(id: string): Promise<SubscriptionRecord | null> {
+    const doc = await this.m().subscriptions.findById(id).lean<Doc>();
+    return doc ? fromSubscriptionDoc(doc) : null;
+  }
+
+  async listSubscriptions(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
+    return this.page(this.m().subscriptions, { tenantId }, page, fromSubscriptionDoc);
+  }
+
+  async updateSubscription(tenantId: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRecord | null> {
+    const set: Doc = { updatedAt: new Date() };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      if (key === 'filters') set['filtersJson'] = JSON.stringify(value);
+      else if (key === 'payload') set['payloadJson'] = value === null ? null : JSON.stringify(value);
+      else if (key === 'headers') set['headers'] = toNameValues(value as Record<string, string>);
+      else set[key] = value;
+    }
+    const result = await this.m().subscriptions.updateOne({ _id: id, tenantId }, { $set: set });
+    if (result.matchedCount === 0) return null;
+    return this.getSubscription(tenantId, id);
+  }
+
+  async deleteSubscription(tenantId: string, id: string): Promise<boolean> {
+    const result = await this.m().subscriptions.deleteOne({ _id: id, tenantId });
+    return result.deletedCount === 1;
+  }
+
+  async findSubscriptionsFor(type: string, scopeTenantId: string | null): Promise<SubscriptionRecord[]> {
+    const query: Doc = { active: true, events: { $in: [type, '*'] } };
+    if (scopeTenantId !== null) query['tenantId'] = scopeTenantId;
+    const docs = await this.m().subscriptions.find(query).lean<Doc[]>();
+    return docs.map(fromSubscriptionDoc);
+  }
+
+  async insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'> {
+    try {
+      await this.m().events.collection.insertOne({
+        _id: event.key,
+        type: event.envelope.type,
+        envelopeJson: JSON.stringify(event.envelope),
+        scopeTenantId: event.scopeTenantId,
+        receivedAt: event.receivedAt,
+        routedAt: event.routedAt,
+      } as never);
+      return 'inserted';
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return 'duplicate';
+      throw err;
+    }
+  }
+
+  async getEvent(id: string): Promise<StoredEvent | null> {
+    const doc = await this.m().events.findById(id).lean<Doc>();
+    if (!doc) return null;
+    return {
+      key: id,
+      envelope: JSON.parse(String(doc['envelopeJson'])) as EventEnvelope,
+      scopeTenantId: (doc['scopeTenantId'] as string | null) ?? null,
+      receivedAt: doc['receivedAt'] as Date,
+      routedAt: (doc['routedAt'] as Date | null) ?? null,
+    };
+  }
+
+  async markEventRouted(id: string, at: Date): Promise<void> {
+    await this.m().events.updateOne({ _id: id }, { $set: { routedAt: at } });
+  }
+
+  async recordInvalidEvent(record: InvalidEventRecord): Promise<void> {
+    await this.m().invalidEvents.collection.insertOne({
+      _id: record.id,
+      source: record.source,
+      tenantId: record.tenantId,
+      reason: record.reason,
+      problemsJson: JSON.stringify(record.problems),
+      raw: record.raw,
+      receivedAt: record.receivedAt,
+    } as never);
+  }
+
+  async recordAttempts(records: AttemptRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const docs = records.map((r) => {
+      const { id, responseHeaders, ...rest } = r;
+      return { _id: id, ...rest, responseHeaders: toNameValues(responseHeaders) };
+    });
+    try {
+      await this.m().attempts.collection.insertMany(docs as never[], { ordered: false });
+    } catch (err) {
+      // A batch retried after a partial failure re-inserts rows that already landed.
+      const writeErrors = (err as { writeErrors?: Array<{ code?: number }> }).writeErrors;
+      const onlyDuplicates = Array.isArray(writeErrors) && writeErrors.every((e) => e.code === 11000);
+      if (!onlyDuplicates && (err as { code?: number }).code !== 11000) throw err;
+    }
+  }
+
+  async listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>> {
+    const filter: Doc = { tenantId };
+    if (query.subscriptionId !== undefined) filter['subscriptionId'] = query.subscriptionId;
+    if (query.eventId !== undefined) filter['eventId'] = query.eventId;
+    if (query.status !== undefined) filter['status'] = query.status;
+    return this.page(this.m().attempts, filter, query, fromAttemptDoc);
+  }
+
+  async insertDeadLetter(record: DeadLetterRecord): Promise<void> {
+    const { id, event, ...rest } = record;
+    await this.m().deadLetters.collection.insertOne({ _id: id, ...rest, eventJson: JSON.stringify(event) } as never);
+  }
+
+  async getDeadLetter(tenantId: string, id: string): Promise<DeadLetterRecord | null> {
+    const doc = await this.m().deadLetters.findOne({ _id: id, tenantId }).lean<Doc>();
+    return doc ? fromDeadLetterDoc(doc) : null;
+  }
+
+  async listDeadLetters(tenantId: string, query: DeadLetterQuery): Promise<Page<DeadLetterRecord>> {
+    const filter: Doc = { tenantId };
+    if (query.subscriptionId !== undefined) filter['subscriptionId'] = query.subscriptionId;
+    return this.page(this.m().deadLetters, filter, query, fromDeadLetterDoc);
+  }
+
+  async findDeadLettersBetween(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]> {
+    const docs = await this.m()
+      .deadLetters.find({ tenantId, subscriptionId, replayedAt: null, createdAt: { $gte: since, $lt: until } })
+      .sort({ _id: 1 })
+      .lean<Doc[]>();
+    return docs.map(fromDeadLetterDoc);
+  }
+
+  async markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void> {
+    await this.m().deadLetters.updateOne({ _id: id, tenantId }, { $set: { replayedAt: at }, $inc: { replayCount: 1 } });
+  }
+
+  async purgeAttemptsBefore(before: Date): Promise<number> {
+    const result = await this.m().attempts.deleteMany({ createdAt: { $lt: before } });
+    return result.deletedCount;
+  }
+
+  private async page<T extends { id: string }>(
+    model: Model<Doc>,
+    filter: Doc,
+    page: PageRequest,
+    map: (doc: Doc) => T,
+  ): Promise<Page<T>> {
+    const query: FilterQuery<Doc> = page.cursor === undefined ? filter : { ...filter, _id: { $lt: page.cursor } };
+    const docs = await model.find(query).sort({ _id: -1 }).limit(page.limit + 1).lean<Doc[]>();
+    const data = docs.slice(0, page.limit).map(map);
+    const last = data[data.length - 1];
+    return { data, nextCursor: docs.length > page.limit && last ? last.id : null };
+  }
+
+  private m(): HubModels {
+    if (!this.models) throw new Error('MongoStore used before connect()');
+    return this.models;
+  }
+}
+
+function toNameValues(map: Record<string, string>): Array<{ name: string; value: string }> {
+  return Object.entries(map).map(([name, value]) => ({ name, value }));
+}
+
+function fromNameValues(list: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (list as Array<{ name: string; value: string }> | undefined) ?? []) out[item.name] = item.value;
+  return out;
+}
+
+function toSubscriptionDoc(record: SubscriptionRecord): Doc {
+  const { id, filters, payload, headers, ...rest } = record;
+  return {
+    _id: id,
+    ...rest,
+    filtersJson: JSON.stringify(filters),
+    payloadJson: payload === null ? null : JSON.stringify(payload),
+    headers: toNameValues(headers),
+  };
+}
+
+function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
+  const retry = doc['retryConfig'] as Doc;
+  return {
+    id: String(doc['_id']),
+    tenantId: String(doc['tenantId']),
+    endpointUrl: String(doc['endpointUrl']),
+    events: [...(doc['events'] as string[])],
+    filters: JSON.parse(String(doc['filtersJson'])) as SubscriptionRecord['filters'],
+    filter: (doc['filter'] as string | null) ?? null,
+    payload: doc['payloadJson'] ? (JSON.parse(String(doc['payloadJson'])) as SubscriptionRecord['payload']) : null,
+    headers: fromNameValues(doc['headers']),
+    retryConfig: {
+      maxRetries: Number(retry['maxRetries']),
+      initialDelaySeconds: Number(retry['initialDelaySeconds']),
+      backoffMultiplier: Number(retry['backoffMultiplier']),
+      maxBackoffSeconds: Number(retry['maxBackoffSeconds']),
+    },
+    active: Boolean(doc['active']),
+    description: (doc['description'] as string | null) ?? null,
+    secretSealed: String(doc['secretSealed']),
+    disabledReason: (doc['disabledReason'] as string | null) ?? null,
+    createdAt: doc['createdAt'] as Date,
+    updatedAt: doc['updatedAt'] as Date,
+  };
+}
+
+function fromAttemptDoc(doc: Doc): AttemptRecord {
+  const { _id, responseHeaders, ...rest } = doc;
+  return { ...(rest as Omit<AttemptRecord, 'id' | 'responseHeaders'>), id: String(_id), responseHeaders: fromNameValues(responseHeaders) };
+}
+
+function fromDeadLetterDoc(doc: Doc): DeadLetterRecord {
+  const { _id, eventJson, ...rest } = doc;
+  return {
+    ...(rest as Omit<DeadLetterRecord, 'id' | 'event'>),
+    id: String(_id),
+    event: JSON.parse(String(eventJson)) as EventEnvelope,
+    replayedAt: (rest['replayedAt'] as Date | null) ?? null,
+  };
+}

@@ -1,0 +1,190 @@
+import type { EventEnvelope } from '../events/envelope';
+
+export interface RetryConfig {
+  maxRetries: number;
+  initialDelaySeconds: number;
+  backoffMultiplier: number;
+  maxBackoffSeconds: number;
+}
+
+export type FilterOperator = 'equals' | 'contains' | 'in' | 'exists';
+
+export interface FieldFilter {
+  field: string;
+  operator: FilterOperator;
+  value?: unknown;
+}
+
+export interface PayloadOptions {
+  fields?: string[];
+  transform?: string;
+}
+
+export interface SubscriptionRecord {
+  id: string;
+  tenantId: string;
+  endpointUrl: string;
+  events: string[];
+  filters: FieldFilter[];
+  filter: string | null;
+  payload: PayloadOptions | null;
+  headers: Record<string, string>;
+  retryConfig: RetryConfig;
+  active: boolean;
+  description: string | null;
+  /** The signing secret, sealed by SecretBox; never leaves the hub unsealed except on request. */
+  secretSealed: string;
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type SubscriptionPatch = Partial<
+  Pick<
+    SubscriptionRecord,
+    'endpointUrl' | 'events' | 'filters' | 'filter' | 'payload' | 'headers' | 'retryConfig' | 'active' | 'description' | 'disabledReason'
+  >
+>;
+
+export interface StoredEvent {
+  /** Dedupe key: the event id, namespaced by tenant for tenant-scoped events (see eventStoreKey). */
+  key: string;
+  envelope: EventEnvelope;
+  /** null: a directory event anyone may subscribe to; otherwise only this tenant's subscriptions match. */
+  scopeTenantId: string | null;
+  receivedAt: Date;
+  routedAt: Date | null;
+}
+
+export interface InvalidEventRecord {
+  id: string;
+  source: 'amqp' | 'http';
+  tenantId: string | null;
+  reason: string;
+  problems: Array<{ path: string; message: string }>;
+  /** The body as received (truncated to 256 KiB), so nothing is lost. */
+  raw: string;
+  receivedAt: Date;
+}
+
+export type AttemptStatus = 'succeeded' | 'failed';
+export type AttemptNext = 'none' | 'retry' | 'dead_letter';
+
+export interface AttemptRecord {
+  id: string;
+  tenantId: string;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  webhookId: string;
+  attempt: number;
+  status: AttemptStatus;
+  /** What happens next: nothing (success), a scheduled retry, or a dead letter. */
+  next: AttemptNext;
+  nextAttemptAt: Date | null;
+  url: string;
+  httpStatus: number | null;
+  durationMs: number;
+  responseHeaders: Record<string, string>;
+  responseBody: string | null;
+  error: string | null;
+  replay: boolean;
+  createdAt: Date;
+}
+
+export type DeadLetterReason = 'retries_exhausted' | 'endpoint_gone' | 'subscription_disabled' | 'permanent_failure';
+
+export interface DeadLetterRecord {
+  id: string;
+  tenantId: string;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  webhookId: string;
+  event: EventEnvelope;
+  reason: DeadLetterReason;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  replayedAt: Date | null;
+  replayCount: number;
+}
+
+export interface ApiKeyRecord {
+  /** sha256 of the key; the key itself is never stored. */
+  hash: string;
+  tenantId: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** Id of the last item of the previous page; lists run newest first. */
+  cursor?: string | undefined;
+}
+
+export interface AttemptQuery extends PageRequest {
+  subscriptionId?: string | undefined;
+  eventId?: string | undefined;
+  status?: AttemptStatus | undefined;
+}
+
+export interface DeadLetterQuery extends PageRequest {
+  subscriptionId?: string | undefined;
+}
+
+/**
+ * What the hub needs from its database, named by use. Implementations promise:
+ * single-document atomicity, unique ids (a second insert of an id is reported,
+ * not applied), and newest-first lists by id. They do NOT promise transactions
+ * across documents, atomic read-modify-write under concurrency, or change
+ * notifications: callers are written so that none of these are needed.
+ */
+export interface Store {
+  readonly kind: 'memory' | 'mongo';
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  isReady(): boolean;
+  /** Cheap round trip that proves the store answers. */
+  ping(): Promise<void>;
+
+  upsertApiKey(record: ApiKeyRecord): Promise<void>;
+  findApiKey(hash: string): Promise<ApiKeyRecord | null>;
+
+  insertSubscription(record: SubscriptionRecord): Promise<void>;
+  getSubscription(tenantId: string, id: string): Promise<SubscriptionRecord | null>;
+  /** By id alone, for the delivery worker (the job already names the tenant). */
+  loadSubscription(id: string): Promise<SubscriptionRecord | null>;
+  listSubscriptions(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>>;
+  updateSubscription(tenantId: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRecord | null>;
+  deleteSubscription(tenantId: string, id: string): Promise<boolean>;
+  /** Active subscriptions listening to `type` (or `*`), of any tenant when scope is null. */
+  findSubscriptionsFor(type: string, scopeTenantId: string | null): Promise<SubscriptionRecord[]>;
+
+  /** 'duplicate' when an event with this key was stored before. */
+  insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'>;
+  getEvent(key: string): Promise<StoredEvent | null>;
+  markEventRouted(key: string, at: Date): Promise<void>;
+  recordInvalidEvent(record: InvalidEventRecord): Promise<void>;
+
+  /** Batch insert; unordered, so one bad row does not hold back the rest. */
+  recordAttempts(records: AttemptRecord[]): Promise<void>;
+  listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>>;
+
+  insertDeadLetter(record: DeadLetterRecord): Promise<void>;
+  getDeadLetter(tenantId: string, id: string): Promise<DeadLetterRecord | null>;
+  listDeadLetters(tenantId: string, query: DeadLetterQuery): Promise<Page<DeadLetterRecord>>;
+  /** Dead letters of one subscription created in [since, until), not yet replayed. */
+  findDeadLettersBetween(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]>;
+  markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
+
+  /** Deletes attempt records older than `before`; returns how many. */
+  purgeAttemptsBefore(before: Date): Promise<number>;
+}

@@ -1,0 +1,195 @@
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import type { ValidateFunction } from 'ajv';
+import type { HubError} from '../core/errors';
+import { NotFoundError, ValidationError } from '../core/errors';
+import { newId } from '../core/ids';
+import { compileJsonata } from '../core/jsonata';
+import { DOTTED_PATH } from '../core/json-path';
+import type { SecretBox } from '../core/secret-box';
+import { isEventType } from '../events/catalog';
+import { loadJsonSchema } from '../events/catalog';
+import { createAjv, describeErrors } from '../events/validator';
+import type { ValidationProblem } from '../events/validator';
+import { DEFAULT_RETRY_CONFIG } from '../delivery/retry-policy';
+import { generateSecret } from '../delivery/signing';
+import { isBlockedAddress } from '../delivery/network-guard';
+import type { Page, PageRequest, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
+import type { SubscriptionCache } from './subscription-cache';
+
+/** Headers the hub sets itself; a subscription cannot override them. */
+export const RESERVED_HEADERS = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'x-webhook-signature',
+  'x-webhook-timestamp',
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'user-agent',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+]);
+
+const HEADER_NAME = /^[!#$%&'*+^_`|~0-9A-Za-z-]+$/;
+
+export interface SubscriptionServiceOptions {
+  store: Store;
+  secretBox: SecretBox;
+  cache: SubscriptionCache;
+  allowPrivateNetworks: boolean;
+  requireHttps: boolean;
+}
+
+export type SubscriptionInput = Record<string, unknown>;
+
+/** Registration and changes of subscriptions, with every check a client should hear about at once. */
+export class SubscriptionService {
+  private readonly validateCreate: ValidateFunction;
+  private readonly validatePatch: ValidateFunction;
+
+  constructor(private readonly options: SubscriptionServiceOptions) {
+    const ajv = createAjv();
+    const schema = loadJsonSchema('subscription.schema.json');
+    this.validateCreate = ajv.compile({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.create.schema.json'), required: ['endpointUrl', 'events'] });
+    this.validatePatch = ajv.compile({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.patch.schema.json'), minProperties: 1 });
+  }
+
+  async create(tenantId: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string }> {
+    if (!this.validateCreate(input)) throw invalid(describeErrors(this.validateCreate.errors));
+    await this.checkSemantics(input);
+    const secret = generateSecret();
+    const now = new Date();
+    const record: SubscriptionRecord = {
+      id: newId('sub'),
+      tenantId,
+      endpointUrl: input['endpointUrl'] as string,
+      events: input['events'] as string[],
+      filters: (input['filters'] as SubscriptionRecord['filters'] | undefined) ?? [],
+      filter: (input['filter'] as string | null | undefined) ?? null,
+      payload: (input['payload'] as SubscriptionRecord['payload'] | undefined) ?? null,
+      headers: (input['headers'] as Record<string, string> | undefined) ?? {},
+      retryConfig: { ...DEFAULT_RETRY_CONFIG, ...((input['retryConfig'] as object | undefined) ?? {}) },
+      active: (input['active'] as boolean | undefined) ?? true,
+      description: (input['description'] as string | null | undefined) ?? null,
+      secretSealed: this.options.secretBox.seal(secret),
+      disabledReason: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.options.store.insertSubscription(record);
+    this.options.cache.invalidate();
+    return { record, secret };
+  }
+
+  async get(tenantId: string, id: string): Promise<SubscriptionRecord> {
+    const record = await this.options.store.getSubscription(tenantId, id);
+    if (!record) throw new NotFoundError('subscription', id);
+    return record;
+  }
+
+  list(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
+    return this.options.store.listSubscriptions(tenantId, page);
+  }
+
+  async update(tenantId: string, id: string, input: SubscriptionInput): Promise<SubscriptionRecord> {
+    if (!this.validatePatch(input)) throw invalid(describeErrors(this.validatePatch.errors));
+    await this.checkSemantics(input);
+    const current = await this.get(tenantId, id);
+    const patch = { ...input } as SubscriptionPatch;
+    if (input['retryConfig']) patch.retryConfig = { ...current.retryConfig, ...(input['retryConfig'] as object) };
+    // Re-enabling clears why it was disabled.
+    if (input['active'] === true) patch.disabledReason = null;
+    const updated = await this.options.store.updateSubscription(tenantId, id, patch);
+    if (!updated) throw new NotFoundError('subscription', id);
+    this.options.cache.invalidate();
+    return updated;
+  }
+
+  async remove(tenantId: string, id: string): Promise<void> {
+    if (!(await this.options.store.deleteSubscription(tenantId, id))) throw new NotFoundError('subscription', id);
+    this.options.cache.invalidate();
+  }
+
+  async secret(tenantId: string, id: string): Promise<string> {
+    return this.options.secretBox.open((await this.get(tenantId, id)).secretSealed);
+  }
+
+  /** Disables a subscription on the hub's own initiative (e.g. the endpoint answered 410 Gone). */
+  async disable(tenantId: string, id: string, reason: string): Promise<void> {
+    await this.options.store.updateSubscription(tenantId, id, { active: false, disabledReason: reason });
+    this.options.cache.invalidate();
+  }
+
+  private async checkSemantics(input: SubscriptionInput): Promise<void> {
+    const problems: ValidationProblem[] = [];
+    if (typeof input['endpointUrl'] === 'string') problems.push(...(await this.checkUrl(input['endpointUrl'])));
+    for (const [i, type] of ((input['events'] as string[] | undefined) ?? []).entries()) {
+      if (type !== '*' && !isEventType(type)) {
+        problems.push({ path: `/events/${i}`, message: `"${type}" is not a known event type; see GET /v1/event-types` });
+      }
+    }
+    for (const [i, filter] of ((input['filters'] as Array<{ field: string; operator: string; value?: unknown }> | undefined) ?? []).entries()) {
+      if (!DOTTED_PATH.test(filter.field)) problems.push({ path: `/filters/${i}/field`, message: 'must be a dotted path such as data.address.city' });
+      if (filter.operator === 'in' && !Array.isArray(filter.value)) problems.push({ path: `/filters/${i}/value`, message: 'must be an array for operator "in"' });
+      if ((filter.operator === 'equals' || filter.operator === 'contains') && filter.value === undefined) {
+        problems.push({ path: `/filters/${i}/value`, message: `is required for operator "${filter.operator}"` });
+      }
+    }
+    const jsonataFields: Array<[string, unknown]> = [
+      ['/filter', input['filter']],
+      ['/payload/transform', (input['payload'] as { transform?: unknown } | null | undefined)?.transform],
+    ];
+    for (const [path, source] of jsonataFields) {
+      if (typeof source !== 'string') continue;
+      try {
+        compileJsonata(source);
+      } catch (err) {
+        problems.push({ path, message: (err as Error).message });
+      }
+    }
+    for (const [i, field] of (((input['payload'] as { fields?: string[] } | null | undefined)?.fields) ?? []).entries()) {
+      if (!DOTTED_PATH.test(field)) problems.push({ path: `/payload/fields/${i}`, message: 'must be a dotted path such as data.name' });
+    }
+    for (const [name, value] of Object.entries((input['headers'] as Record<string, string> | undefined) ?? {})) {
+      if (!HEADER_NAME.test(name)) problems.push({ path: `/headers/${name}`, message: 'is not a legal HTTP header name' });
+      else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push({ path: `/headers/${name}`, message: 'is set by Hookhub (signing or transport) and cannot be overridden' });
+      if (/[\r\n\0]/.test(value)) problems.push({ path: `/headers/${name}`, message: 'value must not contain CR, LF or NUL' });
+    }
+    if (problems.length > 0) throw invalid(problems);
+  }
+
+  private async checkUrl(raw: string): Promise<ValidationProblem[]> {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return [{ path: '/endpointUrl', message: 'is not a valid URL' }];
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return [{ path: '/endpointUrl', message: 'must use http or https' }];
+    if (this.options.requireHttps && url.protocol !== 'https:') return [{ path: '/endpointUrl', message: 'must use https in production' }];
+    if (url.username || url.password) return [{ path: '/endpointUrl', message: 'must not carry credentials; send them in headers instead' }];
+    if (this.options.allowPrivateNetworks) return [];
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    try {
+      const addresses = net.isIP(host) ? [host] : (await dns.lookup(host, { all: true })).map((a) => a.address);
+      const blocked = addresses.find(isBlockedAddress);
+      if (blocked) return [{ path: '/endpointUrl', message: `resolves to ${blocked}, a private or reserved address, which Hookhub does not deliver to` }];
+    } catch {
+      return [{ path: '/endpointUrl', message: `host "${host}" does not resolve` }];
+    }
+    return [];
+  }
+}
+
+function invalid(problems: ValidationProblem[]): HubError {
+  const first = problems[0];
+  const summary = first ? `${first.path} ${first.message}` : 'the request is invalid';
+  return new ValidationError(`Invalid subscription: ${summary}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}.`, problems);
+}
