@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../src/config/config';
+import { sha256Hex } from '../../src/core/ids';
+import { silentLogger } from '../../src/core/logger';
+import { Hub } from '../../src/hub';
+import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from './services';
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface TestHub {
+  hub: Hub;
+  apiKey: string;
+  prefix: string;
+  database: string;
+  env: Record<string, string>;
+  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, apiKey?: string): Promise<ApiResponse<T>>;
+  /** Creates an API key for another tenant. */
+  keyForTenant(tenantId: string): Promise<string>;
+  stop(): Promise<void>;
+  /** Stops the hub and removes its queues and database. */
+  destroy(): Promise<void>;
+}
+
+export interface TestHubOptions {
+  mode?: 'services' | 'embedded';
+  env?: Record<string, string>;
+  /** Reuse the queues and database of an earlier hub (restart scenarios). */
+  reuse?: { prefix: string; database: string; encryptionKey: string };
+}
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
+  const mode = options.mode ?? 'services';
+  const prefix = options.reuse?.prefix ?? uniqueName('hhtest');
+  const database = options.reuse?.database ?? uniqueName('hhtest');
+  const apiKey = `hh_test_${randomBytes(12).toString('hex')}`;
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    HOOKHUB_API_KEY: apiKey,
+    HOOKHUB_ALLOW_PRIVATE_NETWORKS: 'true',
+    HOOKHUB_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    ...(mode === 'services'
+      ? {
+          AMQP_URL,
+          MONGODB_URL: mongoUrlFor(database),
+          HOOKHUB_ENCRYPTION_KEY: options.reuse?.encryptionKey ?? randomBytes(32).toString('base64'),
+        }
+      : {}),
+    ...options.env,
+  };
+  const hub = new Hub(loadConfig(env), { logger: silentLogger });
+  await hub.start();
+  const api = async <T,>(method: string, path: string, body?: unknown, key: string = apiKey): Promise<ApiResponse<T>> => {
+    const init: RequestInit = { method, headers: { authorization: `Bearer ${key}` } };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+    const response = await fetch(`${hub.url}${path}`, init);
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, headers: response.headers };
+  };
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await hub.stop();
+  };
+  return {
+    hub,
+    apiKey,
+    prefix,
+    database,
+    env,
+    api,
+    async keyForTenant(tenantId) {
+      const key = `hh_${tenantId}_${randomBytes(12).toString('hex')}`;
+      await hub.store.upsertApiKey({ hash: sha256Hex(key), tenantId, name: 'test', createdAt: new Date() });
+      return key;
+    },
+    stop,
+    async destroy() {
+      await stop();
+      if (mode === 'services') {
+        await deleteTopology(prefix);
+        await dropDatabase(database);
+      }
+    },
+  };
+}
+
+/** A valid business.created envelope body (without id/version/timestamp unless given). */
+export function businessCreated(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'business.created',
+    data: {
+      id: `biz_${randomBytes(4).toString('hex')}`,
+      name: 'Blue Door Bistro',
+      category: 'restaurant',
+      address: { street: '1 Main St', city: 'Austin', state: 'TX', zip: '78701', coordinates: { lat: 30.26, lng: -97.74 } },
+      contact: { phone: '+1-512-555-0100', email: 'hello@bluedoor.example', website: 'https://bluedoor.example' },
+      status: 'active',
+      created_at: '2026-11-01T10:00:00Z',
+      ...data,
+    },
+    ...overrides,
+  };
+}
