@@ -1,9 +1,16 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60000,
+};
+
+module.exports = {
+  projects: [
+    // Unit, contract, integration and e2e suites: each uses its own queues and database, so they run in parallel.
+    { ...common, displayName: 'fast', testMatch: ['<rootDir>/test/{unit,contract,integration,e2e}/**/*.test.ts'] },
+    // These restart RabbitMQ or kill processes: one at a time, after the rest.
+    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'], maxWorkers: 1 },
+  ],
 };

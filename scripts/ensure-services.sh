@@ -27,13 +27,14 @@ if ! port_open 5432; then
   wait_port 5432 PostgreSQL
 fi
 
+# The binary is needed even when a FerretDB already listens: the store-outage test runs its own.
+bin=.cache/ferretdb/ferretdb
+if [[ ! -x $bin ]]; then
+  echo "ensure-services: building FerretDB from the Go module proxy (first run only, a few minutes)"
+  mkdir -p .cache/ferretdb
+  (cd tools/ferretdb && go build -o "../../$bin" .)
+fi
 if ! port_open 27017; then
-  bin=.cache/ferretdb/ferretdb
-  if [[ ! -x $bin ]]; then
-    echo "ensure-services: building FerretDB (first run only, takes a few minutes)"
-    mkdir -p .cache/ferretdb
-    (cd tools/ferretdb && go build -o "../../$bin" .)
-  fi
   psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='ferretdb'" | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -qc "create database ferretdb"
   echo "ensure-services: starting FerretDB on 127.0.0.1:27017"

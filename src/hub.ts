@@ -152,6 +152,7 @@ export class Hub {
       });
       this.logger.info({ url: `http://${config.host}:${this.port}` }, 'Hookhub API listening');
     }
+    this.logger.info({ roles: [...config.roles], mode: config.mode }, 'Hookhub started');
   }
 
   /** Graceful stop: no new work, in-flight work finished (or left unacked for redelivery), then close. */

@@ -1,5 +1,6 @@
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { newId } from '../core/ids';
+import { persist } from '../core/persist';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob } from '../broker/port';
@@ -128,7 +129,7 @@ export class DeliveryWorker {
     await Promise.all(work);
 
     if (outcome.kind === 'gone') {
-      await this.o.disableSubscription(sub.tenantId, sub.id, 'endpoint answered 410 Gone');
+      await persist('a disabled subscription', () => this.o.disableSubscription(sub.tenantId, sub.id, 'endpoint answered 410 Gone'), this.o.logger);
       await this.emit(job, 'webhook.endpoint_disabled', {
         subscription_id: sub.id,
         endpoint_url: sub.endpointUrl,
@@ -139,7 +140,7 @@ export class DeliveryWorker {
 
   private async deadLetter(job: DeliveryJob, reason: DeadLetterReason, attempt: AttemptRecord): Promise<void> {
     const id = newId('dl');
-    await this.o.store.insertDeadLetter({
+    const record = {
       id,
       tenantId: job.tenantId,
       subscriptionId: job.subscriptionId,
@@ -154,7 +155,8 @@ export class DeliveryWorker {
       createdAt: new Date(),
       replayedAt: null,
       replayCount: 0,
-    });
+    };
+    await persist('a dead letter', () => this.o.store.insertDeadLetter(record), this.o.logger);
     this.o.metrics.deadLetters.inc({ reason });
     await this.o.broker.publishDeadLetter(job, reason);
     if (reason === 'retries_exhausted') {

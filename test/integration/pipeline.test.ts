@@ -6,7 +6,7 @@ import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver, ReceivedRequest } from '../support/receiver';
 import { drainQueue, mongoUrlFor, publishRaw } from '../support/services';
 import { businessCreated, startTestHub } from '../support/test-hub';
-import type { TestHub } from '../support/test-hub';
+import type { ApiResponse, TestHub } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 
@@ -29,9 +29,9 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
 }
 
 /** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
-async function tenant(): Promise<(method: string, path: string, body?: unknown) => ReturnType<TestHub['api']>> {
+async function tenant(): Promise<(method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>> {
   const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
-  return (method, path, body) => th.api(method, path, body, key);
+  return (method, path, body) => th.api<Json>(method, path, body, key);
 }
 
 function envelope(data: Json = {}, type = 'business.created'): Json {

@@ -28,8 +28,8 @@ export async function deleteTopology(prefix: string): Promise<void> {
   }
 }
 
-export async function dropDatabase(database: string): Promise<void> {
-  const connection = await mongoose.createConnection(mongoUrlFor(database), { serverSelectionTimeoutMS: 5000 }).asPromise();
+export async function dropDatabase(database: string, base = MONGODB_BASE): Promise<void> {
+  const connection = await mongoose.createConnection(`${base.replace(/\/$/, '')}/${database}`, { serverSelectionTimeoutMS: 5000 }).asPromise();
   try {
     await connection.db?.dropDatabase();
   } finally {
@@ -64,6 +64,31 @@ export async function publishRaw(prefix: string, routingKey: string, body: Buffe
     channel.publish(topologyNames(prefix).eventsExchange, routingKey, Buffer.from(body), { persistent: true, contentType: 'application/json' });
     await channel.waitForConfirms();
     await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Publishes many envelopes over one confirm channel. */
+export async function publishMany(prefix: string, envelopes: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  const connection = await amqplib.connect(AMQP_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    for (const envelope of envelopes) {
+      channel.publish(topologyNames(prefix).eventsExchange, String(envelope['type']), Buffer.from(JSON.stringify(envelope)), { persistent: true });
+    }
+    await channel.waitForConfirms();
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Counts documents of a collection in a test database. */
+export async function countDocuments(database: string, collection: string, filter: Record<string, unknown> = {}, base = MONGODB_BASE): Promise<number> {
+  const connection = await mongoose.createConnection(`${base.replace(/\/$/, '')}/${database}`, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  try {
+    return await connection.db!.collection(collection).countDocuments(filter);
   } finally {
     await connection.close();
   }

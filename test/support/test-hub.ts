@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/config';
 import { sha256Hex } from '../../src/core/ids';
-import { silentLogger } from '../../src/core/logger';
+import { createLogger, silentLogger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
 import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from './services';
 
@@ -30,6 +30,8 @@ export interface TestHubOptions {
   env?: Record<string, string>;
   /** Reuse the queues and database of an earlier hub (restart scenarios). */
   reuse?: { prefix: string; database: string; encryptionKey: string };
+  /** Another MongoDB-protocol server than the shared one (outage tests). */
+  mongoBase?: string;
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
@@ -47,13 +49,14 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     ...(mode === 'services'
       ? {
           AMQP_URL,
-          MONGODB_URL: mongoUrlFor(database),
+          MONGODB_URL: options.mongoBase ? `${options.mongoBase}/${database}` : mongoUrlFor(database),
           HOOKHUB_ENCRYPTION_KEY: options.reuse?.encryptionKey ?? randomBytes(32).toString('base64'),
         }
       : {}),
     ...options.env,
   };
-  const hub = new Hub(loadConfig(env), { logger: silentLogger });
+  const logger = process.env['HOOKHUB_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger;
+  const hub = new Hub(loadConfig(env), { logger });
   await hub.start();
   const api = async <T,>(method: string, path: string, body?: unknown, key: string = apiKey): Promise<ApiResponse<T>> => {
     const init: RequestInit = { method, headers: { authorization: `Bearer ${key}` } };
@@ -88,7 +91,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
       await stop();
       if (mode === 'services') {
         await deleteTopology(prefix);
-        await dropDatabase(database);
+        if (!options.reuse) await dropDatabase(database, options.mongoBase);
       }
     },
   };

@@ -11,8 +11,10 @@ const SCOPE_HEADER = 'x-hookhub-scope-tenant';
 const DUE_HEADER = 'x-hookhub-due';
 /** A job due within this margin is handled now rather than sent round the ladder again. */
 const DUE_MARGIN_MS = 200;
-/** How long a handler failure waits before the message is put back (store outage, etc.). */
+/** Handler failures (store outage, etc.) are retried in place with backoff from 1 s up to 30 s, this many times. */
 const REQUEUE_PAUSE_MS = 1000;
+const RETRY_PAUSE_MAX_MS = 30_000;
+const HANDLER_TRIES = 8;
 
 export interface AmqpBrokerOptions {
   url: string;
@@ -147,9 +149,12 @@ export class AmqpBroker implements Broker {
 
   /**
    * One channel per consumer so prefetch applies per queue. A message is acked
-   * when its handler resolves and nacked (back to the queue) after a pause when
-   * it throws. Acks are only sent on the channel the message came from: after a
-   * reconnect RabbitMQ redelivers those messages anyway.
+   * when its handler resolves. When the handler throws (the store is down, say)
+   * the message is held and the handler retried with backoff, so a short outage
+   * pauses consumption within the prefetch bound instead of spinning messages
+   * through redeliveries; after HANDLER_TRIES it goes back to the queue. Acks
+   * are only sent on the channel the message came from: after a reconnect
+   * RabbitMQ redelivers those messages anyway.
    */
   private async consume(queue: string, options: ConsumeOptions, handle: (msg: ConsumeMessage) => Promise<void>): Promise<Consumer> {
     if (!this.connection) throw new Error('AmqpBroker used before start()');
@@ -164,24 +169,27 @@ export class AmqpBroker implements Broker {
     });
     this.consumers.add(wrapper);
     await wrapper.waitForConnect();
-    await wrapper.consume(
-      queue,
-      (msg) => {
-        const born = generation;
-        handle(msg).then(
-          () => {
-            if (born === generation) wrapper.ack(msg);
-          },
-          (err: unknown) => {
-            this.options.logger.warn({ err: (err as Error)?.message, queue }, 'message handling failed; it goes back to the queue');
-            setTimeout(() => {
-              if (born === generation) wrapper.nack(msg, false, true);
-            }, REQUEUE_PAUSE_MS).unref();
-          },
-        );
-      },
-      { prefetch: options.prefetch },
-    );
+    const run = async (msg: ConsumeMessage, born: number): Promise<void> => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await handle(msg);
+          if (born === generation) wrapper.ack(msg);
+          return;
+        } catch (err) {
+          const giveUp = attempt >= HANDLER_TRIES || born !== generation;
+          this.options.logger.warn(
+            { err: (err as Error)?.message, queue, attempt },
+            giveUp ? 'message handling failed; it goes back to the queue' : 'message handling failed; retrying it shortly',
+          );
+          if (giveUp) {
+            if (born === generation) wrapper.nack(msg, false, true);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(RETRY_PAUSE_MAX_MS, REQUEUE_PAUSE_MS * 2 ** (attempt - 1))));
+        }
+      }
+    };
+    await wrapper.consume(queue, (msg) => void run(msg, generation), { prefetch: options.prefetch });
     return {
       cancel: async () => {
         await wrapper.cancelAll().catch(() => undefined);

@@ -51,8 +51,13 @@ export class MongoStore implements Store {
     this.connection = null;
   }
 
+  /**
+   * Opened and not closed. Whether the server answers right now is what ping()
+   * tells: mongoose's readyState can stay "disconnected" after the driver has
+   * quietly reconnected.
+   */
   isReady(): boolean {
-    return this.connection?.readyState === 1;
+    return this.connection !== null;
   }
 
   async ping(): Promise<void> {
@@ -179,9 +184,7 @@ export class MongoStore implements Store {
       await this.m().attempts.collection.insertMany(docs as never[], { ordered: false });
     } catch (err) {
       // A batch retried after a partial failure re-inserts rows that already landed.
-      const writeErrors = (err as { writeErrors?: Array<{ code?: number }> }).writeErrors;
-      const onlyDuplicates = Array.isArray(writeErrors) && writeErrors.every((e) => e.code === 11000);
-      if (!onlyDuplicates && (err as { code?: number }).code !== 11000) throw err;
+      if (!onlyDuplicateKeys(err)) throw err;
     }
   }
 
@@ -243,6 +246,18 @@ export class MongoStore implements Store {
     if (!this.models) throw new Error('MongoStore used before connect()');
     return this.models;
   }
+}
+
+/**
+ * True when an unordered insertMany failed only on ids that already exist (rows
+ * a retried batch had stored before). A network error can arrive as a bulk
+ * error with no write errors at all: that is a failure, not a duplicate.
+ */
+function onlyDuplicateKeys(err: unknown): boolean {
+  const { writeErrors, code } = err as { writeErrors?: Array<{ code?: number }> | { code?: number }; code?: number };
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length > 0) return list.every((e) => e.code === 11000);
+  return code === 11000;
 }
 
 function toNameValues(map: Record<string, string>): Array<{ name: string; value: string }> {

@@ -1,0 +1,107 @@
+/**
+ * Hookhub throughput and latency bench, on the local RabbitMQ and MongoDB (FerretDB):
+ *   (a) baseline: plain amqplib consumer → undici POST → ack, on a pre-filled quorum queue;
+ *   (b) the hub making the same number of deliveries (10 subscriptions × N/10 events);
+ *   (c) the hub under a steady offered load, publish-to-delivery latency.
+ * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
+ * BENCH_SUBSCRIPTIONS (10), BENCH_RECEIVERS (1: every subscription posts to the same
+ * receiver, as the baseline does; more spreads the subscriptions over that many
+ * receivers, i.e. distinct endpoint origins). Ends with one JSON line of results.
+ */
+import { runBaseline } from './baseline';
+import { runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
+import { Cleanup, Receiver, RssSampler, envInt, round } from './support';
+
+async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
+  const requested = envInt('BENCH_DELIVERIES', 20_000);
+  const rate = envInt('BENCH_RATE', 2000);
+  const seconds = envInt('BENCH_SECONDS', 30);
+  const subscriptions = envInt('BENCH_SUBSCRIPTIONS', 10);
+  const receiverCount = Math.min(subscriptions, envInt('BENCH_RECEIVERS', 1));
+  const events = Math.max(1, Math.round(requested / subscriptions));
+  const n = events * subscriptions;
+  console.log(
+    `hookhub bench: ${n} deliveries (${events} events × ${subscriptions} subscriptions), ` +
+      `steady load ${rate}/s for ${seconds} s, ${receiverCount} receiver(s), ~1 KB events, node ${process.version}`,
+  );
+
+  const receiver = await Receiver.start(receiverCount);
+  cleanup.add('receiver', () => receiver.close());
+
+  console.log(`(a) baseline: publishing ${n} messages to a quorum queue, then consuming (prefetch 200, undici keep-alive POST, ack)`);
+  const base = await runBaseline(n, receiver, cleanup);
+  console.log(
+    `(a) baseline: ${round(base.perSecond)} deliveries/s (${n} in ${round(base.elapsedMs / 1000, 2)} s from consumer start to last ack; ` +
+      `pre-publish took ${round(base.publishMs / 1000, 2)} s)`,
+  );
+
+  const endpoints = Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[i % receiver.urls.length] as string}/hooks/${i + 1}`);
+  const bh = await startBenchHub(cleanup, endpoints);
+  console.log(`    hub started: prefix ${bh.prefix}, database ${bh.database}, ${subscriptions} subscriptions`);
+
+  console.log(`(b) hub: publishing ${events} events (→ ${n} deliveries) as fast as confirms allow; samples:`);
+  const tput = await runHubThroughput(bh, receiver, events, 2000);
+  for (const warning of tput.warnings) console.log(warning);
+  console.log(
+    `(b) hub: ${round(tput.perSecond)} deliveries/s (${tput.deliveries} in ${round(tput.elapsedMs / 1000, 2)} s from first publish: ` +
+      `publish+confirms done at ${round(tput.publishMs / 1000, 2)} s, all received at ${round(tput.receivedMs / 1000, 2)} s, ` +
+      `all attempt records acknowledged by MongoDB at ${round(tput.elapsedMs / 1000, 2)} s` +
+      (tput.countConfirmedMs === null ? '' : `, confirmed by counting delivery_attempts at ${round(tput.countConfirmedMs / 1000, 2)} s`) +
+      `; ${tput.attemptsCounted} attempt records counted; ${tput.deferred} deliveries deferred by the per-endpoint concurrency limit)`,
+  );
+  for (const line of tput.storeTimings) console.log(`    store ${line}`);
+  const ratio = tput.perSecond / base.perSecond;
+  console.log(`    ratio hub/baseline: ${round(ratio, 3)}`);
+
+  console.log(`(c) hub: steady ${rate} deliveries/s (${round(rate / subscriptions, 1)} events/s × ${subscriptions}) for ${seconds} s; samples:`);
+  const lat = await runHubLatency(bh, receiver, rate, seconds, 5000);
+  for (const warning of lat.warnings) console.log(warning);
+  console.log(
+    `(c) hub: publish→delivery latency p50 ${lat.p50} ms, p95 ${lat.p95} ms, p99 ${lat.p99} ms, max ${lat.max} ms, mean ${lat.mean} ms ` +
+      `(${lat.deliveries} deliveries; published ${round(lat.publishedPerSecond * subscriptions)} deliveries/s worth over ${round(lat.publishWindowMs / 1000, 1)} s; ` +
+      `${lat.receivedInWindow} delivered within the window, the rest ${round(lat.drainMs / 1000, 2)} s after it; ${lat.deferred} deferred)`,
+  );
+  for (const w of lat.windows) {
+    console.log(`    published ${String(w.fromS).padStart(3)}-${String(w.toS).padEnd(3)} s: ${w.count} deliveries, p50 ${w.p50} ms, p99 ${w.p99} ms`);
+  }
+  for (const line of lat.storeTimings) console.log(`    store ${line}`);
+  console.log(`    ${lat.attemptsCounted} attempt records counted for ${lat.deliveries} deliveries`);
+
+  rss.stop();
+  console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
+  console.log(
+    JSON.stringify({
+      baseline_per_s: round(base.perSecond),
+      hub_per_s: round(tput.perSecond),
+      ratio: round(ratio, 3),
+      p50_ms: round(lat.p50, 1),
+      p95_ms: round(lat.p95, 1),
+      p99_ms: round(lat.p99, 1),
+      rss_mb: round(rss.peakMb, 1),
+    }),
+  );
+}
+
+const cleanup = new Cleanup();
+const rss = new RssSampler();
+rss.start();
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`bench: ${signal}, cleaning up`);
+    void cleanup.runAll().finally(() => process.exit(130));
+  });
+}
+
+main(cleanup, rss).then(
+  async () => {
+    const cleaned = await cleanup.runAll();
+    if (!interrupted) process.exit(cleaned ? 0 : 1);
+  },
+  async (err: unknown) => {
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await cleanup.runAll();
+    if (!interrupted) process.exit(1);
+  },
+);
