@@ -11,6 +11,6 @@ module.exports = {
     // Unit, contract, integration and e2e suites: each uses its own queues and database, so they run in parallel.
     { ...common, displayName: 'fast', testMatch: ['<rootDir>/test/{unit,contract,integration,e2e}/**/*.test.ts'] },
     // These restart RabbitMQ or kill processes: one at a time, after the rest.
-    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'], maxWorkers: 1 },
+    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
   ],
 };

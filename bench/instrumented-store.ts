@@ -17,15 +17,15 @@ export class InstrumentedMongoStore extends MongoStore {
     this.attemptsStored += records.length;
   }
 
-  override insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'> {
-    return this.timed('insertEvent', 1, () => super.insertEvent(event));
+  override insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>> {
+    return this.timed('insertEvents (insertMany)', events.length, () => super.insertEvents(events));
   }
 
-  override markEventRouted(key: string, at: Date): Promise<void> {
-    return this.timed('markEventRouted', 1, () => super.markEventRouted(key, at));
+  override markEventsRouted(keys: string[], at: Date): Promise<void> {
+    return this.timed('markEventsRouted (updateMany)', keys.length, () => super.markEventsRouted(keys, at));
   }
 
-  // Reads behind the hub's 1 s subscription cache: the worker (by id) and the router (by type).
+  // Reads behind the hub's subscription cache: the worker (by id) and the router (by type).
   override loadSubscription(id: string): Promise<SubscriptionRecord | null> {
     return this.timed('loadSubscription', 1, () => super.loadSubscription(id));
   }

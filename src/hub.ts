@@ -163,6 +163,7 @@ export class Hub {
     server?.closeIdleConnections();
     for (const consumer of this.consumers.splice(0)) await consumer.cancel();
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
+    await this.router.drain();
     await this.recorder.drain();
     await closing;
     await this.broker.close();

@@ -132,7 +132,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     delivery: {
       timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),
       prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),
-      perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 20, 1, 1000),
+      perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 64, 1, 1000),
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },

@@ -59,7 +59,7 @@ export class DeliveryWorker {
       return;
     }
     const key = endpointKey(loaded.record.endpointUrl);
-    if (!this.limiter.tryAcquire(key)) {
+    if (!(await this.limiter.acquire(key))) {
       // Move the backlog of a saturated endpoint aside instead of holding shared prefetch slots.
       this.o.metrics.deferred.inc();
       await this.o.broker.scheduleDelivery(job, DEFER_MS);
@@ -70,6 +70,7 @@ export class DeliveryWorker {
     try {
       const request = await buildWebhookRequest(this.o.payloads, loaded.record, loaded.secrets, job.webhookId, job.event, job.attempt);
       result = await this.o.sender.send(request.url, request.headers, request.body);
+      this.limiter.observe(key, result.durationMs, result.status !== null);
       outcome = classify(result);
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;

@@ -1,4 +1,6 @@
+import { Batcher } from '../core/batcher';
 import { newId, webhookIdFor } from '../core/ids';
+import { persist } from '../core/persist';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob, InboundEvent } from '../broker/port';
@@ -6,7 +8,7 @@ import { isOperationalType } from '../events/catalog';
 import { eventStoreKey } from '../events/envelope';
 import type { EventEnvelope } from '../events/envelope';
 import type { EventValidator, ValidationProblem } from '../events/validator';
-import type { Store } from '../store/port';
+import type { Store, StoredEvent } from '../store/port';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
 import type { SubscriptionMatcher } from './matcher';
 
@@ -24,12 +26,42 @@ const RAW_LIMIT = 256 * 1024;
 
 /**
  * The router consumer: validate → dedupe by event id → store → match → one
- * delivery job per matching subscription. The event is marked routed only after
- * the broker confirmed the jobs, so a crash in between routes it again (the
- * webhook-id stays the same, receivers dedupe) rather than losing it.
+ * delivery job per matching subscription. Stores and routed-marks are batched
+ * across concurrent messages. The event is marked routed only after the broker
+ * confirmed the jobs, so a crash in between routes it again (the webhook-id
+ * stays the same, receivers dedupe) rather than losing it.
  */
+
+/**
+ * A duplicate whose first copy was stored this recently but is not routed yet
+ * is probably being routed right now (or the batch that stored it is being
+ * retried): wait for it. An older unrouted one was left by a crashed router:
+ * route it again.
+ */
+const CLAIM_LEASE_MS = 30_000;
+
+export class DuplicateInProgressError extends Error {
+  constructor(key: string) {
+    super(`event ${key} is being routed by another consumer; checking again shortly`);
+    this.name = 'DuplicateInProgressError';
+  }
+}
+
 export class EventRouter {
-  constructor(private readonly o: EventRouterOptions) {}
+  private readonly inserts: Batcher<StoredEvent, 'inserted' | 'duplicate'>;
+  private readonly routedMarks: Batcher<string, void>;
+
+  constructor(private readonly o: EventRouterOptions) {
+    this.inserts = new Batcher({ flush: (events) => o.store.insertEvents(events), maxBatch: 500, concurrency: 2 });
+    this.routedMarks = new Batcher({
+      flush: async (keys) => {
+        await o.store.markEventsRouted(keys, new Date());
+        return keys.map(() => undefined);
+      },
+      maxBatch: 500,
+      concurrency: 2,
+    });
+  }
 
   async handle(inbound: InboundEvent): Promise<void> {
     let parsed: unknown;
@@ -50,18 +82,26 @@ export class EventRouter {
       return;
     }
     const key = eventStoreKey(envelope.id, inbound.scopeTenantId);
-    const stored = await this.o.store.insertEvent({ key, envelope, scopeTenantId: inbound.scopeTenantId, receivedAt: new Date(), routedAt: null });
+    const stored = await this.inserts.add({ key, envelope, scopeTenantId: inbound.scopeTenantId, receivedAt: new Date(), routedAt: null });
     if (stored === 'duplicate') {
       const existing = await this.o.store.getEvent(key);
       if (existing?.routedAt) {
         this.o.metrics.eventsDuplicate.inc();
         return;
       }
+      if (existing && Date.now() - existing.receivedAt.getTime() < CLAIM_LEASE_MS) throw new DuplicateInProgressError(key);
     }
     this.o.metrics.eventsReceived.inc({ type: envelope.type });
     const jobs = await this.jobsFor(envelope, inbound.scopeTenantId);
     if (jobs.length > 0) await this.o.broker.publishDeliveries(jobs);
-    await this.o.store.markEventRouted(key, new Date());
+    // The jobs are out: from here on, failing would only route the event twice.
+    await persist('that an event was routed', () => this.routedMarks.add(key), this.o.logger);
+  }
+
+  /** Flushes pending batch writes (shutdown). */
+  async drain(): Promise<void> {
+    await this.inserts.drain();
+    await this.routedMarks.drain();
   }
 
   async jobsFor(envelope: EventEnvelope, scopeTenantId: string | null): Promise<DeliveryJob[]> {

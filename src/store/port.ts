@@ -168,10 +168,10 @@ export interface Store {
   /** Active subscriptions listening to `type` (or `*`), of any tenant when scope is null. */
   findSubscriptionsFor(type: string, scopeTenantId: string | null): Promise<SubscriptionRecord[]>;
 
-  /** 'duplicate' when an event with this key was stored before. */
-  insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'>;
+  /** Inserts a batch; per event, 'duplicate' when one with its key was stored before. */
+  insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>>;
   getEvent(key: string): Promise<StoredEvent | null>;
-  markEventRouted(key: string, at: Date): Promise<void>;
+  markEventsRouted(keys: string[], at: Date): Promise<void>;
   recordInvalidEvent(record: InvalidEventRecord): Promise<void>;
 
   /** Batch insert; unordered, so one bad row does not hold back the rest. */

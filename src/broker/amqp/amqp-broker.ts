@@ -15,6 +15,8 @@ const DUE_MARGIN_MS = 200;
 const REQUEUE_PAUSE_MS = 1000;
 const RETRY_PAUSE_MAX_MS = 30_000;
 const HANDLER_TRIES = 8;
+/** Most targets one delivery message carries. */
+const FANOUT_LIMIT = 50;
 
 export interface AmqpBrokerOptions {
   url: string;
@@ -105,9 +107,24 @@ export class AmqpBroker implements Broker {
     });
   }
 
+  /**
+   * Jobs of one event travel together: one message carries the event once and
+   * up to FANOUT_LIMIT targets, which cuts broker work per delivery several
+   * times over. The consumer still hands the domain one job per target.
+   */
   async publishDeliveries(jobs: readonly DeliveryJob[]): Promise<void> {
     const channel = this.channel();
-    await Promise.all(jobs.map((job) => channel.sendToQueue(this.names.deliveriesQueue, encode(job), { persistent: true })));
+    const byEvent = new Map<string, DeliveryJob[]>();
+    for (const job of jobs) byEvent.set(job.event.id, [...(byEvent.get(job.event.id) ?? []), job]);
+    const sends: Array<Promise<unknown>> = [];
+    for (const group of byEvent.values()) {
+      for (let i = 0; i < group.length; i += FANOUT_LIMIT) {
+        const chunk = group.slice(i, i + FANOUT_LIMIT);
+        const content = chunk.length === 1 ? encode(chunk[0] as DeliveryJob) : encodeFanout(chunk);
+        sends.push(channel.sendToQueue(this.names.deliveriesQueue, content, { persistent: true }));
+      }
+    }
+    await Promise.all(sends);
   }
 
   async scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void> {
@@ -115,13 +132,26 @@ export class AmqpBroker implements Broker {
   }
 
   async consumeDeliveries(handler: (job: DeliveryJob) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
+    // Targets of a fan-out message already handled, so an in-place retry redoes only the failed ones.
+    const done = new WeakMap<ConsumeMessage, Set<number>>();
     return this.consume(this.names.deliveriesQueue, options, async (msg) => {
       const due = Number(msg.properties.headers?.[DUE_HEADER] ?? 0);
       if (due - Date.now() > DUE_MARGIN_MS) {
         await this.sendAlongLadder(msg.content, due);
         return;
       }
-      await handler(JSON.parse(msg.content.toString('utf8')) as DeliveryJob);
+      const jobs = decodeJobs(msg.content);
+      const finished = done.get(msg) ?? new Set<number>();
+      done.set(msg, finished);
+      const results = await Promise.allSettled(
+        jobs.map(async (job, index) => {
+          if (finished.has(index)) return;
+          await handler(job);
+          finished.add(index);
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     });
   }
 
@@ -200,4 +230,18 @@ export class AmqpBroker implements Broker {
 
 function encode(job: DeliveryJob): Buffer {
   return Buffer.from(JSON.stringify(job));
+}
+
+type FanoutTarget = Omit<DeliveryJob, 'event'>;
+
+function encodeFanout(jobs: readonly DeliveryJob[]): Buffer {
+  const event = (jobs[0] as DeliveryJob).event;
+  const targets: FanoutTarget[] = jobs.map(({ event: _event, ...target }) => target);
+  return Buffer.from(JSON.stringify({ event, targets }));
+}
+
+function decodeJobs(content: Buffer): DeliveryJob[] {
+  const body = JSON.parse(content.toString('utf8')) as DeliveryJob | { event: DeliveryJob['event']; targets: FanoutTarget[] };
+  if ('targets' in body) return body.targets.map((target) => ({ ...target, event: body.event }));
+  return [body];
 }

@@ -75,17 +75,21 @@ export class MemoryStore implements Store {
       .map(clone);
   }
 
-  async insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'> {
-    if (this.events.has(event.key)) return 'duplicate';
-    this.events.set(event.key, clone(event));
-    return 'inserted';
+  async insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>> {
+    return events.map((event) => {
+      if (this.events.has(event.key)) return 'duplicate';
+      this.events.set(event.key, clone(event));
+      return 'inserted';
+    });
   }
-  async getEvent(id: string): Promise<StoredEvent | null> {
-    return cloneOrNull(this.events.get(id));
+  async getEvent(key: string): Promise<StoredEvent | null> {
+    return cloneOrNull(this.events.get(key));
   }
-  async markEventRouted(id: string, at: Date): Promise<void> {
-    const found = this.events.get(id);
-    if (found) found.routedAt = at;
+  async markEventsRouted(keys: string[], at: Date): Promise<void> {
+    for (const key of keys) {
+      const found = this.events.get(key);
+      if (found) found.routedAt = at;
+    }
   }
   async recordInvalidEvent(record: InvalidEventRecord): Promise<void> {
     this.invalidEvents.push(clone(record));

@@ -129,37 +129,52 @@ export class MongoStore implements Store {
     return docs.map(fromSubscriptionDoc);
   }
 
-  async insertEvent(event: StoredEvent): Promise<'inserted' | 'duplicate'> {
+  async insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>> {
+    const results: Array<'inserted' | 'duplicate'> = events.map(() => 'inserted');
+    if (events.length === 0) return results;
+    const docs = events.map((event) => ({
+      _id: event.key,
+      type: event.envelope.type,
+      envelopeJson: JSON.stringify(event.envelope),
+      scopeTenantId: event.scopeTenantId,
+      receivedAt: event.receivedAt,
+    }));
     try {
-      await this.m().events.collection.insertOne({
-        _id: event.key,
-        type: event.envelope.type,
-        envelopeJson: JSON.stringify(event.envelope),
-        scopeTenantId: event.scopeTenantId,
-        receivedAt: event.receivedAt,
-        routedAt: event.routedAt,
-      } as never);
-      return 'inserted';
+      await this.m().events.collection.insertMany(docs as never[], { ordered: false });
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) return 'duplicate';
-      throw err;
+      if (!onlyDuplicateKeys(err)) throw err;
+      for (const e of writeErrorsOf(err)) if (e.index !== undefined) results[e.index] = 'duplicate';
     }
+    return results;
   }
 
-  async getEvent(id: string): Promise<StoredEvent | null> {
-    const doc = await this.m().events.findById(id).lean<Doc>();
+  async getEvent(key: string): Promise<StoredEvent | null> {
+    const [doc, routed] = await Promise.all([
+      this.m().events.findById(key).lean<Doc>(),
+      this.m().routedEvents.findById(key).lean<Doc>(),
+    ]);
     if (!doc) return null;
     return {
-      key: id,
+      key,
       envelope: JSON.parse(String(doc['envelopeJson'])) as EventEnvelope,
       scopeTenantId: (doc['scopeTenantId'] as string | null) ?? null,
       receivedAt: doc['receivedAt'] as Date,
-      routedAt: (doc['routedAt'] as Date | null) ?? null,
+      routedAt: (routed?.['at'] as Date | undefined) ?? null,
     };
   }
 
-  async markEventRouted(id: string, at: Date): Promise<void> {
-    await this.m().events.updateOne({ _id: id }, { $set: { routedAt: at } });
+  /**
+   * Routed marks are inserts into a collection of their own rather than an
+   * update of the events: a batch insert stays cheap on every MongoDB-protocol
+   * server, where an update by a list of ids can mean a scan.
+   */
+  async markEventsRouted(keys: string[], at: Date): Promise<void> {
+    if (keys.length === 0) return;
+    try {
+      await this.m().routedEvents.collection.insertMany(keys.map((key) => ({ _id: key, at })) as never[], { ordered: false });
+    } catch (err) {
+      if (!onlyDuplicateKeys(err)) throw err;
+    }
   }
 
   async recordInvalidEvent(record: InvalidEventRecord): Promise<void> {
@@ -177,8 +192,8 @@ export class MongoStore implements Store {
   async recordAttempts(records: AttemptRecord[]): Promise<void> {
     if (records.length === 0) return;
     const docs = records.map((r) => {
-      const { id, responseHeaders, ...rest } = r;
-      return { _id: id, ...rest, responseHeaders: toNameValues(responseHeaders) };
+      const { id, tenantId, subscriptionId, eventId, status, createdAt, ...detail } = r;
+      return { _id: id, tenantId, subscriptionId, eventId, status, createdAt, detailJson: JSON.stringify(detail) };
     });
     try {
       await this.m().attempts.collection.insertMany(docs as never[], { ordered: false });
@@ -254,10 +269,14 @@ export class MongoStore implements Store {
  * error with no write errors at all: that is a failure, not a duplicate.
  */
 function onlyDuplicateKeys(err: unknown): boolean {
-  const { writeErrors, code } = err as { writeErrors?: Array<{ code?: number }> | { code?: number }; code?: number };
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  const list = writeErrorsOf(err);
   if (list.length > 0) return list.every((e) => e.code === 11000);
-  return code === 11000;
+  return (err as { code?: number }).code === 11000;
+}
+
+function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
+  const { writeErrors } = err as { writeErrors?: Array<{ code?: number; index?: number }> | { code?: number; index?: number } };
+  return Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
 }
 
 function toNameValues(map: Record<string, string>): Array<{ name: string; value: string }> {
@@ -308,8 +327,19 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
 }
 
 function fromAttemptDoc(doc: Doc): AttemptRecord {
-  const { _id, responseHeaders, ...rest } = doc;
-  return { ...(rest as Omit<AttemptRecord, 'id' | 'responseHeaders'>), id: String(_id), responseHeaders: fromNameValues(responseHeaders) };
+  const detail = JSON.parse(String(doc['detailJson'])) as Omit<AttemptRecord, 'id' | 'tenantId' | 'subscriptionId' | 'eventId' | 'status' | 'createdAt' | 'nextAttemptAt'> & {
+    nextAttemptAt: string | null;
+  };
+  return {
+    ...detail,
+    id: String(doc['_id']),
+    tenantId: String(doc['tenantId']),
+    subscriptionId: String(doc['subscriptionId']),
+    eventId: String(doc['eventId']),
+    status: doc['status'] as AttemptRecord['status'],
+    createdAt: doc['createdAt'] as Date,
+    nextAttemptAt: detail.nextAttemptAt === null ? null : new Date(detail.nextAttemptAt),
+  };
 }
 
 function fromDeadLetterDoc(doc: Doc): DeadLetterRecord {
