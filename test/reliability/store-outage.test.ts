@@ -1,6 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
@@ -10,21 +11,36 @@ import type { TestHub } from '../support/test-hub';
 
 /** A FerretDB of this test's own, so stopping it disturbs no other test. */
 const FERRETDB = path.resolve(__dirname, '../../.cache/ferretdb/ferretdb');
-const PORT = 27018;
-const BASE = `mongodb://127.0.0.1:${PORT}`;
+let PORT = 0;
+let BASE = '';
 
 let ferret: ChildProcess | null = null;
 let th: TestHub;
 let receiver: Receiver;
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 function startFerret(): Promise<void> {
+  let output = '';
   ferret = spawn(FERRETDB, ['--listen-addr', `127.0.0.1:${PORT}`, '--postgresql-url', 'postgres://postgres@127.0.0.1:5432/ferretdb_outage'], {
     env: { ...process.env, FERRETDB_TELEMETRY: 'disable', DO_NOT_TRACK: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('FerretDB did not start')), 20_000);
+    const timer = setTimeout(() => reject(new Error(`FerretDB did not start on port ${PORT}:\n${output}`)), 20_000);
+    ferret!.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`FerretDB exited with ${code} on port ${PORT}:\n${output}`));
+    });
     ferret!.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
       if (chunk.toString().includes('Listening on TCP')) {
         clearTimeout(timer);
         resolve();
@@ -45,11 +61,13 @@ beforeAll(async () => {
   if (!existsSync(FERRETDB)) throw new Error(`${FERRETDB} is missing; run scripts/ensure-services.sh, which builds it`);
   const exists = execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-tAc', "select 1 from pg_database where datname='ferretdb_outage'"]).toString();
   if (!exists.includes('1')) execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-qc', 'create database ferretdb_outage']);
+  PORT = await freePort();
+  BASE = `mongodb://127.0.0.1:${PORT}`;
   await startFerret();
 });
 
 afterAll(async () => {
-  if (!ferret) await startFerret();
+  if (!ferret) await startFerret().catch(() => undefined);
   await receiver?.close();
   await th?.destroy();
   await stopFerret();
