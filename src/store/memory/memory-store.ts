@@ -88,7 +88,7 @@ export class MemoryStore implements Store {
   async markEventsRouted(keys: string[], at: Date): Promise<void> {
     for (const key of keys) {
       const found = this.events.get(key);
-      if (found) found.routedAt = at;
+      if (found && found.routedAt === null) found.routedAt = at;
     }
   }
   async recordInvalidEvent(record: InvalidEventRecord): Promise<void> {
@@ -96,7 +96,8 @@ export class MemoryStore implements Store {
   }
 
   async recordAttempts(records: AttemptRecord[]): Promise<void> {
-    this.attempts.push(...records.map(clone));
+    const known = new Set(this.attempts.map((a) => a.id));
+    this.attempts.push(...records.filter((r) => !known.has(r.id)).map(clone));
   }
   async listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>> {
     return paginate(

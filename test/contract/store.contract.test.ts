@@ -1,0 +1,151 @@
+import type { AttemptRecord, DeadLetterRecord, Store, StoredEvent, SubscriptionRecord } from '../../src/store/port';
+import { MemoryStore } from '../../src/store/memory/memory-store';
+import { MongoStore } from '../../src/store/mongo/mongo-store';
+import { newId } from '../../src/core/ids';
+import { mongoUrlFor, uniqueName } from '../support/services';
+
+/** One suite, every adapter: the embedded store must not promise what MongoDB does not keep. */
+const adapters: Array<[string, () => Store]> = [
+  ['memory', () => new MemoryStore()],
+  ['mongo', () => new MongoStore({ url: mongoUrlFor(uniqueName('hhcontract')) })],
+];
+
+describe.each(adapters)('Store contract: %s', (_name, create) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = create();
+    await store.connect();
+  });
+  afterAll(async () => {
+    if (store instanceof MongoStore) await store.dropDatabase();
+    await store.close();
+  });
+
+  const subscription = (tenantId: string, overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord => ({
+    id: newId('sub'), tenantId, endpointUrl: 'https://example.com/hook', events: ['business.created'],
+    filters: [{ field: 'data.category', operator: 'equals', value: { $weird: 'key', 'dotted.key': 1 } }], filter: null,
+    payload: { fields: ['data.name'] }, headers: { 'X-Api.Version': '2' },
+    retryConfig: { maxRetries: 8, initialDelaySeconds: 5, backoffMultiplier: 5, maxBackoffSeconds: 36000 },
+    active: true, description: null, secretSealed: 'v1:k1:a:b:c', disabledReason: null,
+    createdAt: new Date('2026-01-01T00:00:00Z'), updatedAt: new Date('2026-01-01T00:00:00Z'), ...overrides,
+  });
+
+  it('keeps API keys by hash', async () => {
+    await store.upsertApiKey({ hash: 'h1', tenantId: 'acme', name: 'ci', createdAt: new Date() });
+    expect(await store.findApiKey('h1')).toMatchObject({ hash: 'h1', tenantId: 'acme', name: 'ci' });
+    expect(await store.findApiKey('h2')).toBeNull();
+  });
+
+  it('stores subscriptions per tenant, keeping awkward keys intact', async () => {
+    const sub = subscription('t1');
+    await store.insertSubscription(sub);
+    expect(await store.getSubscription('t1', sub.id)).toEqual(sub);
+    expect(await store.getSubscription('t2', sub.id)).toBeNull();
+    expect(await store.loadSubscription(sub.id)).toEqual(sub);
+    await expect(store.insertSubscription(sub)).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('updates and deletes only within the tenant', async () => {
+    const sub = subscription('t3');
+    await store.insertSubscription(sub);
+    expect(await store.updateSubscription('other', sub.id, { active: false })).toBeNull();
+    const updated = await store.updateSubscription('t3', sub.id, { active: false, disabledReason: 'gone', headers: { A: '1' } });
+    expect(updated).toMatchObject({ active: false, disabledReason: 'gone', headers: { A: '1' }, endpointUrl: sub.endpointUrl });
+    expect(updated!.updatedAt.getTime()).toBeGreaterThan(sub.updatedAt.getTime());
+    expect(await store.deleteSubscription('other', sub.id)).toBe(false);
+    expect(await store.deleteSubscription('t3', sub.id)).toBe(true);
+    expect(await store.loadSubscription(sub.id)).toBeNull();
+  });
+
+  it('lists newest first with a cursor', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const sub = subscription('pager');
+      ids.push(sub.id);
+      await store.insertSubscription(sub);
+    }
+    const first = await store.listSubscriptions('pager', { limit: 2 });
+    expect(first.data.map((s) => s.id)).toEqual([ids[4], ids[3]]);
+    const second = await store.listSubscriptions('pager', { limit: 2, cursor: first.nextCursor! });
+    expect(second.data.map((s) => s.id)).toEqual([ids[2], ids[1]]);
+    const third = await store.listSubscriptions('pager', { limit: 2, cursor: second.nextCursor! });
+    expect(third).toEqual({ data: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+  });
+
+  it('finds active subscriptions for a type, by name or "*", within a scope', async () => {
+    const named = subscription('finder', { events: ['review.moderated'] });
+    const wildcard = subscription('finder', { events: ['*'] });
+    const paused = subscription('finder', { events: ['review.moderated'], active: false });
+    const otherTenant = subscription('someone-else', { events: ['review.moderated'] });
+    for (const s of [named, wildcard, paused, otherTenant]) await store.insertSubscription(s);
+    const all = (await store.findSubscriptionsFor('review.moderated', null)).map((s) => s.id);
+    expect(all).toEqual(expect.arrayContaining([named.id, wildcard.id, otherTenant.id]));
+    expect(all).not.toContain(paused.id);
+    const scoped = (await store.findSubscriptionsFor('review.moderated', 'finder')).map((s) => s.id).sort();
+    expect(scoped).toEqual([named.id, wildcard.id].sort());
+  });
+
+  it('reports duplicate events, across batches and within one', async () => {
+    const event = (key: string): StoredEvent => ({
+      key,
+      envelope: { id: key, type: 'business.updated', version: '1.0', timestamp: '2026-01-01T00:00:00Z', data: { changes: { 'address.city': { old_value: 'A', new_value: 'B' }, $set: 1 } } },
+      scopeTenantId: null,
+      receivedAt: new Date(),
+      routedAt: null,
+    });
+    const a = uniqueName('evt');
+    const b = uniqueName('evt');
+    expect(await store.insertEvents([event(a)])).toEqual(['inserted']);
+    expect(await store.insertEvents([event(b), event(a), event(b)])).toEqual(['inserted', 'duplicate', 'duplicate']);
+    const stored = await store.getEvent(a);
+    expect(stored?.envelope).toEqual(event(a).envelope);
+    expect(stored?.routedAt).toBeNull();
+    await store.markEventsRouted([a, b], new Date('2026-02-02T00:00:00Z'));
+    await store.markEventsRouted([a], new Date());
+    expect((await store.getEvent(a))?.routedAt).toEqual(new Date('2026-02-02T00:00:00Z'));
+    expect(await store.getEvent('nope')).toBeNull();
+  });
+
+  const attempt = (overrides: Partial<AttemptRecord>): AttemptRecord => ({
+    id: newId('att'), tenantId: 'att-tenant', subscriptionId: 'sub_a', eventId: 'evt_a', eventType: 'business.created', webhookId: 'msg_a',
+    attempt: 1, status: 'failed', next: 'retry', nextAttemptAt: new Date('2026-01-01T00:00:05Z'), url: 'https://x', httpStatus: 500,
+    durationMs: 12, responseHeaders: { 'x.y': '1', 'content-type': 'text/plain' }, responseBody: 'oops', error: null, replay: false,
+    createdAt: new Date('2026-01-01T00:00:00Z'), ...overrides,
+  });
+
+  it('records attempts in batches, tolerates a replayed batch, and filters lists', async () => {
+    const first = attempt({});
+    const second = attempt({ attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, subscriptionId: 'sub_b' });
+    await store.recordAttempts([first, second]);
+    await store.recordAttempts([first, attempt({ eventId: 'evt_b', createdAt: new Date('2020-01-01T00:00:00Z') })]);
+    const all = await store.listAttempts('att-tenant', { limit: 10 });
+    expect(all.data).toHaveLength(3);
+    expect(all.data[2]).toEqual(first);
+    expect((await store.listAttempts('att-tenant', { limit: 10, status: 'succeeded' })).data).toEqual([second]);
+    expect((await store.listAttempts('att-tenant', { limit: 10, subscriptionId: 'sub_b' })).data).toEqual([second]);
+    expect((await store.listAttempts('att-tenant', { limit: 10, eventId: 'evt_b' })).data).toHaveLength(1);
+    expect((await store.listAttempts('another', { limit: 10 })).data).toEqual([]);
+    expect(await store.purgeAttemptsBefore(new Date('2025-01-01T00:00:00Z'))).toBe(1);
+    expect((await store.listAttempts('att-tenant', { limit: 10 })).data).toHaveLength(2);
+  });
+
+  it('keeps dead letters, finds them by window, and marks replays', async () => {
+    const dead = (createdAt: string): DeadLetterRecord => ({
+      id: newId('dl'), tenantId: 'dl-tenant', subscriptionId: 'sub_dl', eventId: 'evt', eventType: 'business.created', webhookId: 'msg',
+      event: { id: 'evt', type: 'business.created', version: '1.0', timestamp: '2026-01-01T00:00:00Z', data: { 'a.b': 1 } },
+      reason: 'retries_exhausted', attempts: 9, lastStatus: 500, lastError: null, createdAt: new Date(createdAt), replayedAt: null, replayCount: 0,
+    });
+    const early = dead('2026-01-01T00:00:00Z');
+    const late = dead('2026-01-02T00:00:00Z');
+    await store.insertDeadLetter(early);
+    await store.insertDeadLetter(late);
+    expect(await store.getDeadLetter('dl-tenant', early.id)).toEqual(early);
+    expect(await store.getDeadLetter('other', early.id)).toBeNull();
+    expect((await store.listDeadLetters('dl-tenant', { limit: 10, subscriptionId: 'sub_dl' })).data.map((d) => d.id)).toEqual([late.id, early.id]);
+    const window = await store.findDeadLettersBetween('dl-tenant', 'sub_dl', new Date('2026-01-01T12:00:00Z'), new Date('2026-01-03T00:00:00Z'));
+    expect(window.map((d) => d.id)).toEqual([late.id]);
+    await store.markDeadLetterReplayed('dl-tenant', late.id, new Date('2026-01-05T00:00:00Z'));
+    expect(await store.getDeadLetter('dl-tenant', late.id)).toMatchObject({ replayCount: 1, replayedAt: new Date('2026-01-05T00:00:00Z') });
+    expect(await store.findDeadLettersBetween('dl-tenant', 'sub_dl', new Date('2026-01-01T12:00:00Z'), new Date('2026-01-03T00:00:00Z'))).toEqual([]);
+  });
+});

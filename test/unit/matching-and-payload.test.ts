@@ -1,0 +1,78 @@
+import { PayloadBuilder, selectFields } from '../../src/delivery/payload';
+import type { EventEnvelope } from '../../src/events/envelope';
+import { matchesFieldFilter, SubscriptionMatcher } from '../../src/routing/matcher';
+import type { SubscriptionRecord } from '../../src/store/port';
+
+const event: EventEnvelope = {
+  id: 'evt_1',
+  type: 'review.created',
+  version: '1.0',
+  timestamp: '2026-11-28T10:00:00Z',
+  data: { id: 'rev_1', business_id: 'biz_1', rating: 2, title: 'Cold soup', author: { name: 'Ann', verified: true }, photos: ['https://x/1.jpg'], created_at: '2026-11-28T10:00:00Z' },
+};
+
+function sub(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
+  return {
+    id: 'sub_1', tenantId: 't', endpointUrl: 'https://example.com', events: ['review.created'], filters: [], filter: null, payload: null, headers: {},
+    retryConfig: { maxRetries: 1, initialDelaySeconds: 1, backoffMultiplier: 1, maxBackoffSeconds: 1 }, active: true, description: null,
+    secretSealed: 'x', disabledReason: null, createdAt: new Date(), updatedAt: new Date(), ...overrides,
+  };
+}
+
+describe('field filters', () => {
+  it.each([
+    [{ field: 'data.rating', operator: 'equals', value: 2 }, true],
+    [{ field: 'data.rating', operator: 'equals', value: '2' }, false],
+    [{ field: 'data.author', operator: 'equals', value: { name: 'Ann', verified: true } }, true],
+    [{ field: 'data.rating', operator: 'in', value: [1, 2] }, true],
+    [{ field: 'data.rating', operator: 'in', value: [4, 5] }, false],
+    [{ field: 'data.title', operator: 'contains', value: 'SOUP' }, true],
+    [{ field: 'data.photos', operator: 'contains', value: 'https://x/1.jpg' }, true],
+    [{ field: 'data.rating', operator: 'contains', value: 2 }, false],
+    [{ field: 'data.author.verified', operator: 'exists' }, true],
+    [{ field: 'data.response', operator: 'exists' }, false],
+    [{ field: 'data.response', operator: 'exists', value: false }, true],
+  ] as const)('%j → %s', (filter, expected) => {
+    expect(matchesFieldFilter(event, filter as never)).toBe(expected);
+  });
+});
+
+describe('SubscriptionMatcher', () => {
+  const matcher = new SubscriptionMatcher();
+  it('needs the type, every filter and the JSONata filter', async () => {
+    expect(await matcher.matches(sub({}), event)).toBe(true);
+    expect(await matcher.matches(sub({ events: ['business.created'] }), event)).toBe(false);
+    expect(await matcher.matches(sub({ events: ['*'] }), event)).toBe(true);
+    expect(await matcher.matches(sub({ active: false }), event)).toBe(false);
+    expect(await matcher.matches(sub({ filters: [{ field: 'data.rating', operator: 'equals', value: 2 }, { field: 'data.id', operator: 'equals', value: 'x' }] }), event)).toBe(false);
+    expect(await matcher.matches(sub({ filter: 'data.rating <= 2 and data.author.verified' }), event)).toBe(true);
+    expect(await matcher.matches(sub({ filter: 'data.rating > 3' }), event)).toBe(false);
+  });
+
+  it('treats a filter that throws, or yields a non-boolean, as no match', async () => {
+    expect(await matcher.matches(sub({ filter: '$error("boom")' }), event)).toBe(false);
+    expect(await matcher.matches(sub({ filter: 'data.rating' }), event)).toBe(false);
+  });
+});
+
+describe('payloads', () => {
+  const builder = new PayloadBuilder();
+  it('wraps the event data with the delivery metadata', async () => {
+    expect(await builder.build(event, null, 'sub_1', 3)).toEqual({
+      id: 'evt_1', type: 'review.created', created: '2026-11-28T10:00:00Z', data: event.data, webhook: { subscription_id: 'sub_1', delivery_attempt: 3 },
+    });
+  });
+  it('keeps only the selected fields, with or without the data. prefix', () => {
+    expect(selectFields(event.data, ['data.rating', 'author.name', 'data.missing'])).toEqual({ rating: 2, author: { name: 'Ann' } });
+  });
+  it('replaces data with the JSONata transform of the envelope', async () => {
+    const body = await builder.build(event, { transform: '{"stars": $join([1..data.rating].("*")), "event": id}' }, 'sub_1', 1);
+    expect(body.data).toEqual({ stars: '**', event: 'evt_1' });
+  });
+  it('fails permanently, with a clear error, when the transform throws or runs away', async () => {
+    await expect(builder.build(event, { transform: '$error("no mapping")' }, 'sub_1', 1)).rejects.toMatchObject({ code: 'jsonata_evaluation_failed', name: 'UnrecoverableError' });
+    await expect(builder.build(event, { transform: '($f := function($n){ $f($n + 1) }; $f(0))' }, 'sub_1', 1)).rejects.toMatchObject({
+      code: 'jsonata_evaluation_failed',
+    });
+  });
+});
