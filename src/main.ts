@@ -15,10 +15,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const hub = new Hub(config, { logger });
-  await hub.start();
   if (config.apiKeyGenerated && config.apiKey) {
-    logger.info(`generated API key for tenant "default" (embedded mode, set HOOKHUB_API_KEY to choose one): ${config.apiKey}`);
+    logger.info(`generated API key for tenant "default" (set HOOKHUB_API_KEY to choose one): ${config.apiKey}`);
   }
+  await hub.start();
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
