@@ -17,7 +17,7 @@ export class ReplayService {
     const record = await this.store.getDeadLetter(tenantId, deadLetterId);
     if (!record) throw new NotFoundError('dead_letter', deadLetterId);
     await this.requireActiveSubscription(tenantId, record.subscriptionId);
-    await this.broker.publishDeliveries([jobFor(record)]);
+    await this.publish([jobFor(record)]);
     await this.store.markDeadLetterReplayed(tenantId, record.id, new Date());
     return record;
   }
@@ -27,11 +27,22 @@ export class ReplayService {
     const records = await this.store.findDeadLettersBetween(tenantId, subscriptionId, since, until);
     for (let i = 0; i < records.length; i += 500) {
       const chunk = records.slice(i, i + 500);
-      await this.broker.publishDeliveries(chunk.map(jobFor));
+      await this.publish(chunk.map(jobFor));
       const now = new Date();
       await Promise.all(chunk.map((r) => this.store.markDeadLetterReplayed(tenantId, r.id, now)));
     }
     return records;
+  }
+
+  private async publish(jobs: DeliveryJob[]): Promise<void> {
+    try {
+      await this.broker.publishDeliveries(jobs);
+    } catch (cause) {
+      throw new HubError('broker_unavailable', 'The replay could not be handed to the message broker; nothing was marked replayed. Try again.', {
+        status: 503,
+        cause,
+      });
+    }
   }
 
   private async requireActiveSubscription(tenantId: string, subscriptionId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { ValidationError } from '../core/errors';
+import { errorMessage, UnrecoverableError, ValidationError } from '../core/errors';
 import { newId, webhookIdFor } from '../core/ids';
 import type { SecretBox } from '../core/secret-box';
 import { isEventType } from '../events/catalog';
@@ -11,6 +11,7 @@ import type { HttpSender } from './http-sender';
 import { classify } from './outcome';
 import type { PayloadBuilder } from './payload';
 import { buildWebhookRequest } from './webhook-request';
+import type { WebhookRequest } from './webhook-request';
 
 export interface TestResult {
   success: boolean;
@@ -46,7 +47,23 @@ export class TestSender {
       metadata: { test: true },
     };
     const webhookId = webhookIdFor(event.id, subscription.id);
-    const request = await buildWebhookRequest(this.payloads, subscription, [this.secretBox.open(subscription.secretSealed)], webhookId, event, 1);
+    let request: WebhookRequest;
+    try {
+      request = await buildWebhookRequest(this.payloads, subscription, [this.secretBox.open(subscription.secretSealed)], webhookId, event, 1);
+    } catch (err) {
+      if (!(err instanceof UnrecoverableError)) throw err;
+      // The subscription's own payload transform failed: report it like the delivery would.
+      return {
+        success: false,
+        outcome: 'permanent',
+        webhookId,
+        event,
+        request: { url: subscription.endpointUrl, headers: {}, body: '' },
+        response: { status: null, headers: {}, body: null },
+        durationMs: 0,
+        error: errorMessage(err),
+      };
+    }
     const result = await this.sender.send(request.url, request.headers, request.body);
     const outcome = classify(result);
     return {

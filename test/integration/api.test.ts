@@ -216,6 +216,22 @@ describe('test sends', () => {
   });
 });
 
+describe('test sends with a failing transform', () => {
+  it('answer 200 with success false and the transform error, sending nothing', async () => {
+    const probe = await startReceiver();
+    try {
+      const created = await th.api('POST', '/v1/subscriptions', { endpointUrl: probe.url, events: ['business.created'], payload: { transform: '$error("no mapping for " & data.category)' } });
+      const { status, body } = await th.api('POST', `/v1/subscriptions/${String(created.body['id'])}/test`, { type: 'business.created' });
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ success: false, outcome: 'permanent' });
+      expect(String(body['error'])).toContain('no mapping for');
+      expect(probe.requests).toHaveLength(0);
+    } finally {
+      await probe.close();
+    }
+  });
+});
+
 describe('the API', () => {
   it('serves an OpenAPI document and answers unknown routes with the error body', async () => {
     const doc = await fetch(`${th.hub.url}/openapi.json`);

@@ -44,10 +44,11 @@ export function eventRoutes(deps: ApiDeps): Router {
     try {
       await deps.broker.publishEvent(check.envelope, tenantId);
     } catch (cause) {
-      throw new HubError('broker_unavailable', 'The event could not be handed to the message broker; it was not accepted. Retry with the same id.', {
-        status: 503,
-        cause,
-      });
+      throw new HubError(
+        'broker_unavailable',
+        `The event could not be handed to the message broker; it was not accepted. Retry with the same id (${check.envelope.id}).`,
+        { status: 503, details: { id: check.envelope.id }, cause },
+      );
     }
     res.status(202).json({ id: check.envelope.id });
   });
