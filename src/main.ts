@@ -2,7 +2,8 @@ import { ConfigError, loadConfig } from './config/config';
 import { createLogger } from './core/logger';
 import { Hub } from './hub';
 
-async function main(): Promise<void> {
+/** Runs the hub as a process: config from the environment, signals, exit codes. */
+export async function runHubProcess(): Promise<void> {
   let config;
   try {
     config = loadConfig();
@@ -36,7 +37,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`Hookhub failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
-});
+export function startFromCommandLine(): void {
+  runHubProcess().catch((err: unknown) => {
+    process.stderr.write(`Hookhub failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+if (require.main === module) startFromCommandLine();

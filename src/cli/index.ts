@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/config';
+import { sha256Hex } from '../core/ids';
+import { startFromCommandLine } from '../main';
+import { MongoStore } from '../store/mongo/mongo-store';
+
+/** The `hookhub` command for operators. */
+const program = new Command('hookhub').description('Hookhub, the webhook and integration hub of the Lawless Directory API');
+
+program
+  .command('start')
+  .description('run the hub (the same as `npm start`)')
+  .action(() => startFromCommandLine());
+
+const keys = program.command('keys').description('API keys of tenants');
+keys
+  .command('create')
+  .description('create an API key for a tenant and print it (it is stored only as a hash)')
+  .requiredOption('--tenant <id>', 'the tenant the key belongs to, e.g. acme')
+  .option('--name <name>', 'what the key is for', 'cli')
+  .action(async (options: { tenant: string; name: string }) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.tenant)) fail('--tenant must be 1-64 letters, digits, "_" or "-".');
+    const config = loadConfigOrExit();
+    if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode keys live in the memory of the running hub.');
+    const store = new MongoStore({ url: config.mongodbUrl });
+    await store.connect();
+    try {
+      const key = `hh_${randomBytes(24).toString('base64url')}`;
+      await store.upsertApiKey({ hash: sha256Hex(key), tenantId: options.tenant, name: options.name, createdAt: new Date() });
+      process.stdout.write(`${key}\n`);
+      process.stderr.write(`API key for tenant "${options.tenant}" created. It is shown only now: store it safely.\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+function loadConfigOrExit(): ReturnType<typeof loadConfig> {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`hookhub: ${message}\n`);
+  process.exit(2);
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => fail((err as Error).message));
