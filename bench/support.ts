@@ -4,11 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import amqplib from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import mongoose from 'mongoose';
-import { allQueues, topologyNames } from '../src/broker/amqp/topology';
+import { businessCreated } from '../test/support/test-hub';
+import { AMQP_URL, MONGODB_BASE } from '../test/support/services';
 
-export const AMQP_URL = process.env['BENCH_AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
-export const MONGODB_BASE = (process.env['BENCH_MONGODB_URL'] ?? 'mongodb://127.0.0.1:27017').replace(/\/$/, '');
+// The bench runs on the same services as the tests (HOOKHUB_TEST_AMQP_URL / HOOKHUB_TEST_MONGODB_URL override them).
+export { AMQP_URL, MONGODB_BASE };
 
 /** A positive whole number from the environment, or the fallback. */
 export function envInt(name: string, fallback: number, min = 1): number {
@@ -76,19 +76,8 @@ export class Cleanup {
   }
 }
 
-/** Removes every queue and the events exchange of one hub queue prefix (idempotent). */
-export async function deleteTopology(prefix: string): Promise<void> {
-  const names = topologyNames(prefix);
-  const connection = await amqplib.connect(AMQP_URL);
-  try {
-    const channel = await connection.createChannel();
-    for (const queue of allQueues(names)) await channel.deleteQueue(queue);
-    await channel.deleteExchange(names.eventsExchange);
-    await channel.close();
-  } finally {
-    await connection.close();
-  }
-}
+// Topology and database cleanup are the test suite's own helpers.
+export { deleteTopology, dropDatabase } from '../test/support/services';
 
 export async function deleteQueue(queue: string): Promise<void> {
   const connection = await amqplib.connect(AMQP_URL);
@@ -101,14 +90,6 @@ export async function deleteQueue(queue: string): Promise<void> {
   }
 }
 
-export async function dropDatabase(database: string): Promise<void> {
-  const connection = await mongoose.createConnection(mongoUrlFor(database), { serverSelectionTimeoutMS: 5000 }).asPromise();
-  try {
-    await connection.db?.dropDatabase();
-  } finally {
-    await connection.close();
-  }
-}
 
 /** A confirm channel that respects flow control; `settle()` waits for every outstanding confirm. */
 export class ConfirmPublisher {
@@ -277,20 +258,9 @@ export function businessCreatedEvent(id: string, publishedAtMs: number | null = 
   const build = (padding: string): string =>
     JSON.stringify({
       id,
-      type: 'business.created',
       version: '1.0',
       timestamp: new Date().toISOString(),
-      data: {
-        id: `biz_${id}`,
-        name: 'Blue Door Bistro',
-        category: 'restaurant',
-        address: { street: '1 Main St', city: 'Austin', state: 'TX', zip: '78701', coordinates: { lat: 30.26, lng: -97.74 } },
-        contact: { phone: '+1-512-555-0100', email: 'hello@bluedoor.example', website: 'https://bluedoor.example' },
-        status: 'active',
-        created_at: '2026-11-01T10:00:00Z',
-        description: padding,
-        ...(publishedAtMs === null ? {} : { published_at_ms: publishedAtMs }),
-      },
+      ...businessCreated({}, { id: `biz_${id}`, description: padding, ...(publishedAtMs === null ? {} : { published_at_ms: publishedAtMs }) }),
       metadata: { source: 'hookhub-bench', ...(publishedAtMs === null ? {} : { published_at_ms: publishedAtMs }) },
     });
   const bare = build('');
