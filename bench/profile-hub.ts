@@ -20,7 +20,12 @@ async function main(): Promise<void> {
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
+    const eluStart = performance.eventLoopUtilization();
+    const cpuStart = process.cpuUsage();
     const result = await runHubThroughput(bh, receiver, events, 60_000);
+    const elu = performance.eventLoopUtilization(eluStart);
+    const cpu = process.cpuUsage(cpuStart);
+    console.log(`event loop utilisation ${round(elu.utilization, 2)}; process CPU ${round((cpu.user + cpu.system) / 1000 / result.elapsedMs, 2)} cores`);
     const { profile } = await session.post('Profiler.stop');
     writeFileSync('/tmp/hub-b.cpuprofile', JSON.stringify(profile));
     console.log(`(b) ${round(result.perSecond)} deliveries/s; profile in /tmp/hub-b.cpuprofile`);

@@ -29,9 +29,13 @@ export class HttpSender {
   private readonly agent: Agent;
 
   constructor(private readonly options: HttpSenderOptions) {
+    // undici's own timers bound the wait for the response head and for each body chunk; cheaper per
+    // request than an AbortSignal, and together with the 64 KiB body cap they bound an attempt.
     this.agent = new Agent({
       connections: options.connectionsPerOrigin,
       keepAliveTimeout: 10_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
       connect: options.allowPrivateNetworks ? { timeout: 10_000 } : { timeout: 10_000, lookup: guardedLookup },
     });
   }
@@ -46,7 +50,6 @@ export class HttpSender {
         headers,
         body,
         dispatcher: this.agent,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       const text = await readLimited(response.body);
       return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text, durationMs: elapsed(), error: null, errorCode: null };
