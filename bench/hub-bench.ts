@@ -178,6 +178,22 @@ export class Monitor {
   }
 }
 
+let lastElu = performance.eventLoopUtilization();
+let lastCpu = process.cpuUsage();
+let lastAt = performance.now();
+
+/** Event-loop use and CPU of the bench process since the previous sample. */
+function processLoad(): string {
+  const elu = performance.eventLoopUtilization(lastElu);
+  const cpu = process.cpuUsage(lastCpu);
+  const elapsedMs = performance.now() - lastAt;
+  lastElu = performance.eventLoopUtilization();
+  lastCpu = process.cpuUsage();
+  lastAt = performance.now();
+  const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
+  return `elu=${elu.utilization.toFixed(2)} cpu=${((cpu.user + cpu.system) / 1000 / elapsedMs).toFixed(2)} heap_mb=${heapMb.toFixed(0)}`;
+}
+
 function formatSample(s: Sample): string {
   return [
     `t=${(s.atMs / 1000).toFixed(1).padStart(5)}s`,
@@ -189,6 +205,7 @@ function formatSample(s: Sample): string {
     `deferred=${s.deferred}`,
     ...(s.inFlight === null ? [] : [`in_flight=${s.inFlight}`]),
     ...(s.recorderBacklog === null ? [] : [`recorder_buf=${s.recorderBacklog}`]),
+    processLoad(),
   ].join(' ');
 }
 
