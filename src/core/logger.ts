@@ -7,8 +7,8 @@ export type { Logger };
 export const REDACTED_PATHS = [
   'secret',
   '*.secret',
-  'secretEnc',
-  '*.secretEnc',
+  'secretSealed',
+  '*.secretSealed',
   'apiKey',
   'req.headers.authorization',
   'headers.authorization',
@@ -16,13 +16,14 @@ export const REDACTED_PATHS = [
   'headers["x-webhook-signature"]',
 ];
 
-export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
-  return pino({
+export function createLogger(options: { level?: string } = {}, destination?: pino.DestinationStream): Logger {
+  const settings = {
     name: 'hookhub',
     level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -21,6 +21,7 @@ export class MemoryStore implements Store {
   private readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   private attempts: AttemptRecord[] = [];
+  private readonly attemptIds = new Set<string>();
   private readonly deadLetters = new Map<string, DeadLetterRecord>();
   private ready = false;
 
@@ -96,8 +97,11 @@ export class MemoryStore implements Store {
   }
 
   async recordAttempts(records: AttemptRecord[]): Promise<void> {
-    const known = new Set(this.attempts.map((a) => a.id));
-    this.attempts.push(...records.filter((r) => !known.has(r.id)).map(clone));
+    for (const record of records) {
+      if (this.attemptIds.has(record.id)) continue;
+      this.attemptIds.add(record.id);
+      this.attempts.push(clone(record));
+    }
   }
   async listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>> {
     return paginate(
@@ -152,6 +156,7 @@ export class MemoryStore implements Store {
   async purgeAttemptsBefore(before: Date): Promise<number> {
     const kept = this.attempts.filter((a) => a.createdAt >= before);
     const purged = this.attempts.length - kept.length;
+    for (const gone of this.attempts.filter((a) => a.createdAt < before)) this.attemptIds.delete(gone.id);
     this.attempts = kept;
     return purged;
   }
