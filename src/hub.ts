@@ -28,6 +28,12 @@ import { MemoryStore } from './store/memory/memory-store';
 import { MongoStore } from './store/mongo/mongo-store';
 import { SubscriptionCache } from './subscriptions/subscription-cache';
 import { SubscriptionService } from './subscriptions/subscription-service';
+import { ConnectionService } from './connectors/connection-service';
+import { HttpTransport, IntegrationDeliverer } from './connectors/integration-deliverer';
+import { IntegrationService } from './connectors/integration-service';
+import { formatProblem } from './connectors/loader';
+import { ConnectorRegistry } from './connectors/registry';
+import { ConnectorRuntime } from './connectors/runtime';
 
 export interface HubOptions {
   logger?: Logger;
@@ -47,6 +53,8 @@ export class Hub {
   readonly metrics = new HubMetrics();
   readonly app: Express;
   readonly subscriptions: SubscriptionService;
+  readonly connectors: ConnectorRegistry;
+  readonly connections: ConnectionService;
   private readonly recorder: AttemptRecorder;
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
@@ -81,6 +89,17 @@ export class Hub {
       allowPrivateNetworks: config.allowPrivateNetworks,
       requireHttps: config.production,
     });
+    this.connectors = new ConnectorRegistry({ dir: config.connectors.dir, logger: this.logger });
+    const runtime = new ConnectorRuntime();
+    this.connections = new ConnectionService({
+      store: this.store,
+      secretBox,
+      registry: this.connectors,
+      runtime,
+      transport: new HttpTransport(this.sender),
+      production: config.production,
+    });
+    const integrations = new IntegrationService({ store: this.store, cache, subscriptions: this.subscriptions, connections: this.connections });
     this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
     this.router = new EventRouter({
       broker: this.broker,
@@ -102,6 +121,7 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger,
       perEndpointConcurrency: config.delivery.perEndpointConcurrency,
+      integrations: new IntegrationDeliverer(this.connections, runtime, this.sender),
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });
     this.app = createApp({
@@ -110,6 +130,9 @@ export class Hub {
       broker: this.broker,
       validator,
       subscriptions: this.subscriptions,
+      connectors: this.connectors,
+      connections: this.connections,
+      integrations,
       replays: new ReplayService(this.store, this.broker),
       tester: new TestSender(validator, payloads, this.sender, secretBox),
       metrics: this.metrics,
@@ -132,6 +155,7 @@ export class Hub {
         ? 'embedded mode: in-process broker and store, nothing is kept after exit (set AMQP_URL and MONGODB_URL to use RabbitMQ and MongoDB)'
         : `services mode: RabbitMQ and MongoDB`,
     );
+    this.loadConnectors();
     await this.store.connect();
     await this.broker.start();
     if (config.apiKey) {
@@ -169,6 +193,22 @@ export class Hub {
     await this.broker.close();
     await this.sender.close();
     await this.store.close();
+    await this.connectors.close();
+  }
+
+  /**
+   * Loads connector manifests. An invalid one stops a production hub; elsewhere
+   * the hub starts without it and says why (and, when watching, picks up the fix).
+   */
+  private loadConnectors(): void {
+    this.connectors.load();
+    const problems = this.connectors.problems;
+    if (problems.length > 0 && this.config.production) {
+      throw new Error(`Invalid connector manifests; fix them (npx hookhub connectors validate) and start again:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    }
+    this.connectors.onReload(() => this.connections.invalidate());
+    if (this.config.connectors.watch) this.connectors.watch();
+    this.logger.info({ dir: this.config.connectors.dir }, `connectors: ${this.connectors.list().map((c) => `${c.manifest.name}@${c.manifest.version}`).join(', ') || 'none'}`);
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

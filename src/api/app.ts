@@ -10,6 +10,9 @@ import { eventTypeRoutes } from './routes/event-types';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { connectionRoutes } from './routes/connections';
+import { connectorRoutes } from './routes/connectors';
+import { integrationRoutes } from './routes/integrations';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -22,6 +25,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', requireApiKey(deps.store));
   app.use(eventRoutes(deps));
   app.use(subscriptionRoutes(deps));
+  app.use(connectorRoutes(deps));
+  app.use(connectionRoutes(deps));
+  app.use(integrationRoutes(deps));
   app.use(deliveryRoutes(deps));
   app.use(deadLetterRoutes(deps));
   app.use(notFoundRoute);

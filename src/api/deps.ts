@@ -5,6 +5,9 @@ import type { Broker } from '../broker/port';
 import type { EventValidator } from '../events/validator';
 import type { ReplayService } from '../delivery/replay-service';
 import type { TestSender } from '../delivery/test-sender';
+import type { ConnectionService } from '../connectors/connection-service';
+import type { IntegrationService } from '../connectors/integration-service';
+import type { ConnectorRegistry } from '../connectors/registry';
 import type { Store } from '../store/port';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 
@@ -14,6 +17,9 @@ export interface ApiDeps {
   broker: Broker;
   validator: EventValidator;
   subscriptions: SubscriptionService;
+  connectors: ConnectorRegistry;
+  connections: ConnectionService;
+  integrations: IntegrationService;
   replays: ReplayService;
   tester: TestSender;
   metrics: HubMetrics;

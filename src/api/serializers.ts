@@ -1,4 +1,5 @@
-import type { AttemptRecord, DeadLetterRecord, SubscriptionRecord } from '../store/port';
+import type { LoadedConnector } from '../connectors/loader';
+import type { AttemptRecord, ConnectionRecord, DeadLetterRecord, SubscriptionRecord } from '../store/port';
 
 /** The public view of a subscription. The secret is never part of it. */
 export function subscriptionView(s: SubscriptionRecord): Record<string, unknown> {
@@ -38,7 +39,80 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
     error: a.error,
     replay: a.replay,
     createdAt: a.createdAt.toISOString(),
+    ...(a.steps === undefined ? {} : { externalId: a.externalId ?? null, steps: a.steps, skipped: a.skipped ?? null }),
   };
+}
+
+/** The public view of an integration: a connection subscribed to events. */
+export function integrationView(s: SubscriptionRecord): Record<string, unknown> {
+  return {
+    id: s.id,
+    connection: s.integration?.connectionId ?? null,
+    connector: s.integration?.connector ?? null,
+    events: s.events,
+    filters: s.filters,
+    filter: s.filter,
+    triggers: s.integration?.triggers ?? null,
+    retryConfig: s.retryConfig,
+    active: s.active,
+    disabledReason: s.disabledReason,
+    description: s.description,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+/** The public view of a connection. Credentials and secret settings never appear. */
+export function connectionView(c: ConnectionRecord, running: LoadedConnector | null): Record<string, unknown> {
+  return {
+    id: c.id,
+    connector: c.connector,
+    connectorVersion: c.connectorVersion,
+    runningVersion: running?.manifest.version ?? null,
+    config: c.config,
+    hasSecrets: c.secretsSealed !== null,
+    metadata: c.metadata,
+    status: c.status,
+    description: c.description,
+    lastCheckAt: c.lastCheckAt?.toISOString() ?? null,
+    lastCheckOk: c.lastCheckOk,
+    lastError: c.lastError,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+/** What a tenant needs to link a connector and pick its triggers. */
+export function connectorView(c: LoadedConnector, majors: number[]): Record<string, unknown> {
+  const m = c.manifest;
+  return {
+    name: m.name,
+    version: m.version,
+    installedMajors: majors,
+    title: m.title,
+    description: m.description,
+    docs: m.docs ?? null,
+    auth: { type: m.auth.type },
+    config: m.config ?? null,
+    credentials: credentialFields(m.auth.type),
+    triggers: c.triggers.map((t) => ({ name: t.name, event: t.event, actions: t.actions, conditional: t.when !== null })),
+    actions: Object.keys(m.actions),
+    rateLimit: m.rate_limit ?? null,
+    healthCheck: c.healthCheck !== null,
+  };
+}
+
+function credentialFields(type: string): string[] {
+  switch (type) {
+    case 'api_key':
+      return ['api_key'];
+    case 'basic':
+      return ['username', 'password'];
+    case 'webhook_url':
+      return ['webhook_url'];
+    default:
+      return [];
+  }
 }
 
 export function deadLetterView(d: DeadLetterRecord): Record<string, unknown> {

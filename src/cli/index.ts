@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
+import { connectorCommands } from './connectors';
 import { sha256Hex } from '../core/ids';
 import { startFromCommandLine } from '../main';
 import { MongoStore } from '../store/mongo/mongo-store';
@@ -35,6 +36,8 @@ keys
       await store.close();
     }
   });
+
+connectorCommands(program);
 
 function loadConfigOrExit(): ReturnType<typeof loadConfig> {
   try {

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/** connectors/ of the package: where the hub finds its connector manifests unless told otherwise. */
+export const DEFAULT_CONNECTORS_DIR = path.resolve(__dirname, '..', '..', 'connectors');
 
 export type RunMode = 'embedded' | 'services';
 export type Role = 'api' | 'router' | 'worker' | 'jobs';
@@ -25,6 +29,12 @@ export interface HubConfig {
   };
   readonly queuePrefix: string;
   readonly retention: { readonly attemptsDays: number };
+  readonly connectors: {
+    /** Where connector manifests live (connectors/<name>/connector.yaml). */
+    readonly dir: string;
+    /** Reload manifests when they change (embedded mode by default). */
+    readonly watch: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -136,6 +146,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },
+    connectors: {
+      dir: path.resolve(str('HOOKHUB_CONNECTORS_DIR') ?? DEFAULT_CONNECTORS_DIR),
+      watch: bool('HOOKHUB_CONNECTORS_WATCH', mode === 'embedded'),
+    },
   };
   if (!/^(fatal|error|warn|info|debug|trace|silent)$/.test(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent.`);

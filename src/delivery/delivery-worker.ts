@@ -7,6 +7,7 @@ import type { Broker, DeliveryJob } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
 import type { DeadLetterReason, Store, AttemptRecord } from '../store/port';
 import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { IntegrationDeliverer, IntegrationDelivery } from '../connectors/integration-deliverer';
 import type { AttemptRecorder } from './attempt-recorder';
 import { EndpointLimiter, endpointKey } from './endpoint-limiter';
 import type { HttpResult, HttpSender } from './http-sender';
@@ -28,6 +29,8 @@ export interface DeliveryWorkerOptions {
   metrics: HubMetrics;
   logger: Logger;
   perEndpointConcurrency: number;
+  /** Runs connector actions for integrations. */
+  integrations: IntegrationDeliverer;
   /** Called when an endpoint answers 410 Gone. */
   disableSubscription(tenantId: string, id: string, reason: string): Promise<void>;
 }
@@ -58,11 +61,30 @@ export class DeliveryWorker {
       await this.recordAndSettle(job, loaded, failedWithoutRequest(error), { kind: 'permanent', reason: error }, 'subscription_disabled');
       return;
     }
-    const key = endpointKey(loaded.record.endpointUrl);
+    const integration = loaded.record.integration;
+    const key = integration ? `connection:${integration.connectionId}` : endpointKey(loaded.record.endpointUrl);
     if (!(await this.limiter.acquire(key))) {
       // Move the backlog of a saturated endpoint aside instead of holding shared prefetch slots.
       this.o.metrics.deferred.inc();
       await this.o.broker.scheduleDelivery(job, DEFER_MS);
+      return;
+    }
+    if (integration) {
+      let delivery: IntegrationDelivery;
+      try {
+        delivery = await this.o.integrations.deliver(job, loaded.record);
+        if (delivery.kind === 'done') this.limiter.observe(key, delivery.result.durationMs, delivery.result.status !== null);
+      } finally {
+        this.limiter.release(key);
+      }
+      if (delivery.kind === 'defer') {
+        this.o.metrics.deferred.inc();
+        await this.o.broker.scheduleDelivery(job, delivery.delayMs);
+        return;
+      }
+      this.o.metrics.deliveryDuration.observe(delivery.result.durationMs / 1000);
+      const { externalId, steps, url, skipped } = delivery;
+      await this.recordAndSettle(job, loaded, delivery.result, delivery.outcome, 'permanent_failure', { externalId, steps, url, skipped: skipped ?? null });
       return;
     }
     let result: HttpResult;
@@ -89,6 +111,7 @@ export class DeliveryWorker {
     result: HttpResult,
     outcome: Outcome,
     permanentReason: DeadLetterReason = 'permanent_failure',
+    extra: Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped'>> = {},
   ): Promise<void> {
     const sub = loaded.record;
     const retriesUsed = job.attempt - 1;
@@ -123,6 +146,7 @@ export class DeliveryWorker {
       error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
       replay: job.replayOf !== undefined,
       createdAt: new Date(),
+      ...extra,
     };
     const work: Array<Promise<void>> = [this.o.recorder.record(attempt)];
     if (delayMs !== null) work.push(this.o.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, delayMs));

@@ -40,13 +40,13 @@ export class HttpSender {
     });
   }
 
-  async send(url: string, headers: Record<string, string>, body: string): Promise<HttpResult> {
+  async send(url: string, headers: Record<string, string>, body: string | null, method = 'POST'): Promise<HttpResult> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     try {
       if (!this.options.allowPrivateNetworks) checkLiteralHost(new URL(url));
       const response = await request(url, {
-        method: 'POST',
+        method: method as Dispatcher.HttpMethod,
         headers,
         body,
         dispatcher: this.agent,

@@ -20,9 +20,24 @@ export interface PayloadOptions {
   transform?: string;
 }
 
+/** What an integration delivers to: a connection, through its connector's triggers. */
+export interface IntegrationTarget {
+  connectionId: string;
+  connector: string;
+  /** Trigger names to run; null runs every trigger of the connector for the event type. */
+  triggers: string[] | null;
+}
+
+/**
+ * A webhook subscription, or an integration (a connection subscribed to events).
+ * The router treats both alike; the delivery worker POSTs to endpointUrl for a
+ * webhook and runs the connector's actions for an integration.
+ */
 export interface SubscriptionRecord {
   id: string;
   tenantId: string;
+  kind: 'webhook' | 'integration';
+  /** Empty for integrations. */
   endpointUrl: string;
   events: string[];
   filters: FieldFilter[];
@@ -32,8 +47,9 @@ export interface SubscriptionRecord {
   retryConfig: RetryConfig;
   active: boolean;
   description: string | null;
-  /** The signing secret, sealed by SecretBox; never leaves the hub unsealed except on request. */
+  /** The signing secret, sealed by SecretBox; never leaves the hub unsealed except on request. Empty for integrations. */
   secretSealed: string;
+  integration: IntegrationTarget | null;
   disabledReason: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -42,7 +58,7 @@ export interface SubscriptionRecord {
 export type SubscriptionPatch = Partial<
   Pick<
     SubscriptionRecord,
-    'endpointUrl' | 'events' | 'filters' | 'filter' | 'payload' | 'headers' | 'retryConfig' | 'active' | 'description' | 'disabledReason'
+    'endpointUrl' | 'events' | 'filters' | 'filter' | 'payload' | 'headers' | 'retryConfig' | 'active' | 'description' | 'disabledReason' | 'integration'
   >
 >;
 
@@ -90,7 +106,52 @@ export interface AttemptRecord {
   error: string | null;
   replay: boolean;
   createdAt: Date;
+  /** Integrations: the id the third-party API gave what was created or updated. */
+  externalId?: string | null;
+  /** Integrations: each request of the attempt, with credentials masked. */
+  steps?: AttemptStep[];
+  /** Integrations: why nothing was sent (no trigger condition held). */
+  skipped?: string | null;
 }
+
+export interface AttemptStep {
+  trigger: string;
+  action: string;
+  method: string;
+  url: string;
+  status: number | null;
+  durationMs: number;
+  externalId: string | null;
+  error: string | null;
+}
+
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'error';
+
+/** A tenant's link to a connector: its settings and (sealed) credentials. */
+export interface ConnectionRecord {
+  id: string;
+  tenantId: string;
+  connector: string;
+  /** The connector version the link was made with; its major version is pinned. */
+  connectorVersion: string;
+  /** Settings without the secret fields. */
+  config: Record<string, unknown>;
+  /** JSON of {credentials, secretConfig}, sealed by SecretBox; null when there are none. */
+  secretsSealed: string | null;
+  /** Values kept from the provider (e.g. Salesforce instance_url), usable as $connection.<name>. */
+  metadata: Record<string, unknown>;
+  status: ConnectionStatus;
+  description: string | null;
+  lastCheckAt: Date | null;
+  lastCheckOk: boolean | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ConnectionPatch = Partial<
+  Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError'>
+>;
 
 export type DeadLetterReason = 'retries_exhausted' | 'endpoint_gone' | 'subscription_disabled' | 'permanent_failure';
 
@@ -162,11 +223,22 @@ export interface Store {
   getSubscription(tenantId: string, id: string): Promise<SubscriptionRecord | null>;
   /** By id alone, for the delivery worker (the job already names the tenant). */
   loadSubscription(id: string): Promise<SubscriptionRecord | null>;
-  listSubscriptions(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>>;
+  listSubscriptions(tenantId: string, kind: SubscriptionRecord['kind'], page: PageRequest): Promise<Page<SubscriptionRecord>>;
   updateSubscription(tenantId: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRecord | null>;
   deleteSubscription(tenantId: string, id: string): Promise<boolean>;
   /** Active subscriptions listening to `type` (or `*`), of any tenant when scope is null. */
   findSubscriptionsFor(type: string, scopeTenantId: string | null): Promise<SubscriptionRecord[]>;
+
+  /** Integrations of one connection, of any state. */
+  findIntegrationsOf(tenantId: string, connectionId: string): Promise<SubscriptionRecord[]>;
+
+  insertConnection(record: ConnectionRecord): Promise<void>;
+  getConnection(tenantId: string, id: string): Promise<ConnectionRecord | null>;
+  /** By id alone, for the delivery worker. */
+  loadConnection(id: string): Promise<ConnectionRecord | null>;
+  listConnections(tenantId: string, page: PageRequest): Promise<Page<ConnectionRecord>>;
+  updateConnection(tenantId: string, id: string, patch: ConnectionPatch): Promise<ConnectionRecord | null>;
+  deleteConnection(tenantId: string, id: string): Promise<boolean>;
 
   /** Inserts a batch; per event, 'duplicate' when one with its key was stored before. */
   insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>>;

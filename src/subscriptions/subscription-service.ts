@@ -69,6 +69,8 @@ export class SubscriptionService {
     const record: SubscriptionRecord = {
       id: newId('sub'),
       tenantId,
+      kind: 'webhook',
+      integration: null,
       endpointUrl: input['endpointUrl'] as string,
       events: input['events'] as string[],
       filters: (input['filters'] as SubscriptionRecord['filters'] | undefined) ?? [],
@@ -90,12 +92,12 @@ export class SubscriptionService {
 
   async get(tenantId: string, id: string): Promise<SubscriptionRecord> {
     const record = await this.options.store.getSubscription(tenantId, id);
-    if (!record) throw new NotFoundError('subscription', id);
+    if (!record || record.kind !== 'webhook') throw new NotFoundError('subscription', id);
     return record;
   }
 
   list(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
-    return this.options.store.listSubscriptions(tenantId, page);
+    return this.options.store.listSubscriptions(tenantId, 'webhook', page);
   }
 
   async update(tenantId: string, id: string, input: SubscriptionInput): Promise<SubscriptionRecord> {
@@ -113,6 +115,7 @@ export class SubscriptionService {
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
+    await this.get(tenantId, id);
     if (!(await this.options.store.deleteSubscription(tenantId, id))) throw new NotFoundError('subscription', id);
     this.options.cache.invalidate();
   }
@@ -127,7 +130,8 @@ export class SubscriptionService {
     this.options.cache.invalidate();
   }
 
-  private async checkSemantics(input: SubscriptionInput): Promise<void> {
+  /** Checks what a schema cannot: URL reachability rules, event types, filters, JSONata, headers. */
+  async checkSemantics(input: SubscriptionInput): Promise<void> {
     const problems: ValidationProblem[] = [];
     if (typeof input['endpointUrl'] === 'string') problems.push(...(await this.checkUrl(input['endpointUrl'])));
     for (const [i, type] of ((input['events'] as string[] | undefined) ?? []).entries()) {
@@ -188,8 +192,8 @@ export class SubscriptionService {
   }
 }
 
-function invalid(problems: ValidationProblem[]): HubError {
+export function invalid(problems: ValidationProblem[], what = 'subscription'): HubError {
   const first = problems[0];
   const summary = first ? `${first.path} ${first.message}` : 'the request is invalid';
-  return new ValidationError(`Invalid subscription: ${summary}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}.`, problems);
+  return new ValidationError(`Invalid ${what}: ${summary}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}.`, problems);
 }

@@ -1,4 +1,4 @@
-import type { AttemptRecord, DeadLetterRecord, Store, StoredEvent, SubscriptionRecord } from '../../src/store/port';
+import type { AttemptRecord, ConnectionRecord, DeadLetterRecord, Store, StoredEvent, SubscriptionRecord } from '../../src/store/port';
 import { MemoryStore } from '../../src/store/memory/memory-store';
 import { MongoStore } from '../../src/store/mongo/mongo-store';
 import { newId } from '../../src/core/ids';
@@ -22,7 +22,7 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
   });
 
   const subscription = (tenantId: string, overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord => ({
-    id: newId('sub'), tenantId, endpointUrl: 'https://example.com/hook', events: ['business.created'],
+    id: newId('sub'), tenantId, kind: 'webhook', integration: null, endpointUrl: 'https://example.com/hook', events: ['business.created'],
     filters: [{ field: 'data.category', operator: 'equals', value: { $weird: 'key', 'dotted.key': 1 } }], filter: null,
     payload: { fields: ['data.name'] }, headers: { 'X-Api.Version': '2' },
     retryConfig: { maxRetries: 8, initialDelaySeconds: 5, backoffMultiplier: 5, maxBackoffSeconds: 36000 },
@@ -64,12 +64,52 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
       ids.push(sub.id);
       await store.insertSubscription(sub);
     }
-    const first = await store.listSubscriptions('pager', { limit: 2 });
+    const first = await store.listSubscriptions('pager', 'webhook', { limit: 2 });
     expect(first.data.map((s) => s.id)).toEqual([ids[4], ids[3]]);
-    const second = await store.listSubscriptions('pager', { limit: 2, cursor: first.nextCursor! });
+    const second = await store.listSubscriptions('pager', 'webhook', { limit: 2, cursor: first.nextCursor! });
     expect(second.data.map((s) => s.id)).toEqual([ids[2], ids[1]]);
-    const third = await store.listSubscriptions('pager', { limit: 2, cursor: second.nextCursor! });
+    const third = await store.listSubscriptions('pager', 'webhook', { limit: 2, cursor: second.nextCursor! });
     expect(third).toEqual({ data: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+  });
+
+  it('keeps integrations apart from webhooks in lists, and finds them by connection', async () => {
+    const hook = subscription('kinds');
+    const integration = subscription('kinds', {
+      id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '',
+      integration: { connectionId: 'con_1', connector: 'slack', triggers: ['review_created'] },
+    });
+    const open = subscription('kinds', { id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '', integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
+    for (const s of [hook, integration, open]) await store.insertSubscription(s);
+    expect((await store.listSubscriptions('kinds', 'webhook', { limit: 10 })).data.map((s) => s.id)).toEqual([hook.id]);
+    expect((await store.listSubscriptions('kinds', 'integration', { limit: 10 })).data.map((s) => s.id)).toEqual([open.id, integration.id]);
+    expect(await store.loadSubscription(integration.id)).toEqual(integration);
+    expect((await store.findIntegrationsOf('kinds', 'con_1')).map((s) => s.id).sort()).toEqual([integration.id, open.id].sort());
+    expect(await store.findIntegrationsOf('someone-else', 'con_1')).toEqual([]);
+    const updated = await store.updateSubscription('kinds', integration.id, { integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
+    expect(updated?.integration).toEqual({ connectionId: 'con_1', connector: 'slack', triggers: null });
+  });
+
+  it('stores connections per tenant with their sealed secrets, settings and status', async () => {
+    const connection: ConnectionRecord = {
+      id: newId('con'), tenantId: 'c1', connector: 'webhook-custom', connectorVersion: '1.2.0',
+      config: { url: 'https://crm.example/x', headers: { 'X-A.b': '1', $odd: 'k' } }, secretsSealed: 'v1:k1:a:b:c',
+      metadata: { instance_url: 'https://eu1.example' }, status: 'active', description: null,
+      lastCheckAt: null, lastCheckOk: null, lastError: null,
+      createdAt: new Date('2026-01-01T00:00:00Z'), updatedAt: new Date('2026-01-01T00:00:00Z'),
+    };
+    await store.insertConnection(connection);
+    expect(await store.getConnection('c1', connection.id)).toEqual(connection);
+    expect(await store.getConnection('c2', connection.id)).toBeNull();
+    expect(await store.loadConnection(connection.id)).toEqual(connection);
+    await expect(store.insertConnection(connection)).rejects.toMatchObject({ code: 11000 });
+    expect(await store.updateConnection('c2', connection.id, { status: 'error' })).toBeNull();
+    const checkedAt = new Date('2026-03-03T00:00:00Z');
+    const updated = await store.updateConnection('c1', connection.id, { lastCheckAt: checkedAt, lastCheckOk: false, lastError: 'nope', config: { url: 'https://crm.example/y' } });
+    expect(updated).toMatchObject({ lastCheckAt: checkedAt, lastCheckOk: false, lastError: 'nope', config: { url: 'https://crm.example/y' }, secretsSealed: 'v1:k1:a:b:c' });
+    expect((await store.listConnections('c1', { limit: 5 })).data.map((c) => c.id)).toEqual([connection.id]);
+    expect(await store.deleteConnection('c2', connection.id)).toBe(false);
+    expect(await store.deleteConnection('c1', connection.id)).toBe(true);
+    expect(await store.loadConnection(connection.id)).toBeNull();
   });
 
   it('finds active subscriptions for a type, by name or "*", within a scope', async () => {

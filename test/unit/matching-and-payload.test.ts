@@ -13,7 +13,7 @@ const event: EventEnvelope = {
 
 function sub(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
   return {
-    id: 'sub_1', tenantId: 't', endpointUrl: 'https://example.com', events: ['review.created'], filters: [], filter: null, payload: null, headers: {},
+    id: 'sub_1', tenantId: 't', kind: 'webhook', integration: null, endpointUrl: 'https://example.com', events: ['review.created'], filters: [], filter: null, payload: null, headers: {},
     retryConfig: { maxRetries: 1, initialDelaySeconds: 1, backoffMultiplier: 1, maxBackoffSeconds: 1 }, active: true, description: null,
     secretSealed: 'x', disabledReason: null, createdAt: new Date(), updatedAt: new Date(), ...overrides,
   };

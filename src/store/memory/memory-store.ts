@@ -2,6 +2,8 @@ import type {
   ApiKeyRecord,
   AttemptQuery,
   AttemptRecord,
+  ConnectionPatch,
+  ConnectionRecord,
   DeadLetterQuery,
   DeadLetterRecord,
   InvalidEventRecord,
@@ -18,6 +20,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly apiKeys = new Map<string, ApiKeyRecord>();
   private readonly subscriptions = new Map<string, SubscriptionRecord>();
+  private readonly connections = new Map<string, ConnectionRecord>();
   private readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   private attempts: AttemptRecord[] = [];
@@ -54,8 +57,38 @@ export class MemoryStore implements Store {
   async loadSubscription(id: string): Promise<SubscriptionRecord | null> {
     return cloneOrNull(this.subscriptions.get(id));
   }
-  async listSubscriptions(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
-    return paginate([...this.subscriptions.values()].filter((s) => s.tenantId === tenantId), page);
+  async listSubscriptions(tenantId: string, kind: SubscriptionRecord['kind'], page: PageRequest): Promise<Page<SubscriptionRecord>> {
+    return paginate([...this.subscriptions.values()].filter((s) => s.tenantId === tenantId && s.kind === kind), page);
+  }
+  async findIntegrationsOf(tenantId: string, connectionId: string): Promise<SubscriptionRecord[]> {
+    return [...this.subscriptions.values()].filter((s) => s.tenantId === tenantId && s.integration?.connectionId === connectionId).map(clone);
+  }
+
+  async insertConnection(record: ConnectionRecord): Promise<void> {
+    if (this.connections.has(record.id)) throw duplicateKey();
+    this.connections.set(record.id, clone(record));
+  }
+  async getConnection(tenantId: string, id: string): Promise<ConnectionRecord | null> {
+    const found = this.connections.get(id);
+    return found && found.tenantId === tenantId ? clone(found) : null;
+  }
+  async loadConnection(id: string): Promise<ConnectionRecord | null> {
+    return cloneOrNull(this.connections.get(id));
+  }
+  async listConnections(tenantId: string, page: PageRequest): Promise<Page<ConnectionRecord>> {
+    return paginate([...this.connections.values()].filter((c) => c.tenantId === tenantId), page);
+  }
+  async updateConnection(tenantId: string, id: string, patch: ConnectionPatch): Promise<ConnectionRecord | null> {
+    const found = this.connections.get(id);
+    if (!found || found.tenantId !== tenantId) return null;
+    const updated = { ...found, ...clone(patch), updatedAt: new Date() } as ConnectionRecord;
+    this.connections.set(id, updated);
+    return clone(updated);
+  }
+  async deleteConnection(tenantId: string, id: string): Promise<boolean> {
+    const found = this.connections.get(id);
+    if (!found || found.tenantId !== tenantId) return false;
+    return this.connections.delete(id);
   }
   async updateSubscription(tenantId: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRecord | null> {
     const found = this.subscriptions.get(id);

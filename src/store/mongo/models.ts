@@ -14,7 +14,8 @@ const subscriptionSchema = new Schema(
   {
     _id: String,
     tenantId: { type: String, required: true },
-    endpointUrl: { type: String, required: true },
+    kind: { type: String, default: 'webhook' },
+    endpointUrl: { type: String, default: '' },
     events: { type: [String], required: true },
     filtersJson: { type: String, required: true },
     filter: { type: String, default: null },
@@ -28,7 +29,11 @@ const subscriptionSchema = new Schema(
     },
     active: { type: Boolean, required: true },
     description: { type: String, default: null },
-    secretSealed: { type: String, required: true },
+    secretSealed: { type: String, default: '' },
+    integration: {
+      type: new Schema({ connectionId: String, connector: String, triggers: { type: [String], default: undefined } }, { _id: false }),
+      default: null,
+    },
     disabledReason: { type: String, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -37,6 +42,28 @@ const subscriptionSchema = new Schema(
 );
 subscriptionSchema.index({ tenantId: 1, _id: -1 });
 subscriptionSchema.index({ events: 1, active: 1 });
+subscriptionSchema.index({ tenantId: 1, 'integration.connectionId': 1 });
+
+const connectionSchema = new Schema(
+  {
+    _id: String,
+    tenantId: String,
+    connector: String,
+    connectorVersion: String,
+    configJson: String,
+    secretsSealed: { type: String, default: null },
+    metadataJson: String,
+    status: String,
+    description: { type: String, default: null },
+    lastCheckAt: { type: Date, default: null },
+    lastCheckOk: { type: Boolean, default: null },
+    lastError: { type: String, default: null },
+    createdAt: Date,
+    updatedAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+connectionSchema.index({ tenantId: 1, _id: -1 });
 
 const eventSchema = new Schema(
   {
@@ -124,6 +151,7 @@ export interface HubModels {
   attempts: Model<Record<string, unknown>>;
   deadLetters: Model<Record<string, unknown>>;
   apiKeys: Model<Record<string, unknown>>;
+  connections: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -137,5 +165,6 @@ export function registerModels(connection: Connection): HubModels {
     attempts: model('Attempt', attemptSchema, 'delivery_attempts'),
     deadLetters: model('DeadLetter', deadLetterSchema, 'dead_letters'),
     apiKeys: model('ApiKey', apiKeySchema, 'api_keys'),
+    connections: model('Connection', connectionSchema, 'connections'),
   };
 }

@@ -5,6 +5,8 @@ import type {
   ApiKeyRecord,
   AttemptQuery,
   AttemptRecord,
+  ConnectionPatch,
+  ConnectionRecord,
   DeadLetterQuery,
   DeadLetterRecord,
   InvalidEventRecord,
@@ -99,8 +101,51 @@ export class MongoStore implements Store {
     return doc ? fromSubscriptionDoc(doc) : null;
   }
 
-  async listSubscriptions(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
-    return this.page(this.m().subscriptions, { tenantId }, page, fromSubscriptionDoc);
+  async listSubscriptions(tenantId: string, kind: SubscriptionRecord['kind'], page: PageRequest): Promise<Page<SubscriptionRecord>> {
+    // Subscriptions stored before integrations existed have no kind: they are webhooks.
+    const filter = kind === 'webhook' ? { tenantId, kind: { $ne: 'integration' } } : { tenantId, kind };
+    return this.page(this.m().subscriptions, filter, page, fromSubscriptionDoc);
+  }
+
+  async findIntegrationsOf(tenantId: string, connectionId: string): Promise<SubscriptionRecord[]> {
+    const docs = await this.m().subscriptions.find({ tenantId, 'integration.connectionId': connectionId }).lean<Doc[]>();
+    return docs.map(fromSubscriptionDoc);
+  }
+
+  async insertConnection(record: ConnectionRecord): Promise<void> {
+    await this.m().connections.collection.insertOne(toConnectionDoc(record) as never);
+  }
+
+  async getConnection(tenantId: string, id: string): Promise<ConnectionRecord | null> {
+    const doc = await this.m().connections.findOne({ _id: id, tenantId }).lean<Doc>();
+    return doc ? fromConnectionDoc(doc) : null;
+  }
+
+  async loadConnection(id: string): Promise<ConnectionRecord | null> {
+    const doc = await this.m().connections.findById(id).lean<Doc>();
+    return doc ? fromConnectionDoc(doc) : null;
+  }
+
+  async listConnections(tenantId: string, page: PageRequest): Promise<Page<ConnectionRecord>> {
+    return this.page(this.m().connections, { tenantId }, page, fromConnectionDoc);
+  }
+
+  async updateConnection(tenantId: string, id: string, patch: ConnectionPatch): Promise<ConnectionRecord | null> {
+    const set: Doc = { updatedAt: new Date() };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      if (key === 'config') set['configJson'] = JSON.stringify(value);
+      else if (key === 'metadata') set['metadataJson'] = JSON.stringify(value);
+      else set[key] = value;
+    }
+    const result = await this.m().connections.updateOne({ _id: id, tenantId }, { $set: set });
+    if (result.matchedCount === 0) return null;
+    return this.getConnection(tenantId, id);
+  }
+
+  async deleteConnection(tenantId: string, id: string): Promise<boolean> {
+    const result = await this.m().connections.deleteOne({ _id: id, tenantId });
+    return result.deletedCount === 1;
   }
 
   async updateSubscription(tenantId: string, id: string, patch: SubscriptionPatch): Promise<SubscriptionRecord | null> {
@@ -305,7 +350,8 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
   return {
     id: String(doc['_id']),
     tenantId: String(doc['tenantId']),
-    endpointUrl: String(doc['endpointUrl']),
+    kind: doc['kind'] === 'integration' ? 'integration' : 'webhook',
+    endpointUrl: String(doc['endpointUrl'] ?? ''),
     events: [...(doc['events'] as string[])],
     filters: JSON.parse(String(doc['filtersJson'])) as SubscriptionRecord['filters'],
     filter: (doc['filter'] as string | null) ?? null,
@@ -319,8 +365,43 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
     },
     active: Boolean(doc['active']),
     description: (doc['description'] as string | null) ?? null,
-    secretSealed: String(doc['secretSealed']),
+    secretSealed: String(doc['secretSealed'] ?? ''),
+    integration: fromIntegrationDoc(doc['integration']),
     disabledReason: (doc['disabledReason'] as string | null) ?? null,
+    createdAt: doc['createdAt'] as Date,
+    updatedAt: doc['updatedAt'] as Date,
+  };
+}
+
+function fromIntegrationDoc(value: unknown): SubscriptionRecord['integration'] {
+  if (value === null || value === undefined || typeof value !== 'object') return null;
+  const doc = value as Doc;
+  return {
+    connectionId: String(doc['connectionId']),
+    connector: String(doc['connector']),
+    triggers: Array.isArray(doc['triggers']) ? (doc['triggers'] as string[]).map(String) : null,
+  };
+}
+
+function toConnectionDoc(record: ConnectionRecord): Doc {
+  const { id, config, metadata, ...rest } = record;
+  return { _id: id, ...rest, configJson: JSON.stringify(config), metadataJson: JSON.stringify(metadata) };
+}
+
+function fromConnectionDoc(doc: Doc): ConnectionRecord {
+  return {
+    id: String(doc['_id']),
+    tenantId: String(doc['tenantId']),
+    connector: String(doc['connector']),
+    connectorVersion: String(doc['connectorVersion']),
+    config: JSON.parse(String(doc['configJson'] ?? '{}')) as Record<string, unknown>,
+    secretsSealed: (doc['secretsSealed'] as string | null) ?? null,
+    metadata: JSON.parse(String(doc['metadataJson'] ?? '{}')) as Record<string, unknown>,
+    status: (doc['status'] as ConnectionRecord['status'] | undefined) ?? 'active',
+    description: (doc['description'] as string | null) ?? null,
+    lastCheckAt: (doc['lastCheckAt'] as Date | null) ?? null,
+    lastCheckOk: (doc['lastCheckOk'] as boolean | null) ?? null,
+    lastError: (doc['lastError'] as string | null) ?? null,
     createdAt: doc['createdAt'] as Date,
     updatedAt: doc['updatedAt'] as Date,
   };

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { DEFAULT_CONNECTORS_DIR } from '../config/config';
+import { fixtureFiles, mapEvent, runFixtures } from '../connectors/fixtures';
+import { findManifests, formatProblem, loadManifest } from '../connectors/loader';
+import type { LoadedConnector } from '../connectors/loader';
+import { ConnectorRuntime } from '../connectors/runtime';
+
+const defaultDir = (): string => path.resolve(process.env['HOOKHUB_CONNECTORS_DIR'] ?? DEFAULT_CONNECTORS_DIR);
+const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+/** `hookhub connectors validate|test|map`: the integration engineer's tools. */
+export function connectorCommands(program: Command): void {
+  const connectors = program.command('connectors').description('connector manifests: validate them, run their fixtures, see the requests they make');
+
+  connectors
+    .command('validate [dir]')
+    .description('check every connectors/<name>/connector.yaml against the schema and compile its JSONata')
+    .action((dir: string | undefined) => {
+      const root = path.resolve(dir ?? defaultDir());
+      const files = findManifests(root);
+      if (files.length === 0) {
+        out(`no connector.yaml found under ${root}`);
+        process.exitCode = 1;
+        return;
+      }
+      let bad = 0;
+      for (const file of files) {
+        const result = loadManifest(file, root);
+        if (result.ok) out(`ok    ${result.connector.manifest.name}@${result.connector.manifest.version}  ${path.relative(process.cwd(), file)}`);
+        else {
+          bad++;
+          for (const problem of result.problems) out(`error ${formatProblem(problem)}`);
+        }
+      }
+      if (bad > 0) {
+        out(`\n${bad} of ${files.length} manifest(s) invalid; see schemas/connector.schema.json and docs/connectors/manifest-reference.md`);
+        process.exitCode = 1;
+      }
+    });
+
+  connectors
+    .command('test [name]')
+    .description("run connectors' golden fixtures (connectors/<name>/fixtures/*.yaml) and print a diff on mismatch")
+    .option('--dir <dir>', 'connectors directory', defaultDir())
+    .action(async (name: string | undefined, options: { dir: string }) => {
+      const loaded = loadAll(options.dir, name);
+      const runtime = new ConnectorRuntime();
+      let failed = 0;
+      let total = 0;
+      for (const connector of loaded) {
+        const files = fixtureFiles(connector);
+        if (files.length === 0) out(`warn  ${connector.manifest.name}: no fixtures in ${path.relative(process.cwd(), path.join(connector.dir, 'fixtures'))}`);
+        for (const result of await runFixtures(connector, runtime)) {
+          total++;
+          const where = `${connector.manifest.name}  ${path.relative(process.cwd(), result.file)}`;
+          if (result.ok) {
+            out(`pass  ${where}  ${result.description}`);
+            continue;
+          }
+          failed++;
+          out(`FAIL  ${where}  ${result.description}`);
+          if (result.error) out(`      ${result.error}`);
+          if (result.diff) out(result.diff.split('\n').filter((l) => !l.startsWith('=====')).map((l) => `      ${l}`).join('\n'));
+        }
+      }
+      out(`\n${total - failed} of ${total} fixture(s) passed`);
+      if (failed > 0) process.exitCode = 1;
+    });
+
+  connectors
+    .command('map <name> <event>')
+    .description('print the requests a connector would send for an event (a JSON or YAML file with {type, data})')
+    .option('--dir <dir>', 'connectors directory', defaultDir())
+    .option('--config <file>', "the link's settings (JSON or YAML)")
+    .option('--credentials <file>', "the link's credentials (JSON or YAML)")
+    .option('--triggers <names>', 'comma-separated trigger names to limit the run to')
+    .action(async (name: string, eventFile: string, options: { dir: string; config?: string; credentials?: string; triggers?: string }) => {
+      const [connector] = loadAll(options.dir, name);
+      if (!connector) return;
+      const event = readData(eventFile) as Parameters<typeof mapEvent>[2];
+      if (!event || typeof event.type !== 'string' || typeof event.data !== 'object') {
+        out(`${eventFile} must hold an event: {"type": "business.created", "data": {...}}`);
+        process.exitCode = 2;
+        return;
+      }
+      const run = await mapEvent(connector, new ConnectorRuntime(), event, {
+        config: options.config ? (readData(options.config) as Record<string, unknown>) : {},
+        credentials: options.credentials ? (readData(options.credentials) as Record<string, unknown>) : {},
+        ...(options.triggers ? { triggers: options.triggers.split(',').map((t) => t.trim()) } : {}),
+      });
+      const requests = run.requests.map(({ action, request }) => ({ action, ...request, body: request.body === null ? null : tryJson(request.body) }));
+      out(JSON.stringify({ outcome: run.outcome, requests }, null, 2));
+      if (run.outcome.kind === 'fail') process.exitCode = 1;
+    });
+}
+
+function loadAll(dir: string, name: string | undefined): LoadedConnector[] {
+  const root = path.resolve(dir);
+  const loaded: LoadedConnector[] = [];
+  for (const file of findManifests(root)) {
+    if (name !== undefined && path.relative(root, file).split(path.sep)[0] !== name) continue;
+    const result = loadManifest(file, root);
+    if (result.ok) loaded.push(result.connector);
+    else {
+      for (const problem of result.problems) out(`error ${formatProblem(problem)}`);
+      process.exitCode = 1;
+    }
+  }
+  if (name !== undefined && loaded.length === 0 && process.exitCode === undefined) {
+    out(`no connector "${name}" under ${root}`);
+    process.exitCode = 1;
+  }
+  return loaded;
+}
+
+function readData(file: string): unknown {
+  return parse(readFileSync(file, 'utf8'));
+}
+
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

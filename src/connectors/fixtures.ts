@@ -1,0 +1,180 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { createTwoFilesPatch } from 'diff';
+import { parse, stringify } from 'yaml';
+import { errorMessage } from '../core/errors';
+import type { EventEnvelope } from '../events/envelope';
+import type { HttpResult } from '../delivery/http-sender';
+import type { OutgoingRequest } from './hooks';
+import type { LoadedConnector } from './loader';
+import type { ConnectionContext, ConnectorRuntime, RunResult, Transport } from './runtime';
+import { fixtureValidator } from './schema';
+
+/** A golden test of a connector: connectors/<name>/fixtures/*.yaml. */
+interface Fixture {
+  description?: string;
+  event: Partial<EventEnvelope> & { type: string; data: Record<string, unknown> };
+  config?: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
+  connection?: Record<string, unknown>;
+  triggers?: string[];
+  responses?: Record<string, { status?: number; headers?: Record<string, string>; body?: unknown }>;
+  expect: {
+    requests?: Array<{ action: string; method: string; url: string; headers?: Record<string, string>; body?: unknown }>;
+    outcome?: 'succeeded' | 'skipped' | 'failed' | 'retry';
+    error?: string;
+    external_id?: string;
+  };
+}
+
+export interface FixtureResult {
+  file: string;
+  description: string;
+  ok: boolean;
+  /** A unified diff of expected against actual, when they differ. */
+  diff: string | null;
+  /** A fixture that cannot run (invalid file) says why here. */
+  error: string | null;
+}
+
+/** Fixed inputs so that fixtures, signatures included, give the same requests on every run. */
+export const FIXTURE_WEBHOOK_ID = 'msg_fixture';
+export const FIXTURE_NOW = new Date('2026-01-01T00:00:00Z');
+
+export function fixtureFiles(connector: LoadedConnector): string[] {
+  const dir = path.join(connector.dir, 'fixtures');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export async function runFixtures(connector: LoadedConnector, runtime: ConnectorRuntime): Promise<FixtureResult[]> {
+  const results: FixtureResult[] = [];
+  for (const file of fixtureFiles(connector)) results.push(await runFixture(connector, runtime, file));
+  return results;
+}
+
+export async function runFixture(connector: LoadedConnector, runtime: ConnectorRuntime, file: string): Promise<FixtureResult> {
+  let fixture: Fixture;
+  try {
+    fixture = parse(readFileSync(file, 'utf8')) as Fixture;
+  } catch (err) {
+    return { file, description: '', ok: false, diff: null, error: `YAML: ${errorMessage(err)}` };
+  }
+  const validate = fixtureValidator();
+  if (!validate(fixture)) {
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ');
+    return { file, description: '', ok: false, diff: null, error: `not a valid fixture (schemas/connector-fixture.schema.json): ${problems}` };
+  }
+  const description = fixture.description ?? path.basename(file);
+  const run = await runtime.run(connector, fixtureEvent(fixture.event), fixtureContext(fixture), {
+    webhookId: FIXTURE_WEBHOOK_ID,
+    triggers: fixture.triggers ?? null,
+    transport: new CannedTransport(fixture.responses ?? {}),
+    now: FIXTURE_NOW,
+  });
+  const expected = expectedView(fixture);
+  const actual = actualView(run, fixture);
+  if (isDeepStrictEqual(expected, actual)) return { file, description, ok: true, diff: null, error: null };
+  const diff = createTwoFilesPatch('expected', 'actual', stringify(expected), stringify(actual), undefined, undefined, { context: 4 });
+  return { file, description, ok: false, diff, error: null };
+}
+
+export function fixtureEvent(event: Fixture['event']): EventEnvelope {
+  return {
+    id: event.id ?? 'evt_fixture',
+    type: event.type,
+    version: event.version ?? '1.0',
+    timestamp: event.timestamp ?? FIXTURE_NOW.toISOString(),
+    data: event.data,
+    ...(event.metadata ? { metadata: event.metadata } : {}),
+  };
+}
+
+function fixtureContext(f: Pick<Fixture, 'config' | 'credentials' | 'connection'>): ConnectionContext {
+  return { connectionId: 'con_fixture', config: f.config ?? {}, credentials: f.credentials ?? {}, metadata: f.connection ?? {} };
+}
+
+/** Answers each action from the fixture's canned responses (default 200 with `{}`). */
+export class CannedTransport implements Transport {
+  constructor(private readonly responses: NonNullable<Fixture['responses']>) {}
+
+  async send(action: string): Promise<HttpResult> {
+    const canned = this.responses[action] ?? {};
+    const body = canned.body === undefined ? {} : canned.body;
+    return {
+      status: canned.status ?? 200,
+      headers: { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', ...lower(canned.headers ?? {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      durationMs: 0,
+      error: null,
+      errorCode: null,
+    };
+  }
+}
+
+function expectedView(f: Fixture): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    outcome: f.expect.outcome ?? (f.expect.error !== undefined ? 'failed' : 'succeeded'),
+    requests: (f.expect.requests ?? []).map((r) => ({ ...r, ...(r.headers ? { headers: lower(r.headers) } : {}) })),
+  };
+  if (f.expect.error !== undefined) view['error'] = f.expect.error;
+  if (f.expect.external_id !== undefined) view['external_id'] = f.expect.external_id;
+  return view;
+}
+
+function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
+  const o = run.outcome;
+  const outcome = o.kind === 'success' ? 'succeeded' : o.kind === 'skipped' ? 'skipped' : o.kind === 'retry' ? 'retry' : 'failed';
+  const view: Record<string, unknown> = {
+    outcome,
+    requests: run.requests.map(({ action, request }, i) => requestView(action, request, f.expect.requests?.[i])),
+  };
+  if (f.expect.error !== undefined) {
+    const reason = 'reason' in o ? o.reason : '';
+    // Show the expected text when it is contained, the whole reason when it is not.
+    view['error'] = reason.includes(f.expect.error) ? f.expect.error : reason;
+  }
+  if (f.expect.external_id !== undefined) view['external_id'] = run.externalId;
+  return view;
+}
+
+function requestView(action: string, request: OutgoingRequest, expected: { headers?: Record<string, string>; body?: unknown } | undefined): Record<string, unknown> {
+  const view: Record<string, unknown> = { action, method: request.method, url: request.url };
+  if (expected?.headers) {
+    const wanted = Object.keys(lower(expected.headers));
+    view['headers'] = Object.fromEntries(wanted.filter((h) => request.headers[h] !== undefined).map((h) => [h, request.headers[h]]));
+  }
+  if (expected && 'body' in expected) view['body'] = request.body === null ? null : parseMaybeJson(request.body);
+  return view;
+}
+
+function parseMaybeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function lower(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** The requests a connector would send for one event: `hookhub connectors map`. */
+export async function mapEvent(
+  connector: LoadedConnector,
+  runtime: ConnectorRuntime,
+  event: Fixture['event'],
+  link: Pick<Fixture, 'config' | 'credentials' | 'connection' | 'triggers'>,
+): Promise<RunResult> {
+  return runtime.run(connector, fixtureEvent(event), fixtureContext(link), {
+    webhookId: FIXTURE_WEBHOOK_ID,
+    triggers: link.triggers ?? null,
+    transport: new CannedTransport({}),
+    now: FIXTURE_NOW,
+  });
+}

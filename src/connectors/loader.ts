@@ -1,0 +1,367 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import { compileJsonata } from '../core/jsonata';
+import type { CompiledExpression } from '../core/jsonata';
+import { isEventType } from '../events/catalog';
+import { BEFORE_REQUEST_HOOKS } from './hooks';
+import type { BeforeRequestHook } from './hooks';
+import { connectorAjv, manifestValidator } from './schema';
+import { majorOf } from './manifest';
+import type { ActionSpec, ConnectorManifest, ErrorRuleSpec, StatusMatch } from './manifest';
+import { Template } from './template';
+
+/** One thing wrong with a manifest, placed as precisely as we can. */
+export interface ManifestProblem {
+  file: string;
+  line: number | null;
+  column: number | null;
+  /** JSON pointer into the manifest, e.g. /triggers/0/mapping. */
+  path: string;
+  message: string;
+}
+
+export interface CompiledAction {
+  name: string;
+  method: Template;
+  url: Template | null;
+  path: Template | null;
+  query: Array<[string, Template]>;
+  headers: Array<[string, Template]> | CompiledExpression;
+  /** null: the request has no body. */
+  body: CompiledExpression | null;
+  idempotency: { header: string; key: Template | null } | null;
+  responseId: CompiledExpression | null;
+}
+
+export interface CompiledTrigger {
+  name: string;
+  event: string;
+  when: CompiledExpression | null;
+  actions: string[];
+  mapping: CompiledExpression | null;
+  mappingFromConfig: string | null;
+  /** Where the mapping lives, for error messages: a file or a place in the manifest. */
+  mappingSource: string;
+}
+
+export interface CompiledErrorRule {
+  statuses: StatusMatch[] | null;
+  body: CompiledExpression | null;
+  action: ErrorRuleSpec['action'];
+  backoff: ErrorRuleSpec['backoff'] | null;
+  message: string | null;
+}
+
+export interface LoadedConnector {
+  manifest: ConnectorManifest;
+  major: number;
+  dir: string;
+  file: string;
+  baseUrl: Template | null;
+  actions: Map<string, CompiledAction>;
+  triggers: CompiledTrigger[];
+  errors: CompiledErrorRule[];
+  configValidator: ValidateFunction | null;
+  /** Paths of config fields marked "x-secret": stored encrypted, never returned. */
+  secretPaths: string[][];
+  /** Config fields marked "format": "jsonata", by name. */
+  jsonataConfigFields: Set<string>;
+  healthCheck: { action: string; input: unknown; healthy: CompiledExpression | null } | null;
+  beforeRequest: BeforeRequestHook | null;
+  urlPattern: RegExp | null;
+}
+
+export type LoadResult = { ok: true; connector: LoadedConnector } | { ok: false; problems: ManifestProblem[] };
+
+export const MANIFEST_FILE = 'connector.yaml';
+
+/** Every manifest under `root`: connectors/<name>/connector.yaml and older majors in connectors/<name>/versions/<v>/. */
+export function findManifests(root: string): string[] {
+  if (!existsSync(root)) return [];
+  const files: string[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const dir = path.join(root, name);
+    if (!statSync(dir).isDirectory()) continue;
+    if (existsSync(path.join(dir, MANIFEST_FILE))) files.push(path.join(dir, MANIFEST_FILE));
+    const versions = path.join(dir, 'versions');
+    if (existsSync(versions) && statSync(versions).isDirectory()) {
+      for (const v of readdirSync(versions).sort()) {
+        const file = path.join(versions, v, MANIFEST_FILE);
+        if (existsSync(file)) files.push(file);
+      }
+    }
+  }
+  return files;
+}
+
+/** Reads, validates and compiles one manifest. Never throws for a bad manifest: it reports. */
+export function loadManifest(file: string, connectorsRoot?: string): LoadResult {
+  const source = readFileSync(file, 'utf8');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (pointer: string, message: string): ManifestProblem => placeProblem(file, doc, lineCounter, pointer, message);
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { file, line: pos?.line ?? null, column: pos?.col ?? null, path: '/', message: `YAML: ${e.message.split('\n')[0] ?? e.message}` };
+      }),
+    };
+  }
+  const raw: unknown = doc.toJS();
+  const validate = manifestValidator();
+  if (!validate(raw)) return { ok: false, problems: schemaProblems(validate.errors).map(({ path: p, message }) => at(p, message)) };
+  const manifest = raw as ConnectorManifest;
+  const problems: ManifestProblem[] = [];
+  const compiler = new Compiler(path.dirname(file), at, problems);
+  const connector = compiler.compile(manifest, file, connectorsRoot);
+  return problems.length > 0 || !connector ? { ok: false, problems } : { ok: true, connector };
+}
+
+class Compiler {
+  constructor(
+    private readonly dir: string,
+    private readonly at: (pointer: string, message: string) => ManifestProblem,
+    private readonly problems: ManifestProblem[],
+  ) {}
+
+  compile(m: ConnectorManifest, file: string, connectorsRoot: string | undefined): LoadedConnector | null {
+    const expectedName = connectorsRoot ? path.relative(connectorsRoot, file).split(path.sep)[0] : undefined;
+    if (expectedName !== undefined && expectedName !== m.name) {
+      this.fail('/name', `is "${m.name}" but the manifest lives in connectors/${expectedName}/; the name and the directory must be the same`);
+    }
+    const config = this.compileConfig(m.config);
+    const baseUrl = m.base_url === undefined ? null : this.template('/base_url', m.base_url, 'raw');
+    const actions = new Map<string, CompiledAction>();
+    for (const [name, spec] of Object.entries(m.actions)) {
+      const action = this.compileAction(name, spec, baseUrl !== null);
+      if (action) actions.set(name, action);
+    }
+    const triggers = m.triggers.map((t, i) => {
+      const where = `/triggers/${i}`;
+      if (t.event !== '*' && !isEventType(t.event)) this.fail(`${where}/event`, `"${t.event}" is not a known event type; see GET /v1/event-types`);
+      t.actions.forEach((a, j) => {
+        if (!Object.hasOwn(m.actions, a)) this.fail(`${where}/actions/${j}`, `names action "${a}", which is not declared under actions (declared: ${Object.keys(m.actions).join(', ')})`);
+      });
+      const mappingKinds = [t.mapping, t.mapping_file, t.mapping_from_config].filter((x) => x !== undefined);
+      if (mappingKinds.length > 1) this.fail(where, 'give at most one of mapping, mapping_file and mapping_from_config');
+      let mapping: CompiledExpression | null = null;
+      let mappingSource = `${path.basename(file)}#${where}/mapping`;
+      if (t.mapping !== undefined) mapping = this.expression(`${where}/mapping`, t.mapping);
+      if (t.mapping_file !== undefined) {
+        mappingSource = t.mapping_file;
+        mapping = this.mappingFile(`${where}/mapping_file`, t.mapping_file);
+      }
+      if (t.mapping_from_config !== undefined && !config.jsonataFields.has(t.mapping_from_config)) {
+        this.fail(`${where}/mapping_from_config`, `names config field "${t.mapping_from_config}", which the config schema must declare with "format": "jsonata"`);
+      }
+      return {
+        name: t.name ?? t.event.replace(/\./g, '_').replace('*', 'any'),
+        event: t.event,
+        when: t.when === undefined ? null : this.expression(`${where}/when`, t.when),
+        actions: t.actions,
+        mapping,
+        mappingFromConfig: t.mapping_from_config ?? null,
+        mappingSource: t.mapping_from_config !== undefined ? `from the link's config field "${t.mapping_from_config}"` : mappingSource,
+      } satisfies CompiledTrigger;
+    });
+    const names = new Set<string>();
+    triggers.forEach((t, i) => {
+      if (names.has(t.name)) this.fail(`/triggers/${i}`, `trigger name "${t.name}" is used twice; give the triggers distinct names`);
+      names.add(t.name);
+    });
+    const errors = (m.errors ?? []).map((rule, i) => ({
+      statuses: rule.status === undefined ? null : Array.isArray(rule.status) ? rule.status : [rule.status],
+      body: rule.body === undefined ? null : this.expression(`/errors/${i}/body`, rule.body),
+      action: rule.action,
+      backoff: rule.backoff ?? null,
+      message: rule.message ?? null,
+    }));
+    let healthCheck: LoadedConnector['healthCheck'] = null;
+    if (m.health_check) {
+      if (!Object.hasOwn(m.actions, m.health_check.action)) this.fail('/health_check/action', `names action "${m.health_check.action}", which is not declared`);
+      healthCheck = {
+        action: m.health_check.action,
+        input: m.health_check.input ?? {},
+        healthy: m.health_check.healthy === undefined ? null : this.expression('/health_check/healthy', m.health_check.healthy),
+      };
+    }
+    let beforeRequest: BeforeRequestHook | null = null;
+    const hookKey = m.hooks?.before_request;
+    if (hookKey !== undefined) {
+      beforeRequest = Object.hasOwn(BEFORE_REQUEST_HOOKS, hookKey) ? (BEFORE_REQUEST_HOOKS[hookKey] ?? null) : null;
+      if (!beforeRequest) this.fail('/hooks/before_request', `"${hookKey}" is not a registered hook (known: ${Object.keys(BEFORE_REQUEST_HOOKS).join(', ')}); hooks live in src/connectors/hooks`);
+    }
+    let urlPattern: RegExp | null = null;
+    if (m.auth.type === 'webhook_url' && m.auth.url_pattern !== undefined) {
+      try {
+        urlPattern = new RegExp(m.auth.url_pattern);
+      } catch (err) {
+        this.fail('/auth/url_pattern', `is not a valid regular expression: ${(err as Error).message}`);
+      }
+    }
+    return {
+      manifest: m,
+      major: majorOf(m.version),
+      dir: this.dir,
+      file,
+      baseUrl,
+      actions,
+      triggers,
+      errors,
+      configValidator: config.validator,
+      secretPaths: config.secretPaths,
+      jsonataConfigFields: config.jsonataFields,
+      healthCheck,
+      beforeRequest,
+      urlPattern,
+    };
+  }
+
+  private compileAction(name: string, spec: ActionSpec, hasBaseUrl: boolean): CompiledAction | null {
+    const where = `/actions/${name}`;
+    if (spec.path !== undefined && !hasBaseUrl) this.fail(`${where}/path`, 'a path needs base_url at the top of the manifest; or give an absolute url instead');
+    const headers =
+      typeof spec.headers === 'string'
+        ? (this.expression(`${where}/headers`, spec.headers) ?? [])
+        : Object.entries(spec.headers ?? {}).map(([h, t]) => [h.toLowerCase(), this.template(`${where}/headers/${h}`, t, 'raw')] as [string, Template]);
+    return {
+      name,
+      method: this.template(`${where}/method`, spec.method, 'raw'),
+      url: spec.url === undefined ? null : this.template(`${where}/url`, spec.url, 'raw'),
+      path: spec.path === undefined ? null : this.template(`${where}/path`, spec.path, 'path'),
+      query: Object.entries(spec.query ?? {}).map(([q, t]) => [q, this.template(`${where}/query/${q}`, t, 'raw')]),
+      headers,
+      body: spec.body === null ? null : this.expression(`${where}/body`, spec.body ?? '$'),
+      idempotency: spec.idempotency
+        ? { header: spec.idempotency.header.toLowerCase(), key: spec.idempotency.key === undefined ? null : this.template(`${where}/idempotency/key`, spec.idempotency.key, 'raw') }
+        : null,
+      responseId: spec.response?.id === undefined ? null : this.expression(`${where}/response/id`, spec.response.id),
+    };
+  }
+
+  private compileConfig(schema: Record<string, unknown> | undefined): { validator: ValidateFunction | null; secretPaths: string[][]; jsonataFields: Set<string> } {
+    const secretPaths: string[][] = [];
+    const jsonataFields = new Set<string>();
+    if (schema === undefined) return { validator: null, secretPaths, jsonataFields };
+    walkProperties(schema, [], (p, prop) => {
+      if (prop['x-secret'] === true) secretPaths.push(p);
+      if (prop['format'] === 'jsonata' && p.length === 1 && p[0] !== undefined) jsonataFields.add(p[0]);
+    });
+    try {
+      const { $schema: _ignored, ...rest } = schema;
+      return { validator: connectorAjv().compile(rest), secretPaths, jsonataFields };
+    } catch (err) {
+      this.fail('/config', `is not a valid JSON Schema: ${(err as Error).message}`);
+      return { validator: null, secretPaths, jsonataFields };
+    }
+  }
+
+  private mappingFile(pointer: string, relative: string): CompiledExpression | null {
+    const file = path.resolve(this.dir, relative);
+    if (!file.startsWith(this.dir + path.sep)) {
+      this.fail(pointer, `"${relative}" points outside the connector's directory`);
+      return null;
+    }
+    if (!existsSync(file)) {
+      this.fail(pointer, `file ${relative} does not exist; create it next to connector.yaml or fix the path`);
+      return null;
+    }
+    const source = readFileSync(file, 'utf8');
+    try {
+      return compileJsonata(source);
+    } catch (err) {
+      const position = ((err as { details?: { position?: number } }).details?.position ?? 1) - 1;
+      const before = source.slice(0, Math.max(0, position));
+      const line = before.split('\n').length;
+      const column = position - before.lastIndexOf('\n');
+      this.problems.push({ file, line, column, path: pointer, message: (err as Error).message });
+      return null;
+    }
+  }
+
+  private expression(pointer: string, source: string): CompiledExpression | null {
+    try {
+      return compileJsonata(source);
+    } catch (err) {
+      this.fail(pointer, (err as Error).message);
+      return null;
+    }
+  }
+
+  private template(pointer: string, source: string, mode: 'raw' | 'path'): Template {
+    try {
+      return new Template(source, mode);
+    } catch (err) {
+      this.fail(pointer, `template placeholder: ${(err as Error).message}`);
+      return new Template('', mode);
+    }
+  }
+
+  private fail(pointer: string, message: string): void {
+    this.problems.push(this.at(pointer, message));
+  }
+}
+
+function walkProperties(schema: Record<string, unknown>, prefix: string[], visit: (path: string[], prop: Record<string, unknown>) => void): void {
+  const props = schema['properties'];
+  if (props === null || typeof props !== 'object') return;
+  for (const [name, prop] of Object.entries(props as Record<string, unknown>)) {
+    if (prop === null || typeof prop !== 'object') continue;
+    visit([...prefix, name], prop as Record<string, unknown>);
+    walkProperties(prop as Record<string, unknown>, [...prefix, name], visit);
+  }
+}
+
+/** ajv errors as pointer + message, dropping the noise of unmatched oneOf branches. */
+function schemaProblems(errors: ErrorObject[] | null | undefined): Array<{ path: string; message: string }> {
+  const list = errors ?? [];
+  const out: Array<{ path: string; message: string }> = [];
+  for (const e of list) {
+    let pointer = e.instancePath;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      pointer += `/${String(e.params['missingProperty'])}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties') {
+      pointer += `/${String(e.params['additionalProperty'])}`;
+      message = 'is not a known field; check its spelling against schemas/connector.schema.json';
+    } else if (e.keyword === 'oneOf' && /^\/actions\/[^/]+$/.test(e.instancePath)) {
+      message = 'needs exactly one of url (absolute) or path (under base_url)';
+    } else if (e.keyword === 'oneOf' || e.keyword === 'not' || e.keyword === 'anyOf') {
+      if (list.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && o.keyword !== e.keyword)) continue;
+      if (e.keyword === 'anyOf' && /^\/errors\/\d+$/.test(e.instancePath)) message = 'needs status or body (or both) to say which responses it matches';
+    } else if (e.keyword === 'enum') {
+      message = `must be one of: ${(e.params['allowedValues'] as unknown[]).join(', ')}`;
+    } else if (e.keyword === 'discriminator') {
+      message = 'auth.type must be one of: none, api_key, basic, webhook_url, oauth2';
+    }
+    if (!out.some((o) => o.path === (pointer || '/') && o.message === message)) out.push({ path: pointer || '/', message });
+  }
+  return out;
+}
+
+function placeProblem(file: string, doc: Document, lc: LineCounter, pointer: string, message: string): ManifestProblem {
+  const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  // The deepest node that exists: a missing field is reported where its parent is.
+  for (let n = segments.length; n >= 0; n--) {
+    const keys = segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const node = n === 0 ? doc.contents : (doc.getIn(keys, true) as { range?: [number, number, number] } | undefined);
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    if (range) {
+      const pos = lc.linePos(range[0]);
+      return { file, line: pos.line, column: pos.col, path: pointer || '/', message };
+    }
+  }
+  return { file, line: null, column: null, path: pointer || '/', message };
+}
+
+export function formatProblem(p: ManifestProblem, cwd = process.cwd()): string {
+  const file = path.relative(cwd, p.file) || p.file;
+  const place = p.line === null ? file : `${file}:${p.line}:${p.column ?? 1}`;
+  return `${place}  ${p.path}  ${p.message}`;
+}

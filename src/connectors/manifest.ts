@@ -1,0 +1,80 @@
+/**
+ * The shape of connectors/<name>/connector.yaml, as schemas/connector.schema.json
+ * defines it. The schema is the source of truth; these types mirror it.
+ */
+
+export type AuthSpec =
+  | { type: 'none' }
+  | { type: 'api_key'; in: 'header' | 'query'; name: string; prefix?: string }
+  | { type: 'basic' }
+  | { type: 'webhook_url'; url_pattern?: string }
+  | OAuth2Spec;
+
+export interface OAuth2Spec {
+  type: 'oauth2';
+  authorization_url: string;
+  token_url: string;
+  scopes?: string[];
+  scope_separator?: string;
+  pkce?: boolean;
+  client_auth?: 'client_secret_basic' | 'client_secret_post';
+  authorize_params?: Record<string, string>;
+  token_params?: Record<string, string>;
+  keep?: string[];
+  client_id_env?: string;
+  client_secret_env?: string;
+}
+
+export interface ActionSpec {
+  method: string;
+  url?: string;
+  path?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string> | string;
+  body?: string | null;
+  idempotency?: { header: string; key?: string };
+  response?: { id?: string };
+}
+
+export interface TriggerSpec {
+  name?: string;
+  event: string;
+  when?: string;
+  actions: string[];
+  mapping?: string;
+  mapping_file?: string;
+  mapping_from_config?: string;
+}
+
+export type StatusMatch = number | string;
+
+export type ErrorAction = 'retry' | 'fail' | 'refresh_token_then_retry' | 'success';
+
+export interface ErrorRuleSpec {
+  status?: StatusMatch | StatusMatch[];
+  body?: string;
+  action: ErrorAction;
+  backoff?: { header: string; format?: 'seconds' | 'epoch_seconds' | 'epoch_millis' };
+  message?: string;
+}
+
+export interface ConnectorManifest {
+  name: string;
+  version: string;
+  title: string;
+  description: string;
+  docs?: string;
+  auth: AuthSpec;
+  config?: Record<string, unknown>;
+  base_url?: string;
+  actions: Record<string, ActionSpec>;
+  triggers: TriggerSpec[];
+  errors?: ErrorRuleSpec[];
+  rate_limit?: { requests: number; per_seconds: number };
+  health_check?: { action: string; input?: unknown; healthy?: string };
+  hooks?: { before_request?: string };
+}
+
+export function majorOf(version: string): number {
+  return Number(version.split('.')[0]);
+}

@@ -1,0 +1,90 @@
+import { parseRetryAfter } from '../delivery/retry-policy';
+import type { HttpResult } from '../delivery/http-sender';
+import type { CompiledErrorRule } from './loader';
+import type { StatusMatch } from './manifest';
+
+export type ResponseVerdict =
+  | { kind: 'success' }
+  | { kind: 'retry'; retryAfterMs: number | null; reason: string }
+  | { kind: 'fail'; reason: string }
+  | { kind: 'refresh'; reason: string };
+
+/** The response body as JSON when it is JSON, else the text (or null when there was none). */
+export function parseBody(result: HttpResult): unknown {
+  if (result.body === null || result.body === '') return null;
+  const type = result.headers['content-type'] ?? '';
+  const text = result.body.trim();
+  if (type.includes('json') || text.startsWith('{') || text.startsWith('[')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return result.body;
+    }
+  }
+  return result.body;
+}
+
+/**
+ * Reads a response with the connector's declared error vocabulary; the first
+ * rule that matches decides. Without one: 2xx succeeds, 408, 429 and 5xx are
+ * retried (honouring Retry-After), anything else is a permanent failure: the
+ * API refused this request and would refuse it again.
+ */
+export async function judgeResponse(rules: readonly CompiledErrorRule[], result: HttpResult, body: unknown): Promise<ResponseVerdict> {
+  if (result.status === null) {
+    const reason = result.error ?? 'no response';
+    return result.errorCode === 'endpoint_address_blocked' ? { kind: 'fail', reason } : { kind: 'retry', retryAfterMs: null, reason };
+  }
+  const status = result.status;
+  for (const rule of rules) {
+    if (rule.statuses !== null && !rule.statuses.some((s) => statusMatches(s, status))) continue;
+    if (rule.body !== null) {
+      let matched: unknown;
+      try {
+        matched = await rule.body.evaluate(body, { status, headers: result.headers });
+      } catch {
+        matched = false;
+      }
+      if (matched !== true) continue;
+    }
+    const reason = rule.message ?? describe(status, result.body);
+    switch (rule.action) {
+      case 'success':
+        return { kind: 'success' };
+      case 'fail':
+        return { kind: 'fail', reason };
+      case 'refresh_token_then_retry':
+        return { kind: 'refresh', reason };
+      case 'retry':
+        return { kind: 'retry', retryAfterMs: backoffFrom(rule, result.headers), reason };
+    }
+  }
+  if (status >= 200 && status < 300) return { kind: 'success' };
+  if (status === 408 || status === 429 || status >= 500) {
+    return { kind: 'retry', retryAfterMs: parseRetryAfter(result.headers['retry-after']), reason: describe(status, result.body) };
+  }
+  return { kind: 'fail', reason: describe(status, result.body) };
+}
+
+function statusMatches(match: StatusMatch, status: number): boolean {
+  if (typeof match === 'number') return match === status;
+  return Math.floor(status / 100) === Number(match[0]);
+}
+
+function backoffFrom(rule: CompiledErrorRule, headers: Record<string, string>): number | null {
+  const backoff = rule.backoff;
+  if (!backoff) return parseRetryAfter(headers['retry-after']);
+  const value = headers[backoff.header.toLowerCase()];
+  if (value === undefined) return null;
+  const format = backoff.format ?? 'seconds';
+  if (format === 'seconds') return parseRetryAfter(value);
+  const n = Number(value);
+  if (!Number.isFinite(n)) return null;
+  const at = format === 'epoch_seconds' ? n * 1000 : n;
+  return Math.max(0, at - Date.now());
+}
+
+function describe(status: number, body: string | null): string {
+  const snippet = (body ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
+  return `the API answered ${status}${snippet ? `: ${snippet}` : ''}`;
+}

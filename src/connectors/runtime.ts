@@ -1,0 +1,331 @@
+import { errorMessage, HubError, UnrecoverableError } from '../core/errors';
+import { compileJsonata } from '../core/jsonata';
+import type { CompiledExpression } from '../core/jsonata';
+import type { EventEnvelope } from '../events/envelope';
+import type { HttpResult } from '../delivery/http-sender';
+import { USER_AGENT } from '../delivery/webhook-request';
+import type { OutgoingRequest } from './hooks';
+import type { CompiledAction, CompiledTrigger, LoadedConnector } from './loader';
+import { judgeResponse, parseBody } from './response-rules';
+
+/** What one link brings to a run: its settings (secrets included), credentials and kept token values. */
+export interface ConnectionContext {
+  connectionId: string;
+  config: Record<string, unknown>;
+  credentials: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  /** Values of the config fields marked secret, masked wherever a run records text. */
+  secretValues?: readonly string[];
+}
+
+/** Sends one rendered request: over HTTP in the hub, from canned responses in fixtures. */
+export interface Transport {
+  send(action: string, request: OutgoingRequest): Promise<HttpResult>;
+}
+
+export interface StepRecord {
+  trigger: string;
+  action: string;
+  method: string;
+  /** The URL with credentials masked. */
+  url: string;
+  status: number | null;
+  durationMs: number;
+  externalId: string | null;
+  error: string | null;
+}
+
+export type RunOutcome =
+  | { kind: 'success' }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'retry'; retryAfterMs: number | null; reason: string }
+  | { kind: 'fail'; reason: string }
+  | { kind: 'refresh'; reason: string };
+
+export interface RunResult {
+  outcome: RunOutcome;
+  steps: StepRecord[];
+  /** The requests as sent, unmasked: for dry runs and fixtures only, never stored. */
+  requests: Array<{ action: string; request: OutgoingRequest }>;
+  /** The external id of the last step that gave one. */
+  externalId: string | null;
+  /** The last HTTP result, for the attempt record. */
+  last: HttpResult | null;
+}
+
+export interface RunOptions {
+  webhookId: string;
+  /** Trigger names an integration limits itself to; null: every trigger for the event type. */
+  triggers: readonly string[] | null;
+  transport: Transport;
+  /** Waits for a rate-limit slot before each request. */
+  beforeSend?: (action: string) => Promise<void>;
+  now?: Date;
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Runs a connector's triggers for one event: mapping, then the actions in order. */
+export class ConnectorRuntime {
+  /** Tenant-supplied JSONata (mapping_from_config), compiled once per distinct expression. */
+  private readonly userExpressions = new Map<string, CompiledExpression>();
+
+  async run(connector: LoadedConnector, event: EventEnvelope, ctx: ConnectionContext, options: RunOptions): Promise<RunResult> {
+    const result: RunResult = { outcome: { kind: 'success' }, steps: [], requests: [], externalId: null, last: null };
+    const base = { event, config: ctx.config, credentials: ctx.credentials, connection: { ...ctx.metadata, id: ctx.connectionId } };
+    const selected = connector.triggers.filter(
+      (t) => (t.event === event.type || t.event === '*') && (options.triggers === null || options.triggers.includes(t.name)),
+    );
+    let ran = 0;
+    const masker = secretMasker(ctx);
+    try {
+      for (const trigger of selected) {
+        if (trigger.when && (await this.evaluate(connector, `trigger ${trigger.name}, when`, trigger.when, event, base)) !== true) continue;
+        ran++;
+        const input = await this.mappingInput(connector, trigger, event, base, ctx);
+        const steps: Record<string, unknown> = {};
+        for (const actionName of trigger.actions) {
+          const action = connector.actions.get(actionName);
+          if (!action) throw new UnrecoverableError('connector_action_missing', `connector ${connector.manifest.name}: action "${actionName}" is not declared`);
+          const request = await this.render(connector, action, input, { ...base, steps }, ctx, options);
+          result.requests.push({ action: actionName, request });
+          await options.beforeSend?.(actionName);
+          const http = await options.transport.send(actionName, request);
+          result.last = http;
+          const body = parseBody(http);
+          const verdict = await judgeResponse(connector.errors, http, body);
+          const step: StepRecord = {
+            trigger: trigger.name,
+            action: actionName,
+            method: request.method,
+            url: masker(request.url),
+            status: http.status,
+            durationMs: http.durationMs,
+            externalId: null,
+            error: null,
+          };
+          result.steps.push(step);
+          if (verdict.kind !== 'success') {
+            step.error = masker(verdict.reason);
+            result.outcome = verdict.kind === 'retry' ? { ...verdict, reason: step.error } : { kind: verdict.kind, reason: `${actionName}: ${step.error}` };
+            return result;
+          }
+          if (action.responseId) {
+            const id = await this.evaluate(connector, `action ${actionName}, response.id`, action.responseId, body, { status: http.status, headers: http.headers });
+            step.externalId = id === undefined || id === null ? null : String(id);
+            if (step.externalId !== null) result.externalId = step.externalId;
+          }
+          steps[actionName] = { status: http.status, body, id: step.externalId };
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof UnrecoverableError)) throw err;
+      result.outcome = { kind: 'fail', reason: masker(err.message) };
+      return result;
+    }
+    if (ran === 0) result.outcome = { kind: 'skipped', reason: selected.length === 0 ? `connector ${connector.manifest.name} has no trigger for ${event.type}` : 'no trigger condition (when) was true' };
+    return result;
+  }
+
+  /** Runs a connector's health check: one request, judged healthy by its `healthy` expression or a 2xx. */
+  async check(
+    connector: LoadedConnector,
+    ctx: ConnectionContext,
+    spec: NonNullable<LoadedConnector['healthCheck']>,
+    transport: Transport,
+  ): Promise<{ ok: boolean; status: number | null; durationMs: number; error: string | null }> {
+    const masker = secretMasker(ctx);
+    const action = connector.actions.get(spec.action);
+    if (!action) return { ok: false, status: null, durationMs: 0, error: `action ${spec.action} is not declared` };
+    const bindings = { event: null, config: ctx.config, credentials: ctx.credentials, connection: { ...ctx.metadata, id: ctx.connectionId }, steps: {} };
+    let request: OutgoingRequest;
+    try {
+      request = await this.render(connector, action, spec.input, bindings, ctx, { webhookId: `check_${ctx.connectionId}`, triggers: null, transport });
+    } catch (err) {
+      return { ok: false, status: null, durationMs: 0, error: masker(errorMessage(err)) };
+    }
+    const http = await transport.send(spec.action, request);
+    const body = parseBody(http);
+    let ok = http.status !== null && http.status >= 200 && http.status < 300;
+    if (spec.healthy && http.status !== null) {
+      try {
+        ok = (await spec.healthy.evaluate(body, { status: http.status, headers: http.headers })) === true;
+      } catch {
+        ok = false;
+      }
+    }
+    const error = ok ? null : masker(http.error ?? `the API answered ${http.status}: ${(http.body ?? '').slice(0, 300)}`);
+    return { ok, status: http.status, durationMs: http.durationMs, error };
+  }
+
+  /** Compiles a tenant's expression from a link's config; a syntax error is a HubError with its place. */
+  userExpression(source: string): CompiledExpression {
+    let compiled = this.userExpressions.get(source);
+    if (!compiled) {
+      compiled = compileJsonata(source);
+      if (this.userExpressions.size > 1000) this.userExpressions.clear();
+      this.userExpressions.set(source, compiled);
+    }
+    return compiled;
+  }
+
+  private async mappingInput(connector: LoadedConnector, trigger: CompiledTrigger, event: EventEnvelope, base: Record<string, unknown>, ctx: ConnectionContext): Promise<unknown> {
+    let mapping = trigger.mapping;
+    if (trigger.mappingFromConfig !== null) {
+      const source = ctx.config[trigger.mappingFromConfig];
+      if (typeof source === 'string' && source.trim() !== '') {
+        try {
+          mapping = this.userExpression(source);
+        } catch (err) {
+          throw new UnrecoverableError('connector_mapping_failed', `connector ${connector.manifest.name}, trigger ${trigger.name}, mapping ${trigger.mappingSource}: ${errorMessage(err)}; fix the link's config`);
+        }
+      }
+    }
+    if (!mapping) return event;
+    const mapped = await this.evaluate(connector, `trigger ${trigger.name}, mapping ${trigger.mappingSource}`, mapping, event, base);
+    if (mapped === undefined) {
+      throw new UnrecoverableError('connector_mapping_failed', `connector ${connector.manifest.name}, trigger ${trigger.name}, mapping ${trigger.mappingSource}: yielded nothing for this event; check the paths it reads`);
+    }
+    return mapped;
+  }
+
+  private async render(
+    connector: LoadedConnector,
+    action: CompiledAction,
+    input: unknown,
+    bindings: Record<string, unknown>,
+    ctx: ConnectionContext,
+    options: RunOptions,
+  ): Promise<OutgoingRequest> {
+    const where = (part: string): string => `action ${action.name}, ${part}`;
+    const text = async (part: string, render: () => Promise<string>): Promise<string> => {
+      try {
+        return await render();
+      } catch (err) {
+        throw this.failure(connector, where(part), err);
+      }
+    };
+    const method = (await text('method', () => action.method.render(input, bindings))).toUpperCase();
+    if (!METHODS.has(method)) throw this.failure(connector, where('method'), new Error(`"${method}" is not one of ${[...METHODS].join(', ')}`));
+    let urlText: string;
+    if (action.url) urlText = await text('url', () => (action.url as NonNullable<typeof action.url>).render(input, bindings));
+    else {
+      const base = await text('base_url', () => (connector.baseUrl as NonNullable<typeof connector.baseUrl>).render(input, bindings));
+      urlText = base.replace(/\/+$/, '') + (await text('path', () => (action.path as NonNullable<typeof action.path>).render(input, bindings)));
+    }
+    let url: URL;
+    try {
+      url = new URL(urlText);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
+    } catch {
+      throw this.failure(connector, where('url'), new Error(`gave "${secretMasker(ctx)(urlText)}", which is not an absolute http(s) URL; check the link's settings`));
+    }
+    for (const [name, template] of action.query) {
+      const value = await text(`query ${name}`, () => template.render(input, bindings));
+      if (value !== '') url.searchParams.append(name, value);
+    }
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    if (Array.isArray(action.headers)) {
+      for (const [name, template] of action.headers) headers[name] = await text(`header ${name}`, () => template.render(input, bindings));
+    } else {
+      const value = await this.evaluate(connector, where('headers'), action.headers, input, bindings);
+      if (value !== undefined && value !== null) {
+        if (typeof value !== 'object' || Array.isArray(value)) throw this.failure(connector, where('headers'), new Error('must yield an object of header names to values'));
+        for (const [name, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined && v !== null) headers[name.toLowerCase()] = String(v);
+      }
+    }
+    applyAuth(connector, ctx, url, headers);
+    let body: string | null = null;
+    if (action.body) {
+      const value = await this.evaluate(connector, where('body'), action.body, input, bindings);
+      if (value !== undefined) {
+        body = JSON.stringify(value);
+        headers['content-type'] ??= 'application/json';
+      }
+    }
+    if (action.idempotency) {
+      headers[action.idempotency.header] = action.idempotency.key
+        ? await text('idempotency key', () => (action.idempotency?.key as NonNullable<typeof action.idempotency.key>).render(input, bindings))
+        : options.webhookId;
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+^_`|~0-9A-Za-z-]+$/.test(name)) {
+        throw this.failure(connector, where(`header ${name}`), new Error('is not a legal header (bad name, or CR/LF in the value)'));
+      }
+    }
+    let request: OutgoingRequest = { method, url: url.toString(), headers, body };
+    if (connector.beforeRequest) {
+      request = await connector.beforeRequest(request, { config: ctx.config, credentials: ctx.credentials, webhookId: options.webhookId, now: options.now ?? new Date() });
+    }
+    return request;
+  }
+
+  private async evaluate(connector: LoadedConnector, where: string, expression: CompiledExpression, input: unknown, bindings: Record<string, unknown>): Promise<unknown> {
+    try {
+      return await expression.evaluate(input, bindings);
+    } catch (err) {
+      throw this.failure(connector, where, err);
+    }
+  }
+
+  private failure(connector: LoadedConnector, where: string, err: unknown): UnrecoverableError {
+    const code = err instanceof HubError ? err.code : 'connector_mapping_failed';
+    return new UnrecoverableError(code, `connector ${connector.manifest.name}, ${where}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+function applyAuth(connector: LoadedConnector, ctx: ConnectionContext, url: URL, headers: Record<string, string>): void {
+  const auth = connector.manifest.auth;
+  const credential = (name: string): string => {
+    const value = ctx.credentials[name];
+    if (typeof value !== 'string' || value === '') {
+      throw new UnrecoverableError('connection_credentials_missing', `connector ${connector.manifest.name}: the connection has no ${name}; PATCH /v1/connections/${ctx.connectionId} with credentials.${name}`);
+    }
+    return value;
+  };
+  switch (auth.type) {
+    case 'api_key': {
+      const value = `${auth.prefix ?? ''}${credential('api_key')}`;
+      if (auth.in === 'header') headers[auth.name.toLowerCase()] = value;
+      else url.searchParams.set(auth.name, value);
+      return;
+    }
+    case 'basic':
+      headers['authorization'] = `Basic ${Buffer.from(`${credential('username')}:${credential('password')}`).toString('base64')}`;
+      return;
+    case 'oauth2':
+      headers['authorization'] = `Bearer ${credential('access_token')}`;
+      return;
+    default:
+      return;
+  }
+}
+
+/** Replaces every secret of a link (credentials, secret config values) in a text; URLs keep their origin. */
+export function secretMasker(ctx: ConnectionContext): (text: string) => string {
+  const secrets: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string' && value.length >= 6) secrets.push(value);
+    else if (value && typeof value === 'object') for (const v of Object.values(value)) collect(v);
+  };
+  collect(ctx.credentials);
+  for (const v of ctx.secretValues ?? []) collect(v);
+  secrets.sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const secret of secrets) {
+      if (!out.includes(secret)) continue;
+      let replacement = '[redacted]';
+      try {
+        const u = new URL(secret);
+        replacement = `${u.origin}/[redacted]`;
+      } catch {
+        /* not a URL */
+      }
+      out = out.split(secret).join(replacement);
+      const encoded = encodeURIComponent(secret);
+      if (encoded !== secret) out = out.split(encoded).join('[redacted]');
+    }
+    return out;
+  };
+}
