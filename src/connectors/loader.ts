@@ -101,7 +101,7 @@ export function findManifests(root: string): string[] {
 export function loadManifest(file: string, connectorsRoot?: string): LoadResult {
   const source = readFileSync(file, 'utf8');
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(source, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const at = (pointer: string, message: string): ManifestProblem => placeProblem(file, doc, lineCounter, pointer, message);
   if (doc.errors.length > 0) {
     return {
