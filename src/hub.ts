@@ -155,7 +155,7 @@ export class Hub {
         ? 'embedded mode: in-process broker and store, nothing is kept after exit (set AMQP_URL and MONGODB_URL to use RabbitMQ and MongoDB)'
         : `services mode: RabbitMQ and MongoDB`,
     );
-    this.loadConnectors();
+    await this.loadConnectors();
     await this.store.connect();
     await this.broker.start();
     if (config.apiKey) {
@@ -200,14 +200,14 @@ export class Hub {
    * Loads connector manifests. An invalid one stops a production hub; elsewhere
    * the hub starts without it and says why (and, when watching, picks up the fix).
    */
-  private loadConnectors(): void {
+  private async loadConnectors(): Promise<void> {
     this.connectors.load();
     const problems = this.connectors.problems;
     if (problems.length > 0 && this.config.production) {
       throw new Error(`Invalid connector manifests; fix them (npx hookhub connectors validate) and start again:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
     }
     this.connectors.onReload(() => this.connections.invalidate());
-    if (this.config.connectors.watch) this.connectors.watch();
+    if (this.config.connectors.watch) await this.connectors.watch();
     this.logger.info({ dir: this.config.connectors.dir }, `connectors: ${this.connectors.list().map((c) => `${c.manifest.name}@${c.manifest.version}`).join(', ') || 'none'}`);
   }
 

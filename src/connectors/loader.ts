@@ -114,12 +114,18 @@ export function loadManifest(file: string, connectorsRoot?: string): LoadResult 
   }
   const raw: unknown = doc.toJS();
   const validate = manifestValidator();
-  if (!validate(raw)) return { ok: false, problems: schemaProblems(validate.errors).map(({ path: p, message }) => at(p, message)) };
-  const manifest = raw as ConnectorManifest;
   const problems: ManifestProblem[] = [];
+  const shapeOk = validate(raw);
+  if (!shapeOk) problems.push(...schemaProblems(validate.errors).map(({ path: p, message }) => at(p, message)));
   const compiler = new Compiler(path.dirname(file), at, problems);
-  const connector = compiler.compile(manifest, file, connectorsRoot);
-  return problems.length > 0 || !connector ? { ok: false, problems } : { ok: true, connector };
+  let connector: LoadedConnector | null = null;
+  try {
+    connector = compiler.compile(raw as ConnectorManifest, file, connectorsRoot);
+  } catch (err) {
+    // Only a manifest of the wrong shape gets here, and its schema problems say why.
+    if (shapeOk) throw err;
+  }
+  return problems.length > 0 || !connector ? { ok: false, problems: dedupe(problems) } : { ok: true, connector };
 }
 
 class Compiler {
@@ -358,6 +364,16 @@ function placeProblem(file: string, doc: Document, lc: LineCounter, pointer: str
     }
   }
   return { file, line: null, column: null, path: pointer || '/', message };
+}
+
+function dedupe(problems: ManifestProblem[]): ManifestProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}|${p.path}|${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export function formatProblem(p: ManifestProblem, cwd = process.cwd()): string {

@@ -71,11 +71,12 @@ export class ConnectorRegistry {
     for (const listener of this.listeners) listener();
   }
 
-  /** Watches the connectors directory and reloads shortly after a change (embedded mode). */
-  watch(): void {
+  /** Watches the connectors directory and reloads shortly after a change (embedded mode); resolves once watching. */
+  async watch(): Promise<void> {
     if (this.watcher) return;
-    this.watcher = watch(this.options.dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 } });
-    this.watcher.on('all', (_event, file) => {
+    const watcher = watch(this.options.dir, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 } });
+    this.watcher = watcher;
+    watcher.on('all', (_event, file) => {
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => {
         this.reloadTimer = null;
@@ -83,6 +84,7 @@ export class ConnectorRegistry {
         this.options.logger.info({ changed: path.relative(this.options.dir, file) }, `connectors reloaded: ${this.list().map((c) => `${c.manifest.name}@${c.manifest.version}`).join(', ') || 'none'}`);
       }, 150);
     });
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
   onReload(listener: () => void): () => void {
