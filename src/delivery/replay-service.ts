@@ -49,10 +49,11 @@ export class ReplayService {
     const sub = await this.store.getSubscription(tenantId, subscriptionId);
     if (!sub) throw new NotFoundError('subscription', subscriptionId);
     if (!sub.active) {
+      const what = sub.kind === 'integration' ? 'Integration' : 'Subscription';
       throw new HubError(
         'subscription_inactive',
-        `Subscription ${subscriptionId} is disabled${sub.disabledReason ? ` (${sub.disabledReason})` : ''}. ` +
-          'Re-enable it with PATCH /v1/subscriptions/:id {"active": true}, then replay.',
+        `${what} ${subscriptionId} is disabled${sub.disabledReason ? ` (${sub.disabledReason})` : ''}. ` +
+          `Re-enable it with PATCH /v1/${sub.kind === 'integration' ? 'integrations' : 'subscriptions'}/${subscriptionId} {"active": true}, then replay.`,
         { status: 409 },
       );
     }
