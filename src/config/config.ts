@@ -29,6 +29,14 @@ export interface HubConfig {
   };
   readonly queuePrefix: string;
   readonly retention: { readonly attemptsDays: number };
+  /** Where browsers reach this hub (OAuth callbacks): HOOKHUB_PUBLIC_URL, default http://localhost:<PORT>. */
+  readonly publicUrl: string;
+  /** Per-connector settings from the environment (HOOKHUB_<CONNECTOR>_CLIENT_ID, ...), by variable name. */
+  readonly connectorEnv: Readonly<Record<string, string>>;
+  readonly oauth: {
+    /** Minutes between connection health checks by the jobs role. */
+    readonly healthCheckMinutes: number;
+  };
   readonly connectors: {
     /** Where connector manifests live (connectors/<name>/connector.yaml). */
     readonly dir: string;
@@ -146,11 +154,17 @@ export function loadConfig(env: Env = process.env): HubConfig {
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },
+    publicUrl: (str('HOOKHUB_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '3000'}`).replace(/\/+$/, ''),
+    connectorEnv: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => /^HOOKHUB_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL|BASE_URL)$/.test(e[0]) && typeof e[1] === 'string'),
+    ),
+    oauth: { healthCheckMinutes: int('HOOKHUB_HEALTH_CHECK_MINUTES', 15, 1, 1440) },
     connectors: {
       dir: path.resolve(str('HOOKHUB_CONNECTORS_DIR') ?? DEFAULT_CONNECTORS_DIR),
       watch: bool('HOOKHUB_CONNECTORS_WATCH', mode === 'embedded'),
     },
   };
+  if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push(`HOOKHUB_PUBLIC_URL="${config.publicUrl}" must be an http(s) URL such as https://hooks.example.com.`);
   if (!/^(fatal|error|warn|info|debug|trace|silent)$/.test(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent.`);
   }

@@ -73,6 +73,7 @@ export class ConnectionService {
       ...this.split(connector, config, credentials),
       metadata: {},
       status: 'active',
+      tokenExpiresAt: null,
       description: typeof input['description'] === 'string' ? input['description'] : null,
       lastCheckAt: null,
       lastCheckOk: null,

@@ -34,6 +34,10 @@ export interface CompiledAction {
   body: CompiledExpression | null;
   idempotency: { header: string; key: Template | null } | null;
   responseId: CompiledExpression | null;
+  responseCreated: CompiledExpression | null;
+  object: string | null;
+  operation: 'create' | 'update' | 'upsert' | null;
+  externalRef: { type: string; key: Template; reuse: boolean } | null;
 }
 
 export interface CompiledTrigger {
@@ -247,6 +251,12 @@ class Compiler {
         ? { header: spec.idempotency.header.toLowerCase(), key: spec.idempotency.key === undefined ? null : this.template(`${where}/idempotency/key`, spec.idempotency.key, 'raw') }
         : null,
       responseId: spec.response?.id === undefined ? null : this.expression(`${where}/response/id`, spec.response.id),
+      responseCreated: spec.response?.created === undefined ? null : this.expression(`${where}/response/created`, spec.response.created),
+      object: spec.object ?? null,
+      operation: spec.operation ?? null,
+      externalRef: spec.external_ref
+        ? { type: spec.external_ref.type, key: this.template(`${where}/external_ref/key`, spec.external_ref.key, 'raw'), reuse: spec.external_ref.reuse ?? false }
+        : null,
     };
   }
 

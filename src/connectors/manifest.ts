@@ -33,7 +33,10 @@ export interface ActionSpec {
   headers?: Record<string, string> | string;
   body?: string | null;
   idempotency?: { header: string; key?: string };
-  response?: { id?: string };
+  response?: { id?: string; created?: string };
+  object?: string;
+  operation?: 'create' | 'update' | 'upsert';
+  external_ref?: { type: string; key: string; reuse?: boolean };
 }
 
 export interface TriggerSpec {

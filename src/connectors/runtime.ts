@@ -33,6 +33,15 @@ export interface StepRecord {
   durationMs: number;
   externalId: string | null;
   error: string | null;
+  /** The object type the action writes (sync statistics), and what happened to it. */
+  objectType: string | null;
+  result: 'created' | 'updated' | 'failed' | null;
+}
+
+/** Ids a connector remembered per connection (external_ref), for $ref(type, key). */
+export interface ExternalRefs {
+  get(type: string, key: string): Promise<string | null>;
+  put(type: string, key: string, externalId: string): Promise<void>;
 }
 
 export type RunOutcome =
@@ -60,6 +69,11 @@ export interface RunOptions {
   transport: Transport;
   /** Waits for a rate-limit slot before each request. */
   beforeSend?: (action: string) => Promise<void>;
+  /** Refreshes the OAuth token when the API's errors say so; returns the new credentials. Used once per request. */
+  refreshCredentials?: () => Promise<Record<string, unknown>>;
+  refs?: ExternalRefs;
+  /** The integration's lead qualification result, bound as $routing. */
+  routing?: { score: number | null; qualified: boolean; route: string | null };
   now?: Date;
 }
 
@@ -72,7 +86,15 @@ export class ConnectorRuntime {
 
   async run(connector: LoadedConnector, event: EventEnvelope, ctx: ConnectionContext, options: RunOptions): Promise<RunResult> {
     const result: RunResult = { outcome: { kind: 'success' }, steps: [], requests: [], externalId: null, last: null };
-    const base = { event, config: ctx.config, credentials: ctx.credentials, connection: { ...ctx.metadata, id: ctx.connectionId } };
+    const refs = options.refs;
+    const base: Record<string, unknown> = {
+      event,
+      config: ctx.config,
+      credentials: ctx.credentials,
+      connection: { ...ctx.metadata, id: ctx.connectionId },
+      routing: options.routing ?? null,
+      ref: async (type: unknown, key: unknown) => (refs ? ((await refs.get(String(type), String(key))) ?? undefined) : undefined),
+    };
     const selected = connector.triggers.filter(
       (t) => (t.event === event.type || t.event === '*') && (options.triggers === null || options.triggers.includes(t.name)),
     );
@@ -87,35 +109,9 @@ export class ConnectorRuntime {
         for (const actionName of trigger.actions) {
           const action = connector.actions.get(actionName);
           if (!action) throw new UnrecoverableError('connector_action_missing', `connector ${connector.manifest.name}: action "${actionName}" is not declared`);
-          const request = await this.render(connector, action, input, { ...base, steps }, ctx, options);
-          result.requests.push({ action: actionName, request });
-          await options.beforeSend?.(actionName);
-          const http = await options.transport.send(actionName, request);
-          result.last = http;
-          const body = parseBody(http);
-          const verdict = await judgeResponse(connector.errors, http, body);
-          const step: StepRecord = {
-            trigger: trigger.name,
-            action: actionName,
-            method: request.method,
-            url: masker(request.url),
-            status: http.status,
-            durationMs: http.durationMs,
-            externalId: null,
-            error: null,
-          };
-          result.steps.push(step);
-          if (verdict.kind !== 'success') {
-            step.error = masker(verdict.reason);
-            result.outcome = verdict.kind === 'retry' ? { ...verdict, reason: step.error } : { kind: verdict.kind, reason: `${actionName}: ${step.error}` };
-            return result;
-          }
-          if (action.responseId) {
-            const id = await this.evaluate(connector, `action ${actionName}, response.id`, action.responseId, body, { status: http.status, headers: http.headers });
-            step.externalId = id === undefined || id === null ? null : String(id);
-            if (step.externalId !== null) result.externalId = step.externalId;
-          }
-          steps[actionName] = { status: http.status, body, id: step.externalId };
+          const done = await this.runAction(connector, trigger.name, action, input, { ...base, steps }, ctx, options, result, masker);
+          if (!done) return result;
+          steps[actionName] = done;
         }
       }
     } catch (err) {
@@ -125,6 +121,71 @@ export class ConnectorRuntime {
     }
     if (ran === 0) result.outcome = { kind: 'skipped', reason: selected.length === 0 ? `connector ${connector.manifest.name} has no trigger for ${event.type}` : 'no trigger condition (when) was true' };
     return result;
+  }
+
+  /** One action: send (refreshing the token once if the API asks), judge, remember ids. Null when the run must stop. */
+  private async runAction(
+    connector: LoadedConnector,
+    trigger: string,
+    action: CompiledAction,
+    input: unknown,
+    bindings: Record<string, unknown>,
+    ctx: ConnectionContext,
+    options: RunOptions,
+    result: RunResult,
+    masker: (text: string) => string,
+  ): Promise<{ status: number | null; body: unknown; id: string | null } | null> {
+    const step: StepRecord = { trigger, action: action.name, method: '', url: '', status: null, durationMs: 0, externalId: null, error: null, objectType: action.object, result: null };
+    let refKey: string | null = null;
+    if (action.externalRef && options.refs) {
+      refKey = await action.externalRef.key.render(input, bindings);
+      const known = action.externalRef.reuse ? await options.refs.get(action.externalRef.type, refKey) : null;
+      if (known !== null) {
+        result.steps.push({ ...step, method: 'SKIP', url: `${action.externalRef.type} ${refKey} is already ${known}`, externalId: known });
+        result.externalId = known;
+        return { status: null, body: null, id: known };
+      }
+    }
+    let refreshed = false;
+    for (;;) {
+      const request = await this.render(connector, action, input, bindings, ctx, options);
+      result.requests.push({ action: action.name, request });
+      await options.beforeSend?.(action.name);
+      const http = await options.transport.send(action.name, request);
+      result.last = http;
+      const body = parseBody(http);
+      const verdict = await judgeResponse(connector.errors, http, body);
+      Object.assign(step, { method: request.method, url: masker(request.url), status: http.status, durationMs: step.durationMs + http.durationMs });
+      if (verdict.kind === 'refresh' && options.refreshCredentials && !refreshed) {
+        refreshed = true;
+        ctx.credentials = await options.refreshCredentials();
+        bindings['credentials'] = ctx.credentials;
+        continue;
+      }
+      result.steps.push(step);
+      if (verdict.kind !== 'success') {
+        step.error = masker(verdict.kind === 'refresh' && refreshed ? `${verdict.reason} (again after a token refresh; link the account again)` : verdict.reason);
+        if (action.object) step.result = 'failed';
+        result.outcome = verdict.kind === 'retry' ? { ...verdict, reason: step.error } : { kind: verdict.kind === 'refresh' ? 'fail' : verdict.kind, reason: `${action.name}: ${step.error}` };
+        return null;
+      }
+      const responseBindings = { status: http.status, headers: http.headers };
+      if (action.responseId) {
+        const id = await this.evaluate(connector, `action ${action.name}, response.id`, action.responseId, body, responseBindings);
+        step.externalId = id === undefined || id === null ? null : String(id);
+        if (step.externalId !== null) result.externalId = step.externalId;
+      }
+      if (action.operation === 'create') step.result = 'created';
+      else if (action.operation === 'update') step.result = 'updated';
+      else if (action.operation === 'upsert') {
+        const created = action.responseCreated ? (await this.evaluate(connector, `action ${action.name}, response.created`, action.responseCreated, body, responseBindings)) === true : http.status === 201;
+        step.result = created ? 'created' : 'updated';
+      }
+      if (action.externalRef && options.refs && refKey !== null && step.externalId !== null) {
+        await options.refs.put(action.externalRef.type, refKey, step.externalId);
+      }
+      return { status: http.status, body, id: step.externalId };
+    }
   }
 
   /** Runs a connector's health check: one request, judged healthy by its `healthy` expression or a 2xx. */

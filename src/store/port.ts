@@ -123,6 +123,8 @@ export interface AttemptStep {
   durationMs: number;
   externalId: string | null;
   error: string | null;
+  objectType?: string | null;
+  result?: 'created' | 'updated' | 'failed' | null;
 }
 
 export type ConnectionStatus = 'active' | 'needs_reauth' | 'error';
@@ -141,6 +143,8 @@ export interface ConnectionRecord {
   /** Values kept from the provider (e.g. Salesforce instance_url), usable as $connection.<name>. */
   metadata: Record<string, unknown>;
   status: ConnectionStatus;
+  /** When the OAuth access token expires (null: no expiry known, or not OAuth). */
+  tokenExpiresAt: Date | null;
   description: string | null;
   lastCheckAt: Date | null;
   lastCheckOk: boolean | null;
@@ -150,10 +154,39 @@ export interface ConnectionRecord {
 }
 
 export type ConnectionPatch = Partial<
-  Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError'>
+  Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'tokenExpiresAt' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError'>
 >;
 
-export type DeadLetterReason = 'retries_exhausted' | 'endpoint_gone' | 'subscription_disabled' | 'permanent_failure';
+export type DeadLetterReason = 'retries_exhausted' | 'endpoint_gone' | 'subscription_disabled' | 'permanent_failure' | 'connection_needs_reauth';
+
+/** An OAuth authorization in progress: single use, short-lived, bound to a tenant and a browser. */
+export interface OAuthStateRecord {
+  /** The `state` parameter sent to the provider. */
+  id: string;
+  tenantId: string;
+  connector: string;
+  /** Relinking an existing connection; null creates a new one. */
+  connectionId: string | null;
+  /** JSON of {config, verifier, description}, sealed (config may hold secret settings). */
+  sealed: string;
+  /** sha256 of the nonce in the browser's cookie, set when the flow starts. */
+  browserNonceHash: string;
+  authorizationUrl: string;
+  redirectAfter: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface SyncCountRow {
+  tenantId: string;
+  connectionId: string;
+  objectType: string;
+  /** Start of the hour the counts belong to. */
+  hour: Date;
+  created: number;
+  updated: number;
+  failed: number;
+}
 
 export interface DeadLetterRecord {
   id: string;
@@ -240,6 +273,29 @@ export interface Store {
   updateConnection(tenantId: string, id: string, patch: ConnectionPatch): Promise<ConnectionRecord | null>;
   deleteConnection(tenantId: string, id: string): Promise<boolean>;
 
+  /** Active connections whose OAuth token expires before `before`. */
+  findConnectionsExpiringBefore(before: Date, limit: number): Promise<ConnectionRecord[]>;
+  /** Active connections not checked since `before` (or never). */
+  findConnectionsToCheck(before: Date, limit: number): Promise<ConnectionRecord[]>;
+
+  insertOAuthState(record: OAuthStateRecord): Promise<void>;
+  getOAuthState(id: string): Promise<OAuthStateRecord | null>;
+  /** Removes the state and says whether this call removed it: only one caller can use a state. */
+  consumeOAuthState(id: string): Promise<boolean>;
+
+  /** A lease under a unique name: true when this owner holds it now. An expired lease may be taken over. */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+
+  /** Ids a connector remembered for things it created (e.g. a business's organization in a CRM). */
+  putExternalRef(connectionId: string, type: string, key: string, externalId: string): Promise<void>;
+  getExternalRef(connectionId: string, type: string, key: string): Promise<string | null>;
+
+  /** Saves this process's counts (each row replaces the process's earlier row for its connection, object and hour). */
+  saveSyncCounts(processId: string, rows: SyncCountRow[]): Promise<void>;
+  /** Counts of all processes, summed per object type and hour, since `since`. */
+  listSyncCounts(tenantId: string, connectionId: string, since: Date): Promise<SyncCountRow[]>;
+
   /** Inserts a batch; per event, 'duplicate' when one with its key was stored before. */
   insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>>;
   getEvent(key: string): Promise<StoredEvent | null>;
@@ -256,6 +312,8 @@ export interface Store {
   /** Dead letters of one subscription created in [since, until), not yet replayed. */
   findDeadLettersBetween(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]>;
   markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
+  /** Not yet replayed dead letters of these subscriptions with this reason (parked deliveries). */
+  findDeadLettersByReason(tenantId: string, subscriptionIds: string[], reason: DeadLetterReason): Promise<DeadLetterRecord[]>;
 
   /** Deletes attempt records older than `before`; returns how many. */
   purgeAttemptsBefore(before: Date): Promise<number>;

@@ -93,7 +93,7 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     const connection: ConnectionRecord = {
       id: newId('con'), tenantId: 'c1', connector: 'webhook-custom', connectorVersion: '1.2.0',
       config: { url: 'https://crm.example/x', headers: { 'X-A.b': '1', $odd: 'k' } }, secretsSealed: 'v1:k1:a:b:c',
-      metadata: { instance_url: 'https://eu1.example' }, status: 'active', description: null,
+      metadata: { instance_url: 'https://eu1.example' }, status: 'active', tokenExpiresAt: new Date('2026-01-01T01:00:00Z'), description: null,
       lastCheckAt: null, lastCheckOk: null, lastError: null,
       createdAt: new Date('2026-01-01T00:00:00Z'), updatedAt: new Date('2026-01-01T00:00:00Z'),
     };
@@ -110,6 +110,52 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     expect(await store.deleteConnection('c2', connection.id)).toBe(false);
     expect(await store.deleteConnection('c1', connection.id)).toBe(true);
     expect(await store.loadConnection(connection.id)).toBeNull();
+  });
+
+  it('gives a lease to one owner at a time, and lets an expired one be taken over', async () => {
+    const name = uniqueName('lease');
+    expect(await store.acquireLease(name, 'a', 60_000)).toBe(true);
+    expect(await store.acquireLease(name, 'b', 60_000)).toBe(false);
+    expect(await store.acquireLease(name, 'a', 60_000)).toBe(true);
+    await store.releaseLease(name, 'b');
+    expect(await store.acquireLease(name, 'b', 60_000)).toBe(false);
+    await store.releaseLease(name, 'a');
+    expect(await store.acquireLease(name, 'b', 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    const racers = await Promise.all([store.acquireLease(name, 'c', 60_000), store.acquireLease(name, 'd', 60_000)]);
+    expect(racers.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('lets an OAuth state be consumed once', async () => {
+    const state = {
+      id: uniqueName('st'), tenantId: 'o1', connector: 'salesforce', connectionId: null, sealed: 'v1:k1:x:y:z', browserNonceHash: 'h',
+      authorizationUrl: 'https://login.example/authorize?x=1', redirectAfter: null, createdAt: new Date('2026-01-01T00:00:00Z'), expiresAt: new Date('2026-01-01T00:10:00Z'),
+    };
+    await store.insertOAuthState(state);
+    expect(await store.getOAuthState(state.id)).toEqual(state);
+    const consumed = await Promise.all([store.consumeOAuthState(state.id), store.consumeOAuthState(state.id)]);
+    expect(consumed.sort()).toEqual([false, true]);
+    expect(await store.getOAuthState(state.id)).toBeNull();
+  });
+
+  it('remembers external ids per connection, type and key', async () => {
+    await store.putExternalRef('con_r', 'organization', 'biz.1', '42');
+    await store.putExternalRef('con_r', 'organization', 'biz.1', '43');
+    expect(await store.getExternalRef('con_r', 'organization', 'biz.1')).toBe('43');
+    expect(await store.getExternalRef('con_other', 'organization', 'biz.1')).toBeNull();
+  });
+
+  it('sums sync counts over processes, per object type and hour', async () => {
+    const hour = new Date('2026-05-05T10:00:00Z');
+    const row = { tenantId: 's1', connectionId: 'con_s', objectType: 'Lead', hour, created: 2, updated: 1, failed: 0 };
+    await store.saveSyncCounts('p1', [row]);
+    await store.saveSyncCounts('p1', [{ ...row, created: 3 }]);
+    await store.saveSyncCounts('p2', [{ ...row, created: 1, failed: 4 }, { ...row, objectType: 'Case', created: 5, updated: 0 }]);
+    expect(await store.listSyncCounts('s1', 'con_s', new Date('2026-05-05T00:00:00Z'))).toEqual([
+      { tenantId: 's1', connectionId: 'con_s', objectType: 'Case', hour, created: 5, updated: 0, failed: 0 },
+      { tenantId: 's1', connectionId: 'con_s', objectType: 'Lead', hour, created: 4, updated: 2, failed: 4 },
+    ]);
+    expect(await store.listSyncCounts('s2', 'con_s', new Date(0))).toEqual([]);
   });
 
   it('finds active subscriptions for a type, by name or "*", within a scope', async () => {

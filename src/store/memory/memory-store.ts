@@ -4,6 +4,9 @@ import type {
   AttemptRecord,
   ConnectionPatch,
   ConnectionRecord,
+  DeadLetterReason,
+  OAuthStateRecord,
+  SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
   InvalidEventRecord,
@@ -21,6 +24,10 @@ export class MemoryStore implements Store {
   private readonly apiKeys = new Map<string, ApiKeyRecord>();
   private readonly subscriptions = new Map<string, SubscriptionRecord>();
   private readonly connections = new Map<string, ConnectionRecord>();
+  private readonly oauthStates = new Map<string, OAuthStateRecord>();
+  private readonly leases = new Map<string, { owner: string; expiresAt: number }>();
+  private readonly externalRefs = new Map<string, string>();
+  private readonly syncCounts = new Map<string, SyncCountRow>();
   private readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   private attempts: AttemptRecord[] = [];
@@ -178,6 +185,72 @@ export class MemoryStore implements Store {
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .map(clone);
   }
+  async findDeadLettersByReason(tenantId: string, subscriptionIds: string[], reason: DeadLetterReason): Promise<DeadLetterRecord[]> {
+    return [...this.deadLetters.values()]
+      .filter((d) => d.tenantId === tenantId && subscriptionIds.includes(d.subscriptionId) && d.reason === reason && d.replayedAt === null)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map(clone);
+  }
+
+  async findConnectionsExpiringBefore(before: Date, limit: number): Promise<ConnectionRecord[]> {
+    return [...this.connections.values()]
+      .filter((c) => c.status === 'active' && c.tokenExpiresAt !== null && c.tokenExpiresAt < before)
+      .slice(0, limit)
+      .map(clone);
+  }
+  async findConnectionsToCheck(before: Date, limit: number): Promise<ConnectionRecord[]> {
+    return [...this.connections.values()]
+      .filter((c) => c.status === 'active' && (c.lastCheckAt === null || c.lastCheckAt < before))
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async insertOAuthState(record: OAuthStateRecord): Promise<void> {
+    if (this.oauthStates.has(record.id)) throw duplicateKey();
+    this.oauthStates.set(record.id, clone(record));
+  }
+  async getOAuthState(id: string): Promise<OAuthStateRecord | null> {
+    return cloneOrNull(this.oauthStates.get(id));
+  }
+  async consumeOAuthState(id: string): Promise<boolean> {
+    return this.oauthStates.delete(id);
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const held = this.leases.get(name);
+    if (held && held.owner !== owner && held.expiresAt > now) return false;
+    this.leases.set(name, { owner, expiresAt: now + ttlMs });
+    return true;
+  }
+  async releaseLease(name: string, owner: string): Promise<void> {
+    if (this.leases.get(name)?.owner === owner) this.leases.delete(name);
+  }
+
+  async putExternalRef(connectionId: string, type: string, key: string, externalId: string): Promise<void> {
+    this.externalRefs.set(`${connectionId}\n${type}\n${key}`, externalId);
+  }
+  async getExternalRef(connectionId: string, type: string, key: string): Promise<string | null> {
+    return this.externalRefs.get(`${connectionId}\n${type}\n${key}`) ?? null;
+  }
+
+  async saveSyncCounts(processId: string, rows: SyncCountRow[]): Promise<void> {
+    for (const row of rows) this.syncCounts.set(`${processId}|${row.connectionId}|${row.objectType}|${row.hour.getTime()}`, clone(row));
+  }
+  async listSyncCounts(tenantId: string, connectionId: string, since: Date): Promise<SyncCountRow[]> {
+    const sums = new Map<string, SyncCountRow>();
+    for (const row of this.syncCounts.values()) {
+      if (row.tenantId !== tenantId || row.connectionId !== connectionId || row.hour < since) continue;
+      const key = `${row.objectType}|${row.hour.getTime()}`;
+      const sum = sums.get(key) ?? { ...clone(row), created: 0, updated: 0, failed: 0 };
+      sum.created += row.created;
+      sum.updated += row.updated;
+      sum.failed += row.failed;
+      sums.set(key, sum);
+    }
+    return [...sums.values()].sort((a, b) => a.hour.getTime() - b.hour.getTime() || a.objectType.localeCompare(b.objectType));
+  }
+
   async markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void> {
     const found = this.deadLetters.get(id);
     if (found && found.tenantId === tenantId) {

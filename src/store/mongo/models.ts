@@ -54,6 +54,7 @@ const connectionSchema = new Schema(
     secretsSealed: { type: String, default: null },
     metadataJson: String,
     status: String,
+    tokenExpiresAt: { type: Date, default: null },
     description: { type: String, default: null },
     lastCheckAt: { type: Date, default: null },
     lastCheckOk: { type: Boolean, default: null },
@@ -64,6 +65,37 @@ const connectionSchema = new Schema(
   { versionKey: false, autoIndex: false },
 );
 connectionSchema.index({ tenantId: 1, _id: -1 });
+connectionSchema.index({ status: 1, tokenExpiresAt: 1 });
+connectionSchema.index({ status: 1, lastCheckAt: 1 });
+
+const oauthStateSchema = new Schema(
+  {
+    _id: String,
+    tenantId: String,
+    connector: String,
+    connectionId: { type: String, default: null },
+    sealed: String,
+    browserNonceHash: String,
+    authorizationUrl: String,
+    redirectAfter: { type: String, default: null },
+    createdAt: Date,
+    expiresAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+oauthStateSchema.index({ expiresAt: 1 });
+
+/** Leases: a unique _id is the lock; expiresAt lets a crashed holder's lease be taken over. */
+const leaseSchema = new Schema({ _id: String, owner: String, expiresAt: Date }, { versionKey: false, autoIndex: false });
+
+const externalRefSchema = new Schema({ _id: String, connectionId: String, externalId: String, at: Date }, { versionKey: false, autoIndex: false });
+
+/** One row per process, connection, object type and hour; readers sum the processes' rows. */
+const syncCountSchema = new Schema(
+  { _id: String, tenantId: String, connectionId: String, objectType: String, hour: Date, created: Number, updated: Number, failed: Number },
+  { versionKey: false, autoIndex: false },
+);
+syncCountSchema.index({ tenantId: 1, connectionId: 1, hour: 1 });
 
 const eventSchema = new Schema(
   {
@@ -152,6 +184,10 @@ export interface HubModels {
   deadLetters: Model<Record<string, unknown>>;
   apiKeys: Model<Record<string, unknown>>;
   connections: Model<Record<string, unknown>>;
+  oauthStates: Model<Record<string, unknown>>;
+  leases: Model<Record<string, unknown>>;
+  externalRefs: Model<Record<string, unknown>>;
+  syncCounts: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -166,5 +202,9 @@ export function registerModels(connection: Connection): HubModels {
     deadLetters: model('DeadLetter', deadLetterSchema, 'dead_letters'),
     apiKeys: model('ApiKey', apiKeySchema, 'api_keys'),
     connections: model('Connection', connectionSchema, 'connections'),
+    oauthStates: model('OAuthState', oauthStateSchema, 'oauth_states'),
+    leases: model('Lease', leaseSchema, 'leases'),
+    externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
+    syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),
   };
 }

@@ -7,6 +7,9 @@ import type {
   AttemptRecord,
   ConnectionPatch,
   ConnectionRecord,
+  DeadLetterReason,
+  OAuthStateRecord,
+  SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
   InvalidEventRecord,
@@ -280,6 +283,104 @@ export class MongoStore implements Store {
     return docs.map(fromDeadLetterDoc);
   }
 
+  async findDeadLettersByReason(tenantId: string, subscriptionIds: string[], reason: DeadLetterReason): Promise<DeadLetterRecord[]> {
+    if (subscriptionIds.length === 0) return [];
+    const docs = await this.m()
+      .deadLetters.find({ tenantId, subscriptionId: { $in: subscriptionIds }, reason, replayedAt: null })
+      .sort({ _id: 1 })
+      .lean<Doc[]>();
+    return docs.map(fromDeadLetterDoc);
+  }
+
+  async findConnectionsExpiringBefore(before: Date, limit: number): Promise<ConnectionRecord[]> {
+    const docs = await this.m().connections.find({ status: 'active', tokenExpiresAt: { $ne: null, $lt: before } }).limit(limit).lean<Doc[]>();
+    return docs.map(fromConnectionDoc);
+  }
+
+  async findConnectionsToCheck(before: Date, limit: number): Promise<ConnectionRecord[]> {
+    const docs = await this.m()
+      .connections.find({ status: 'active', $or: [{ lastCheckAt: null }, { lastCheckAt: { $lt: before } }] })
+      .limit(limit)
+      .lean<Doc[]>();
+    return docs.map(fromConnectionDoc);
+  }
+
+  async insertOAuthState(record: OAuthStateRecord): Promise<void> {
+    const { id, ...rest } = record;
+    await this.m().oauthStates.collection.insertOne({ _id: id, ...rest } as never);
+  }
+
+  async getOAuthState(id: string): Promise<OAuthStateRecord | null> {
+    const doc = await this.m().oauthStates.findById(id).lean<Doc>();
+    if (!doc) return null;
+    const { _id, ...rest } = doc;
+    return { ...(rest as Omit<OAuthStateRecord, 'id'>), id: String(_id) };
+  }
+
+  async consumeOAuthState(id: string): Promise<boolean> {
+    return (await this.m().oauthStates.deleteOne({ _id: id })).deletedCount === 1;
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const leases = this.m().leases;
+    const now = new Date();
+    for (let round = 0; round < 2; round++) {
+      try {
+        await leases.collection.insertOne({ _id: name, owner, expiresAt: new Date(now.getTime() + ttlMs) } as never);
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+      }
+      // Held: take it over only if it expired, removing exactly the expired holder's lease.
+      const held = await leases.findById(name).lean<Doc>();
+      if (!held) continue;
+      if (held['owner'] === owner) return true;
+      if ((held['expiresAt'] as Date) > now) return false;
+      await leases.deleteOne({ _id: name, owner: held['owner'], expiresAt: held['expiresAt'] });
+    }
+    return false;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    await this.m().leases.deleteOne({ _id: name, owner });
+  }
+
+  async putExternalRef(connectionId: string, type: string, key: string, externalId: string): Promise<void> {
+    const _id = JSON.stringify([connectionId, type, key]);
+    await this.m().externalRefs.replaceOne({ _id }, { _id, connectionId, externalId, at: new Date() }, { upsert: true });
+  }
+
+  async getExternalRef(connectionId: string, type: string, key: string): Promise<string | null> {
+    const doc = await this.m().externalRefs.findById(JSON.stringify([connectionId, type, key])).lean<Doc>();
+    return doc ? String(doc['externalId']) : null;
+  }
+
+  async saveSyncCounts(processId: string, rows: SyncCountRow[]): Promise<void> {
+    await Promise.all(
+      rows.map((row) => {
+        const _id = JSON.stringify([processId, row.connectionId, row.objectType, row.hour.getTime()]);
+        return this.m().syncCounts.replaceOne({ _id }, { _id, ...row }, { upsert: true });
+      }),
+    );
+  }
+
+  async listSyncCounts(tenantId: string, connectionId: string, since: Date): Promise<SyncCountRow[]> {
+    // Summed here rather than with $group: FerretDB 1.24 returns 0 for every $sum after the first in one $group.
+    const docs = await this.m().syncCounts.find({ tenantId, connectionId, hour: { $gte: since } }).lean<Doc[]>();
+    const sums = new Map<string, SyncCountRow>();
+    for (const doc of docs) {
+      const objectType = String(doc['objectType']);
+      const hour = doc['hour'] as Date;
+      const key = `${objectType}|${hour.getTime()}`;
+      const sum = sums.get(key) ?? { tenantId, connectionId, objectType, hour, created: 0, updated: 0, failed: 0 };
+      sum.created += Number(doc['created'] ?? 0);
+      sum.updated += Number(doc['updated'] ?? 0);
+      sum.failed += Number(doc['failed'] ?? 0);
+      sums.set(key, sum);
+    }
+    return [...sums.values()].sort((a, b) => a.hour.getTime() - b.hour.getTime() || a.objectType.localeCompare(b.objectType));
+  }
+
   async markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void> {
     await this.m().deadLetters.updateOne({ _id: id, tenantId }, { $set: { replayedAt: at }, $inc: { replayCount: 1 } });
   }
@@ -398,6 +499,7 @@ function fromConnectionDoc(doc: Doc): ConnectionRecord {
     secretsSealed: (doc['secretsSealed'] as string | null) ?? null,
     metadata: JSON.parse(String(doc['metadataJson'] ?? '{}')) as Record<string, unknown>,
     status: (doc['status'] as ConnectionRecord['status'] | undefined) ?? 'active',
+    tokenExpiresAt: (doc['tokenExpiresAt'] as Date | null | undefined) ?? null,
     description: (doc['description'] as string | null) ?? null,
     lastCheckAt: (doc['lastCheckAt'] as Date | null) ?? null,
     lastCheckOk: (doc['lastCheckOk'] as boolean | null) ?? null,
