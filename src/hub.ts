@@ -21,9 +21,14 @@ import { ReplayService } from './delivery/replay-service';
 import { TestSender } from './delivery/test-sender';
 import { EventValidator } from './events/validator';
 import { schedulePurge } from './jobs/purge-job';
+import { ConnectionJobs } from './jobs/connection-jobs';
+import { baseUrlOverride } from './oauth/oauth-apps';
+import { OAuthLinker } from './oauth/oauth-linker';
+import { TokenManager } from './oauth/token-manager';
+import { SyncStats } from './connectors/sync-stats';
 import { EventRouter } from './routing/event-router';
 import { SubscriptionMatcher } from './routing/matcher';
-import type { Store } from './store/port';
+import type { Store, SubscriptionRecord } from './store/port';
 import { MemoryStore } from './store/memory/memory-store';
 import { MongoStore } from './store/mongo/mongo-store';
 import { SubscriptionCache } from './subscriptions/subscription-cache';
@@ -55,6 +60,9 @@ export class Hub {
   readonly subscriptions: SubscriptionService;
   readonly connectors: ConnectorRegistry;
   readonly connections: ConnectionService;
+  readonly tokens: TokenManager;
+  readonly connectionJobs: ConnectionJobs;
+  private readonly syncStats: SyncStats;
   private readonly recorder: AttemptRecorder;
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
@@ -99,6 +107,24 @@ export class Hub {
       transport: new HttpTransport(this.sender),
       production: config.production,
     });
+    const operational = new OperationalEvents(this.broker, this.logger);
+    this.tokens = new TokenManager({ store: this.store, connections: this.connections, operational, config, logger: this.logger });
+    const baseUrlOf = (connector: string): string | null => baseUrlOverride(connector, config.connectorEnv);
+    this.connections.prepareContext = async (loaded) => {
+      const base = baseUrlOf(loaded.record.connector);
+      return { ...loaded.context, credentials: await this.tokens.fresh(loaded), ...(base ? { baseUrl: base } : {}) };
+    };
+    this.syncStats = new SyncStats(this.store, this.logger);
+    this.connectionJobs = new ConnectionJobs({ store: this.store, connections: this.connections, tokens: this.tokens, logger: this.logger, healthCheckMinutes: config.oauth.healthCheckMinutes });
+    const replays = new ReplayService(this.store, this.broker);
+    const linker = new OAuthLinker({
+      store: this.store,
+      secretBox,
+      registry: this.connectors,
+      connections: this.connections,
+      config,
+      onRelinked: (connection) => this.resumeParked(replays, connection.tenantId, connection.id),
+    });
     const integrations = new IntegrationService({ store: this.store, cache, subscriptions: this.subscriptions, connections: this.connections });
     this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
     this.router = new EventRouter({
@@ -117,11 +143,19 @@ export class Hub {
       sender: this.sender,
       payloads,
       recorder: this.recorder,
-      operational: new OperationalEvents(this.broker, this.logger),
+      operational,
       metrics: this.metrics,
       logger: this.logger,
       perEndpointConcurrency: config.delivery.perEndpointConcurrency,
-      integrations: new IntegrationDeliverer(this.connections, runtime, this.sender),
+      integrations: new IntegrationDeliverer({
+        connections: this.connections,
+        runtime,
+        sender: this.sender,
+        tokens: this.tokens,
+        store: this.store,
+        stats: this.syncStats,
+        baseUrlOf,
+      }),
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });
     this.app = createApp({
@@ -133,7 +167,8 @@ export class Hub {
       connectors: this.connectors,
       connections: this.connections,
       integrations,
-      replays: new ReplayService(this.store, this.broker),
+      replays,
+      oauth: linker,
       tester: new TestSender(validator, payloads, this.sender, secretBox),
       metrics: this.metrics,
       logger: this.logger,
@@ -168,7 +203,10 @@ export class Hub {
     if (config.roles.has('worker')) {
       this.consumers.push(await this.broker.consumeDeliveries((j) => this.track(this.worker.handle(j)), { prefetch }));
     }
-    if (config.roles.has('jobs')) this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
+    if (config.roles.has('jobs')) {
+      this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
+      this.cronTasks.push(...this.connectionJobs.schedule());
+    }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {
         const server = this.app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
@@ -189,11 +227,34 @@ export class Hub {
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
     await this.router.drain();
     await this.recorder.drain();
+    await this.syncStats.close();
     await closing;
     await this.broker.close();
     await this.sender.close();
     await this.store.close();
     await this.connectors.close();
+  }
+
+  /** After an account is linked again, its parked deliveries are replayed (same webhook ids). */
+  private async resumeParked(replays: ReplayService, tenantId: string, connectionId: string): Promise<void> {
+    const uses = (s: SubscriptionRecord): boolean =>
+      s.integration?.connectionId === connectionId || (s.integration?.qualification?.routes ?? []).some((r) => r.connectionId === connectionId);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.listSubscriptions(tenantId, 'integration', { limit: 250, ...(cursor ? { cursor } : {}) });
+      ids.push(...page.data.filter(uses).map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const parked = await this.store.findDeadLettersByReason(tenantId, ids, 'connection_needs_reauth');
+    for (const dead of parked) {
+      try {
+        await replays.replayOne(tenantId, dead.id);
+      } catch (err) {
+        this.logger.warn({ deadLetterId: dead.id, err: (err as Error).message }, 'could not resume a parked delivery; replay it with POST /v1/dead-letters/:id/replay');
+      }
+    }
+    if (parked.length > 0) this.logger.info({ connectionId, resumed: parked.length }, 'account linked again; parked deliveries resumed');
   }
 
   /**

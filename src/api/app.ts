@@ -13,6 +13,7 @@ import { subscriptionRoutes } from './routes/subscriptions';
 import { connectionRoutes } from './routes/connections';
 import { connectorRoutes } from './routes/connectors';
 import { integrationRoutes } from './routes/integrations';
+import { oauthApiRoutes, oauthBrowserRoutes } from './routes/oauth';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -22,10 +23,12 @@ export function createApp(deps: ApiDeps): Express {
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
   app.use(eventTypeRoutes());
+  app.use(oauthBrowserRoutes(deps));
   app.use('/v1', requireApiKey(deps.store));
   app.use(eventRoutes(deps));
   app.use(subscriptionRoutes(deps));
   app.use(connectorRoutes(deps));
+  app.use(oauthApiRoutes(deps));
   app.use(connectionRoutes(deps));
   app.use(integrationRoutes(deps));
   app.use(deliveryRoutes(deps));

@@ -8,6 +8,7 @@ import type { TestSender } from '../delivery/test-sender';
 import type { ConnectionService } from '../connectors/connection-service';
 import type { IntegrationService } from '../connectors/integration-service';
 import type { ConnectorRegistry } from '../connectors/registry';
+import type { OAuthLinker } from '../oauth/oauth-linker';
 import type { Store } from '../store/port';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 
@@ -20,6 +21,7 @@ export interface ApiDeps {
   connectors: ConnectorRegistry;
   connections: ConnectionService;
   integrations: IntegrationService;
+  oauth: OAuthLinker;
   replays: ReplayService;
   tester: TestSender;
   metrics: HubMetrics;

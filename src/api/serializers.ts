@@ -39,7 +39,7 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
     error: a.error,
     replay: a.replay,
     createdAt: a.createdAt.toISOString(),
-    ...(a.steps === undefined ? {} : { externalId: a.externalId ?? null, steps: a.steps, skipped: a.skipped ?? null }),
+    ...(a.steps === undefined ? {} : { externalId: a.externalId ?? null, steps: a.steps, skipped: a.skipped ?? null, routing: a.routing ?? null }),
   };
 }
 
@@ -53,6 +53,7 @@ export function integrationView(s: SubscriptionRecord): Record<string, unknown> 
     filters: s.filters,
     filter: s.filter,
     triggers: s.integration?.triggers ?? null,
+    qualification: s.integration?.qualification ?? null,
     retryConfig: s.retryConfig,
     active: s.active,
     disabledReason: s.disabledReason,
@@ -73,6 +74,7 @@ export function connectionView(c: ConnectionRecord, running: LoadedConnector | n
     hasSecrets: c.secretsSealed !== null,
     metadata: c.metadata,
     status: c.status,
+    tokenExpiresAt: c.tokenExpiresAt?.toISOString() ?? null,
     description: c.description,
     lastCheckAt: c.lastCheckAt?.toISOString() ?? null,
     lastCheckOk: c.lastCheckOk,

@@ -1,10 +1,12 @@
-import { HubError, NotFoundError, ValidationError } from '../core/errors';
+import { errorMessage, HubError, NotFoundError, ValidationError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
 import { describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import type { ConnectionRecord, Page, PageRequest, Store } from '../store/port';
+import { credentialsFrom } from '../oauth/token-client';
+import type { TokenResponse } from '../oauth/token-client';
 import type { LoadedConnector } from './loader';
 import type { ConnectorRegistry } from './registry';
 import type { ConnectionContext, ConnectorRuntime, Transport } from './runtime';
@@ -48,6 +50,8 @@ const CREDENTIAL_FIELDS: Record<string, string[]> = {
 /** Links (connections) of tenants to connectors: validation, sealed secrets, health checks. */
 export class ConnectionService {
   private readonly cache = new SingleFlightCache<LoadedConnection | null>(2000);
+  /** Makes a link's context ready for requests (fresh OAuth token, base URL override); set by the hub. */
+  prepareContext: (loaded: LoadedConnection) => Promise<ConnectionContext> = async (loaded) => loaded.context;
 
   constructor(private readonly o: ConnectionServiceOptions) {}
 
@@ -83,6 +87,79 @@ export class ConnectionService {
     };
     await this.o.store.insertConnection(record);
     return record;
+  }
+
+  /** Throws a 400 naming each problem when `config` does not fit the connector's settings schema. */
+  assertValidConfig(connector: LoadedConnector, config: Record<string, unknown>): void {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw invalid([{ path: '/config', message: 'must be an object' }]);
+    const problems = this.checkConfig(connector, config);
+    if (problems.length > 0) throw invalid(problems);
+  }
+
+  /** A new connection from a finished OAuth authorization. */
+  async createOAuth(tenantId: string, connector: LoadedConnector, config: Record<string, unknown>, token: TokenResponse, metadata: Record<string, unknown>, description: string | null): Promise<ConnectionRecord> {
+    const credentials = credentialsFrom(token);
+    const now = new Date();
+    const record: ConnectionRecord = {
+      id: newId('con'),
+      tenantId,
+      connector: connector.manifest.name,
+      connectorVersion: connector.manifest.version,
+      ...this.split(connector, config, credentials),
+      metadata,
+      status: 'active',
+      tokenExpiresAt: expiresAt(credentials),
+      description,
+      lastCheckAt: null,
+      lastCheckOk: null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.o.store.insertConnection(record);
+    return record;
+  }
+
+  /** New tokens for an existing connection (linked again): it becomes active and keeps its settings unless new ones are given. */
+  async relinkOAuth(tenantId: string, id: string, token: TokenResponse, metadata: Record<string, unknown>, config: Record<string, unknown>): Promise<ConnectionRecord> {
+    const current = await this.get(tenantId, id);
+    const connector = this.pinned(current);
+    if (!connector) throw new HubError('connector_not_installed', this.missingMessage(current), { status: 409 });
+    const merged = { ...this.fullConfig(current, this.open(current)), ...config };
+    const credentials = credentialsFrom(token);
+    const updated = await this.o.store.updateConnection(tenantId, id, {
+      ...this.split(connector, merged, credentials),
+      metadata: { ...current.metadata, ...metadata },
+      status: 'active',
+      tokenExpiresAt: expiresAt(credentials),
+      lastError: null,
+    });
+    if (!updated) throw new NotFoundError('connection', id);
+    this.cache.clear();
+    return updated;
+  }
+
+  /** Stores refreshed OAuth credentials (a rotated refresh token included) before anyone uses them. */
+  async saveCredentials(record: ConnectionRecord, credentials: Record<string, unknown>): Promise<ConnectionRecord> {
+    const connector = this.pinned(record) ?? this.o.registry.latest(record.connector);
+    if (!connector) throw new HubError('connector_not_installed', this.missingMessage(record), { status: 409 });
+    const updated = await this.o.store.updateConnection(record.tenantId, record.id, {
+      ...this.split(connector, this.fullConfig(record, this.open(record)), credentials),
+      tokenExpiresAt: expiresAt(credentials),
+    });
+    this.cache.clear();
+    return updated ?? record;
+  }
+
+  async markNeedsReauth(record: ConnectionRecord, reason: string): Promise<void> {
+    await this.o.store.updateConnection(record.tenantId, record.id, { status: 'needs_reauth', lastError: reason });
+    this.cache.clear();
+  }
+
+  /** The link as stored now, secrets opened, bypassing the read cache. */
+  async reload(id: string): Promise<LoadedConnection | null> {
+    const record = await this.o.store.loadConnection(id);
+    return record ? this.unseal(record) : null;
   }
 
   async get(tenantId: string, id: string): Promise<ConnectionRecord> {
@@ -141,7 +218,15 @@ export class ConnectionService {
     if (!loaded.connector) throw new HubError('connector_not_installed', this.missingMessage(loaded.record), { status: 409 });
     const spec = loaded.connector.healthCheck;
     if (!spec) throw new HubError('health_check_not_declared', `Connector ${loaded.record.connector} declares no health_check.`, { status: 409 });
-    const result = await this.o.runtime.check(loaded.connector, loaded.context, spec, this.o.transport);
+    let context: ConnectionContext;
+    try {
+      context = await this.prepareContext(loaded);
+    } catch (err) {
+      const error = errorMessage(err);
+      await this.o.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: false, lastError: error });
+      return { ok: false, status: null, durationMs: 0, error };
+    }
+    const result = await this.o.runtime.check(loaded.connector, context, spec, this.o.transport);
     await this.o.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: result.ok, lastError: result.error });
     return result;
   }
@@ -170,7 +255,7 @@ export class ConnectionService {
       : `The connection is pinned to ${record.connector} ${major}.x, which is no longer installed (installed: ${majors.map((m) => `${m}.x`).join(', ')}); PATCH /v1/connections/${record.id} {"upgrade": true} to move it to the newest version.`;
   }
 
-  private async unseal(record: ConnectionRecord): Promise<LoadedConnection> {
+  async unseal(record: ConnectionRecord): Promise<LoadedConnection> {
     const secrets = this.open(record);
     const secretValues: string[] = [];
     for (const s of secrets.secretConfig) if (typeof s.value === 'string') secretValues.push(s.value);
@@ -238,6 +323,10 @@ export class ConnectionService {
     }
     return problems;
   }
+}
+
+function expiresAt(credentials: Record<string, unknown>): Date | null {
+  return typeof credentials['expires_at'] === 'string' ? new Date(credentials['expires_at']) : null;
 }
 
 function invalid(problems: ValidationProblem[]): ValidationError {

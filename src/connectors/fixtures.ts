@@ -8,7 +8,7 @@ import type { EventEnvelope } from '../events/envelope';
 import type { HttpResult } from '../delivery/http-sender';
 import type { OutgoingRequest } from './hooks';
 import type { LoadedConnector } from './loader';
-import type { ConnectionContext, ConnectorRuntime, RunResult, Transport } from './runtime';
+import type { ConnectionContext, ConnectorRuntime, ExternalRefs, RunResult, Transport } from './runtime';
 import { fixtureValidator } from './schema';
 
 /** A golden test of a connector: connectors/<name>/fixtures/*.yaml. */
@@ -18,6 +18,7 @@ interface Fixture {
   config?: Record<string, unknown>;
   credentials?: Record<string, unknown>;
   connection?: Record<string, unknown>;
+  refs?: Record<string, Record<string, string>>;
   triggers?: string[];
   responses?: Record<string, { status?: number; headers?: Record<string, string>; body?: unknown }>;
   expect: {
@@ -74,6 +75,7 @@ export async function runFixture(connector: LoadedConnector, runtime: ConnectorR
     webhookId: FIXTURE_WEBHOOK_ID,
     triggers: fixture.triggers ?? null,
     transport: new CannedTransport(fixture.responses ?? {}),
+    refs: memoryRefs(fixture.refs ?? {}),
     now: FIXTURE_NOW,
   });
   const expected = expectedView(fixture);
@@ -96,6 +98,18 @@ export function fixtureEvent(event: Fixture['event']): EventEnvelope {
 
 function fixtureContext(f: Pick<Fixture, 'config' | 'credentials' | 'connection'>): ConnectionContext {
   return { connectionId: 'con_fixture', config: f.config ?? {}, credentials: f.credentials ?? {}, metadata: f.connection ?? {} };
+}
+
+/** External ids from the fixture, and those the run remembers, in memory. */
+export function memoryRefs(seed: Record<string, Record<string, string>>): ExternalRefs {
+  const refs = new Map<string, string>();
+  for (const [type, byKey] of Object.entries(seed)) for (const [key, id] of Object.entries(byKey)) refs.set(`${type}\n${key}`, id);
+  return {
+    get: async (type, key) => refs.get(`${type}\n${key}`) ?? null,
+    put: async (type, key, id) => {
+      refs.set(`${type}\n${key}`, id);
+    },
+  };
 }
 
 /** Answers each action from the fixture's canned responses (default 200 with `{}`). */
@@ -175,6 +189,7 @@ export async function mapEvent(
     webhookId: FIXTURE_WEBHOOK_ID,
     triggers: link.triggers ?? null,
     transport: new CannedTransport({}),
+    refs: memoryRefs({}),
     now: FIXTURE_NOW,
   });
 }

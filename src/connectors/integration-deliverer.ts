@@ -1,18 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeliveryJob } from '../broker/port';
+import { errorMessage, UnrecoverableError } from '../core/errors';
 import type { HttpResult, HttpSender } from '../delivery/http-sender';
 import type { Outcome } from '../delivery/outcome';
-import type { AttemptStep, SubscriptionRecord } from '../store/port';
-import type { ConnectionService } from './connection-service';
+import type { EventEnvelope } from '../events/envelope';
+import { NeedsReauthError } from '../oauth/token-manager';
+import type { TokenManager } from '../oauth/token-manager';
+import type { AttemptStep, DeadLetterReason, RoutingResult, Store, SubscriptionRecord } from '../store/port';
+import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from './hooks';
 import { RateLimiter } from './rate-limiter';
-import type { ConnectorRuntime, Transport } from './runtime';
+import type { ConnectorRuntime, ExternalRefs, Transport } from './runtime';
+import type { SyncStats } from './sync-stats';
 
 /** The longest a request waits in process for its connection's rate limit; longer waits go back to the queue. */
 const MAX_RATE_WAIT_MS = 2000;
 
 export type IntegrationDelivery =
-  | { kind: 'done'; result: HttpResult; outcome: Outcome; url: string; externalId: string | null; steps: AttemptStep[]; skipped?: string }
+  | {
+      kind: 'done';
+      result: HttpResult;
+      outcome: Outcome;
+      url: string;
+      externalId: string | null;
+      steps: AttemptStep[];
+      skipped?: string;
+      routing?: RoutingResult;
+      /** Why a permanent failure is dead-lettered: parked deliveries resume when the account is linked again. */
+      deadReason?: DeadLetterReason;
+    }
   | { kind: 'defer'; delayMs: number };
 
 class RateLimitedError extends Error {
@@ -30,29 +46,46 @@ export class HttpTransport implements Transport {
   }
 }
 
-/** Runs one delivery job of an integration: the connector's triggers against the linked account. */
+export interface IntegrationDelivererOptions {
+  connections: ConnectionService;
+  runtime: ConnectorRuntime;
+  sender: HttpSender;
+  tokens: TokenManager;
+  store: Store;
+  stats: SyncStats;
+  /** HOOKHUB_<NAME>_BASE_URL overrides, by connector. */
+  baseUrlOf(connector: string): string | null;
+}
+
+/** Runs one delivery job of an integration: lead qualification, then the connector's triggers against the linked account. */
 export class IntegrationDeliverer {
   private readonly limiter = new RateLimiter();
   private readonly transport: Transport;
 
-  constructor(
-    private readonly connections: ConnectionService,
-    private readonly runtime: ConnectorRuntime,
-    sender: HttpSender,
-  ) {
-    this.transport = new HttpTransport(sender);
+  constructor(private readonly o: IntegrationDelivererOptions) {
+    this.transport = new HttpTransport(o.sender);
   }
 
   async deliver(job: DeliveryJob, subscription: SubscriptionRecord): Promise<IntegrationDelivery> {
     const target = subscription.integration;
-    const loaded = target ? await this.connections.load(target.connectionId) : null;
-    if (!target || !loaded || loaded.record.tenantId !== subscription.tenantId) {
-      return permanent('the connection of this integration was deleted; create a new connection and integration');
+    if (!target) return permanent('the integration has no connection');
+    let routing: RoutingResult | undefined;
+    let connectionId = target.connectionId;
+    if (target.qualification) {
+      try {
+        routing = await this.qualify(subscription, job.event);
+      } catch (err) {
+        return permanent(`lead qualification: ${errorMessage(err)}; fix the integration's qualification rules`);
+      }
+      if (!routing.qualified) return { ...skipped(`not qualified (score ${routing.score ?? 'none'})`), routing };
+      connectionId = routing.connectionId;
     }
-    if (!loaded.connector) return permanent(this.connections.missingMessage(loaded.record));
-    if (loaded.record.status === 'needs_reauth') {
-      return permanent(`the connection needs to be linked again (${loaded.record.lastError ?? 'its credentials were refused'}); relink it, then replay the dead letter`);
+    const loaded = await this.o.connections.load(connectionId);
+    if (!loaded || loaded.record.tenantId !== subscription.tenantId) {
+      return { ...permanent('the connection of this integration was deleted; create a new connection and integration'), ...(routing ? { routing } : {}) };
     }
+    if (!loaded.connector) return permanent(this.o.connections.missingMessage(loaded.record));
+    if (loaded.record.status === 'needs_reauth') return parked(loaded.record.lastError, routing);
     const connector = loaded.connector;
     const limit = connector.manifest.rate_limit;
     const key = `${connector.manifest.name}:${loaded.record.id}`;
@@ -61,11 +94,16 @@ export class IntegrationDeliverer {
       const wait = this.limiter.waitFor(key, limit.requests, limit.per_seconds);
       if (wait > MAX_RATE_WAIT_MS) return { kind: 'defer', delayMs: wait };
     }
+    const context = { ...loaded.context, ...(this.o.baseUrlOf(connector.manifest.name) ? { baseUrl: this.o.baseUrlOf(connector.manifest.name) as string } : {}) };
     try {
-      const run = await this.runtime.run(connector, job.event, loaded.context, {
+      context.credentials = await this.o.tokens.fresh(loaded);
+      const run = await this.o.runtime.run(connector, job.event, context, {
         webhookId: job.webhookId,
         triggers: target.triggers,
         transport: this.transport,
+        refs: this.refs(loaded),
+        ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
+        refreshCredentials: () => this.o.tokens.fresh({ ...loaded, context }, { force: true }),
         beforeSend: async () => {
           if (!limit) return;
           const wait = this.limiter.reserve(key, limit.requests, limit.per_seconds, MAX_RATE_WAIT_MS);
@@ -74,32 +112,61 @@ export class IntegrationDeliverer {
         },
       });
       const steps: AttemptStep[] = run.steps;
+      for (const step of steps) {
+        if (step.objectType && step.result) this.o.stats.record(subscription.tenantId, loaded.record.id, step.objectType, step.result);
+      }
       const lastStep = steps[steps.length - 1];
       const durationMs = steps.reduce((sum, s) => sum + s.durationMs, 0);
-      const base: HttpResult = run.last
-        ? { ...run.last, durationMs }
-        : { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: null };
-      const url = lastStep?.url ?? `connector:${connector.manifest.name}`;
+      const base: HttpResult = run.last ? { ...run.last, durationMs } : { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: null };
+      const common = { url: lastStep?.url ?? `connector:${connector.manifest.name}`, externalId: run.externalId, steps, ...(routing ? { routing } : {}) };
       const o = run.outcome;
       switch (o.kind) {
         case 'success':
-          return { kind: 'done', result: base, outcome: { kind: 'success' }, url, externalId: run.externalId, steps };
+          return { kind: 'done', result: base, outcome: { kind: 'success' }, ...common };
         case 'skipped':
-          return { kind: 'done', result: base, outcome: { kind: 'success' }, url, externalId: null, steps, skipped: o.reason };
+          return { kind: 'done', result: base, outcome: { kind: 'success' }, ...common, externalId: null, skipped: o.reason };
         case 'retry':
-          return { kind: 'done', result: { ...base, error: base.error ?? o.reason }, outcome: { kind: 'retry', retryAfterMs: o.retryAfterMs }, url, externalId: run.externalId, steps };
+          return { kind: 'done', result: { ...base, error: base.error ?? o.reason }, outcome: { kind: 'retry', retryAfterMs: o.retryAfterMs }, ...common };
         case 'fail':
         case 'refresh':
-          return { kind: 'done', result: { ...base, error: o.reason }, outcome: { kind: 'permanent', reason: o.reason }, url, externalId: run.externalId, steps };
+          return { kind: 'done', result: { ...base, error: o.reason }, outcome: { kind: 'permanent', reason: o.reason }, ...common };
       }
     } catch (err) {
       if (err instanceof RateLimitedError) return { kind: 'defer', delayMs: err.delayMs };
+      if (err instanceof NeedsReauthError) return parked(err.message, routing);
       throw err;
     }
   }
+
+  private async qualify(subscription: SubscriptionRecord, event: EventEnvelope): Promise<RoutingResult> {
+    const target = subscription.integration;
+    const q = target?.qualification;
+    if (!target || !q) throw new UnrecoverableError('no_qualification', 'no qualification rules');
+    let score: number | null = null;
+    if (q.score) {
+      const value = await this.o.runtime.userExpression(q.score).evaluate(event);
+      score = typeof value === 'number' && Number.isFinite(value) ? value : null;
+    }
+    const bindings = { score };
+    const qualified = q.qualify ? (await this.o.runtime.userExpression(q.qualify).evaluate(event, bindings)) === true : true;
+    for (const route of q.routes) {
+      if (route.when === null || (await this.o.runtime.userExpression(route.when).evaluate(event, bindings)) === true) {
+        return { score, qualified, route: route.label, connectionId: route.connectionId };
+      }
+    }
+    return { score, qualified, route: null, connectionId: target.connectionId };
+  }
+
+  private refs(loaded: LoadedConnection): ExternalRefs {
+    const id = loaded.record.id;
+    return {
+      get: (type, key) => this.o.store.getExternalRef(id, type, key),
+      put: (type, key, externalId) => this.o.store.putExternalRef(id, type, key, externalId),
+    };
+  }
 }
 
-function permanent(reason: string): IntegrationDelivery {
+function permanent(reason: string): Extract<IntegrationDelivery, { kind: 'done' }> {
   return {
     kind: 'done',
     result: { status: null, headers: {}, body: null, durationMs: 0, error: reason, errorCode: 'not_sent' },
@@ -108,4 +175,13 @@ function permanent(reason: string): IntegrationDelivery {
     externalId: null,
     steps: [],
   };
+}
+
+function skipped(reason: string): Extract<IntegrationDelivery, { kind: 'done' }> {
+  return { kind: 'done', result: { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: null }, outcome: { kind: 'success' }, url: '', externalId: null, steps: [], skipped: reason };
+}
+
+function parked(reason: string | null, routing: RoutingResult | undefined): IntegrationDelivery {
+  const message = `parked: the connection needs to be linked again (${reason ?? 'its grant was revoked'}); it resumes when the account is linked again`;
+  return { ...permanent(message), deadReason: 'connection_needs_reauth', ...(routing ? { routing } : {}) };
 }

@@ -5,7 +5,8 @@ import { loadJsonSchema } from '../events/catalog';
 import { createAjv, describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import { DEFAULT_RETRY_CONFIG } from '../delivery/retry-policy';
-import type { Page, PageRequest, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
+import { compileJsonata } from '../core/jsonata';
+import type { Page, PageRequest, Qualification, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
 import { invalid } from '../subscriptions/subscription-service';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
@@ -46,6 +47,7 @@ export class IntegrationService {
     if (!connector) throw invalid([{ path: '/connection', message: this.o.connections.missingMessage(connection) }], 'integration');
     const triggers = (input['triggers'] as string[] | null | undefined) ?? null;
     const problems = checkAgainstConnector(connector, input['events'] as string[], triggers);
+    const qualification = await this.qualification(tenantId, input['qualification'], input['events'] as string[], problems);
     if (problems.length > 0) throw invalid(problems, 'integration');
     const now = new Date();
     const record: SubscriptionRecord = {
@@ -62,7 +64,7 @@ export class IntegrationService {
       active: (input['active'] as boolean | undefined) ?? true,
       description: (input['description'] as string | null | undefined) ?? null,
       secretSealed: '',
-      integration: { connectionId, connector: connection.connector, triggers },
+      integration: { connectionId, connector: connection.connector, triggers, ...(qualification ? { qualification } : {}) },
       disabledReason: null,
       createdAt: now,
       updatedAt: now,
@@ -93,6 +95,12 @@ export class IntegrationService {
     if (input['retryConfig']) patch.retryConfig = { ...current.retryConfig, ...(input['retryConfig'] as object) };
     if (input['active'] === true) patch.disabledReason = null;
     if (input['triggers'] !== undefined) patch.integration = { ...target, triggers: input['triggers'] as string[] | null };
+    if (input['qualification'] !== undefined) {
+      const problems: ValidationProblem[] = [];
+      const qualification = await this.qualification(tenantId, input['qualification'], (input['events'] as string[] | undefined) ?? current.events, problems);
+      if (problems.length > 0) throw invalid(problems, 'integration');
+      patch.integration = { ...(patch.integration ?? target), qualification };
+    }
     const connection = await this.o.store.getConnection(tenantId, target.connectionId);
     const connector = connection ? this.o.connections.pinned(connection) : null;
     if (connector) {
@@ -103,6 +111,32 @@ export class IntegrationService {
     if (!updated) throw new NotFoundError('integration', id);
     this.o.cache.invalidate();
     return updated;
+  }
+
+  /** Checks qualification rules: JSONata that compiles, route connections of this tenant that handle the events. */
+  private async qualification(tenantId: string, raw: unknown, events: string[], problems: ValidationProblem[]): Promise<Qualification | null> {
+    if (raw === undefined || raw === null) return null;
+    const q = raw as { score?: string; qualify?: string; routes?: Array<{ when?: string; connection: string; label?: string }> };
+    for (const [path, source] of [['/qualification/score', q.score], ['/qualification/qualify', q.qualify], ...(q.routes ?? []).map((r, i) => [`/qualification/routes/${i}/when`, r.when])] as Array<[string, string | undefined]>) {
+      if (source === undefined) continue;
+      try {
+        compileJsonata(source);
+      } catch (err) {
+        problems.push({ path, message: (err as Error).message });
+      }
+    }
+    const routes: Qualification['routes'] = [];
+    for (const [i, route] of (q.routes ?? []).entries()) {
+      const connection = await this.o.store.getConnection(tenantId, route.connection);
+      const connector = connection ? this.o.connections.pinned(connection) : null;
+      if (!connection || !connector) {
+        problems.push({ path: `/qualification/routes/${i}/connection`, message: `no usable connection "${route.connection}" exists for this tenant` });
+        continue;
+      }
+      problems.push(...checkAgainstConnector(connector, events, null).map((p) => ({ ...p, path: `/qualification/routes/${i}/connection` })));
+      routes.push({ when: route.when ?? null, connectionId: connection.id, label: route.label ?? `route ${i + 1} (${connection.connector})` });
+    }
+    return { score: q.score ?? null, qualify: q.qualify ?? null, routes };
   }
 
   async remove(tenantId: string, id: string): Promise<void> {

@@ -16,6 +16,8 @@ export interface ConnectionContext {
   metadata: Record<string, unknown>;
   /** Values of the config fields marked secret, masked wherever a run records text. */
   secretValues?: readonly string[];
+  /** Replaces the manifest's base_url (HOOKHUB_<NAME>_BASE_URL: a sandbox, a proxy). */
+  baseUrl?: string;
 }
 
 /** Sends one rendered request: over HTTP in the hub, from canned responses in fixtures. */
@@ -93,7 +95,11 @@ export class ConnectorRuntime {
       credentials: ctx.credentials,
       connection: { ...ctx.metadata, id: ctx.connectionId },
       routing: options.routing ?? null,
-      ref: async (type: unknown, key: unknown) => (refs ? ((await refs.get(String(type), String(key))) ?? undefined) : undefined),
+      ref: async (type: unknown, key: unknown) => {
+        const found = refs ? await refs.get(String(type), String(key)) : null;
+        if (found === null) throw new Error(`no ${String(type)} is known for "${String(key)}" on this connection (it is remembered when this connection creates it)`);
+        return found;
+      },
     };
     const selected = connector.triggers.filter(
       (t) => (t.event === event.type || t.event === '*') && (options.triggers === null || options.triggers.includes(t.name)),
@@ -271,7 +277,7 @@ export class ConnectorRuntime {
     let urlText: string;
     if (action.url) urlText = await text('url', () => (action.url as NonNullable<typeof action.url>).render(input, bindings));
     else {
-      const base = await text('base_url', () => (connector.baseUrl as NonNullable<typeof connector.baseUrl>).render(input, bindings));
+      const base = ctx.baseUrl ?? (await text('base_url', () => (connector.baseUrl as NonNullable<typeof connector.baseUrl>).render(input, bindings)));
       urlText = base.replace(/\/+$/, '') + (await text('path', () => (action.path as NonNullable<typeof action.path>).render(input, bindings)));
     }
     let url: URL;

@@ -83,8 +83,14 @@ export class DeliveryWorker {
         return;
       }
       this.o.metrics.deliveryDuration.observe(delivery.result.durationMs / 1000);
-      const { externalId, steps, url, skipped } = delivery;
-      await this.recordAndSettle(job, loaded, delivery.result, delivery.outcome, 'permanent_failure', { externalId, steps, url, skipped: skipped ?? null });
+      const { externalId, steps, url, skipped, routing } = delivery;
+      await this.recordAndSettle(job, loaded, delivery.result, delivery.outcome, delivery.deadReason ?? 'permanent_failure', {
+        externalId,
+        steps,
+        url,
+        skipped: skipped ?? null,
+        routing: routing ?? null,
+      });
       return;
     }
     let result: HttpResult;
@@ -111,7 +117,7 @@ export class DeliveryWorker {
     result: HttpResult,
     outcome: Outcome,
     permanentReason: DeadLetterReason = 'permanent_failure',
-    extra: Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped'>> = {},
+    extra: Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing'>> = {},
   ): Promise<void> {
     const sub = loaded.record;
     const retriesUsed = job.attempt - 1;

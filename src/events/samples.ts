@@ -186,9 +186,19 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
       occurred_at: iso(),
     }),
   ],
+  [
+    'connection.needs_reauth',
+    () => ({
+      connection_id: 'con_01JD8Z6Q4W0X5R2T7Y9V3B1N8M',
+      connector: 'salesforce',
+      reason: 'invalid_grant: expired access/refresh token',
+      relink: 'POST /v1/connections/authorize {"connector": "salesforce", "connectionId": "con_01JD8Z6Q4W0X5R2T7Y9V3B1N8M"}',
+      occurred_at: iso(),
+    }),
+  ],
 ]);
 
-/** The 14 event types that have a sample (and a data schema). */
+/** The 15 event types that have a sample (and a data schema). */
 export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
 
 /** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */

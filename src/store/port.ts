@@ -26,6 +26,24 @@ export interface IntegrationTarget {
   connector: string;
   /** Trigger names to run; null runs every trigger of the connector for the event type. */
   triggers: string[] | null;
+  /** Lead qualification and routing: score and qualify each event, and pick the connection per route. */
+  qualification?: Qualification | null;
+}
+
+export interface Qualification {
+  /** JSONata over the envelope giving a number, bound as $score in the rest. */
+  score: string | null;
+  /** JSONata boolean; an event that is not qualified is skipped (and recorded so). */
+  qualify: string | null;
+  /** The first route whose `when` holds (or has none) picks the connection; none matching: the integration's own. */
+  routes: Array<{ when: string | null; connectionId: string; label: string }>;
+}
+
+export interface RoutingResult {
+  score: number | null;
+  qualified: boolean;
+  route: string | null;
+  connectionId: string;
 }
 
 /**
@@ -110,8 +128,10 @@ export interface AttemptRecord {
   externalId?: string | null;
   /** Integrations: each request of the attempt, with credentials masked. */
   steps?: AttemptStep[];
-  /** Integrations: why nothing was sent (no trigger condition held). */
+  /** Integrations: why nothing was sent (no trigger condition held, not qualified). */
   skipped?: string | null;
+  /** Integrations with lead qualification: the score, whether it qualified, and the route taken. */
+  routing?: RoutingResult | null;
 }
 
 export interface AttemptStep {
@@ -169,7 +189,7 @@ export interface OAuthStateRecord {
   connectionId: string | null;
   /** JSON of {config, verifier, description}, sealed (config may hold secret settings). */
   sealed: string;
-  /** sha256 of the nonce in the browser's cookie, set when the flow starts. */
+  /** sha256 of the nonce in the cookie of the browser that opened the flow; empty until one did. */
   browserNonceHash: string;
   authorizationUrl: string;
   redirectAfter: string | null;
@@ -280,6 +300,8 @@ export interface Store {
 
   insertOAuthState(record: OAuthStateRecord): Promise<void>;
   getOAuthState(id: string): Promise<OAuthStateRecord | null>;
+  /** Binds the state to the first browser that opens it; false when another already did. */
+  claimOAuthState(id: string, browserNonceHash: string): Promise<boolean>;
   /** Removes the state and says whether this call removed it: only one caller can use a state. */
   consumeOAuthState(id: string): Promise<boolean>;
 

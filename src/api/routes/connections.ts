@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { bodyObject, pageFrom } from '../params';
+import { bodyObject, dateParam, optionalString, pageFrom } from '../params';
 import { connectionView } from '../serializers';
 
 export function connectionRoutes(deps: ApiDeps): Router {
@@ -29,6 +29,26 @@ export function connectionRoutes(deps: ApiDeps): Router {
   });
   router.post('/v1/connections/:id/check', async (req, res) => {
     res.json(await service.check(tenantOf(res), req.params['id'] as string));
+  });
+  /** Created / updated / failed counts per object type and hour (default: the last 7 days). */
+  router.get('/v1/connections/:id/stats', async (req, res) => {
+    const tenantId = tenantOf(res);
+    const connection = await service.get(tenantId, req.params['id'] as string);
+    const sinceRaw = optionalString(req.query, 'since');
+    const since = sinceRaw === undefined ? new Date(Date.now() - 7 * 86_400_000) : dateParam(sinceRaw, 'since');
+    const rows = await deps.store.listSyncCounts(tenantId, connection.id, since);
+    const totals: Record<string, { created: number; updated: number; failed: number }> = {};
+    for (const row of rows) {
+      const t = (totals[row.objectType] ??= { created: 0, updated: 0, failed: 0 });
+      t.created += row.created;
+      t.updated += row.updated;
+      t.failed += row.failed;
+    }
+    res.json({
+      since: since.toISOString(),
+      totals,
+      data: rows.map((r) => ({ objectType: r.objectType, hour: r.hour.toISOString(), created: r.created, updated: r.updated, failed: r.failed })),
+    });
   });
   return router;
 }

@@ -212,6 +212,12 @@ export class MemoryStore implements Store {
   async getOAuthState(id: string): Promise<OAuthStateRecord | null> {
     return cloneOrNull(this.oauthStates.get(id));
   }
+  async claimOAuthState(id: string, browserNonceHash: string): Promise<boolean> {
+    const found = this.oauthStates.get(id);
+    if (!found || found.browserNonceHash !== '') return false;
+    found.browserNonceHash = browserNonceHash;
+    return true;
+  }
   async consumeOAuthState(id: string): Promise<boolean> {
     return this.oauthStates.delete(id);
   }

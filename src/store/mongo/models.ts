@@ -31,7 +31,7 @@ const subscriptionSchema = new Schema(
     description: { type: String, default: null },
     secretSealed: { type: String, default: '' },
     integration: {
-      type: new Schema({ connectionId: String, connector: String, triggers: { type: [String], default: undefined } }, { _id: false }),
+      type: new Schema({ connectionId: String, connector: String, triggers: { type: [String], default: undefined }, qualificationJson: { type: String, default: null } }, { _id: false }),
       default: null,
     },
     disabledReason: { type: String, default: null },

@@ -9,6 +9,7 @@ import type {
   ConnectionRecord,
   DeadLetterReason,
   OAuthStateRecord,
+  Qualification,
   SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
@@ -158,6 +159,7 @@ export class MongoStore implements Store {
       if (key === 'filters') set['filtersJson'] = JSON.stringify(value);
       else if (key === 'payload') set['payloadJson'] = value === null ? null : JSON.stringify(value);
       else if (key === 'headers') set['headers'] = toNameValues(value as Record<string, string>);
+      else if (key === 'integration') set['integration'] = toIntegrationDoc(value as SubscriptionRecord['integration']);
       else set[key] = value;
     }
     const result = await this.m().subscriptions.updateOne({ _id: id, tenantId }, { $set: set });
@@ -317,6 +319,11 @@ export class MongoStore implements Store {
     return { ...(rest as Omit<OAuthStateRecord, 'id'>), id: String(_id) };
   }
 
+  async claimOAuthState(id: string, browserNonceHash: string): Promise<boolean> {
+    const result = await this.m().oauthStates.updateOne({ _id: id, browserNonceHash: '' }, { $set: { browserNonceHash } });
+    return result.modifiedCount === 1;
+  }
+
   async consumeOAuthState(id: string): Promise<boolean> {
     return (await this.m().oauthStates.deleteOne({ _id: id })).deletedCount === 1;
   }
@@ -436,10 +443,11 @@ function fromNameValues(list: unknown): Record<string, string> {
 }
 
 function toSubscriptionDoc(record: SubscriptionRecord): Doc {
-  const { id, filters, payload, headers, ...rest } = record;
+  const { id, filters, payload, headers, integration, ...rest } = record;
   return {
     _id: id,
     ...rest,
+    integration: toIntegrationDoc(integration),
     filtersJson: JSON.stringify(filters),
     payloadJson: payload === null ? null : JSON.stringify(payload),
     headers: toNameValues(headers),
@@ -474,6 +482,12 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
   };
 }
 
+function toIntegrationDoc(target: SubscriptionRecord['integration']): Doc | null {
+  if (!target) return null;
+  const { qualification, ...rest } = target;
+  return { ...rest, qualificationJson: qualification ? JSON.stringify(qualification) : null };
+}
+
 function fromIntegrationDoc(value: unknown): SubscriptionRecord['integration'] {
   if (value === null || value === undefined || typeof value !== 'object') return null;
   const doc = value as Doc;
@@ -481,6 +495,7 @@ function fromIntegrationDoc(value: unknown): SubscriptionRecord['integration'] {
     connectionId: String(doc['connectionId']),
     connector: String(doc['connector']),
     triggers: Array.isArray(doc['triggers']) ? (doc['triggers'] as string[]).map(String) : null,
+    ...(typeof doc['qualificationJson'] === 'string' ? { qualification: JSON.parse(doc['qualificationJson']) as Qualification } : {}),
   };
 }
 

@@ -1,0 +1,67 @@
+import { parse as parseCookies } from 'cookie';
+import { Router } from 'express';
+import type { Response } from 'express';
+import { HubError } from '../../core/errors';
+import { tenantOf } from '../auth';
+import type { ApiDeps } from '../deps';
+import { errorBody } from '../errors';
+import { bodyObject } from '../params';
+
+/** Account linking over OAuth: the authenticated start, and the browser's side of the flow. */
+export function oauthApiRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.post('/v1/connections/authorize', async (req, res) => {
+    res.status(201).json(await deps.oauth.authorize(tenantOf(res), bodyObject(req.body)));
+  });
+  return router;
+}
+
+export function oauthBrowserRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const secure = deps.config.publicUrl.startsWith('https:');
+
+  router.get('/oauth/start/:handle', async (req, res) => {
+    try {
+      const start = await deps.oauth.start(req.params['handle'] as string);
+      res.cookie(start.cookieName, start.cookieValue, { httpOnly: true, secure, sameSite: 'lax', path: '/oauth/callback', maxAge: start.maxAgeMs });
+      res.redirect(302, start.location);
+    } catch (err) {
+      refuse(res, err, req.accepts(['html', 'json']) === 'html');
+    }
+  });
+
+  router.get('/oauth/callback/:connector', async (req, res) => {
+    const html = req.accepts(['html', 'json']) === 'html';
+    try {
+      const cookies = parseCookies(req.headers.cookie ?? '') as Record<string, string>;
+      const { connection, redirectAfter } = await deps.oauth.callback(req.params['connector'] as string, { query: req.query as Record<string, unknown>, cookies });
+      if (redirectAfter) {
+        const target = new URL(redirectAfter);
+        target.searchParams.set('connection', connection.id);
+        target.searchParams.set('status', 'linked');
+        res.redirect(302, target.toString());
+        return;
+      }
+      if (html) res.type('html').send(page('Account linked', `Your ${escape(connection.connector)} account is linked (connection ${escape(connection.id)}). You can close this window.`));
+      else res.json({ connection: connection.id, connector: connection.connector, status: 'linked' });
+    } catch (err) {
+      refuse(res, err, html);
+    }
+  });
+  return router;
+}
+
+function refuse(res: Response, err: unknown, html: boolean): void {
+  if (!(err instanceof HubError)) throw err;
+  res.status(err.status);
+  if (html) res.type('html').send(page('Linking failed', escape(err.message)));
+  else res.json(errorBody(err.code, err.message, err.details));
+}
+
+function page(title: string, message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title} · Hookhub</title></head><body><h1>${title}</h1><p>${message}</p></body></html>`;
+}
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
