@@ -97,10 +97,21 @@ export class IntegrationDeliverer {
     const context = { ...loaded.context, ...(this.o.baseUrlOf(connector.manifest.name) ? { baseUrl: this.o.baseUrlOf(connector.manifest.name) as string } : {}) };
     try {
       context.credentials = await this.o.tokens.fresh(loaded);
+      const headers = limit?.headers;
+      const transport: Transport = !headers
+        ? this.transport
+        : {
+            send: async (action, request) => {
+              const result = await this.transport.send(action, request);
+              const budget = budgetOf(result.headers, headers);
+              if (budget) this.limiter.observeBudget(key, budget.remaining, budget.resetMs);
+              return result;
+            },
+          };
       const run = await this.o.runtime.run(connector, job.event, context, {
         webhookId: job.webhookId,
         triggers: target.triggers,
-        transport: this.transport,
+        transport,
         refs: this.refs(loaded),
         ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
         refreshCredentials: () => this.o.tokens.fresh({ ...loaded, context }, { force: true }),
@@ -164,6 +175,17 @@ export class IntegrationDeliverer {
       put: (type, key, externalId) => this.o.store.putExternalRef(id, type, key, externalId),
     };
   }
+}
+
+/** What the API's rate-limit headers say is left, and for how long; null when it did not say. */
+function budgetOf(headers: Record<string, string>, spec: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' }): { remaining: number; resetMs: number } | null {
+  const remaining = Number(headers[spec.remaining.toLowerCase()]);
+  if (headers[spec.remaining.toLowerCase()] === undefined || !Number.isFinite(remaining)) return null;
+  const reset = Number(headers[spec.reset.toLowerCase()]);
+  if (!Number.isFinite(reset)) return { remaining, resetMs: 1000 };
+  const format = spec.reset_format ?? 'seconds';
+  const ms = format === 'millis' ? reset : format === 'seconds' ? reset * 1000 : reset * 1000 - Date.now();
+  return { remaining, resetMs: Math.min(Math.max(ms, 0), 60_000) };
 }
 
 function permanent(reason: string): Extract<IntegrationDelivery, { kind: 'done' }> {

@@ -73,7 +73,11 @@ export interface ConnectorManifest {
   actions: Record<string, ActionSpec>;
   triggers: TriggerSpec[];
   errors?: ErrorRuleSpec[];
-  rate_limit?: { requests: number; per_seconds: number };
+  rate_limit?: {
+    requests: number;
+    per_seconds: number;
+    headers?: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' };
+  };
   health_check?: { action: string; input?: unknown; healthy?: string };
   hooks?: { before_request?: string };
 }

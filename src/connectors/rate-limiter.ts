@@ -5,13 +5,55 @@
  */
 export class RateLimiter {
   private readonly tat = new Map<string, number>();
+  /** Pauses the API itself asked for (its rate-limit headers said the budget is spent). */
+  private readonly blocked = new Map<string, number>();
+
+  /** What the API's own headers said is left, until when; each request booked spends one. */
+  private readonly budgets = new Map<string, { remaining: number; resetAt: number; limit: number; windowMs: number; lastSentAt: number }>();
+
+  /** No request on `key` before `until` (epoch ms). */
+  blockUntil(key: string, until: number): void {
+    if (until > (this.blocked.get(key) ?? 0)) this.blocked.set(key, until);
+  }
+
+  /** The API said `remaining` requests are left for `resetMs`: requests beyond that wait for the reset. */
+  observeBudget(key: string, remaining: number, resetMs: number, now = Date.now()): void {
+    const known = this.budgets.get(key);
+    // The largest budget seen approximates the API's limit per window, for after the reset.
+    const limit = Math.max(known?.limit ?? 0, remaining + 1);
+    this.budgets.set(key, { remaining, resetAt: now + resetMs, limit, windowMs: resetMs, lastSentAt: known?.lastSentAt ?? now });
+    if (remaining <= 0) this.blockUntil(key, now + resetMs);
+  }
 
   reserve(key: string, requests: number, perSeconds: number, maxWaitMs: number, now = Date.now()): number | null {
     const interval = (perSeconds * 1000) / requests;
     const burst = (requests - 1) * interval;
-    const tat = Math.max(this.tat.get(key) ?? now, now);
-    const wait = Math.max(0, tat - burst - now);
+    const tat = Math.max(this.tat.get(key) ?? now, now, this.blocked.get(key) ?? 0);
+    const wait = Math.max(0, tat - burst - now, (this.blocked.get(key) ?? 0) - now);
     if (wait > maxWaitMs) return null;
+    const budget = this.budgets.get(key);
+    if (budget && budget.resetAt <= now && budget.lastSentAt + budget.windowMs <= now) {
+      // A new window: about `limit` requests, until the next answer says better.
+      budget.remaining = budget.limit - 1;
+      budget.resetAt = now + budget.windowMs;
+      budget.lastSentAt = now + wait;
+    } else if (budget) {
+      if (budget.remaining <= 0) {
+        // Spent: this request waits until the window has passed since the last request sent (rolling
+        // windows count each request for a whole window), and so does everyone after it.
+        budget.resetAt = Math.max(budget.resetAt, budget.lastSentAt + budget.windowMs + 50);
+        this.blockUntil(key, budget.resetAt);
+        const untilReset = budget.resetAt - now;
+        if (Math.max(wait, untilReset) > maxWaitMs) return null;
+        budget.remaining = budget.limit - 1;
+        budget.lastSentAt = now + Math.max(wait, untilReset);
+        budget.resetAt = budget.lastSentAt + budget.windowMs;
+        this.tat.set(key, Math.max(tat, budget.lastSentAt) + interval);
+        return Math.max(wait, untilReset);
+      }
+      budget.remaining -= 1;
+      budget.lastSentAt = now + wait;
+    }
     this.tat.set(key, tat + interval);
     if (this.tat.size > 10_000) this.sweep(now);
     return wait;
@@ -21,10 +63,11 @@ export class RateLimiter {
   waitFor(key: string, requests: number, perSeconds: number, now = Date.now()): number {
     const interval = (perSeconds * 1000) / requests;
     const tat = Math.max(this.tat.get(key) ?? now, now);
-    return Math.max(0, tat - (requests - 1) * interval - now);
+    return Math.max(0, tat - (requests - 1) * interval - now, (this.blocked.get(key) ?? 0) - now);
   }
 
   private sweep(now: number): void {
     for (const [key, tat] of this.tat) if (tat < now) this.tat.delete(key);
+    for (const [key, until] of this.blocked) if (until < now) this.blocked.delete(key);
   }
 }

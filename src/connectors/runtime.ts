@@ -121,7 +121,8 @@ export class ConnectorRuntime {
         }
       }
     } catch (err) {
-      if (!(err instanceof UnrecoverableError)) throw err;
+      // A lost OAuth grant is the caller's to handle (it parks deliveries), not a failure of this request.
+      if (!(err instanceof UnrecoverableError) || err.code === 'connection_needs_reauth') throw err;
       result.outcome = { kind: 'fail', reason: masker(err.message) };
       return result;
     }

@@ -38,7 +38,8 @@ export interface TokenManagerOptions {
  * access token is used, so a crash never strands the only valid refresh token.
  */
 export class TokenManager {
-  private readonly owner = newId('proc');
+  /** Refreshes in progress in this process, by connection: concurrent callers share one. */
+  private readonly inFlight = new Map<string, Promise<Record<string, unknown>>>();
 
   constructor(private readonly o: TokenManagerOptions) {}
 
@@ -46,8 +47,20 @@ export class TokenManager {
   async fresh(loaded: LoadedConnection, options: { force?: boolean } = {}): Promise<Record<string, unknown>> {
     const { record, context } = loaded;
     if (loaded.connector?.manifest.auth.type !== 'oauth2') return context.credentials;
-    const used = context.credentials['access_token'];
     if (!options.force && !expiresSoon(context.credentials)) return context.credentials;
+    let pending = this.inFlight.get(record.id);
+    if (!pending) {
+      pending = this.refreshShared(loaded).finally(() => this.inFlight.delete(record.id));
+      this.inFlight.set(record.id, pending);
+    }
+    return pending;
+  }
+
+  /** One refresh across processes: the lease holder refreshes, the others wait and read its result. */
+  private async refreshShared(loaded: LoadedConnection): Promise<Record<string, unknown>> {
+    const { record, context } = loaded;
+    const used = context.credentials['access_token'];
+    const owner = newId('lease');
     const lease = `oauth-refresh:${record.id}`;
     const deadline = Date.now() + WAIT_FOR_OTHER_MS;
     for (;;) {
@@ -57,14 +70,14 @@ export class TokenManager {
       if (current.record.status === 'needs_reauth') throw new NeedsReauthError(`the connection needs to be linked again (${current.record.lastError ?? 'grant revoked'})`);
       const theirs = current.context.credentials;
       if (theirs['access_token'] !== used && !expiresSoon(theirs)) return theirs;
-      if (await this.o.store.acquireLease(lease, this.owner, LEASE_TTL_MS)) {
+      if (await this.o.store.acquireLease(lease, owner, LEASE_TTL_MS)) {
         try {
           const again = await this.o.connections.reload(record.id);
           const latest = again?.context.credentials ?? theirs;
           if (latest['access_token'] !== used && !expiresSoon(latest)) return latest;
           return await this.refresh(again ?? current);
         } finally {
-          await this.o.store.releaseLease(lease, this.owner);
+          await this.o.store.releaseLease(lease, owner);
         }
       }
       if (Date.now() > deadline) throw new Error(`another process has been refreshing the token of ${record.id} for too long; will retry`);

@@ -64,6 +64,13 @@ export class HubSpotEmulator extends OAuthApiEmulator {
     return emulator;
   }
 
+  /** Changes the rolling-window limit (e.g. a tighter one for one test). */
+  setRateLimit(maxPerInterval: number, intervalMs: number): void {
+    this.options.maxPerInterval = maxPerInterval;
+    this.options.intervalMs = intervalMs;
+    this.window = [];
+  }
+
   private get max(): number {
     return this.options.maxPerInterval ?? 100;
   }

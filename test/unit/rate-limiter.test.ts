@@ -1,0 +1,34 @@
+import { RateLimiter } from '../../src/connectors/rate-limiter';
+
+describe('connection rate limiter', () => {
+  it('allows a burst of `requests`, then spaces requests evenly', () => {
+    const limiter = new RateLimiter();
+    const waits = Array.from({ length: 5 }, () => limiter.reserve('k', 2, 1, 10_000, 0));
+    expect(waits).toEqual([0, 0, 500, 1000, 1500]);
+  });
+
+  it('refuses to book a slot further away than the caller will wait', () => {
+    const limiter = new RateLimiter();
+    expect(limiter.reserve('k', 1, 10, 1000, 0)).toBe(0);
+    expect(limiter.reserve('k', 1, 10, 1000, 0)).toBeNull();
+    expect(limiter.waitFor('k', 1, 10, 0)).toBe(10_000);
+  });
+
+  it('keeps to the budget the API reports, waiting a whole window after the last request once it is spent', () => {
+    const limiter = new RateLimiter();
+    limiter.observeBudget('k', 2, 1000, 0);
+    expect(limiter.reserve('k', 100, 10, 60_000, 0)).toBe(0);
+    expect(limiter.reserve('k', 100, 10, 60_000, 10)).toBe(0);
+    // Spent: wait until a window has passed since the last request went out.
+    expect(limiter.reserve('k', 100, 10, 60_000, 20)).toBe(1040);
+    expect(limiter.waitFor('k', 100, 10, 20)).toBeGreaterThanOrEqual(1040);
+  });
+
+  it('pauses every request when the API says nothing is left', () => {
+    const limiter = new RateLimiter();
+    limiter.observeBudget('k', 0, 5000, 0);
+    expect(limiter.waitFor('k', 100, 10, 0)).toBe(5000);
+    expect(limiter.reserve('k', 100, 10, 1000, 0)).toBeNull();
+    expect(limiter.waitFor('other', 100, 10, 0)).toBe(0);
+  });
+});
