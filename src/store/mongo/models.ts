@@ -85,6 +85,10 @@ const oauthStateSchema = new Schema(
 );
 oauthStateSchema.index({ expiresAt: 1 });
 
+/** Claims and uses of OAuth states: an insert under the state's id is the atomic "first one wins". */
+const oauthClaimSchema = new Schema({ _id: String, kind: String, value: String, at: Date }, { versionKey: false, autoIndex: false });
+oauthClaimSchema.index({ at: 1 });
+
 /** Leases: a unique _id is the lock; expiresAt lets a crashed holder's lease be taken over. */
 const leaseSchema = new Schema({ _id: String, owner: String, expiresAt: Date }, { versionKey: false, autoIndex: false });
 
@@ -185,6 +189,7 @@ export interface HubModels {
   apiKeys: Model<Record<string, unknown>>;
   connections: Model<Record<string, unknown>>;
   oauthStates: Model<Record<string, unknown>>;
+  oauthClaims: Model<Record<string, unknown>>;
   leases: Model<Record<string, unknown>>;
   externalRefs: Model<Record<string, unknown>>;
   syncCounts: Model<Record<string, unknown>>;
@@ -203,6 +208,7 @@ export function registerModels(connection: Connection): HubModels {
     apiKeys: model('ApiKey', apiKeySchema, 'api_keys'),
     connections: model('Connection', connectionSchema, 'connections'),
     oauthStates: model('OAuthState', oauthStateSchema, 'oauth_states'),
+    oauthClaims: model('OAuthClaim', oauthClaimSchema, 'oauth_state_claims'),
     leases: model('Lease', leaseSchema, 'leases'),
     externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
     syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),

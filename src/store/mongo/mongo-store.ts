@@ -313,19 +313,39 @@ export class MongoStore implements Store {
   }
 
   async getOAuthState(id: string): Promise<OAuthStateRecord | null> {
-    const doc = await this.m().oauthStates.findById(id).lean<Doc>();
-    if (!doc) return null;
+    const [doc, claim, used] = await Promise.all([
+      this.m().oauthStates.findById(id).lean<Doc>(),
+      this.m().oauthClaims.findById(`browser:${id}`).lean<Doc>(),
+      this.m().oauthClaims.findById(`used:${id}`).lean<Doc>(),
+    ]);
+    if (!doc || used) return null;
     const { _id, ...rest } = doc;
-    return { ...(rest as Omit<OAuthStateRecord, 'id'>), id: String(_id) };
+    return { ...(rest as Omit<OAuthStateRecord, 'id'>), id: String(_id), browserNonceHash: claim ? String(claim['value']) : '' };
   }
 
+  /**
+   * Claims and uses are inserts under a unique id, not conditional updates: a MongoDB-protocol
+   * server need not make an update-if-unchanged atomic under concurrency, but a second insert of
+   * an id always fails.
+   */
   async claimOAuthState(id: string, browserNonceHash: string): Promise<boolean> {
-    const result = await this.m().oauthStates.updateOne({ _id: id, browserNonceHash: '' }, { $set: { browserNonceHash } });
-    return result.modifiedCount === 1;
+    return this.claimOnce(`browser:${id}`, browserNonceHash);
   }
 
   async consumeOAuthState(id: string): Promise<boolean> {
-    return (await this.m().oauthStates.deleteOne({ _id: id })).deletedCount === 1;
+    const first = await this.claimOnce(`used:${id}`, 'used');
+    if (first) await this.m().oauthStates.deleteOne({ _id: id });
+    return first;
+  }
+
+  private async claimOnce(id: string, value: string): Promise<boolean> {
+    try {
+      await this.m().oauthClaims.collection.insertOne({ _id: id, kind: id.split(':')[0], value, at: new Date() } as never);
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
