@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { ScheduledTask } from 'node-cron';
 import { createApp } from './api/app';
+import type { AuditTrail } from './api/audit';
 import type { HubConfig } from './config/config';
 import { sha256Hex } from './core/ids';
 import { createLogger } from './core/logger';
@@ -20,8 +21,9 @@ import { PayloadBuilder } from './delivery/payload';
 import { ReplayService } from './delivery/replay-service';
 import { TestSender } from './delivery/test-sender';
 import { EventValidator } from './events/validator';
-import { schedulePurge } from './jobs/purge-job';
+import { schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
+import { assertKeysPresent } from './secrets/key-ring';
 import { baseUrlOverride } from './oauth/oauth-apps';
 import { OAuthLinker } from './oauth/oauth-linker';
 import { TokenManager } from './oauth/token-manager';
@@ -63,6 +65,7 @@ export class Hub {
   readonly tokens: TokenManager;
   readonly connectionJobs: ConnectionJobs;
   private readonly syncStats: SyncStats;
+  private readonly secretBox: SecretBox;
   private readonly recorder: AttemptRecorder;
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
@@ -82,6 +85,7 @@ export class Hub {
       (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
     this.store = options.store ?? (config.mongodbUrl ? new MongoStore({ url: config.mongodbUrl }) : new MemoryStore());
     const secretBox = new SecretBox(config.encryptionKeys);
+    this.secretBox = secretBox;
     const validator = new EventValidator();
     const cache = new SubscriptionCache(this.store, secretBox);
     const payloads = new PayloadBuilder();
@@ -192,6 +196,7 @@ export class Hub {
     );
     await this.loadConnectors();
     await this.store.connect();
+    await assertKeysPresent(this.store, this.secretBox);
     await this.broker.start();
     if (config.apiKey) {
       await this.store.upsertApiKey({ hash: sha256Hex(config.apiKey), tenantId: 'default', name: 'bootstrap', createdAt: new Date() });
@@ -205,6 +210,7 @@ export class Hub {
     }
     if (config.roles.has('jobs')) {
       this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
+      this.cronTasks.push(scheduleRateSlotPurge(this.store, this.logger));
       this.cronTasks.push(...this.connectionJobs.schedule());
     }
     if (config.roles.has('api')) {
@@ -227,6 +233,7 @@ export class Hub {
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
     await this.router.drain();
     await this.recorder.drain();
+    await (this.app.locals['audit'] as AuditTrail | undefined)?.drain();
     await this.syncStats.close();
     await closing;
     await this.broker.close();

@@ -1,7 +1,13 @@
 import express from 'express';
 import type { Express } from 'express';
+import { accessLog } from './access-log';
+import { AuditTrail } from './audit';
 import { requireApiKey } from './auth';
 import type { ApiDeps } from './deps';
+import { apiRateLimit } from './rate-limit';
+import { requireScope } from './scopes';
+import { apiKeyRoutes } from './routes/api-keys';
+import { auditLogRoutes } from './routes/audit-log';
 import { errorHandler, notFoundRoute } from './errors';
 import { openApiRoutes } from './routes/openapi';
 import { deadLetterRoutes } from './routes/dead-letters';
@@ -14,20 +20,32 @@ import { connectionRoutes } from './routes/connections';
 import { connectorRoutes } from './routes/connectors';
 import { integrationRoutes } from './routes/integrations';
 import { oauthApiRoutes, oauthBrowserRoutes } from './routes/oauth';
+import { metaRoutes } from './routes/meta';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(express.json({ limit: '1mb' }));
+  app.use(accessLog(deps.logger));
+  app.use(express.json({ limit: deps.config.api.maxBodyBytes }));
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
   app.use(eventTypeRoutes());
   app.use(oauthBrowserRoutes(deps));
-  app.use('/v1', requireApiKey(deps.store));
+  // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
+  app.use('/v1', requireApiKey(deps.store, deps.logger));
+  app.use('/v1', apiRateLimit({ limit: deps.config.api.rateLimitPerMinute, broker: deps.broker, logger: deps.logger }));
+  app.use('/v1', requireScope(app, deps.logger));
+  const audit = new AuditTrail(deps.store, deps.logger);
+  // The composition root drains it on shutdown, so no change goes unrecorded.
+  app.locals['audit'] = audit;
+  app.use('/v1', audit.middleware());
+  app.use(apiKeyRoutes(deps));
+  app.use(auditLogRoutes(deps));
   app.use(eventRoutes(deps));
   app.use(subscriptionRoutes(deps));
   app.use(connectorRoutes(deps));
+  app.use(metaRoutes(deps));
   app.use(oauthApiRoutes(deps));
   app.use(connectionRoutes(deps));
   app.use(integrationRoutes(deps));

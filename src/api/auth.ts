@@ -1,21 +1,55 @@
 import type { RequestHandler, Response } from 'express';
 import { HubError } from '../core/errors';
 import { sha256Hex } from '../core/ids';
+import type { Logger } from '../core/logger';
 import type { Store } from '../store/port';
 
-/** Resolves `Authorization: Bearer <api key>` to the key's tenant. */
-export function requireApiKey(store: Store): RequestHandler {
+/** Who is calling: the key's id, name and scopes (set by requireApiKey). */
+export interface Principal {
+  tenantId: string;
+  keyId: string;
+  keyName: string;
+  scopes: readonly string[];
+}
+
+/** lastUsedAt is written at most this often per key and process. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Resolves `Authorization: Bearer <api key>` to the key's tenant and scopes.
+ * The store is read on every request, so a revocation holds at once in every process.
+ */
+export function requireApiKey(store: Store, logger?: Logger): RequestHandler {
+  const touched = new Map<string, number>();
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) {
       throw new HubError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".', { status: 401 });
     }
-    const record = await store.findApiKey(sha256Hex(match[1]));
-    if (!record) throw new HubError('unauthorized', 'The API key is not valid. Check it, or ask an operator for a new one.', { status: 401 });
+    const hash = sha256Hex(match[1]);
+    const record = await store.findApiKey(hash);
+    if (!record || record.revokedAt !== null) {
+      throw new HubError('unauthorized', 'The API key is not valid or was revoked. Check it, or ask an admin for a new one.', { status: 401 });
+    }
+    const principal: Principal = { tenantId: record.tenantId, keyId: record.id, keyName: record.name, scopes: record.scopes };
     res.locals['tenantId'] = record.tenantId;
+    res.locals['principal'] = principal;
+    const now = Date.now();
+    const last = Math.max(touched.get(hash) ?? 0, record.lastUsedAt?.getTime() ?? 0);
+    if (now - last >= TOUCH_INTERVAL_MS) {
+      if (touched.size > 10_000) touched.clear();
+      touched.set(hash, now);
+      store.touchApiKey(hash, new Date(now)).catch((err: unknown) => logger?.warn({ keyId: record.id, err: (err as Error).message }, 'could not record the use of an API key'));
+    }
     next();
   };
+}
+
+export function principalOf(res: Response): Principal {
+  const principal = res.locals['principal'] as Principal | undefined;
+  if (!principal) throw new HubError('unauthorized', 'No API key on this request.', { status: 401 });
+  return principal;
 }
 
 export function tenantOf(res: Response): string {

@@ -12,9 +12,20 @@ export function subscriptionView(s: SubscriptionRecord): Record<string, unknown>
     payload: s.payload,
     headers: s.headers,
     retryConfig: s.retryConfig,
+    allowedIps: s.allowedIps ?? [],
+    rateLimit: s.rateLimit ?? null,
+    // The client certificate is stored encrypted; only that one is configured is shown.
+    tls: s.tlsSealed ? { clientCertificate: 'configured' } : null,
     active: s.active,
     disabledReason: s.disabledReason,
     description: s.description,
+    // Signing: the algorithm, and for Ed25519 the public key (not secret; the private key never leaves the hub).
+    signing: { algorithm: s.signing?.algorithm ?? 'hmac-sha256' },
+    publicKey: s.publicKey ?? null,
+    // Until then the secret before the last rotation signs too (second signature).
+    previousSecretExpiresAt: s.previousSecretSealed && s.previousSecretExpiresAt ? s.previousSecretExpiresAt.toISOString() : null,
+    // A public JWK, shown as registered.
+    encryption: s.encryption ?? null,
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
   };

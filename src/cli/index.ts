@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { connectorCommands } from './connectors';
-import { sha256Hex } from '../core/ids';
+import { secretCommands } from './secrets';
+import { newId, sha256Hex } from '../core/ids';
+import { API_SCOPES, isApiScope } from '../api/scopes';
 import { startFromCommandLine } from '../main';
 import { MongoStore } from '../store/mongo/mongo-store';
 
@@ -21,23 +23,29 @@ keys
   .description('create an API key for a tenant and print it (it is stored only as a hash)')
   .requiredOption('--tenant <id>', 'the tenant the key belongs to, e.g. acme')
   .option('--name <name>', 'what the key is for', 'cli')
-  .action(async (options: { tenant: string; name: string }) => {
+  .option('--scopes <list>', 'comma-separated scopes: subscriptions:read, subscriptions:write, events:publish, deliveries:read, connections:write, admin', 'admin')
+  .action(async (options: { tenant: string; name: string; scopes: string }) => {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.tenant)) fail('--tenant must be 1-64 letters, digits, "_" or "-".');
+    const scopes = [...new Set(options.scopes.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+    const unknown = scopes.filter((s) => !isApiScope(s));
+    if (scopes.length === 0 || unknown.length > 0) fail(`--scopes must list one or more of ${API_SCOPES.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}.`);
     const config = loadConfigOrExit();
     if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode keys live in the memory of the running hub.');
     const store = new MongoStore({ url: config.mongodbUrl });
     await store.connect();
     try {
       const key = `hh_${randomBytes(24).toString('base64url')}`;
-      await store.upsertApiKey({ hash: sha256Hex(key), tenantId: options.tenant, name: options.name, createdAt: new Date() });
+      const id = newId('key');
+      await store.upsertApiKey({ id, hash: sha256Hex(key), tenantId: options.tenant, name: options.name, scopes, createdAt: new Date() });
       process.stdout.write(`${key}\n`);
-      process.stderr.write(`API key for tenant "${options.tenant}" created. It is shown only now: store it safely.\n`);
+      process.stderr.write(`API key ${id} (${scopes.join(', ')}) for tenant "${options.tenant}" created. It is shown only now: store it safely.\n`);
     } finally {
       await store.close();
     }
   });
 
 connectorCommands(program);
+secretCommands(program, fail);
 
 function loadConfigOrExit(): ReturnType<typeof loadConfig> {
   try {

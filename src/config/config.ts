@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 
 /** connectors/ of the package: where the hub finds its connector manifests unless told otherwise. */
 export const DEFAULT_CONNECTORS_DIR = path.resolve(__dirname, '..', '..', 'connectors');
@@ -18,6 +19,8 @@ export interface HubConfig {
   readonly apiKey: string | null;
   readonly apiKeyGenerated: boolean;
   readonly allowPrivateNetworks: boolean;
+  /** The addresses deliveries leave from (HOOKHUB_EGRESS_IPS), published for receivers' allow-lists. */
+  readonly egressIps: readonly string[];
   readonly encryptionKeys: ReadonlyArray<{ id: string; key: Buffer }>;
   readonly encryptionKeyGenerated: boolean;
   readonly roles: ReadonlySet<Role>;
@@ -29,6 +32,13 @@ export interface HubConfig {
   };
   readonly queuePrefix: string;
   readonly retention: { readonly attemptsDays: number };
+  /** The management API's guards. */
+  readonly api: {
+    /** Requests per minute per API key (HOOKHUB_API_RATE_LIMIT). */
+    readonly rateLimitPerMinute: number;
+    /** Larger request bodies are refused with 413 (HOOKHUB_MAX_BODY_BYTES). */
+    readonly maxBodyBytes: number;
+  };
   /** Where browsers reach this hub (OAuth callbacks): HOOKHUB_PUBLIC_URL, default http://localhost:<PORT>. */
   readonly publicUrl: string;
   /** Per-connector settings from the environment (HOOKHUB_<CONNECTOR>_CLIENT_ID, ...), by variable name. */
@@ -112,7 +122,11 @@ export function loadConfig(env: Env = process.env): HubConfig {
     apiKeyGenerated = true;
   }
 
-  const encryptionKeys = parseEncryptionKeys(str('HOOKHUB_ENCRYPTION_KEY'), problems);
+  // HOOKHUB_ENCRYPTION_KEYS is the key ring (id:base64,..., newest last); HOOKHUB_ENCRYPTION_KEY one key or the same ring.
+  if (str('HOOKHUB_ENCRYPTION_KEYS') && str('HOOKHUB_ENCRYPTION_KEY')) {
+    problems.push('Set HOOKHUB_ENCRYPTION_KEYS (the key ring) or HOOKHUB_ENCRYPTION_KEY (one key), not both.');
+  }
+  const encryptionKeys = parseEncryptionKeys(str('HOOKHUB_ENCRYPTION_KEYS') ?? str('HOOKHUB_ENCRYPTION_KEY'), problems);
   let encryptionKeyGenerated = false;
   if (encryptionKeys.length === 0) {
     if (mode === 'embedded') {
@@ -120,7 +134,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
       encryptionKeyGenerated = true;
     } else {
       problems.push(
-        'HOOKHUB_ENCRYPTION_KEY is required with AMQP_URL/MONGODB_URL: 32 random bytes in base64 ' +
+        'HOOKHUB_ENCRYPTION_KEYS (or HOOKHUB_ENCRYPTION_KEY) is required with AMQP_URL/MONGODB_URL: 32 random bytes in base64 ' +
           '(generate one with `openssl rand -base64 32`). Secrets are never stored in plaintext.',
       );
     }
@@ -143,6 +157,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     apiKey,
     apiKeyGenerated,
     allowPrivateNetworks: bool('HOOKHUB_ALLOW_PRIVATE_NETWORKS', mode === 'embedded'),
+    egressIps: (str('HOOKHUB_EGRESS_IPS') ?? '').split(',').map((ip) => ip.trim()).filter((ip) => ip !== ''),
     encryptionKeys,
     encryptionKeyGenerated,
     roles,
@@ -154,6 +169,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },
+    api: {
+      rateLimitPerMinute: int('HOOKHUB_API_RATE_LIMIT', 600, 1, 1_000_000),
+      maxBodyBytes: int('HOOKHUB_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    },
     publicUrl: (str('HOOKHUB_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '3000'}`).replace(/\/+$/, ''),
     connectorEnv: Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => /^HOOKHUB_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL|BASE_URL)$/.test(e[0]) && typeof e[1] === 'string'),
@@ -164,12 +183,27 @@ export function loadConfig(env: Env = process.env): HubConfig {
       watch: bool('HOOKHUB_CONNECTORS_WATCH', mode === 'embedded'),
     },
   };
+  if (production && config.allowPrivateNetworks) {
+    problems.push('HOOKHUB_ALLOW_PRIVATE_NETWORKS=true is refused with NODE_ENV=production: the SSRF guard is always on in production.');
+  }
+  for (const ip of config.egressIps) if (!isIpOrCidr(ip)) problems.push(`HOOKHUB_EGRESS_IPS contains "${ip}", which is not an IP address or CIDR range.`);
   if (!/^https?:\/\/[^/]+/.test(config.publicUrl)) problems.push(`HOOKHUB_PUBLIC_URL="${config.publicUrl}" must be an http(s) URL such as https://hooks.example.com.`);
   if (!/^(fatal|error|warn|info|debug|trace|silent)$/.test(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent.`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+function isIpOrCidr(value: string): boolean {
+  return ipaddr.isValid(value) || (value.includes('/') && (() => {
+    try {
+      ipaddr.parseCIDR(value);
+      return true;
+    } catch {
+      return false;
+    }
+  })());
 }
 
 /**
@@ -183,10 +217,10 @@ function parseEncryptionKeys(raw: string | undefined, problems: string[]): Array
     const [maybeId, maybeKey] = entry.includes(':') ? entry.split(':', 2) : [`k${index + 1}`, entry];
     const key = Buffer.from((maybeKey ?? '').trim(), 'base64');
     const id = (maybeId ?? '').trim();
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) problems.push(`HOOKHUB_ENCRYPTION_KEY entry ${index + 1} has an invalid key id "${id}".`);
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) problems.push(`Encryption key entry ${index + 1} has an invalid key id "${id}".`);
     else if (key.length !== 32) {
       problems.push(
-        `HOOKHUB_ENCRYPTION_KEY entry ${index + 1} ("${id}") must decode from base64 to 32 bytes (it decodes to ${key.length}).`,
+        `Encryption key entry ${index + 1} ("${id}") must decode from base64 to 32 bytes (it decodes to ${key.length}).`,
       );
     } else keys.push({ id, key });
   });

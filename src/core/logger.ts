@@ -9,6 +9,8 @@ export const REDACTED_PATHS = [
   '*.secret',
   'secretSealed',
   '*.secretSealed',
+  'previousSecretSealed',
+  '*.previousSecretSealed',
   'apiKey',
   'req.headers.authorization',
   'headers.authorization',

@@ -8,6 +8,12 @@ const VERSION = 'v1';
  * `v1:<keyId>:<iv>:<tag>:<ciphertext>` (base64url), so a key ring can decrypt
  * data written under older keys.
  */
+/** The key id a sealed value names, or null when it is not a sealed value. */
+export function sealedKeyId(sealed: string): string | null {
+  const [version, keyId] = sealed.split(':');
+  return version === VERSION && keyId ? keyId : null;
+}
+
 export class SecretBox {
   private readonly keys: ReadonlyMap<string, Buffer>;
   private readonly currentKeyId: string;
@@ -20,6 +26,15 @@ export class SecretBox {
     }
     this.keys = new Map(keys.map(({ id, key }) => [id, key]));
     this.currentKeyId = first.id;
+  }
+
+  /** The id of the key new data is sealed with (the newest of the ring). */
+  get newestKeyId(): string {
+    return this.currentKeyId;
+  }
+
+  hasKey(id: string): boolean {
+    return this.keys.has(id);
   }
 
   seal(plaintext: string): string {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { newId } from '../core/ids';
 import { persist } from '../core/persist';
@@ -10,12 +11,13 @@ import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/sub
 import type { IntegrationDeliverer, IntegrationDelivery } from '../connectors/integration-deliverer';
 import type { AttemptRecorder } from './attempt-recorder';
 import { EndpointLimiter, endpointKey } from './endpoint-limiter';
-import type { HttpResult, HttpSender } from './http-sender';
+import type { HttpResult, HttpSender, SendOptions } from './http-sender';
 import type { OperationalEvents } from './operational-events';
 import { classify } from './outcome';
 import type { Outcome } from './outcome';
 import type { PayloadBuilder } from './payload';
 import { retryDelayMs } from './retry-policy';
+import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { buildWebhookRequest } from './webhook-request';
 
 export interface DeliveryWorkerOptions {
@@ -37,6 +39,8 @@ export interface DeliveryWorkerOptions {
 
 /** How long a job waits when its endpoint is at its concurrency limit. */
 const DEFER_MS = 1000;
+/** The longest a job holds its place waiting for its subscription's rate limit before going back to the queue. */
+const RATE_WAIT_MS = 2000;
 
 /**
  * Handles one delivery job: one HTTP attempt, its record, and what follows
@@ -45,9 +49,11 @@ const DEFER_MS = 1000;
  */
 export class DeliveryWorker {
   private readonly limiter: EndpointLimiter;
+  private readonly rates: SubscriptionRateLimiter;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new EndpointLimiter(o.perEndpointConcurrency);
+    this.rates = new SubscriptionRateLimiter(o.store);
   }
 
   async handle(job: DeliveryJob): Promise<void> {
@@ -93,12 +99,28 @@ export class DeliveryWorker {
       });
       return;
     }
+    const rate = loaded.record.rateLimit;
+    if (rate) {
+      // The subscription's own rate, shared by every worker: wait for a slot, or queue the job again.
+      const wait = await this.rates.acquire(loaded.record.id, rate.requestsPerSecond, RATE_WAIT_MS).catch((err: unknown) => {
+        this.limiter.release(key);
+        throw err;
+      });
+      if (wait === null) {
+        this.limiter.release(key);
+        this.o.metrics.deferred.inc();
+        await this.o.broker.scheduleDelivery(job, DEFER_MS);
+        return;
+      }
+      if (wait > 0) await sleep(wait);
+    }
     let result: HttpResult;
     let outcome: Outcome;
     try {
       const request = await buildWebhookRequest(this.o.payloads, loaded.record, loaded.secrets, job.webhookId, job.event, job.attempt);
-      result = await this.o.sender.send(request.url, request.headers, request.body);
+      result = await this.o.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
       this.limiter.observe(key, result.durationMs, result.status !== null);
+      if (rate && result.status === 429) this.rates.slowDown(loaded.record.id);
       outcome = classify(result);
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;
@@ -209,6 +231,13 @@ export class DeliveryWorker {
     if (isOperationalType(job.event.type)) return;
     await this.o.operational.emit(job.tenantId, type, data);
   }
+}
+
+/** The subscription's network rules for the sender: allowed addresses and its client certificate. */
+function sendOptions(loaded: LoadedSubscription): SendOptions | undefined {
+  const allowedIps = loaded.record.allowedIps ?? [];
+  if (allowedIps.length === 0 && !loaded.tls) return undefined;
+  return { ...(allowedIps.length ? { allowedIps } : {}), ...(loaded.tls ? { tls: loaded.tls } : {}) };
 }
 
 function failedWithoutRequest(error: string): HttpResult {

@@ -1,7 +1,15 @@
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from '../core/errors';
-import { checkLiteralHost, guardedLookup } from './network-guard';
+import { createHash } from 'node:crypto';
+import { checkedLookup, checkLiteralHost, guardedLookup, parseAllowedIps } from './network-guard';
+import type { AllowedRanges } from './network-guard';
+
+/** Per-subscription transport settings: where it may connect, and its client certificate. */
+export interface SendOptions {
+  allowedIps?: readonly string[];
+  tls?: { cert: string; key: string; ca?: string };
+}
 
 export const RESPONSE_BODY_LIMIT = 64 * 1024;
 
@@ -27,6 +35,8 @@ export interface HttpSenderOptions {
  */
 export class HttpSender {
   private readonly agent: Agent;
+  /** Agents of subscriptions with their own settings (allowedIps, mutual TLS), by those settings. */
+  private readonly special = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
 
   constructor(private readonly options: HttpSenderOptions) {
     // undici's own timers bound the wait for the response head and for each body chunk; cheaper per
@@ -40,16 +50,17 @@ export class HttpSender {
     });
   }
 
-  async send(url: string, headers: Record<string, string>, body: string | null, method = 'POST'): Promise<HttpResult> {
+  async send(url: string, headers: Record<string, string>, body: string | null, method = 'POST', options?: SendOptions): Promise<HttpResult> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     try {
-      if (!this.options.allowPrivateNetworks) checkLiteralHost(new URL(url));
+      const special = options && (options.allowedIps?.length || options.tls) ? this.specialAgent(options) : null;
+      checkLiteralHost(new URL(url), !this.options.allowPrivateNetworks, special?.allowed ?? null);
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
         body,
-        dispatcher: this.agent,
+        dispatcher: special?.agent ?? this.agent,
       });
       const text = await readLimited(response.body);
       return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text, durationMs: elapsed(), error: null, errorCode: null };
@@ -61,7 +72,37 @@ export class HttpSender {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), ...[...this.special.values()].map((s) => s.agent.close())]);
+    this.special.clear();
+  }
+
+  private specialAgent(options: SendOptions): { agent: Agent; allowed: AllowedRanges | null } {
+    const key = createHash('sha256').update(JSON.stringify([options.allowedIps ?? [], options.tls ?? null])).digest('base64url');
+    let found = this.special.get(key);
+    if (!found) {
+      const allowed = options.allowedIps?.length ? parseAllowedIps(options.allowedIps) : null;
+      const agent = new Agent({
+        connections: this.options.connectionsPerOrigin,
+        keepAliveTimeout: 10_000,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        connect: {
+          timeout: 10_000,
+          lookup: checkedLookup(!this.options.allowPrivateNetworks, allowed),
+          // Certificates are always verified; a subscription may add the CA of its endpoint.
+          rejectUnauthorized: true,
+          ...(options.tls ? { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca ? { ca: options.tls.ca } : {}) } : {}),
+        },
+      });
+      if (this.special.size >= 500) {
+        const [oldestKey, oldest] = this.special.entries().next().value as [string, { agent: Agent }];
+        this.special.delete(oldestKey);
+        void oldest.agent.close();
+      }
+      found = { agent, allowed };
+      this.special.set(key, found);
+    }
+    return found;
   }
 }
 

@@ -30,10 +30,33 @@ export class BlockedAddressError extends HubError {
   }
 }
 
+export class AddressNotAllowedError extends HubError {
+  constructor(host: string, address: string) {
+    super('endpoint_address_not_allowed', `${host} resolves to ${address}, which is outside the subscription's allowedIps; deliveries go only to addresses inside them.`, { status: 400 });
+    this.name = 'AddressNotAllowedError';
+  }
+}
+
+/** Parsed CIDR ranges of a subscription's allowedIps. */
+export type AllowedRanges = ReadonlyArray<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+
+export function parseAllowedIps(list: readonly string[]): AllowedRanges {
+  return list.map((entry) => (entry.includes('/') ? ipaddr.parseCIDR(entry) : ([ipaddr.parse(entry), ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128] as [ipaddr.IPv4 | ipaddr.IPv6, number])));
+}
+
+export function isAllowedAddress(address: string, ranges: AllowedRanges): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return ranges.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits));
+}
+
 /** Checks a URL's host when it is an IP literal (a DNS lookup is never made for those). */
-export function checkLiteralHost(url: URL): void {
+export function checkLiteralHost(url: URL, guard = true, allowed: AllowedRanges | null = null): void {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (net.isIP(host) && isBlockedAddress(host)) throw new BlockedAddressError(url.hostname, host);
+  if (!net.isIP(host)) return;
+  if (guard && isBlockedAddress(host)) throw new BlockedAddressError(url.hostname, host);
+  if (allowed && !isAllowedAddress(host, allowed)) throw new AddressNotAllowedError(url.hostname, host);
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
@@ -44,10 +67,21 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.
  * answer between registration and delivery (DNS rebinding) is still caught.
  */
 export function guardedLookup(hostname: string, options: dns.LookupOptions, callback: LookupCallback): void {
+  checkedLookup(true, null)(hostname, options, callback);
+}
+
+/** A lookup that applies the SSRF guard (when `guard`) and a subscription's allowedIps (when given). */
+export function checkedLookup(guard: boolean, allowed: AllowedRanges | null): (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void {
+  return (hostname, options, callback) => lookupChecked(hostname, options, callback, guard, allowed);
+}
+
+function lookupChecked(hostname: string, options: dns.LookupOptions, callback: LookupCallback, guard: boolean, allowed: AllowedRanges | null): void {
   dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, []);
-    const blocked = addresses.find((a) => isBlockedAddress(a.address));
+    const blocked = guard ? addresses.find((a) => isBlockedAddress(a.address)) : undefined;
     if (blocked) return callback(new BlockedAddressError(hostname, blocked.address), []);
+    const outside = allowed ? addresses.find((a) => !isAllowedAddress(a.address, allowed)) : undefined;
+    if (outside) return callback(new AddressNotAllowedError(hostname, outside.address), []);
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
     if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);

@@ -15,7 +15,9 @@ export type Outcome =
  */
 export function classify(result: HttpResult): Outcome {
   if (result.status === null) {
-    if (result.errorCode === 'endpoint_address_blocked') return { kind: 'permanent', reason: result.error ?? 'blocked address' };
+    if (result.errorCode === 'endpoint_address_blocked' || result.errorCode === 'endpoint_address_not_allowed') {
+      return { kind: 'permanent', reason: result.error ?? 'address refused' };
+    }
     return { kind: 'retry', retryAfterMs: null };
   }
   if (result.status >= 200 && result.status < 300) return { kind: 'success' };

@@ -1,8 +1,10 @@
+import { UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { getPath, setPath } from '../core/json-path';
 import type { EventEnvelope } from '../events/envelope';
-import type { PayloadOptions } from '../store/port';
+import type { EncryptionOptions, PayloadOptions } from '../store/port';
+import { PayloadEncryptor } from './payload-encryption';
 
 export interface WebhookBody {
   id: string;
@@ -30,6 +32,16 @@ export function selectFields(data: Record<string, unknown>, fields: readonly str
 /** Builds the body of one delivery. A transform sees the whole envelope and its result becomes `data`. */
 export class PayloadBuilder {
   private readonly transforms = new Map<string, CompiledExpression>();
+  private readonly encryptor = new PayloadEncryptor();
+
+  /** Encrypts the listed fields (or all of `data`) to the subscription's public JWK: after shaping, before signing. */
+  async encrypt(body: WebhookBody, options: EncryptionOptions): Promise<WebhookBody> {
+    try {
+      return await this.encryptor.encrypt(body, options);
+    } catch (err) {
+      throw new UnrecoverableError('payload_encryption_failed', `Could not encrypt the payload: ${(err as Error).message}`, { cause: err });
+    }
+  }
 
   async build(envelope: EventEnvelope, options: PayloadOptions | null, subscriptionId: string, attempt: number): Promise<WebhookBody> {
     let data: unknown = envelope.data;

@@ -1,10 +1,61 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { SecretBox } from '../core/secret-box';
+import type { SigningAlgorithm, SubscriptionRecord } from '../store/port';
+import { PUBLIC_KEY_PREFIX, SECRET_PREFIX } from '../verify';
 
-export const SECRET_PREFIX = 'whsec_';
+// Receivers verify with src/verify (published as `hookhub/verify`); the hub only signs.
+export { PUBLIC_KEY_PREFIX, SECRET_PREFIX, verifyWebhook, WebhookVerificationError } from '../verify';
+export type { VerifyWebhookOptions, WebhookVerificationErrorCode } from '../verify';
+
+/** Ed25519 signing keys: `whsk_` + base64 of the 32-byte seed, as the Standard Webhooks libraries read them. */
+export const SIGNING_KEY_PREFIX = 'whsk_';
+// DER PKCS#8 header of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export function generateSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
+}
+
+/** A new Ed25519 key pair: `whsk_<base64 seed>` (stays in the hub) and `whpk_<base64 32-byte public key>`. */
+export function generateEd25519KeyPair(): { secretKey: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  return {
+    secretKey: `${SIGNING_KEY_PREFIX}${Buffer.from(String(jwk.d), 'base64url').toString('base64')}`,
+    publicKey: `${PUBLIC_KEY_PREFIX}${Buffer.from(String(publicKey.export({ format: 'jwk' }).x), 'base64url').toString('base64')}`,
+  };
+}
+
+/** A new signing secret for a subscription: a `whsec_` secret, or an Ed25519 pair whose public half is shown to the tenant. */
+export function generateSigningKey(algorithm: SigningAlgorithm): { secret: string; publicKey: string | null } {
+  if (algorithm === 'ed25519') {
+    const pair = generateEd25519KeyPair();
+    return { secret: pair.secretKey, publicKey: pair.publicKey };
+  }
+  return { secret: generateSecret(), publicKey: null };
+}
+
+/**
+ * The unsealed secrets a delivery is signed with, newest first: the current one,
+ * and the previous one while its rotation overlap lasts.
+ */
+export function signingSecrets(record: SubscriptionRecord, secretBox: SecretBox): { current: string | null; previous: string | null; previousExpiresAt: number } {
+  const previous = record.previousSecretSealed && record.previousSecretExpiresAt ? record.previousSecretSealed : null;
+  return {
+    current: record.secretSealed === '' ? null : secretBox.open(record.secretSealed),
+    previous: previous === null ? null : secretBox.open(previous),
+    previousExpiresAt: record.previousSecretExpiresAt?.getTime() ?? 0,
+  };
+}
+
+/** The secrets to sign with at `nowMs`, newest first. */
+export function activeSecrets(secrets: ReturnType<typeof signingSecrets>, nowMs: number = Date.now()): string[] {
+  const out: string[] = [];
+  if (secrets.current !== null) out.push(secrets.current);
+  if (secrets.previous !== null && nowMs < secrets.previousExpiresAt) out.push(secrets.previous);
+  return out;
 }
 
 export function secretKey(secret: string): Buffer {
@@ -16,67 +67,49 @@ export interface SignatureHeaders {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-  'x-webhook-signature': string;
-  'x-webhook-timestamp': string;
+  /** HMAC subscriptions only: the older scheme has no asymmetric form. */
+  'x-webhook-signature'?: string;
+  'x-webhook-timestamp'?: string;
+}
+
+const signingKeys = new Map<string, KeyObject>();
+
+function ed25519Key(secret: string): KeyObject {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    // 32-byte seed as the spec's libraries write it; a 64-byte seed+public form is accepted too.
+    const seed = Buffer.from(secret.slice(SIGNING_KEY_PREFIX.length), 'base64').subarray(0, 32);
+    if (seed.length !== 32) throw new Error('A whsk_ signing key must hold a 32-byte Ed25519 seed');
+    key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+    if (signingKeys.size > 5000) signingKeys.clear();
+    signingKeys.set(secret, key);
+  }
+  return key;
 }
 
 /**
- * Standard Webhooks v1 (HMAC-SHA256 over `{id}.{timestamp}.{body}`, base64),
- * one signature per secret during a rotation, plus the older
+ * Standard Webhooks over `{id}.{timestamp}.{body}`: `v1,<base64 HMAC-SHA256>` for a
+ * `whsec_` secret, `v1a,<base64 Ed25519>` for a `whsk_` key; one signature per
+ * secret during a rotation, newest first. For HMAC subscriptions, also the older
  * `X-Webhook-Signature: sha256=<hex of HMAC(body)>` for receivers built on it.
  */
 export function signPayload(webhookId: string, timestampSeconds: number, body: string, secrets: readonly string[]): SignatureHeaders {
   const signed = `${webhookId}.${timestampSeconds}.${body}`;
-  const signatures = secrets.map((s) => `v1,${createHmac('sha256', secretKey(s)).update(signed).digest('base64')}`);
+  const signatures = secrets.map((s) =>
+    s.startsWith(SIGNING_KEY_PREFIX)
+      ? `v1a,${signBytes(null, Buffer.from(signed, 'utf8'), ed25519Key(s)).toString('base64')}`
+      : `v1,${createHmac('sha256', secretKey(s)).update(signed).digest('base64')}`,
+  );
   const primary = secrets[0];
   if (primary === undefined) throw new Error('signPayload needs at least one secret');
-  return {
+  const headers: SignatureHeaders = {
     'webhook-id': webhookId,
     'webhook-timestamp': String(timestampSeconds),
     'webhook-signature': signatures.join(' '),
-    'x-webhook-signature': `sha256=${createHmac('sha256', secretKey(primary)).update(body).digest('hex')}`,
-    'x-webhook-timestamp': String(timestampSeconds),
   };
-}
-
-export class WebhookVerificationError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'WebhookVerificationError';
-    this.code = code;
+  if (!primary.startsWith(SIGNING_KEY_PREFIX)) {
+    headers['x-webhook-signature'] = `sha256=${createHmac('sha256', secretKey(primary)).update(body).digest('hex')}`;
+    headers['x-webhook-timestamp'] = String(timestampSeconds);
   }
-}
-
-const TOLERANCE_SECONDS = 5 * 60;
-
-/** Verifies a Standard Webhooks v1 signature, for receivers written in Node. */
-export function verifyWebhook(
-  rawBody: string,
-  headers: Record<string, string | string[] | undefined>,
-  secret: string,
-  nowSeconds: number = Math.floor(Date.now() / 1000),
-): void {
-  const header = (name: string): string => {
-    const value = headers[name] ?? headers[name.toLowerCase()];
-    const single = Array.isArray(value) ? value[0] : value;
-    if (!single) throw new WebhookVerificationError('missing_header', `Missing ${name} header`);
-    return single;
-  };
-  const id = header('webhook-id');
-  const timestamp = Number(header('webhook-timestamp'));
-  if (!Number.isInteger(timestamp)) throw new WebhookVerificationError('invalid_timestamp', 'webhook-timestamp is not a number');
-  if (Math.abs(nowSeconds - timestamp) > TOLERANCE_SECONDS) {
-    throw new WebhookVerificationError('timestamp_out_of_tolerance', 'webhook-timestamp is more than 5 minutes away from now');
-  }
-  const expected = createHmac('sha256', secretKey(secret)).update(`${id}.${timestamp}.${rawBody}`).digest();
-  const ok = header('webhook-signature')
-    .split(' ')
-    .some((entry) => {
-      const [version, signature] = entry.split(',', 2);
-      if (version !== 'v1' || !signature) return false;
-      const given = Buffer.from(signature, 'base64');
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    });
-  if (!ok) throw new WebhookVerificationError('invalid_signature', 'No webhook-signature matches the payload');
+  return headers;
 }

@@ -10,6 +10,7 @@ import type { SubscriptionRecord } from '../store/port';
 import type { HttpSender } from './http-sender';
 import { classify } from './outcome';
 import type { PayloadBuilder } from './payload';
+import { activeSecrets, signingSecrets } from './signing';
 import { buildWebhookRequest } from './webhook-request';
 import type { WebhookRequest } from './webhook-request';
 
@@ -49,7 +50,9 @@ export class TestSender {
     const webhookId = webhookIdFor(event.id, subscription.id);
     let request: WebhookRequest;
     try {
-      request = await buildWebhookRequest(this.payloads, subscription, [this.secretBox.open(subscription.secretSealed)], webhookId, event, 1);
+      // Signed like a delivery: both signatures during a rotation overlap, v1a for Ed25519 subscriptions.
+      const secrets = activeSecrets(signingSecrets(subscription, this.secretBox));
+      request = await buildWebhookRequest(this.payloads, subscription, secrets, webhookId, event, 1);
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;
       // The subscription's own payload transform failed: report it like the delivery would.

@@ -20,7 +20,10 @@ export interface WebhookRequest {
   body: string;
 }
 
-/** The exact request of one attempt: shaped body, custom headers, then the signature headers. */
+/**
+ * The exact request of one attempt: shaped (then encrypted) body, custom headers, then the
+ * signature headers (v1 for HMAC subscriptions, v1a for Ed25519 ones; X-Webhook-Signature for HMAC only).
+ */
 export async function buildWebhookRequest(
   builder: PayloadBuilder,
   subscription: SubscriptionRecord,
@@ -30,7 +33,9 @@ export async function buildWebhookRequest(
   attempt: number,
   now: Date = new Date(),
 ): Promise<WebhookRequest> {
-  const payload = await builder.build(event, subscription.payload, subscription.id, attempt);
+  const shaped = await builder.build(event, subscription.payload, subscription.id, attempt);
+  // Encrypted before signing, so the signatures cover exactly the bytes sent.
+  const payload = subscription.encryption ? await builder.encrypt(shaped, subscription.encryption) : shaped;
   const body = JSON.stringify(payload);
   const signature = signPayload(webhookId, Math.floor(now.getTime() / 1000), body, secrets);
   return {

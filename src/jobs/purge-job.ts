@@ -3,6 +3,17 @@ import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger';
 import type { Store } from '../store/port';
 
+/** Deletes rate-limit slots once they are past (every minute). */
+export function scheduleRateSlotPurge(store: Store, logger: Logger): ScheduledTask {
+  return cron.schedule('* * * * *', async () => {
+    try {
+      await store.deleteRateSlotsBefore(new Date(Date.now() - 120_000));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'purge of old rate-limit slots failed; it runs again in a minute');
+    }
+  });
+}
+
 /** Deletes attempt records past retention, daily at 03:17 (the store has no TTL indexes to do it). */
 export function schedulePurge(store: Store, retentionDays: number, logger: Logger): ScheduledTask {
   return cron.schedule('17 3 * * *', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventEnvelope } from '../events/envelope';
 
 export interface RetryConfig {
@@ -18,6 +19,21 @@ export interface FieldFilter {
 export interface PayloadOptions {
   fields?: string[];
   transform?: string;
+}
+
+export type SigningAlgorithm = 'hmac-sha256' | 'ed25519';
+
+/** How deliveries are signed: Standard Webhooks v1 (HMAC, `whsec_`) or v1a (Ed25519, `whsk_`/`whpk_`). Fixed at creation. */
+export interface SigningOptions {
+  algorithm: SigningAlgorithm;
+}
+
+/** Payload encryption to the tenant's public JWK: listed body fields (or the whole `data`) become JWE compact strings. */
+export interface EncryptionOptions {
+  /** A public JWK: RSA (RSA-OAEP-256), EC P-256/384/521 or OKP X25519 (ECDH-ES); never with `d`. */
+  jwk: Record<string, unknown>;
+  /** Dotted paths into the delivered body (`data.contact.email`); absent: the whole `data`. */
+  fields?: string[];
 }
 
 /** What an integration delivers to: a connection, through its connector's triggers. */
@@ -67,6 +83,20 @@ export interface SubscriptionRecord {
   description: string | null;
   /** The signing secret, sealed by SecretBox; never leaves the hub unsealed except on request. Empty for integrations. */
   secretSealed: string;
+  /** Absent on records stored before signing options existed: HMAC. */
+  signing?: SigningOptions;
+  /** Ed25519 subscriptions: `whpk_...`, the public half of the key in secretSealed (not secret). */
+  publicKey?: string | null;
+  /** The secret before the last rotation, sealed; used to sign too until previousSecretExpiresAt. */
+  previousSecretSealed?: string | null;
+  previousSecretExpiresAt?: Date | null;
+  encryption?: EncryptionOptions | null;
+  /** CIDR ranges a delivery may connect to; absent or empty: any public address. */
+  allowedIps?: string[];
+  /** Deliveries to this endpoint stay within this rate across all workers; the excess waits. */
+  rateLimit?: { requestsPerSecond: number } | null;
+  /** Mutual TLS: JSON of {cert, key, ca?} (PEM), sealed. */
+  tlsSealed?: string | null;
   integration: IntegrationTarget | null;
   disabledReason: string | null;
   createdAt: Date;
@@ -78,7 +108,11 @@ export type SubscriptionPatch = Partial<
     SubscriptionRecord,
     'endpointUrl' | 'events' | 'filters' | 'filter' | 'payload' | 'headers' | 'retryConfig' | 'active' | 'description' | 'disabledReason' | 'integration'
   >
->;
+> &
+  // Secret rotation and payload encryption (signing.algorithm is fixed at creation).
+  Partial<Pick<SubscriptionRecord, 'secretSealed' | 'publicKey' | 'previousSecretSealed' | 'previousSecretExpiresAt' | 'encryption'>> &
+  // Network rules.
+  Partial<Pick<SubscriptionRecord, 'allowedIps' | 'rateLimit' | 'tlsSealed'>>;
 
 export interface StoredEvent {
   /** Dedupe key: the event id, namespaced by tenant for tenant-scoped events (see eventStoreKey). */
@@ -226,11 +260,64 @@ export interface DeadLetterRecord {
 }
 
 export interface ApiKeyRecord {
+  /** Public id (key_...), what the API lists and revokes by. */
+  id: string;
   /** sha256 of the key; the key itself is never stored. */
   hash: string;
   tenantId: string;
   name: string;
+  /** What the key may do (see src/api/scopes.ts). Keys stored without scopes read as ['admin']. */
+  scopes: string[];
   createdAt: Date;
+  /** Updated at most about once a minute per process, not on every request. */
+  lastUsedAt: Date | null;
+  /** Set once revoked: the key is refused from then on. */
+  revokedAt: Date | null;
+}
+
+/**
+ * What upsertApiKey takes: the bootstrap key and older callers give no id or scopes.
+ * Without an id one is derived from the hash (stable across restarts); without
+ * scopes the key is an admin key. An upsert never clears lastUsedAt or revokedAt.
+ */
+export type ApiKeyInput = Omit<ApiKeyRecord, 'id' | 'scopes' | 'lastUsedAt' | 'revokedAt'> & Partial<Pick<ApiKeyRecord, 'id' | 'scopes'>>;
+
+/** The id of a key stored without one: derived from its hash, so every process and restart agrees on it. */
+export function apiKeyIdFor(hash: string): string {
+  return `key_${createHash('sha256').update(`hookhub-api-key-id\n${hash}`).digest('hex').slice(0, 26)}`;
+}
+
+/** One change made through the API. Field names only: values are never recorded. */
+export interface AuditEntry {
+  id: string;
+  tenantId: string;
+  /** e.g. subscription.create, connection.update, api_key.revoke */
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  /** Top-level names of the fields the request sent (never their values). */
+  fields: string[];
+  apiKeyId: string;
+  apiKeyName: string;
+  ip: string | null;
+  userAgent: string | null;
+  status: number;
+  at: Date;
+}
+
+export interface AuditQuery extends PageRequest {
+  resourceType?: string | undefined;
+  resourceId?: string | undefined;
+  action?: string | undefined;
+}
+
+/** One value sealed by SecretBox, wherever it is stored. */
+export interface SealedValue {
+  collection: 'subscriptions' | 'connections' | 'oauth_states';
+  id: string;
+  /** The field, e.g. secretSealed. */
+  field: string;
+  value: string;
 }
 
 export interface Page<T> {
@@ -269,8 +356,20 @@ export interface Store {
   /** Cheap round trip that proves the store answers. */
   ping(): Promise<void>;
 
-  upsertApiKey(record: ApiKeyRecord): Promise<void>;
+  upsertApiKey(record: ApiKeyInput): Promise<void>;
+  /** By hash, revoked or not (the caller refuses revoked keys). */
   findApiKey(hash: string): Promise<ApiKeyRecord | null>;
+  /** A tenant's keys, revoked ones included, newest id first. */
+  listApiKeys(tenantId: string, page: PageRequest): Promise<Page<ApiKeyRecord>>;
+  /** Marks the key revoked (keeping the first revocation time); null when the tenant has no such key. */
+  revokeApiKey(tenantId: string, id: string, at: Date): Promise<ApiKeyRecord | null>;
+  /** Records a use of the key; callers throttle it (no write per request). */
+  touchApiKey(hash: string, at: Date): Promise<void>;
+
+  /** Insert only, in batches; unordered. */
+  recordAuditEntries(entries: AuditEntry[]): Promise<void>;
+  /** A tenant's audit trail, newest first. */
+  listAuditEntries(tenantId: string, query: AuditQuery): Promise<Page<AuditEntry>>;
 
   insertSubscription(record: SubscriptionRecord): Promise<void>;
   getSubscription(tenantId: string, id: string): Promise<SubscriptionRecord | null>;
@@ -336,6 +435,16 @@ export interface Store {
   markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
   /** Not yet replayed dead letters of these subscriptions with this reason (parked deliveries). */
   findDeadLettersByReason(tenantId: string, subscriptionIds: string[], reason: DeadLetterReason): Promise<DeadLetterRecord[]>;
+
+  /** Takes slot `slot` of time bucket `bucket` for `key` (a rate limit shared by all processes); false when taken. */
+  claimRateSlot(key: string, bucket: number, slot: number): Promise<boolean>;
+  /** Deletes rate slots older than `before`; returns how many. */
+  deleteRateSlotsBefore(before: Date): Promise<number>;
+
+  /** Every sealed value (fields named *Sealed / sealed), for the key check at start and re-encryption. */
+  scanSealed(): AsyncIterable<SealedValue>;
+  /** Replaces a sealed value if it is still the one scanned; false when it changed meanwhile. */
+  replaceSealed(found: SealedValue, value: string): Promise<boolean>;
 
   /** Deletes attempt records older than `before`; returns how many. */
   purgeAttemptsBefore(before: Date): Promise<number>;

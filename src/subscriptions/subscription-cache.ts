@@ -1,11 +1,19 @@
 import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
+import { activeSecrets, signingSecrets } from '../delivery/signing';
 import type { Store, SubscriptionRecord } from '../store/port';
+import { openTls } from './network-rules';
+import type { ClientTls } from './network-rules';
 
 export interface LoadedSubscription {
   record: SubscriptionRecord;
-  /** Unsealed signing secrets, newest first. */
-  secrets: string[];
+  /**
+   * Unsealed signing secrets, newest first: the current one, and the previous one
+   * while its rotation overlap lasts (checked on each read, not when cached).
+   */
+  readonly secrets: string[];
+  /** The client certificate for mutual TLS, unsealed; absent without one. */
+  readonly tls?: ClientTls;
 }
 
 export class SubscriptionCache {
@@ -25,7 +33,15 @@ export class SubscriptionCache {
     return this.byId.get(id, async () => {
       const record = await this.store.loadSubscription(id);
       if (!record) return null;
-      return { record, secrets: record.secretSealed === '' ? [] : [this.secretBox.open(record.secretSealed)] };
+      const unsealed = signingSecrets(record, this.secretBox);
+      const tls = openTls(record.tlsSealed, this.secretBox);
+      return {
+        record,
+        ...(tls ? { tls } : {}),
+        get secrets(): string[] {
+          return activeSecrets(unsealed);
+        },
+      };
     });
   }
 

@@ -12,10 +12,18 @@ import { loadJsonSchema } from '../events/catalog';
 import { createAjv, describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import { DEFAULT_RETRY_CONFIG } from '../delivery/retry-policy';
-import { generateSecret } from '../delivery/signing';
+import { generateSigningKey } from '../delivery/signing';
+import { checkEncryption } from '../delivery/payload-encryption';
 import { isBlockedAddress } from '../delivery/network-guard';
 import type { Page, PageRequest, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
+import type { EncryptionOptions, SigningOptions } from '../store/port';
+import { networkRules } from './network-rules';
+import type { NetworkFields } from './network-rules';
 import type { SubscriptionCache } from './subscription-cache';
+
+/** How long a rotated-out secret keeps signing by default (a day), and at most (a week). */
+export const DEFAULT_ROTATION_OVERLAP_SECONDS = 86_400;
+export const MAX_ROTATION_OVERLAP_SECONDS = 604_800;
 
 /** Headers the hub sets itself; a subscription cannot override them. */
 export const RESERVED_HEADERS = new Set([
@@ -61,10 +69,12 @@ export class SubscriptionService {
     this.validatePatch = ajv.compile({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.patch.schema.json'), minProperties: 1 });
   }
 
-  async create(tenantId: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string }> {
+  /** `secret` is the whsec_ secret of an HMAC subscription; null for Ed25519, whose record carries the publicKey instead. */
+  async create(tenantId: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string | null }> {
     if (!this.validateCreate(input)) throw invalid(describeErrors(this.validateCreate.errors));
     await this.checkSemantics(input);
-    const secret = generateSecret();
+    const algorithm = (input['signing'] as SigningOptions | undefined)?.algorithm ?? 'hmac-sha256';
+    const { secret, publicKey } = generateSigningKey(algorithm);
     const now = new Date();
     const record: SubscriptionRecord = {
       id: newId('sub'),
@@ -81,13 +91,49 @@ export class SubscriptionService {
       active: (input['active'] as boolean | undefined) ?? true,
       description: (input['description'] as string | null | undefined) ?? null,
       secretSealed: this.options.secretBox.seal(secret),
+      signing: { algorithm },
+      publicKey,
+      previousSecretSealed: null,
+      previousSecretExpiresAt: null,
+      encryption: (input['encryption'] as EncryptionOptions | null | undefined) ?? null,
+      ...this.network(input),
       disabledReason: null,
       createdAt: now,
       updatedAt: now,
     };
     await this.options.store.insertSubscription(record);
     this.options.cache.invalidate();
-    return { record, secret };
+    return { record, secret: publicKey === null ? secret : null };
+  }
+
+  /**
+   * Replaces the signing secret (or Ed25519 key pair). For `overlapSeconds` the previous one
+   * keeps signing too, as a second signature after the new one, so receivers can switch
+   * without losing deliveries; a second rotation within the overlap drops the oldest.
+   * Other processes pick the change up within the subscription cache's TTL (~2 s).
+   */
+  async rotateSecret(tenantId: string, id: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string | null }> {
+    const unknown = Object.keys(input).filter((k) => k !== 'overlapSeconds');
+    const overlap = input['overlapSeconds'] === undefined ? DEFAULT_ROTATION_OVERLAP_SECONDS : input['overlapSeconds'];
+    if (unknown.length > 0 || typeof overlap !== 'number' || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_ROTATION_OVERLAP_SECONDS) {
+      throw invalid(
+        unknown.length > 0
+          ? unknown.map((k) => ({ path: `/${k}`, message: 'is not a rotate-secret option; the only one is overlapSeconds' }))
+          : [{ path: '/overlapSeconds', message: `must be a whole number of seconds from 0 to ${MAX_ROTATION_OVERLAP_SECONDS} (7 days); default ${DEFAULT_ROTATION_OVERLAP_SECONDS}` }],
+        'secret rotation',
+      );
+    }
+    const current = await this.get(tenantId, id);
+    const { secret, publicKey } = generateSigningKey(current.signing?.algorithm ?? 'hmac-sha256');
+    const updated = await this.options.store.updateSubscription(tenantId, id, {
+      secretSealed: this.options.secretBox.seal(secret),
+      publicKey,
+      previousSecretSealed: overlap > 0 ? current.secretSealed : null,
+      previousSecretExpiresAt: overlap > 0 ? new Date(Date.now() + overlap * 1000) : null,
+    });
+    if (!updated) throw new NotFoundError('subscription', id);
+    this.options.cache.invalidate();
+    return { record: updated, secret: publicKey === null ? secret : null };
   }
 
   async get(tenantId: string, id: string): Promise<SubscriptionRecord> {
@@ -102,9 +148,13 @@ export class SubscriptionService {
 
   async update(tenantId: string, id: string, input: SubscriptionInput): Promise<SubscriptionRecord> {
     if (!this.validatePatch(input)) throw invalid(describeErrors(this.validatePatch.errors));
+    if (input['signing'] !== undefined) {
+      throw invalid([{ path: '/signing', message: 'is chosen at creation only: create a new subscription with the other algorithm (and delete this one), or rotate this one\'s key with POST /v1/subscriptions/{id}/rotate-secret' }]);
+    }
     await this.checkSemantics(input);
     const current = await this.get(tenantId, id);
-    const patch = { ...input } as SubscriptionPatch;
+    const { tls: _tls, ...rest } = input;
+    const patch = { ...rest, ...this.network(input) } as SubscriptionPatch;
     if (input['retryConfig']) patch.retryConfig = { ...current.retryConfig, ...(input['retryConfig'] as object) };
     // Re-enabling clears why it was disabled.
     if (input['active'] === true) patch.disabledReason = null;
@@ -120,14 +170,30 @@ export class SubscriptionService {
     this.options.cache.invalidate();
   }
 
-  async secret(tenantId: string, id: string): Promise<string> {
-    return this.options.secretBox.open((await this.get(tenantId, id)).secretSealed);
+  /** What GET /secret answers: the whsec_ secret; for Ed25519 only the public key, as the private key never leaves the hub. */
+  async secret(tenantId: string, id: string): Promise<Record<string, unknown>> {
+    const record = await this.get(tenantId, id);
+    if (record.signing?.algorithm === 'ed25519') {
+      return {
+        algorithm: 'ed25519',
+        publicKey: record.publicKey ?? null,
+        note: 'Ed25519 subscriptions have no shared secret: only Hookhub holds the private key and signs. Verify v1a signatures with this publicKey (whpk_...).',
+      };
+    }
+    return { secret: this.options.secretBox.open(record.secretSealed) };
   }
 
   /** Disables a subscription on the hub's own initiative (e.g. the endpoint answered 410 Gone). */
   async disable(tenantId: string, id: string, reason: string): Promise<void> {
     await this.options.store.updateSubscription(tenantId, id, { active: false, disabledReason: reason });
     this.options.cache.invalidate();
+  }
+
+  /** allowedIps, rateLimit and mutual TLS as record fields; a 400 naming each bad value. */
+  private network(input: SubscriptionInput): Partial<NetworkFields> {
+    const { fields, problems } = networkRules(input, this.options.secretBox);
+    if (problems.length > 0) throw invalid(problems);
+    return fields;
   }
 
   /** Checks what a schema cannot: URL reachability rules, event types, filters, JSONata, headers. */
@@ -166,6 +232,7 @@ export class SubscriptionService {
       else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push({ path: `/headers/${name}`, message: 'is set by Hookhub (signing or transport) and cannot be overridden' });
       if (/[\r\n\0]/.test(value)) problems.push({ path: `/headers/${name}`, message: 'value must not contain CR, LF or NUL' });
     }
+    problems.push(...(await checkEncryption(input['encryption'])));
     if (problems.length > 0) throw invalid(problems);
   }
 

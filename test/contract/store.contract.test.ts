@@ -45,6 +45,18 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     await expect(store.insertSubscription(sub)).rejects.toMatchObject({ code: 11000 });
   });
 
+  it('keeps network rules, signing and encryption settings of a subscription', async () => {
+    const sub = subscription('net', {
+      allowedIps: ['203.0.113.0/24'], rateLimit: { requestsPerSecond: 2.5 }, tlsSealed: 'v1:k1:t:l:s',
+      signing: { algorithm: 'ed25519' }, publicKey: 'whpk_abc', previousSecretSealed: null, previousSecretExpiresAt: null,
+      encryption: { jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }, fields: ['data.contact.email'] },
+    });
+    await store.insertSubscription(sub);
+    expect(await store.loadSubscription(sub.id)).toEqual(sub);
+    const updated = await store.updateSubscription('net', sub.id, { allowedIps: [], rateLimit: null, tlsSealed: null });
+    expect(updated).toMatchObject({ allowedIps: [], rateLimit: null, tlsSealed: null });
+  });
+
   it('updates and deletes only within the tenant', async () => {
     const sub = subscription('t3');
     await store.insertSubscription(sub);

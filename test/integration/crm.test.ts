@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MongoStore } from '../../src/store/mongo/mongo-store';
 import { SecretBox } from '../../src/core/secret-box';
+import { sha256Hex } from '../../src/core/ids';
 import { silentLogger } from '../../src/core/logger';
 import { ConnectionService } from '../../src/connectors/connection-service';
 import { ConnectorRuntime } from '../../src/connectors/runtime';
@@ -233,10 +234,15 @@ describe('linking an account', () => {
     const started = await open(api, { connector: 'pipedrive' });
     const { redirectedTo } = await oauth.authorize(started.providerUrl);
     const state = (await th.hub.store.getOAuthState(started.state))!;
-    // The same flow, ten minutes later.
-    await th.hub.store.consumeOAuthState(state.id);
-    await th.hub.store.insertOAuthState({ ...state, expiresAt: new Date(Date.now() - 1000) });
-    expect(await finish(redirectedTo, started.cookie)).toMatchObject({ status: 403, body: { error: { code: 'oauth_state_expired' } } });
+    // The same flow, opened in this browser, ten minutes later.
+    const late = { ...state, id: `${state.id}late`, browserNonceHash: '', expiresAt: new Date(Date.now() - 1000) };
+    await th.hub.store.insertOAuthState(late);
+    await th.hub.store.claimOAuthState(late.id, sha256Hex('browser-nonce'));
+    const callback = new URL(redirectedTo);
+    callback.searchParams.set('state', late.id);
+    expect(await finish(callback.toString(), `hh_oauth_${late.id.slice(0, 16)}=browser-nonce`)).toMatchObject({ status: 403, body: { error: { code: 'oauth_state_expired' } } });
+    // The flow it was copied from is still good.
+    expect((await finish(redirectedTo, started.cookie)).status).toBe(200);
   });
 
   it('explains what is missing before a flow starts', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config/config';
 import { sha256Hex } from '../../src/core/ids';
 import { createLogger, silentLogger } from '../../src/core/logger';
+import type { Logger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
 import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from './services';
 
@@ -32,6 +33,8 @@ export interface TestHubOptions {
   reuse?: { prefix: string; database: string; encryptionKey: string };
   /** Another MongoDB-protocol server than the shared one (outage tests). */
   mongoBase?: string;
+  /** The hub's logger (default: silent, or debug to stdout with HOOKHUB_TEST_LOGS set). */
+  logger?: Logger;
 }
 
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
@@ -55,7 +58,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
       : {}),
     ...options.env,
   };
-  const logger = process.env['HOOKHUB_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger;
+  const logger = options.logger ?? (process.env['HOOKHUB_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger);
   const hub = new Hub(loadConfig(env), { logger });
   await hub.start();
   const api = async <T,>(method: string, path: string, body?: unknown, key: string = apiKey): Promise<ApiResponse<T>> => {

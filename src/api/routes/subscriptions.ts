@@ -11,7 +11,8 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
 
   router.post('/v1/subscriptions', async (req, res) => {
     const { record, secret } = await service.create(tenantOf(res), bodyObject(req.body));
-    res.status(201).location(`/v1/subscriptions/${record.id}`).json({ ...subscriptionView(record), secret });
+    // Ed25519 subscriptions get no secret: their view carries the publicKey receivers verify with.
+    res.status(201).location(`/v1/subscriptions/${record.id}`).json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }) });
   });
 
   router.get('/v1/subscriptions', async (req, res) => {
@@ -33,7 +34,13 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/v1/subscriptions/:id/secret', async (req, res) => {
-    res.json({ secret: await service.secret(tenantOf(res), req.params['id'] as string) });
+    res.json(await service.secret(tenantOf(res), req.params['id'] as string));
+  });
+
+  // {overlapSeconds?}: the new secret (HMAC) or public key (Ed25519); the old one keeps signing until previousSecretExpiresAt.
+  router.post('/v1/subscriptions/:id/rotate-secret', async (req, res) => {
+    const { record, secret } = await service.rotateSecret(tenantOf(res), req.params['id'] as string, bodyObject(req.body ?? {}));
+    res.json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }) });
   });
 
   router.post('/v1/subscriptions/:id/test', async (req, res) => {

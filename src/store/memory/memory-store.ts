@@ -1,11 +1,16 @@
+import { apiKeyIdFor } from '../port';
 import type {
+  ApiKeyInput,
   ApiKeyRecord,
+  AuditEntry,
+  AuditQuery,
   AttemptQuery,
   AttemptRecord,
   ConnectionPatch,
   ConnectionRecord,
   DeadLetterReason,
   OAuthStateRecord,
+  SealedValue,
   SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
@@ -22,6 +27,7 @@ import type {
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
   private readonly apiKeys = new Map<string, ApiKeyRecord>();
+  private readonly auditEntries = new Map<string, AuditEntry>();
   private readonly subscriptions = new Map<string, SubscriptionRecord>();
   private readonly connections = new Map<string, ConnectionRecord>();
   private readonly oauthStates = new Map<string, OAuthStateRecord>();
@@ -46,11 +52,50 @@ export class MemoryStore implements Store {
   }
   async ping(): Promise<void> {}
 
-  async upsertApiKey(record: ApiKeyRecord): Promise<void> {
-    this.apiKeys.set(record.hash, clone(record));
+  async upsertApiKey(input: ApiKeyInput): Promise<void> {
+    const found = this.apiKeys.get(input.hash);
+    this.apiKeys.set(input.hash, {
+      id: input.id ?? found?.id ?? apiKeyIdFor(input.hash),
+      hash: input.hash,
+      tenantId: input.tenantId,
+      name: input.name,
+      scopes: [...(input.scopes ?? found?.scopes ?? ['admin'])],
+      createdAt: found?.createdAt ?? new Date(input.createdAt),
+      lastUsedAt: found?.lastUsedAt ?? null,
+      revokedAt: found?.revokedAt ?? null,
+    });
   }
   async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
     return cloneOrNull(this.apiKeys.get(hash));
+  }
+  async listApiKeys(tenantId: string, page: PageRequest): Promise<Page<ApiKeyRecord>> {
+    return paginate([...this.apiKeys.values()].filter((k) => k.tenantId === tenantId), page);
+  }
+  async revokeApiKey(tenantId: string, id: string, at: Date): Promise<ApiKeyRecord | null> {
+    const found = [...this.apiKeys.values()].find((k) => k.tenantId === tenantId && k.id === id);
+    if (!found) return null;
+    found.revokedAt ??= new Date(at);
+    return clone(found);
+  }
+  async touchApiKey(hash: string, at: Date): Promise<void> {
+    const found = this.apiKeys.get(hash);
+    if (found) found.lastUsedAt = new Date(at);
+  }
+
+  async recordAuditEntries(entries: AuditEntry[]): Promise<void> {
+    for (const entry of entries) if (!this.auditEntries.has(entry.id)) this.auditEntries.set(entry.id, clone(entry));
+  }
+  async listAuditEntries(tenantId: string, query: AuditQuery): Promise<Page<AuditEntry>> {
+    return paginate(
+      [...this.auditEntries.values()].filter(
+        (e) =>
+          e.tenantId === tenantId &&
+          (query.resourceType === undefined || e.resourceType === query.resourceType) &&
+          (query.resourceId === undefined || e.resourceId === query.resourceId) &&
+          (query.action === undefined || e.action === query.action),
+      ),
+      query,
+    );
   }
 
   async insertSubscription(record: SubscriptionRecord): Promise<void> {
@@ -263,6 +308,41 @@ export class MemoryStore implements Store {
       found.replayedAt = at;
       found.replayCount += 1;
     }
+  }
+
+  private readonly rateSlots = new Map<string, number>();
+  async claimRateSlot(key: string, bucket: number, slot: number): Promise<boolean> {
+    const id = `${key}|${bucket}|${slot}`;
+    if (this.rateSlots.has(id)) return false;
+    this.rateSlots.set(id, Date.now());
+    return true;
+  }
+  async deleteRateSlotsBefore(before: Date): Promise<number> {
+    let n = 0;
+    for (const [id, at] of this.rateSlots) if (at < before.getTime() && this.rateSlots.delete(id)) n++;
+    return n;
+  }
+
+  async *scanSealed(): AsyncIterable<SealedValue> {
+    const sources: Array<[SealedValue['collection'], Map<string, object>]> = [
+      ['subscriptions', this.subscriptions],
+      ['connections', this.connections],
+      ['oauth_states', this.oauthStates],
+    ];
+    for (const [collection, map] of sources) {
+      for (const [id, record] of map) {
+        for (const [field, value] of Object.entries(record)) {
+          if (/sealed$/i.test(field) && typeof value === 'string' && value !== '') yield { collection, id, field, value };
+        }
+      }
+    }
+  }
+  async replaceSealed(found: SealedValue, value: string): Promise<boolean> {
+    const map = { subscriptions: this.subscriptions, connections: this.connections, oauth_states: this.oauthStates }[found.collection] as unknown as Map<string, Record<string, unknown>>;
+    const record = map.get(found.id);
+    if (!record || record[found.field] !== found.value) return false;
+    record[found.field] = value;
+    return true;
   }
 
   async purgeAttemptsBefore(before: Date): Promise<number> {

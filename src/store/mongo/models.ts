@@ -30,6 +30,16 @@ const subscriptionSchema = new Schema(
     active: { type: Boolean, required: true },
     description: { type: String, default: null },
     secretSealed: { type: String, default: '' },
+    // Signing and encryption; documents stored before these existed lack them (HMAC, no rotation, no encryption).
+    signingAlgorithm: { type: String, default: 'hmac-sha256' },
+    publicKey: { type: String, default: null },
+    previousSecretSealed: { type: String, default: null },
+    previousSecretExpiresAt: { type: Date, default: null },
+    encryptionJson: { type: String, default: null },
+    // Network rules; absent on older documents (any public address, no rate limit, no client certificate).
+    allowedIps: { type: [String], default: undefined },
+    rateLimit: { type: new Schema({ requestsPerSecond: Number }, { _id: false }), default: null },
+    tlsSealed: { type: String, default: null },
     integration: {
       type: new Schema({ connectionId: String, connector: String, triggers: { type: [String], default: undefined }, qualificationJson: { type: String, default: null } }, { _id: false }),
       default: null,
@@ -88,6 +98,10 @@ oauthStateSchema.index({ expiresAt: 1 });
 /** Claims and uses of OAuth states: an insert under the state's id is the atomic "first one wins". */
 const oauthClaimSchema = new Schema({ _id: String, kind: String, value: String, at: Date }, { versionKey: false, autoIndex: false });
 oauthClaimSchema.index({ at: 1 });
+
+/** Rate slots: a delivery may go in a time bucket once it inserted one of the bucket's slot ids. */
+const rateSlotSchema = new Schema({ _id: String, at: Date }, { versionKey: false, autoIndex: false });
+rateSlotSchema.index({ at: 1 });
 
 /** Leases: a unique _id is the lock; expiresAt lets a crashed holder's lease be taken over. */
 const leaseSchema = new Schema({ _id: String, owner: String, expiresAt: Date }, { versionKey: false, autoIndex: false });
@@ -174,10 +188,41 @@ const deadLetterSchema = new Schema(
 deadLetterSchema.index({ tenantId: 1, _id: -1 });
 deadLetterSchema.index({ tenantId: 1, subscriptionId: 1, createdAt: 1 });
 
+/** _id is the key's sha256; keyId the public id (absent on keys stored before ids: derived from the hash). */
 const apiKeySchema = new Schema(
-  { _id: String, tenantId: String, name: String, createdAt: Date },
+  {
+    _id: String,
+    keyId: String,
+    tenantId: String,
+    name: String,
+    scopes: { type: [String], default: undefined },
+    createdAt: Date,
+    lastUsedAt: { type: Date, default: null },
+    revokedAt: { type: Date, default: null },
+  },
   { versionKey: false, autoIndex: false },
 );
+apiKeySchema.index({ tenantId: 1, keyId: 1 });
+
+/** Insert only: one row per change made through the API. */
+const auditEntrySchema = new Schema(
+  {
+    _id: String,
+    tenantId: String,
+    action: String,
+    resourceType: String,
+    resourceId: { type: String, default: null },
+    fields: { type: [String], default: [] },
+    apiKeyId: String,
+    apiKeyName: String,
+    ip: { type: String, default: null },
+    userAgent: { type: String, default: null },
+    status: Number,
+    at: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+auditEntrySchema.index({ tenantId: 1, _id: -1 });
 
 export interface HubModels {
   subscriptions: Model<Record<string, unknown>>;
@@ -187,10 +232,12 @@ export interface HubModels {
   attempts: Model<Record<string, unknown>>;
   deadLetters: Model<Record<string, unknown>>;
   apiKeys: Model<Record<string, unknown>>;
+  auditLog: Model<Record<string, unknown>>;
   connections: Model<Record<string, unknown>>;
   oauthStates: Model<Record<string, unknown>>;
   oauthClaims: Model<Record<string, unknown>>;
   leases: Model<Record<string, unknown>>;
+  rateSlots: Model<Record<string, unknown>>;
   externalRefs: Model<Record<string, unknown>>;
   syncCounts: Model<Record<string, unknown>>;
 }
@@ -206,10 +253,12 @@ export function registerModels(connection: Connection): HubModels {
     attempts: model('Attempt', attemptSchema, 'delivery_attempts'),
     deadLetters: model('DeadLetter', deadLetterSchema, 'dead_letters'),
     apiKeys: model('ApiKey', apiKeySchema, 'api_keys'),
+    auditLog: model('AuditEntry', auditEntrySchema, 'audit_log'),
     connections: model('Connection', connectionSchema, 'connections'),
     oauthStates: model('OAuthState', oauthStateSchema, 'oauth_states'),
     oauthClaims: model('OAuthClaim', oauthClaimSchema, 'oauth_state_claims'),
     leases: model('Lease', leaseSchema, 'leases'),
+    rateSlots: model('RateSlot', rateSlotSchema, 'rate_slots'),
     externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
     syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),
   };

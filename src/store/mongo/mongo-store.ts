@@ -1,15 +1,21 @@
 import mongoose from 'mongoose';
 import type { Connection, FilterQuery, Model } from 'mongoose';
 import type { EventEnvelope } from '../../events/envelope';
+import { apiKeyIdFor } from '../port';
 import type {
+  ApiKeyInput,
   ApiKeyRecord,
+  AuditEntry,
+  AuditQuery,
   AttemptQuery,
   AttemptRecord,
   ConnectionPatch,
   ConnectionRecord,
   DeadLetterReason,
+  EncryptionOptions,
   OAuthStateRecord,
   Qualification,
+  SealedValue,
   SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
@@ -77,18 +83,68 @@ export class MongoStore implements Store {
     await this.connection?.db?.dropDatabase();
   }
 
-  async upsertApiKey(record: ApiKeyRecord): Promise<void> {
-    await this.m().apiKeys.replaceOne(
-      { _id: record.hash },
-      { _id: record.hash, tenantId: record.tenantId, name: record.name, createdAt: record.createdAt },
-      { upsert: true },
-    );
+  /** Never touches lastUsedAt or revokedAt: restarting with a revoked bootstrap key keeps it revoked. */
+  async upsertApiKey(input: ApiKeyInput): Promise<void> {
+    const set: Doc = { tenantId: input.tenantId, name: input.name };
+    const onInsert: Doc = { createdAt: input.createdAt, lastUsedAt: null, revokedAt: null };
+    if (input.id !== undefined) set['keyId'] = input.id;
+    else onInsert['keyId'] = apiKeyIdFor(input.hash);
+    if (input.scopes !== undefined) set['scopes'] = input.scopes;
+    await this.m().apiKeys.collection.updateOne({ _id: input.hash as never }, { $set: set, $setOnInsert: onInsert }, { upsert: true });
   }
 
   async findApiKey(hash: string): Promise<ApiKeyRecord | null> {
     const doc = await this.m().apiKeys.findById(hash).lean<Doc>();
+    return doc ? fromApiKeyDoc(doc) : null;
+  }
+
+  async listApiKeys(tenantId: string, page: PageRequest): Promise<Page<ApiKeyRecord>> {
+    // A tenant has a handful of keys, and ids derived for old keys are not time-ordered: sort here.
+    const docs = await this.m().apiKeys.find({ tenantId }).lean<Doc[]>();
+    const sorted = docs
+      .map(fromApiKeyDoc)
+      .filter((k) => page.cursor === undefined || k.id < page.cursor)
+      .sort((a, b) => (a.id < b.id ? 1 : -1));
+    const data = sorted.slice(0, page.limit);
+    const last = data[data.length - 1];
+    return { data, nextCursor: sorted.length > page.limit && last ? last.id : null };
+  }
+
+  async revokeApiKey(tenantId: string, id: string, at: Date): Promise<ApiKeyRecord | null> {
+    let doc = await this.m().apiKeys.findOne({ tenantId, keyId: id }).lean<Doc>();
+    if (!doc) {
+      const legacy = await this.m().apiKeys.find({ tenantId, keyId: { $exists: false } }).lean<Doc[]>();
+      doc = legacy.find((d) => apiKeyIdFor(String(d['_id'])) === id) ?? null;
+    }
     if (!doc) return null;
-    return { hash, tenantId: String(doc['tenantId']), name: String(doc['name']), createdAt: doc['createdAt'] as Date };
+    const record = fromApiKeyDoc(doc);
+    if (record.revokedAt === null) {
+      record.revokedAt = at;
+      await this.m().apiKeys.collection.updateOne({ _id: record.hash as never }, { $set: { revokedAt: at, keyId: record.id } });
+    }
+    return record;
+  }
+
+  async touchApiKey(hash: string, at: Date): Promise<void> {
+    await this.m().apiKeys.collection.updateOne({ _id: hash as never }, { $set: { lastUsedAt: at } });
+  }
+
+  async recordAuditEntries(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const docs = entries.map(({ id, ...rest }) => ({ _id: id, ...rest }));
+    try {
+      await this.m().auditLog.collection.insertMany(docs as never[], { ordered: false });
+    } catch (err) {
+      if (!onlyDuplicateKeys(err)) throw err;
+    }
+  }
+
+  async listAuditEntries(tenantId: string, query: AuditQuery): Promise<Page<AuditEntry>> {
+    const filter: Doc = { tenantId };
+    if (query.resourceType !== undefined) filter['resourceType'] = query.resourceType;
+    if (query.resourceId !== undefined) filter['resourceId'] = query.resourceId;
+    if (query.action !== undefined) filter['action'] = query.action;
+    return this.page(this.m().auditLog, filter, query, fromAuditDoc);
   }
 
   async insertSubscription(record: SubscriptionRecord): Promise<void> {
@@ -160,6 +216,8 @@ export class MongoStore implements Store {
       else if (key === 'payload') set['payloadJson'] = value === null ? null : JSON.stringify(value);
       else if (key === 'headers') set['headers'] = toNameValues(value as Record<string, string>);
       else if (key === 'integration') set['integration'] = toIntegrationDoc(value as SubscriptionRecord['integration']);
+      else if (key === 'encryption') set['encryptionJson'] = value === null ? null : JSON.stringify(value);
+      else if (key === 'signing') set['signingAlgorithm'] = (value as SubscriptionRecord['signing'])?.algorithm ?? 'hmac-sha256';
       else set[key] = value;
     }
     const result = await this.m().subscriptions.updateOne({ _id: id, tenantId }, { $set: set });
@@ -412,6 +470,41 @@ export class MongoStore implements Store {
     await this.m().deadLetters.updateOne({ _id: id, tenantId }, { $set: { replayedAt: at }, $inc: { replayCount: 1 } });
   }
 
+  async claimRateSlot(key: string, bucket: number, slot: number): Promise<boolean> {
+    try {
+      await this.m().rateSlots.collection.insertOne({ _id: `${key}|${bucket}|${slot}`, at: new Date() } as never);
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+  }
+
+  async deleteRateSlotsBefore(before: Date): Promise<number> {
+    return (await this.m().rateSlots.deleteMany({ at: { $lt: before } })).deletedCount;
+  }
+
+  async *scanSealed(): AsyncIterable<SealedValue> {
+    const sources: Array<[SealedValue['collection'], Model<Doc>]> = [
+      ['subscriptions', this.m().subscriptions],
+      ['connections', this.m().connections],
+      ['oauth_states', this.m().oauthStates],
+    ];
+    for (const [collection, model] of sources) {
+      for await (const doc of model.collection.find({}, { batchSize: 500 })) {
+        for (const [field, value] of Object.entries(doc)) {
+          if (/sealed$/i.test(field) && typeof value === 'string' && value !== '') yield { collection, id: String(doc['_id']), field, value };
+        }
+      }
+    }
+  }
+
+  async replaceSealed(found: SealedValue, value: string): Promise<boolean> {
+    const model = { subscriptions: this.m().subscriptions, connections: this.m().connections, oauth_states: this.m().oauthStates }[found.collection];
+    const result = await model.collection.updateOne({ _id: found.id as never, [found.field]: found.value }, { $set: { [found.field]: value } });
+    return result.modifiedCount === 1;
+  }
+
   async purgeAttemptsBefore(before: Date): Promise<number> {
     const result = await this.m().attempts.deleteMany({ createdAt: { $lt: before } });
     return result.deletedCount;
@@ -452,6 +545,38 @@ function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
   return Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
 }
 
+function fromApiKeyDoc(doc: Doc): ApiKeyRecord {
+  const hash = String(doc['_id']);
+  return {
+    id: typeof doc['keyId'] === 'string' ? doc['keyId'] : apiKeyIdFor(hash),
+    hash,
+    tenantId: String(doc['tenantId']),
+    name: String(doc['name']),
+    // Keys stored before scopes existed (bootstrap, CLI) were all-powerful: they stay admin keys.
+    scopes: Array.isArray(doc['scopes']) ? (doc['scopes'] as unknown[]).map(String) : ['admin'],
+    createdAt: doc['createdAt'] as Date,
+    lastUsedAt: (doc['lastUsedAt'] as Date | null | undefined) ?? null,
+    revokedAt: (doc['revokedAt'] as Date | null | undefined) ?? null,
+  };
+}
+
+function fromAuditDoc(doc: Doc): AuditEntry {
+  return {
+    id: String(doc['_id']),
+    tenantId: String(doc['tenantId']),
+    action: String(doc['action']),
+    resourceType: String(doc['resourceType']),
+    resourceId: (doc['resourceId'] as string | null | undefined) ?? null,
+    fields: Array.isArray(doc['fields']) ? (doc['fields'] as unknown[]).map(String) : [],
+    apiKeyId: String(doc['apiKeyId']),
+    apiKeyName: String(doc['apiKeyName']),
+    ip: (doc['ip'] as string | null | undefined) ?? null,
+    userAgent: (doc['userAgent'] as string | null | undefined) ?? null,
+    status: Number(doc['status']),
+    at: doc['at'] as Date,
+  };
+}
+
 function toNameValues(map: Record<string, string>): Array<{ name: string; value: string }> {
   return Object.entries(map).map(([name, value]) => ({ name, value }));
 }
@@ -463,7 +588,7 @@ function fromNameValues(list: unknown): Record<string, string> {
 }
 
 function toSubscriptionDoc(record: SubscriptionRecord): Doc {
-  const { id, filters, payload, headers, integration, ...rest } = record;
+  const { id, filters, payload, headers, integration, signing, encryption, ...rest } = record;
   return {
     _id: id,
     ...rest,
@@ -471,6 +596,12 @@ function toSubscriptionDoc(record: SubscriptionRecord): Doc {
     filtersJson: JSON.stringify(filters),
     payloadJson: payload === null ? null : JSON.stringify(payload),
     headers: toNameValues(headers),
+    // publicKey, previousSecretSealed and previousSecretExpiresAt are plain fields (in rest); absent ones stay absent.
+    ...(signing === undefined ? {} : { signingAlgorithm: signing.algorithm }),
+    ...(encryption === undefined ? {} : { encryptionJson: encryption === null ? null : JSON.stringify(encryption) }),
+    ...(record.allowedIps !== undefined ? { allowedIps: record.allowedIps } : {}),
+    ...(record.rateLimit !== undefined ? { rateLimit: record.rateLimit } : {}),
+    ...(record.tlsSealed !== undefined ? { tlsSealed: record.tlsSealed } : {}),
   };
 }
 
@@ -495,6 +626,18 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
     active: Boolean(doc['active']),
     description: (doc['description'] as string | null) ?? null,
     secretSealed: String(doc['secretSealed'] ?? ''),
+    // Documents stored before signing options existed lack these fields: readers default them (HMAC, no rotation, no encryption).
+    ...('signingAlgorithm' in doc ? { signing: { algorithm: doc['signingAlgorithm'] === 'ed25519' ? ('ed25519' as const) : ('hmac-sha256' as const) } } : {}),
+    ...('publicKey' in doc ? { publicKey: typeof doc['publicKey'] === 'string' ? doc['publicKey'] : null } : {}),
+    ...('previousSecretSealed' in doc ? { previousSecretSealed: typeof doc['previousSecretSealed'] === 'string' ? doc['previousSecretSealed'] : null } : {}),
+    ...('previousSecretExpiresAt' in doc ? { previousSecretExpiresAt: doc['previousSecretExpiresAt'] instanceof Date ? doc['previousSecretExpiresAt'] : null } : {}),
+    ...('encryptionJson' in doc ? { encryption: typeof doc['encryptionJson'] === 'string' ? (JSON.parse(doc['encryptionJson']) as EncryptionOptions) : null } : {}),
+    // Network rules are on the record only when they were stored.
+    ...(Array.isArray(doc['allowedIps']) ? { allowedIps: (doc['allowedIps'] as unknown[]).map(String) } : {}),
+    ...(doc['rateLimit'] !== undefined
+      ? { rateLimit: doc['rateLimit'] && typeof doc['rateLimit'] === 'object' ? { requestsPerSecond: Number((doc['rateLimit'] as Doc)['requestsPerSecond']) } : null }
+      : {}),
+    ...(doc['tlsSealed'] !== undefined ? { tlsSealed: typeof doc['tlsSealed'] === 'string' ? doc['tlsSealed'] : null } : {}),
     integration: fromIntegrationDoc(doc['integration']),
     disabledReason: (doc['disabledReason'] as string | null) ?? null,
     createdAt: doc['createdAt'] as Date,

@@ -1,0 +1,118 @@
+import type { Request, RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { RateLimitInfo } from 'express-rate-limit';
+import { newId } from '../core/ids';
+import type { Logger } from '../core/logger';
+import type { Broker } from '../broker/port';
+import { CURRENT_EVENT_VERSION } from '../events/envelope';
+import { principalOf } from './auth';
+import { errorBody } from './errors';
+
+const WINDOW_MS = 60_000;
+const WARN_AT_PERCENT = [80, 95] as const;
+
+export interface ApiRateLimitOptions {
+  /** Requests per minute per API key. */
+  limit: number;
+  broker: Broker;
+  logger: Logger;
+}
+
+interface WindowState {
+  endsAt: number;
+  warned: Set<number>;
+  exceeded: boolean;
+}
+
+/**
+ * Requests per minute per API key (after authentication), with the IETF
+ * RateLimit headers (draft-8) and Retry-After. The counts live in this
+ * process: with several API processes behind a balancer each allows the limit.
+ *
+ * The tenant hears about it through its own pipeline: api.quota_warning when a
+ * key's window crosses 80% and 95% of the quota, api.rate_limit_exceeded on the
+ * first refused request of a window (once, not per refusal: a client hammering
+ * away must not turn every 429 into an event).
+ */
+export function apiRateLimit(options: ApiRateLimitOptions): RequestHandler[] {
+  const { limit, broker, logger } = options;
+  const windows = new Map<string, WindowState>();
+
+  const stateOf = (keyId: string, info: RateLimitInfo): WindowState => {
+    const endsAt = info.resetTime?.getTime() ?? Date.now() + WINDOW_MS;
+    let state = windows.get(keyId);
+    if (!state || state.endsAt !== endsAt) {
+      if (windows.size > 10_000) for (const [k, s] of windows) if (s.endsAt < Date.now()) windows.delete(k);
+      state = { endsAt, warned: new Set(), exceeded: false };
+      windows.set(keyId, state);
+    }
+    return state;
+  };
+
+  const emit = (tenantId: string, type: 'api.quota_warning' | 'api.rate_limit_exceeded', data: Record<string, unknown>): void => {
+    const now = new Date().toISOString();
+    const envelope = { id: newId('evt'), type, version: CURRENT_EVENT_VERSION, timestamp: now, data: { ...data, occurred_at: now } };
+    broker.publishEvent(envelope, tenantId).catch((err: unknown) => logger.warn({ err: (err as Error).message, type, tenantId }, 'could not publish an API usage event'));
+  };
+
+  const limiter = rateLimit({
+    windowMs: WINDOW_MS,
+    limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => principalOf(res).keyId,
+    handler: (req, res) => {
+      const info = infoOf(req);
+      const { tenantId, keyId } = principalOf(res);
+      const retryAfterSeconds = Math.max(1, Math.ceil(((info?.resetTime?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000));
+      res.setHeader('Retry-After', String(retryAfterSeconds));
+      if (info) {
+        const state = stateOf(keyId, info);
+        if (!state.exceeded) {
+          state.exceeded = true;
+          logger.warn({ tenantId, apiKeyId: keyId, limit }, 'API key over its rate limit');
+          emit(tenantId, 'api.rate_limit_exceeded', {
+            api_key_id: keyId,
+            endpoint: `${req.method} ${req.baseUrl}${req.path}`.slice(0, 300),
+            limit,
+            window_seconds: WINDOW_MS / 1000,
+            retry_after_seconds: retryAfterSeconds,
+          });
+        }
+      }
+      res
+        .status(429)
+        .json(
+          errorBody('rate_limited', `This API key made more than ${limit} requests in a minute. Wait ${retryAfterSeconds} s (Retry-After) and spread requests out, or use another key.`, {
+            retryAfterSeconds,
+          }),
+        );
+    },
+  });
+
+  const quotaWarnings: RequestHandler = (req, res, next) => {
+    const info = infoOf(req);
+    if (info) {
+      const { tenantId, keyId } = principalOf(res);
+      for (const percent of WARN_AT_PERCENT) {
+        if (info.used < Math.ceil((info.limit * percent) / 100)) continue;
+        const state = stateOf(keyId, info);
+        if (state.warned.has(percent)) continue;
+        state.warned.add(percent);
+        emit(tenantId, 'api.quota_warning', {
+          api_key_id: keyId,
+          quota: info.limit,
+          used: info.used,
+          threshold_percent: percent,
+          period_end: new Date(state.endsAt).toISOString(),
+        });
+      }
+    }
+    next();
+  };
+  return [limiter, quotaWarnings];
+}
+
+function infoOf(req: Request): RateLimitInfo | undefined {
+  return (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
+}

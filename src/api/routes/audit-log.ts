@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import type { AuditEntry } from '../../store/port';
+import { principalOf } from '../auth';
+import type { ApiDeps } from '../deps';
+import { optionalString, pageFrom } from '../params';
+
+export function auditEntryView(e: AuditEntry): Record<string, unknown> {
+  return {
+    id: e.id,
+    action: e.action,
+    resourceType: e.resourceType,
+    resourceId: e.resourceId,
+    fields: e.fields,
+    apiKey: { id: e.apiKeyId, name: e.apiKeyName },
+    ip: e.ip,
+    userAgent: e.userAgent,
+    status: e.status,
+    at: e.at.toISOString(),
+  };
+}
+
+/** The tenant's audit trail, newest first (admin scope). */
+export function auditLogRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/v1/audit-log', async (req, res) => {
+    const page = await deps.store.listAuditEntries(principalOf(res).tenantId, {
+      ...pageFrom(req.query),
+      resourceType: optionalString(req.query, 'resourceType'),
+      resourceId: optionalString(req.query, 'resourceId'),
+      action: optionalString(req.query, 'action'),
+    });
+    res.json({ data: page.data.map(auditEntryView), nextCursor: page.nextCursor });
+  });
+  return router;
+}

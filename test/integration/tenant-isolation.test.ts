@@ -1,0 +1,148 @@
+import { ROUTE_SCOPES } from '../../src/api/scopes';
+import type { ApiScope } from '../../src/api/scopes';
+import { startReceiver, waitUntil } from '../support/receiver';
+import type { Receiver } from '../support/receiver';
+import { businessCreated, startTestHub } from '../support/test-hub';
+import type { ApiResponse, TestHub } from '../support/test-hub';
+
+type Json = Record<string, unknown>;
+
+/**
+ * Tenant isolation over every authenticated route: another tenant's ids answer
+ * 404 (or, for a create that names one, a 400 about it), a key without the
+ * route's scope answers 403, and no answer carries the owner's data.
+ */
+
+let th: TestHub;
+let receiver: Receiver;
+let gone: Receiver;
+
+beforeAll(async () => {
+  [th, receiver, gone] = await Promise.all([startTestHub(), startReceiver(), startReceiver(() => ({ status: 410 }))]);
+});
+
+afterAll(async () => {
+  await Promise.all([receiver.close(), gone.close()]);
+  await th.destroy();
+});
+
+/** Routes whose data is not a tenant's own, or which only ever act on the caller's tenant. */
+const NOT_TENANT_DATA: Record<string, string> = {
+  'GET /v1/event-types': 'the public event catalog',
+  'GET /v1/connectors': 'the installed connectors, the same for everyone',
+  'GET /v1/connectors/:name': 'the installed connectors, the same for everyone',
+  'GET /v1/meta/egress-ips': 'facts about the hub',
+  'POST /v1/events': "publishes in the caller's tenant only (pipeline tests prove delivery stays there)",
+  'POST /v1/api-keys': "creates a key in the caller's tenant",
+  'POST /v1/subscriptions': "creates in the caller's tenant",
+  'POST /v1/connections': "creates in the caller's tenant",
+};
+
+it("answers another tenant's ids with 404 on every route, lists nothing of theirs, and 403 without the scope", async () => {
+  const ownerKey = await th.keyForTenant('iso-owner');
+  const owner = (method: string, path: string, body?: unknown): Promise<ApiResponse<Json>> => th.api<Json>(method, path, body, ownerKey);
+
+  // The owner's world: a subscription with a delivery, a dead letter, a connection, an integration, a key, audit entries.
+  const sub = await owner('POST', '/v1/subscriptions', { endpointUrl: `${receiver.url}/owner`, events: ['business.created'], headers: { 'X-Owner-Token': 'owner-SECRET-1' } });
+  const subId = String(sub.body['id']);
+  const ownerSecret = String(sub.body['secret']);
+  const doomed = await owner('POST', '/v1/subscriptions', { endpointUrl: `${gone.url}/gone`, events: ['business.created'] });
+  const doomedId = String(doomed.body['id']);
+  const published = await owner('POST', '/v1/events', businessCreated({}, { name: 'Owner Only Bistro' }));
+  const eventId = String(published.body['id']);
+  await receiver.waitFor(1);
+  let deadLetterId = '';
+  await waitUntil(async () => {
+    const dead = (await owner('GET', `/v1/dead-letters?subscriptionId=${doomedId}`)).body['data'] as Json[];
+    deadLetterId = String(dead[0]?.['id'] ?? '');
+    return deadLetterId !== '';
+  });
+  const connection = await owner('POST', '/v1/connections', { connector: 'webhook-custom', config: { url: 'https://owner-crm.example.com/x', auth: { type: 'bearer', token: 'owner-SECRET-2' } } });
+  expect(connection.status).toBe(201);
+  const connectionId = String(connection.body['id']);
+  const integration = await owner('POST', '/v1/integrations', { connection: connectionId, events: ['business.created'] });
+  expect(integration.status).toBe(201);
+  const integrationId = String(integration.body['id']);
+  const ownerApiKey = await owner('POST', '/v1/api-keys', { name: 'owner-ci', scopes: ['subscriptions:read'] });
+  const ownerApiKeyId = String(ownerApiKey.body['id']);
+  await waitUntil(async () => ((await owner('GET', '/v1/audit-log')).body['data'] as Json[]).length >= 5);
+
+  // What must never show up in an intruder's answer.
+  const ownerData = ['owner-SECRET-1', 'owner-SECRET-2', ownerSecret, 'Owner Only Bistro', `${receiver.url}/owner`, 'owner-crm.example.com', 'owner-ci', 'iso-owner'];
+
+  const byId: Array<{ route: string; method: string; path: string; body?: unknown; status?: number[] }> = [
+    { route: 'GET /v1/events/:id', method: 'GET', path: `/v1/events/${eventId}` },
+    { route: 'GET /v1/subscriptions/:id', method: 'GET', path: `/v1/subscriptions/${subId}` },
+    { route: 'PATCH /v1/subscriptions/:id', method: 'PATCH', path: `/v1/subscriptions/${subId}`, body: { active: false } },
+    { route: 'DELETE /v1/subscriptions/:id', method: 'DELETE', path: `/v1/subscriptions/${subId}` },
+    { route: 'GET /v1/subscriptions/:id/secret', method: 'GET', path: `/v1/subscriptions/${subId}/secret` },
+    { route: 'POST /v1/subscriptions/:id/rotate-secret', method: 'POST', path: `/v1/subscriptions/${subId}/rotate-secret`, body: {} },
+    { route: 'POST /v1/subscriptions/:id/test', method: 'POST', path: `/v1/subscriptions/${subId}/test`, body: { type: 'business.created' } },
+    { route: 'POST /v1/subscriptions/:id/replay', method: 'POST', path: `/v1/subscriptions/${doomedId}/replay`, body: { since: '2020-01-01T00:00:00Z' } },
+    { route: 'GET /v1/dead-letters/:id', method: 'GET', path: `/v1/dead-letters/${deadLetterId}` },
+    { route: 'POST /v1/dead-letters/:id/replay', method: 'POST', path: `/v1/dead-letters/${deadLetterId}/replay` },
+    { route: 'GET /v1/connections/:id', method: 'GET', path: `/v1/connections/${connectionId}` },
+    { route: 'PATCH /v1/connections/:id', method: 'PATCH', path: `/v1/connections/${connectionId}`, body: { description: 'mine now' } },
+    { route: 'DELETE /v1/connections/:id', method: 'DELETE', path: `/v1/connections/${connectionId}` },
+    { route: 'POST /v1/connections/:id/check', method: 'POST', path: `/v1/connections/${connectionId}/check` },
+    { route: 'GET /v1/connections/:id/stats', method: 'GET', path: `/v1/connections/${connectionId}/stats` },
+    { route: 'POST /v1/connections/authorize', method: 'POST', path: '/v1/connections/authorize', body: { connector: 'webhook-custom', connectionId }, status: [400, 404] },
+    { route: 'GET /v1/integrations/:id', method: 'GET', path: `/v1/integrations/${integrationId}` },
+    { route: 'PATCH /v1/integrations/:id', method: 'PATCH', path: `/v1/integrations/${integrationId}`, body: { active: false } },
+    { route: 'DELETE /v1/integrations/:id', method: 'DELETE', path: `/v1/integrations/${integrationId}` },
+    { route: 'POST /v1/integrations/:id/replay', method: 'POST', path: `/v1/integrations/${integrationId}/replay`, body: { since: '2020-01-01T00:00:00Z' } },
+    { route: 'POST /v1/integrations', method: 'POST', path: '/v1/integrations', body: { connection: connectionId, events: ['business.created'] }, status: [400, 404] },
+    { route: 'DELETE /v1/api-keys/:id', method: 'DELETE', path: `/v1/api-keys/${ownerApiKeyId}` },
+  ];
+  const lists: Array<{ route: string; path: string }> = [
+    { route: 'GET /v1/subscriptions', path: '/v1/subscriptions' },
+    { route: 'GET /v1/deliveries', path: `/v1/deliveries?subscriptionId=${subId}` },
+    { route: 'GET /v1/deliveries', path: `/v1/deliveries?eventId=${eventId}` },
+    { route: 'GET /v1/dead-letters', path: `/v1/dead-letters?subscriptionId=${doomedId}` },
+    { route: 'GET /v1/connections', path: '/v1/connections' },
+    { route: 'GET /v1/integrations', path: '/v1/integrations' },
+    { route: 'GET /v1/api-keys', path: '/v1/api-keys' },
+    { route: 'GET /v1/audit-log', path: '/v1/audit-log' },
+    { route: 'GET /v1/audit-log', path: `/v1/audit-log?resourceId=${subId}` },
+  ];
+
+  // The table covers every route the API has (a new route fails here until it is added).
+  const covered = new Set([...byId.map((c) => c.route), ...lists.map((c) => c.route), ...Object.keys(NOT_TENANT_DATA)]);
+  expect(ROUTE_SCOPES.map((r) => `${r.method} ${r.path}`).filter((r) => !covered.has(r))).toEqual([]);
+
+  // An admin of another tenant: 404 (or the 400 of a create naming a foreign id), never data.
+  const intruderKey = await th.keyForTenant('iso-intruder');
+  for (const c of byId) {
+    const response = await th.api<{ error?: { code: string } }>(c.method, c.path, c.body, intruderKey);
+    expect([c.route, (c.status ?? [404]).includes(response.status) ? 'refused' : response.status]).toEqual([c.route, 'refused']);
+    if (response.status === 404) expect([c.route, response.body.error?.code]).toEqual([c.route, expect.stringMatching(/_not_found$/)]);
+    const text = JSON.stringify(response.body);
+    for (const value of ownerData) expect([c.route, text.includes(value)]).toEqual([c.route, false]);
+  }
+  for (const c of lists) {
+    const response = await th.api<{ data: unknown[] }>('GET', c.path, undefined, intruderKey);
+    expect([c.path, response.status]).toEqual([c.path, 200]);
+    // The intruder's own key (and its own audit rows) may be listed; nothing of the owner's.
+    const text = JSON.stringify(response.body);
+    for (const value of [...ownerData, subId, doomedId, connectionId, integrationId, ownerApiKeyId, deadLetterId]) expect([c.path, text.includes(value)]).toEqual([c.path, false]);
+  }
+
+  // Keys of the other tenant without the route's scope: 403 before anything is looked up.
+  const scoped = new Map<ApiScope, string>();
+  for (const scope of ['subscriptions:read', 'subscriptions:write', 'events:publish', 'deliveries:read', 'connections:write'] as const) {
+    const made = await th.api('POST', '/v1/api-keys', { name: scope, scopes: [scope] }, intruderKey);
+    scoped.set(scope, String(made.body['key']));
+  }
+  const without = (scope: ApiScope): string => [...scoped.entries()].find(([s]) => s !== scope)![1];
+  for (const c of [...byId.map((b) => ({ ...b })), ...lists.map((l) => ({ route: l.route, method: 'GET', path: l.path, body: undefined }))]) {
+    const rule = ROUTE_SCOPES.find((r) => `${r.method} ${r.path}` === c.route)!;
+    const response = await th.api<{ error?: { code: string; details: unknown } }>(c.method, c.path, c.body, without(rule.scope));
+    expect([c.route, response.status, response.body.error?.code, response.body.error?.details]).toEqual([c.route, 403, 'insufficient_scope', { required: rule.scope }]);
+  }
+
+  // The owner still has everything.
+  expect((await owner('GET', `/v1/subscriptions/${subId}`)).body).toMatchObject({ id: subId, active: true });
+  expect((await owner('GET', `/v1/connections/${connectionId}`)).status).toBe(200);
+  expect((await owner('GET', `/v1/integrations/${integrationId}`)).body).toMatchObject({ active: true });
+  expect(((await owner('GET', '/v1/api-keys')).body['data'] as Json[]).find((k) => k['id'] === ownerApiKeyId)).toMatchObject({ revokedAt: null });
+});

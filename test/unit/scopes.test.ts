@@ -1,0 +1,132 @@
+import * as fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import express from 'express';
+import { errorHandler } from '../../src/api/errors';
+import { API_SCOPES, ROUTE_SCOPES, hasScope, matchRoute, registeredRoutes, requireScope } from '../../src/api/scopes';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/core/logger';
+import { Hub } from '../../src/hub';
+
+const ROUTES_DIR = path.join(__dirname, '../../src/api/routes');
+/** Routes served without an API key: they need no scope. */
+const PUBLIC = /^\/(healthz|readyz|metrics|openapi\.json|oauth\/)/;
+
+function hubApp(): express.Express {
+  return new Hub(loadConfig({ PORT: '0', LOG_LEVEL: 'silent' }), { logger: silentLogger }).app;
+}
+
+describe('the scope table', () => {
+  const routes = registeredRoutes(hubApp());
+
+  it('finds the routes of every router mounted on the app', () => {
+    expect(routes.length).toBeGreaterThan(30);
+    // Cross-check the walk of express's router stack against the route files themselves.
+    const inFiles: string[] = [];
+    for (const file of fs.readdirSync(ROUTES_DIR).filter((f) => f.endsWith('.ts'))) {
+      const source = fs.readFileSync(path.join(ROUTES_DIR, file), 'utf8');
+      for (const m of source.matchAll(/router\.(get|post|put|patch|delete)\('(\/[^']+)'/g)) inFiles.push(`${m[1]!.toUpperCase()} ${m[2]!}`);
+    }
+    expect(inFiles.length).toBeGreaterThan(30);
+    expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(expect.arrayContaining(inFiles.sort()));
+  });
+
+  it('names a scope for every authenticated route the API registers', () => {
+    const missing = routes.filter((r) => !PUBLIC.test(r.path) && !ROUTE_SCOPES.some((rule) => rule.method === r.method && rule.path === r.path));
+    expect(missing.map((r) => `${r.method} ${r.path}  (add it to ROUTE_SCOPES in src/api/scopes.ts)`)).toEqual([]);
+  });
+
+  it('has no rule for a route that does not exist, and no rule twice', () => {
+    const stale = ROUTE_SCOPES.filter((rule) => !routes.some((r) => r.method === rule.method && r.path === rule.path));
+    expect(stale.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    const names = ROUTE_SCOPES.map((r) => `${r.method} ${r.path}`);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('audits every change and nothing else, under resource.verb actions', () => {
+    for (const rule of ROUTE_SCOPES) {
+      if (rule.method === 'GET') expect([rule.path, rule.audit]).toEqual([rule.path, null]);
+      else if (rule.path !== '/v1/events') expect([rule.method, rule.path, rule.audit]).toEqual([rule.method, rule.path, expect.stringMatching(/^[a-z_]+\.[a-z_]+$/)]);
+    }
+  });
+
+  it('matches literal segments before parameters, HEAD as GET, any case and a trailing slash', () => {
+    expect(matchRoute('POST', '/v1/connections/authorize')?.rule.scope).toBe('connections:write');
+    expect(matchRoute('POST', '/v1/connections/authorize')?.rule.audit).toBe('connection.authorize');
+    expect(matchRoute('GET', '/v1/connections/con_1')).toMatchObject({ rule: { scope: 'subscriptions:read' }, params: { id: 'con_1' } });
+    expect(matchRoute('HEAD', '/v1/subscriptions')?.rule.scope).toBe('subscriptions:read');
+    expect(matchRoute('DELETE', '/V1/Subscriptions/sub_1/')?.rule.scope).toBe('subscriptions:write');
+    expect(matchRoute('GET', '/v1/api-keys')?.rule.scope).toBe('admin');
+    expect(matchRoute('GET', '/v1/nothing-here')).toBeNull();
+  });
+
+  it('lets admin do everything and every other scope only its own', () => {
+    for (const scope of API_SCOPES) expect(hasScope(['admin'], scope)).toBe(true);
+    expect(hasScope(['subscriptions:read'], 'subscriptions:write')).toBe(false);
+    expect(hasScope(['subscriptions:write'], 'admin')).toBe(false);
+    expect(hasScope([], 'subscriptions:read')).toBe(false);
+  });
+});
+
+describe('requireScope', () => {
+  it('refuses a registered route missing from the table with 403, and lets unknown paths reach the 404', async () => {
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals['principal'] = { tenantId: 't', keyId: 'key_1', keyName: 'k', scopes: ['admin'] };
+      next();
+    });
+    app.use('/v1', requireScope(app, silentLogger));
+    const router = express.Router();
+    router.get('/v1/brand-new-thing/:id', (_req, res) => {
+      res.json({ secret: 'data' });
+    });
+    router.get('/v1/subscriptions', (_req, res) => {
+      res.json({ data: [] });
+    });
+    app.use(router);
+    app.use((_req, res) => {
+      res.status(404).json({ error: { code: 'route_not_found' } });
+    });
+    app.use(errorHandler(silentLogger));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const unscoped = await fetch(`${base}/v1/brand-new-thing/1`);
+      expect(unscoped.status).toBe(403);
+      expect(await unscoped.json()).toMatchObject({ error: { code: 'route_not_scoped', details: { route: 'GET /v1/brand-new-thing/:id' } } });
+      expect((await fetch(`${base}/v1/subscriptions`)).status).toBe(200);
+      expect((await fetch(`${base}/v1/no-such-route`)).status).toBe(404);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('answers insufficient_scope naming the scope', async () => {
+    const app = express();
+    app.use((_req, res, next) => {
+      res.locals['principal'] = { tenantId: 't', keyId: 'key_1', keyName: 'k', scopes: ['subscriptions:read'] };
+      next();
+    });
+    app.use('/v1', requireScope(app, silentLogger));
+    app.post('/v1/subscriptions', (_req, res) => {
+      res.status(201).json({});
+    });
+    app.use(errorHandler(silentLogger));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const refused = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/subscriptions`, { method: 'POST' });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({
+        error: {
+          code: 'insufficient_scope',
+          message: 'This key lacks the scope subscriptions:write needed for POST /v1/subscriptions. Use a key that has it, or ask an admin to create one.',
+          details: { required: 'subscriptions:write' },
+        },
+      });
+    } finally {
+      server.close();
+    }
+  });
+});
