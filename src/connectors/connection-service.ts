@@ -68,23 +68,11 @@ export class ConnectionService {
     const credentials = objectField(input, 'credentials');
     const problems = [...this.checkConfig(connector, config), ...this.checkCredentials(connector, credentials)];
     if (problems.length > 0) throw invalid(problems);
-    const now = new Date();
-    const record: ConnectionRecord = {
-      id: newId('con'),
-      tenantId,
-      connector: name,
-      connectorVersion: connector.manifest.version,
-      ...this.split(connector, config, credentials),
+    const record = newConnection(tenantId, connector, this.split(connector, config, credentials), {
       metadata: {},
-      status: 'active',
       tokenExpiresAt: null,
       description: typeof input['description'] === 'string' ? input['description'] : null,
-      lastCheckAt: null,
-      lastCheckOk: null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    });
     await this.o.store.insertConnection(record);
     return record;
   }
@@ -99,23 +87,7 @@ export class ConnectionService {
   /** A new connection from a finished OAuth authorization. */
   async createOAuth(tenantId: string, connector: LoadedConnector, config: Record<string, unknown>, token: TokenResponse, metadata: Record<string, unknown>, description: string | null): Promise<ConnectionRecord> {
     const credentials = credentialsFrom(token);
-    const now = new Date();
-    const record: ConnectionRecord = {
-      id: newId('con'),
-      tenantId,
-      connector: connector.manifest.name,
-      connectorVersion: connector.manifest.version,
-      ...this.split(connector, config, credentials),
-      metadata,
-      status: 'active',
-      tokenExpiresAt: expiresAt(credentials),
-      description,
-      lastCheckAt: null,
-      lastCheckOk: null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const record = newConnection(tenantId, connector, this.split(connector, config, credentials), { metadata, tokenExpiresAt: expiresAt(credentials), description });
     await this.o.store.insertConnection(record);
     return record;
   }
@@ -323,6 +295,29 @@ export class ConnectionService {
     }
     return problems;
   }
+}
+
+function newConnection(
+  tenantId: string,
+  connector: LoadedConnector,
+  sealed: Pick<ConnectionRecord, 'config' | 'secretsSealed'>,
+  more: Pick<ConnectionRecord, 'metadata' | 'tokenExpiresAt' | 'description'>,
+): ConnectionRecord {
+  const now = new Date();
+  return {
+    id: newId('con'),
+    tenantId,
+    connector: connector.manifest.name,
+    connectorVersion: connector.manifest.version,
+    ...sealed,
+    ...more,
+    status: 'active',
+    lastCheckAt: null,
+    lastCheckOk: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 function expiresAt(credentials: Record<string, unknown>): Date | null {

@@ -2,6 +2,7 @@ import { errorMessage, HubError, UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import type { EventEnvelope } from '../events/envelope';
+import type { AttemptStep } from '../store/port';
 import type { HttpResult } from '../delivery/http-sender';
 import { USER_AGENT } from '../delivery/webhook-request';
 import type { OutgoingRequest } from './hooks';
@@ -25,20 +26,8 @@ export interface Transport {
   send(action: string, request: OutgoingRequest): Promise<HttpResult>;
 }
 
-export interface StepRecord {
-  trigger: string;
-  action: string;
-  method: string;
-  /** The URL with credentials masked. */
-  url: string;
-  status: number | null;
-  durationMs: number;
-  externalId: string | null;
-  error: string | null;
-  /** The object type the action writes (sync statistics), and what happened to it. */
-  objectType: string | null;
-  result: 'created' | 'updated' | 'failed' | null;
-}
+/** One request of a run, as the attempt record shows it (credentials masked in the URL). */
+export type StepRecord = Required<AttemptStep>;
 
 /** Ids a connector remembered per connection (external_ref), for $ref(type, key). */
 export interface ExternalRefs {

@@ -4,8 +4,8 @@ import { waitUntil } from '../support/receiver';
 import { publishRaw } from '../support/services';
 import { CrmEmulator } from '../support/emulators/crm';
 import { SlackEmulator } from '../support/emulators/slack';
-import { businessCreated, startTestHub } from '../support/test-hub';
-import type { ApiResponse, TestHub } from '../support/test-hub';
+import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
+import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
@@ -24,27 +24,12 @@ afterAll(async () => {
   await th.destroy();
 });
 
-async function tenant(): Promise<Api> {
-  const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
-  return (method, path, body) => th.api<Json>(method, path, body, key);
-}
+const tenant = (): Promise<TenantApi> => tenantApi(th);
 
 function id(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
-async function attemptsOf(api: Api, integrationId: string, count: number): Promise<Json[]> {
-  let attempts: Json[] = [];
-  await waitUntil(
-    async () => {
-      attempts = (await api('GET', `/v1/deliveries?subscriptionId=${integrationId}`)).body['data'] as Json[];
-      return attempts.length >= count;
-    },
-    20_000,
-    () => `expected ${count} attempts, got ${JSON.stringify(attempts)}`,
-  );
-  return attempts;
-}
 
 async function deadLettersOf(api: Api, integrationId: string, count = 1): Promise<Json[]> {
   let dead: Json[] = [];
@@ -120,7 +105,7 @@ describe('slack', () => {
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
     expect(slack.answers.filter((a) => a.webhook === new URL(webhookUrl).pathname && a.status === 429)).toEqual([]);
 
-    const attempts = await attemptsOf(api, intId, 2);
+    const attempts = await waitForAttempts(api, intId, 2);
     for (const attempt of attempts) {
       expect(attempt).toMatchObject({ status: 'succeeded', httpStatus: 200, steps: [expect.objectContaining({ action: 'post_message', status: 200 })] });
       expect(JSON.stringify(attempt)).not.toContain(new URL(webhookUrl).pathname.split('/').pop());
@@ -190,7 +175,7 @@ describe('webhook-custom (custom CRM)', () => {
     });
     expect(verified).toEqual(lead.body);
 
-    const [attempt] = await attemptsOf(api, intId, 1);
+    const [attempt] = await waitForAttempts(api, intId, 1);
     expect(attempt).toMatchObject({ status: 'succeeded', httpStatus: 201, externalId: lead.id, url: `${crm.url}/api/leads` });
 
   });
@@ -202,7 +187,7 @@ describe('webhook-custom (custom CRM)', () => {
     crm.failNext = 2;
     const businessId = id('biz');
     await api('POST', '/v1/events', businessCreated({}, { id: businessId }));
-    const attempts = await attemptsOf(api, intId, 3);
+    const attempts = await waitForAttempts(api, intId, 3);
     expect(attempts.map((a) => [a['attempt'], a['httpStatus'], a['status']])).toEqual([
       [3, 201, 'succeeded'],
       [2, 503, 'failed'],
@@ -222,7 +207,7 @@ describe('webhook-custom (custom CRM)', () => {
     const [dead] = await deadLettersOf(api, intId);
     expect(dead).toMatchObject({ reason: 'permanent_failure', attempts: 1, lastStatus: null });
     expect(String(dead!['lastError'])).toMatch(/connector webhook-custom, trigger any_event, mapping from the link's config field "mapping": JSONata evaluation failed/);
-    const [attempt] = await attemptsOf(api, intId, 1);
+    const [attempt] = await waitForAttempts(api, intId, 1);
     expect(attempt).toMatchObject({ status: 'failed', next: 'dead_letter', steps: [] });
     expect((await api('GET', '/healthz')).status).toBe(200);
 

@@ -16,8 +16,8 @@ import { PipedriveEmulator } from '../support/emulators/pipedrive';
 import { SalesforceEmulator } from '../support/emulators/salesforce';
 import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
-import { businessCreated, startTestHub } from '../support/test-hub';
-import type { ApiResponse, TestHub } from '../support/test-hub';
+import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
+import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
@@ -111,10 +111,7 @@ afterAll(async () => {
   await oauth?.stop();
 });
 
-async function tenant(): Promise<Api> {
-  const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
-  return (method, path, body) => th.api<Json>(method, path, body, key);
-}
+const tenant = (): Promise<TenantApi> => tenantApi(th);
 
 interface Started {
   state: string;
@@ -150,18 +147,6 @@ async function link(api: Api, connector: string, extra: Json = {}): Promise<stri
   return String(done.body['connection']);
 }
 
-async function attemptsOf(api: Api, integrationId: string, count: number): Promise<Json[]> {
-  let attempts: Json[] = [];
-  await waitUntil(
-    async () => {
-      attempts = (await api('GET', `/v1/deliveries?subscriptionId=${integrationId}`)).body['data'] as Json[];
-      return attempts.length >= count;
-    },
-    20_000,
-    () => JSON.stringify(attempts),
-  );
-  return attempts;
-}
 
 function reviewCreated(data: Json): Json {
   return { type: 'review.created', data: { id: `rev_${randomBytes(4).toString('hex')}`, rating: 2, title: 'Cold soup', content: 'It was cold.', author: { name: 'Ann', verified: true }, created_at: '2026-11-01T10:00:00Z', ...data } };
@@ -278,7 +263,7 @@ describe('events into the CRMs', () => {
     const priorities = salesforce.cases.filter((c) => String(c.fields['Description']).includes(bizId)).map((c) => [c.fields['Subject'], c.fields['Priority'], c.fields['Origin']]);
     expect(priorities).toEqual(expect.arrayContaining([['New Review: Blue Door Brasserie', 'High', 'Directory API'], [`New Review: ${bizId}`, 'Low', 'Directory API']]));
 
-    const attempts = await attemptsOf(api, intId, 5);
+    const attempts = await waitForAttempts(api, intId, 5);
     expect(attempts.find((a) => a['eventType'] === 'business.created')).toMatchObject({ status: 'succeeded', externalId: lead.id, steps: [expect.objectContaining({ action: 'upsert_lead', objectType: 'Lead' })] });
     await waitUntil(async () => {
       const stats = (await api('GET', `/v1/connections/${conId}/stats`)).body;
@@ -357,7 +342,7 @@ describe('events into the CRMs', () => {
     await api('POST', '/v1/events', businessCreated({}, { id: restaurant, category: 'restaurant' }));
     await api('POST', '/v1/events', businessCreated({}, { id: bakery, category: 'bakery' }));
     await api('POST', '/v1/events', businessCreated({}, { id: closed, category: 'bakery', status: 'inactive' }));
-    const attempts = await attemptsOf(api, intId, 3);
+    const attempts = await waitForAttempts(api, intId, 3);
     expect(salesforce.leads.some((l) => l.fields['Directory_Business_Id__c'] === restaurant)).toBe(true);
     expect(hubspot.companies.some((c) => c.properties['directory_business_id'] === bakery)).toBe(true);
     expect(hubspot.companies.some((c) => c.properties['directory_business_id'] === closed)).toBe(false);

@@ -6,8 +6,8 @@ import { makeTestPki } from '../support/certificates';
 import type { TestPki } from '../support/certificates';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
-import { businessCreated, startTestHub } from '../support/test-hub';
-import type { ApiResponse, TestHub } from '../support/test-hub';
+import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
+import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
@@ -41,10 +41,7 @@ afterAll(async () => {
   await Promise.all([receiver?.close(), mtls?.close()]);
 });
 
-async function tenant(): Promise<Api> {
-  const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
-  return (method, path, body) => th.api<Json>(method, path, body, key);
-}
+const tenant = (): Promise<TenantApi> => tenantApi(th);
 
 async function deadLetters(api: Api, subscriptionId: string): Promise<Json[]> {
   let dead: Json[] = [];

@@ -5,8 +5,8 @@ import { topologyNames } from '../../src/broker/amqp/topology';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver, ReceivedRequest } from '../support/receiver';
 import { drainQueue, mongoUrlFor, publishRaw } from '../support/services';
-import { businessCreated, startTestHub } from '../support/test-hub';
-import type { ApiResponse, TestHub } from '../support/test-hub';
+import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
+import type { TestHub, TenantApi } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 
@@ -29,10 +29,7 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
 }
 
 /** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
-async function tenant(): Promise<(method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>> {
-  const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
-  return (method, path, body) => th.api<Json>(method, path, body, key);
-}
+const tenant = (): Promise<TenantApi> => tenantApi(th);
 
 function envelope(data: Json = {}, type = 'business.created'): Json {
   return { id: `evt_${randomBytes(6).toString('hex')}`, version: '1.0', timestamp: new Date().toISOString(), ...businessCreated({ type }, data) };

@@ -7,8 +7,8 @@ import { verifyWebhook } from '../../src/verify';
 import { startReceiver } from '../support/receiver';
 import type { Receiver, ReceivedRequest } from '../support/receiver';
 import { mongoUrlFor } from '../support/services';
-import { businessCreated, startTestHub } from '../support/test-hub';
-import type { ApiResponse, TestHub } from '../support/test-hub';
+import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
+import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
@@ -32,10 +32,7 @@ async function receiver(): Promise<Receiver> {
 }
 
 /** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
-async function tenant(): Promise<Api> {
-  const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
-  return (method, path, body) => th.api<Json>(method, path, body, key);
-}
+const tenant = (): Promise<TenantApi> => tenantApi(th);
 
 async function publish(api: Api, data: Json = {}): Promise<Json> {
   const event = businessCreated({ id: `evt_${randomBytes(6).toString('hex')}` }, data);

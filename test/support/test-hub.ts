@@ -4,6 +4,7 @@ import { sha256Hex } from '../../src/core/ids';
 import { createLogger, silentLogger } from '../../src/core/logger';
 import type { Logger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
+import { waitUntil } from './receiver';
 import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from './services';
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -116,4 +117,26 @@ export function businessCreated(overrides: Record<string, unknown> = {}, data: R
     },
     ...overrides,
   };
+}
+
+export type TenantApi = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Record<string, unknown>>>;
+
+/** The API as a new tenant of its own sees it: each test in its own tenant sees only what it made. */
+export async function tenantApi(th: TestHub): Promise<TenantApi> {
+  const key = await th.keyForTenant(`t${randomBytes(4).toString('hex')}`);
+  return (method, path, body) => th.api<Record<string, unknown>>(method, path, body, key);
+}
+
+/** Waits until a subscription (or integration) has at least `count` delivery attempts; newest first. */
+export async function waitForAttempts(api: TenantApi, subscriptionId: string, count: number, timeoutMs = 20_000): Promise<Array<Record<string, unknown>>> {
+  let attempts: Array<Record<string, unknown>> = [];
+  await waitUntil(
+    async () => {
+      attempts = (await api('GET', `/v1/deliveries?subscriptionId=${subscriptionId}&limit=100`)).body['data'] as Array<Record<string, unknown>>;
+      return attempts.length >= count;
+    },
+    timeoutMs,
+    () => `expected ${count} attempts, got ${JSON.stringify(attempts)}`,
+  );
+  return attempts;
 }
