@@ -1,16 +1,12 @@
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { MongoStore } from '../../src/store/mongo/mongo-store';
-import { SecretBox } from '../../src/core/secret-box';
 import { sha256Hex } from '../../src/core/ids';
-import { silentLogger } from '../../src/core/logger';
-import { ConnectionService } from '../../src/connectors/connection-service';
-import { ConnectorRuntime } from '../../src/connectors/runtime';
-import { TokenManager } from '../../src/oauth/token-manager';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
-import { mongoUrlFor } from '../support/services';
 import { HubSpotEmulator } from '../support/emulators/hubspot';
 import { PipedriveEmulator } from '../support/emulators/pipedrive';
 import { SalesforceEmulator } from '../support/emulators/salesforce';
@@ -22,6 +18,8 @@ import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
 
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
 let oauth: OAuthServer;
 let salesforce: SalesforceEmulator;
 let hubspot: HubSpotEmulator;
@@ -384,25 +382,20 @@ describe('token lifecycle', () => {
     expect(unauthorized).toBeGreaterThanOrEqual(1);
   });
 
-  it('two workers racing to refresh one connection refresh it once', async () => {
+  it('two worker processes racing to refresh one connection refresh it once', async () => {
     const api = await tenant();
     const conId = await link(api, 'hubspot');
-    const other = new MongoStore({ url: mongoUrlFor(th.database) });
-    await other.connect();
-    try {
-      const loaded = (await th.hub.connections.reload(conId))!;
-      const refreshesBefore = tokenProxy.refreshes;
-      const [a, b, c] = await Promise.all([
-        th.hub.tokens.fresh(loaded, { force: true }),
-        th.hub.tokens.fresh(loaded, { force: true }),
-        secondWorkerRefresh(other, conId),
-      ]);
-      expect(tokenProxy.refreshes - refreshesBefore).toBe(1);
-      expect(new Set([a['access_token'], b['access_token'], c])).toEqual(new Set([a['access_token']]));
-      expect((await api('GET', `/v1/connections/${conId}`)).body['status']).toBe('active');
-    } finally {
-      await other.close();
-    }
+    const before = (await th.hub.connections.reload(conId))!.context.credentials;
+    const refreshesBefore = tokenProxy.refreshes;
+    const startAt = String(Date.now() + 6000);
+    const worker = (): Promise<string> =>
+      run(process.execPath, ['--import', 'tsx', 'test/support/refresh-worker.ts', conId, startAt], { cwd: ROOT, env: { ...th.env, PATH: process.env['PATH'] ?? '' } }).then((r) => String(r.stdout).trim());
+    // Two processes of their own, and this one too, all at the same moment.
+    const [a, b, c] = await Promise.all([worker(), worker(), new Promise((r) => setTimeout(r, Number(startAt) - Date.now())).then(async () => (await th.hub.tokens.fresh((await th.hub.connections.reload(conId))!, { force: true }))['access_token'])]);
+    expect(tokenProxy.refreshes - refreshesBefore).toBe(1);
+    expect(new Set([a, b, c])).toEqual(new Set([a]));
+    expect(a).not.toBe(before['access_token']);
+    expect((await api('GET', `/v1/connections/${conId}`)).body['status']).toBe('active');
   });
 
   it('a revoked grant marks the connection needs_reauth, parks its deliveries, alerts, and resumes them on relink', async () => {
@@ -448,14 +441,6 @@ describe('token lifecycle', () => {
   });
 });
 
-/** A second worker process's view: its own store connection and token manager, refreshing the same connection. */
-async function secondWorkerRefresh(store: MongoStore, connectionId: string): Promise<unknown> {
-  const box = new SecretBox(th.hub.config.encryptionKeys);
-  const connections = new ConnectionService({ store, secretBox: box, registry: th.hub.connectors, runtime: new ConnectorRuntime(), transport: { send: () => Promise.reject(new Error('unused')) }, production: false });
-  const tokens = new TokenManager({ store, connections, operational: { emit: async () => undefined } as never, config: th.hub.config, logger: silentLogger });
-  const loaded = (await connections.reload(connectionId))!;
-  return (await tokens.fresh(loaded, { force: true }))['access_token'];
-}
 
 async function waitForPath(path: string): Promise<Receiver['requests']> {
   await waitUntil(() => receiver.requests.some((r) => r.path === path));

@@ -1,0 +1,48 @@
+/**
+ * A separate worker process for the refresh race test: it builds what a worker
+ * has (its own MongoDB connection, key ring, connectors, token manager) from
+ * the environment, waits until the given start time, forces a token refresh
+ * of one connection, and prints the access token it ends up with.
+ * Usage: node --import tsx test/support/refresh-worker.ts <connectionId> <startAtMs>
+ */
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/core/logger';
+import { SecretBox } from '../../src/core/secret-box';
+import { ConnectionService } from '../../src/connectors/connection-service';
+import { ConnectorRegistry } from '../../src/connectors/registry';
+import { ConnectorRuntime } from '../../src/connectors/runtime';
+import type { OperationalEvents } from '../../src/delivery/operational-events';
+import { TokenManager } from '../../src/oauth/token-manager';
+import { MongoStore } from '../../src/store/mongo/mongo-store';
+
+async function main(): Promise<void> {
+  const [connectionId, startAt] = process.argv.slice(2);
+  const config = loadConfig();
+  const store = new MongoStore({ url: config.mongodbUrl as string });
+  await store.connect();
+  const registry = new ConnectorRegistry({ dir: config.connectors.dir, logger: silentLogger });
+  registry.load();
+  const connections = new ConnectionService({
+    store,
+    secretBox: new SecretBox(config.encryptionKeys),
+    registry,
+    runtime: new ConnectorRuntime(),
+    transport: { send: () => Promise.reject(new Error('not used')) },
+    production: false,
+  });
+  const operational = { emit: async () => undefined } as unknown as OperationalEvents;
+  const tokens = new TokenManager({ store, connections, operational, config, logger: silentLogger });
+  const loaded = await connections.reload(connectionId as string);
+  if (!loaded) throw new Error(`no connection ${connectionId}`);
+  // A worker that read the connection after the others refreshed it would be a later request, not a racer.
+  if (Date.now() > Number(startAt)) throw new Error('started too late to race; give the workers more time');
+  await new Promise((resolve) => setTimeout(resolve, Number(startAt) - Date.now()));
+  const credentials = await tokens.fresh(loaded, { force: true });
+  process.stdout.write(`${String(credentials['access_token'])}\n`);
+  await store.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
