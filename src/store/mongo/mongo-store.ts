@@ -408,22 +408,30 @@ export class MongoStore implements Store {
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const leases = this.m().leases;
-    const now = new Date();
-    for (let round = 0; round < 2; round++) {
+    const insert = async (id: string): Promise<boolean> => {
       try {
-        await leases.collection.insertOne({ _id: name, owner, expiresAt: new Date(now.getTime() + ttlMs) } as never);
+        await leases.collection.insertOne({ _id: id, owner, expiresAt: new Date(Date.now() + ttlMs) } as never);
         return true;
       } catch (err) {
-        if ((err as { code?: number }).code !== 11000) throw err;
+        if ((err as { code?: number }).code === 11000) return false;
+        throw err;
       }
-      // Held: take it over only if it expired, removing exactly the expired holder's lease.
-      const held = await leases.findById(name).lean<Doc>();
-      if (!held) continue;
-      if (held['owner'] === owner) return true;
-      if ((held['expiresAt'] as Date) > now) return false;
-      await leases.deleteOne({ _id: name, owner: held['owner'], expiresAt: held['expiresAt'] });
-    }
-    return false;
+    };
+    if (await insert(name)) return true;
+    const held = await leases.findById(name).lean<Doc>();
+    if (!held) return insert(name);
+    if (held['owner'] === owner) return true;
+    const expiresAt = held['expiresAt'] as Date;
+    if (expiresAt > new Date()) return false;
+    // Expired: whoever first claims this very lease (owner and expiry) by an insert takes it over.
+    // A delete by filter is not atomic on every MongoDB-protocol server, so no one deletes on a guess.
+    // The claim stays (a racer with the same stale view must still lose); old claims are swept.
+    const takeover = `takeover:${name}:${String(held['owner'])}:${expiresAt.getTime()}`;
+    if (!(await insert(takeover))) return false;
+    await leases.deleteOne({ _id: name });
+    const won = await insert(name);
+    await leases.collection.deleteMany({ _id: { $regex: `^takeover:${escapeRegex(name)}:` }, expiresAt: { $lt: new Date(Date.now() - 10 * 60_000) } } as never);
+    return won;
   }
 
   async releaseLease(name: string, owner: string): Promise<void> {
@@ -575,6 +583,10 @@ function fromAuditDoc(doc: Doc): AuditEntry {
     status: Number(doc['status']),
     at: doc['at'] as Date,
   };
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function toNameValues(map: Record<string, string>): Array<{ name: string; value: string }> {
