@@ -24,9 +24,8 @@ import { EventValidator } from './events/validator';
 import { schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
 import { assertKeysPresent } from './secrets/key-ring';
-import { baseUrlOverride } from './oauth/oauth-apps';
 import { OAuthLinker } from './oauth/oauth-linker';
-import { TokenManager } from './oauth/token-manager';
+import type { TokenManager } from './oauth/token-manager';
 import { SyncStats } from './connectors/sync-stats';
 import { EventRouter } from './routing/event-router';
 import { SubscriptionMatcher } from './routing/matcher';
@@ -103,6 +102,7 @@ export class Hub {
     });
     this.connectors = new ConnectorRegistry({ dir: config.connectors.dir, logger: this.logger });
     const runtime = new ConnectorRuntime();
+    const operational = new OperationalEvents(this.broker, this.logger);
     this.connections = new ConnectionService({
       store: this.store,
       secretBox,
@@ -110,16 +110,13 @@ export class Hub {
       runtime,
       transport: new HttpTransport(this.sender),
       production: config.production,
+      connectorEnv: config.connectorEnv,
+      operational,
+      logger: this.logger,
     });
-    const operational = new OperationalEvents(this.broker, this.logger);
-    this.tokens = new TokenManager({ store: this.store, connections: this.connections, operational, config, logger: this.logger });
-    const baseUrlOf = (connector: string): string | null => baseUrlOverride(connector, config.connectorEnv);
-    this.connections.prepareContext = async (loaded) => {
-      const base = baseUrlOf(loaded.record.connector);
-      return { ...loaded.context, credentials: await this.tokens.fresh(loaded), ...(base ? { baseUrl: base } : {}) };
-    };
+    this.tokens = this.connections.tokens;
     this.syncStats = new SyncStats(this.store, this.logger);
-    this.connectionJobs = new ConnectionJobs({ store: this.store, connections: this.connections, tokens: this.tokens, logger: this.logger, healthCheckMinutes: config.oauth.healthCheckMinutes });
+    this.connectionJobs = new ConnectionJobs({ store: this.store, connections: this.connections, logger: this.logger, healthCheckMinutes: config.oauth.healthCheckMinutes });
     const replays = new ReplayService(this.store, this.broker);
     const linker = new OAuthLinker({
       store: this.store,
@@ -155,10 +152,8 @@ export class Hub {
         connections: this.connections,
         runtime,
         sender: this.sender,
-        tokens: this.tokens,
         store: this.store,
         stats: this.syncStats,
-        baseUrlOf,
       }),
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });

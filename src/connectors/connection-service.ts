@@ -4,9 +4,13 @@ import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
 import { describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
+import type { Logger } from '../core/logger';
+import type { OperationalEvents } from '../delivery/operational-events';
 import type { ConnectionRecord, Page, PageRequest, Store } from '../store/port';
+import { baseUrlOverride } from '../oauth/oauth-apps';
 import { credentialsFrom } from '../oauth/token-client';
 import type { TokenResponse } from '../oauth/token-client';
+import { TokenManager } from '../oauth/token-manager';
 import type { LoadedConnector } from './loader';
 import type { ConnectorRegistry } from './registry';
 import type { ConnectionContext, ConnectorRuntime, Transport } from './runtime';
@@ -19,6 +23,11 @@ export interface ConnectionServiceOptions {
   transport: Transport;
   /** Production: webhook URLs must be https and match the connector's url_pattern. */
   production: boolean;
+  /** Per-connector settings from the environment: OAuth apps, base URL overrides. */
+  connectorEnv: Readonly<Record<string, string>>;
+  /** Where connection.needs_reauth goes when a grant is lost. */
+  operational: Pick<OperationalEvents, 'emit'>;
+  logger: Logger;
 }
 
 interface Secrets {
@@ -50,10 +59,18 @@ const CREDENTIAL_FIELDS: Record<string, string[]> = {
 /** Links (connections) of tenants to connectors: validation, sealed secrets, health checks. */
 export class ConnectionService {
   private readonly cache = new SingleFlightCache<LoadedConnection | null>(2000);
-  /** Makes a link's context ready for requests (fresh OAuth token, base URL override); set by the hub. */
-  prepareContext: (loaded: LoadedConnection) => Promise<ConnectionContext> = async (loaded) => loaded.context;
+  /** Keeps the OAuth tokens of these connections fresh. */
+  readonly tokens: TokenManager;
 
-  constructor(private readonly o: ConnectionServiceOptions) {}
+  constructor(private readonly o: ConnectionServiceOptions) {
+    this.tokens = new TokenManager({ store: o.store, connections: this, operational: o.operational, config: o, logger: o.logger });
+  }
+
+  /** A link's context ready for requests: a fresh OAuth token, and the base URL override if one is set. */
+  async contextFor(loaded: LoadedConnection): Promise<ConnectionContext> {
+    const baseUrl = baseUrlOverride(loaded.record.connector, this.o.connectorEnv);
+    return { ...loaded.context, credentials: await this.tokens.fresh(loaded), ...(baseUrl ? { baseUrl } : {}) };
+  }
 
   async create(tenantId: string, input: Record<string, unknown>): Promise<ConnectionRecord> {
     const name = input['connector'];
@@ -192,7 +209,7 @@ export class ConnectionService {
     if (!spec) throw new HubError('health_check_not_declared', `Connector ${loaded.record.connector} declares no health_check.`, { status: 409 });
     let context: ConnectionContext;
     try {
-      context = await this.prepareContext(loaded);
+      context = await this.contextFor(loaded);
     } catch (err) {
       const error = errorMessage(err);
       await this.o.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: false, lastError: error });

@@ -5,7 +5,6 @@ import type { HttpResult, HttpSender } from '../delivery/http-sender';
 import type { Outcome } from '../delivery/outcome';
 import type { EventEnvelope } from '../events/envelope';
 import { NeedsReauthError } from '../oauth/token-manager';
-import type { TokenManager } from '../oauth/token-manager';
 import type { AttemptStep, DeadLetterReason, RoutingResult, Store, SubscriptionRecord } from '../store/port';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from './hooks';
@@ -50,11 +49,8 @@ export interface IntegrationDelivererOptions {
   connections: ConnectionService;
   runtime: ConnectorRuntime;
   sender: HttpSender;
-  tokens: TokenManager;
   store: Store;
   stats: SyncStats;
-  /** HOOKHUB_<NAME>_BASE_URL overrides, by connector. */
-  baseUrlOf(connector: string): string | null;
 }
 
 /** Runs one delivery job of an integration: lead qualification, then the connector's triggers against the linked account. */
@@ -94,9 +90,8 @@ export class IntegrationDeliverer {
       const wait = this.limiter.waitFor(key, limit.requests, limit.per_seconds);
       if (wait > MAX_RATE_WAIT_MS) return { kind: 'defer', delayMs: wait };
     }
-    const context = { ...loaded.context, ...(this.o.baseUrlOf(connector.manifest.name) ? { baseUrl: this.o.baseUrlOf(connector.manifest.name) as string } : {}) };
     try {
-      context.credentials = await this.o.tokens.fresh(loaded);
+      const context = await this.o.connections.contextFor(loaded);
       const headers = limit?.headers;
       const transport: Transport = !headers
         ? this.transport
@@ -114,7 +109,7 @@ export class IntegrationDeliverer {
         transport,
         refs: this.refs(loaded),
         ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
-        refreshCredentials: () => this.o.tokens.fresh({ ...loaded, context }, { force: true }),
+        refreshCredentials: () => this.o.connections.tokens.fresh({ ...loaded, context }, { force: true }),
         beforeSend: async () => {
           if (!limit) return;
           const wait = this.limiter.reserve(key, limit.requests, limit.per_seconds, MAX_RATE_WAIT_MS);

@@ -3,13 +3,11 @@ import type { ScheduledTask } from 'node-cron';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { ConnectionService } from '../connectors/connection-service';
-import type { TokenManager } from '../oauth/token-manager';
 import type { Store } from '../store/port';
 
 export interface ConnectionJobsOptions {
   store: Store;
   connections: ConnectionService;
-  tokens: TokenManager;
   logger: Logger;
   healthCheckMinutes: number;
 }
@@ -40,7 +38,7 @@ export class ConnectionJobs {
       try {
         const loaded = await this.o.connections.unseal(record);
         const before = loaded.context.credentials['access_token'];
-        const credentials = await this.o.tokens.fresh(loaded, { force: true });
+        const credentials = await this.o.connections.tokens.fresh(loaded, { force: true });
         if (credentials['access_token'] !== before) refreshed++;
       } catch (err) {
         this.o.logger.warn({ connectionId: record.id, err: errorMessage(err) }, 'scheduled token refresh failed');

@@ -25,7 +25,7 @@ export class NeedsReauthError extends UnrecoverableError {
 export interface TokenManagerOptions {
   store: Store;
   connections: ConnectionService;
-  operational: OperationalEvents;
+  operational: Pick<OperationalEvents, 'emit'>;
   config: Pick<HubConfig, 'connectorEnv'>;
   logger: Logger;
 }

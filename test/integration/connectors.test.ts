@@ -252,6 +252,7 @@ describe('connections and integrations API', () => {
     expect(inUse.body).toMatchObject({ error: { code: 'connection_in_use', details: { integrationIds: [intId] } } });
     // Integrations are not webhook subscriptions, and the other way round.
     expect((await api('GET', `/v1/subscriptions/${intId}`)).status).toBe(404);
+    expect((await api('POST', `/v1/subscriptions/${intId}/replay`, { since: '2026-01-01T00:00:00Z' })).status).toBe(404);
     expect(((await api('GET', '/v1/subscriptions')).body['data'] as Json[]).map((s) => s['id'])).not.toContain(intId);
     expect(((await api('GET', '/v1/integrations')).body['data'] as Json[]).map((s) => s['id'])).toEqual([intId]);
     expect((await api('DELETE', `/v1/integrations/${intId}`)).status).toBe(204);

@@ -2,8 +2,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { Webhook } from 'standardwebhooks';
 import { topologyNames } from '../../src/broker/amqp/topology';
-import { startReceiver, waitUntil } from '../support/receiver';
-import type { Receiver, ReceivedRequest } from '../support/receiver';
+import { receiverPool, waitUntil } from '../support/receiver';
+import type { ReceivedRequest } from '../support/receiver';
 import { drainQueue, mongoUrlFor, publishRaw } from '../support/services';
 import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
@@ -11,22 +11,18 @@ import type { TestHub, TenantApi } from '../support/test-hub';
 type Json = Record<string, unknown>;
 
 let th: TestHub;
-const receivers: Receiver[] = [];
+const receivers = receiverPool();
+const receiver = receivers.start;
 
 beforeAll(async () => {
   th = await startTestHub();
 });
 
 afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
+  await receivers.closeAll();
   await th.destroy();
 });
 
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<Receiver> {
-  const r = await startReceiver(...args);
-  receivers.push(r);
-  return r;
-}
 
 /** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
 const tenant = (): Promise<TenantApi> => tenantApi(th);

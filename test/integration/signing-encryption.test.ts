@@ -4,7 +4,7 @@ import type { KeyLike } from 'jose';
 import mongoose from 'mongoose';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '../../src/verify';
-import { startReceiver } from '../support/receiver';
+import { receiverPool } from '../support/receiver';
 import type { Receiver, ReceivedRequest } from '../support/receiver';
 import { mongoUrlFor } from '../support/services';
 import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
@@ -14,22 +14,18 @@ type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
 
 let th: TestHub;
-const receivers: Receiver[] = [];
+const receivers = receiverPool();
+const receiver = receivers.start;
 
 beforeAll(async () => {
   th = await startTestHub();
 });
 
 afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
+  await receivers.closeAll();
   await th.destroy();
 });
 
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  receivers.push(r);
-  return r;
-}
 
 /** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
 const tenant = (): Promise<TenantApi> => tenantApi(th);

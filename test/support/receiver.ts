@@ -75,3 +75,18 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Receivers a test file starts as it goes, all closed at the end (`afterAll(pool.closeAll)`). */
+export function receiverPool(): { start(responder?: Responder): Promise<Receiver>; closeAll(): Promise<void> } {
+  const started: Receiver[] = [];
+  return {
+    async start(responder) {
+      const r = await startReceiver(responder);
+      started.push(r);
+      return r;
+    },
+    async closeAll() {
+      await Promise.all(started.splice(0).map((r) => r.close()));
+    },
+  };
+}

@@ -11,8 +11,6 @@ import { SecretBox } from '../../src/core/secret-box';
 import { ConnectionService } from '../../src/connectors/connection-service';
 import { ConnectorRegistry } from '../../src/connectors/registry';
 import { ConnectorRuntime } from '../../src/connectors/runtime';
-import type { OperationalEvents } from '../../src/delivery/operational-events';
-import { TokenManager } from '../../src/oauth/token-manager';
 import { MongoStore } from '../../src/store/mongo/mongo-store';
 
 async function main(): Promise<void> {
@@ -29,15 +27,16 @@ async function main(): Promise<void> {
     runtime: new ConnectorRuntime(),
     transport: { send: () => Promise.reject(new Error('not used')) },
     production: false,
+    connectorEnv: config.connectorEnv,
+    operational: { emit: async () => undefined },
+    logger: silentLogger,
   });
-  const operational = { emit: async () => undefined } as unknown as OperationalEvents;
-  const tokens = new TokenManager({ store, connections, operational, config, logger: silentLogger });
   const loaded = await connections.reload(connectionId as string);
   if (!loaded) throw new Error(`no connection ${connectionId}`);
   // A worker that read the connection after the others refreshed it would be a later request, not a racer.
   if (Date.now() > Number(startAt)) throw new Error('started too late to race; give the workers more time');
   await new Promise((resolve) => setTimeout(resolve, Number(startAt) - Date.now()));
-  const credentials = await tokens.fresh(loaded, { force: true });
+  const credentials = await connections.tokens.fresh(loaded, { force: true });
   process.stdout.write(`${String(credentials['access_token'])}\n`);
   await store.close();
 }

@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { bodyObject, dateParam, pageFrom } from '../params';
+import { bodyObject, pageFrom } from '../params';
+import { replayWindow } from '../replay-window';
 import { integrationView } from '../serializers';
 
 export function integrationRoutes(deps: ApiDeps): Router {
@@ -31,12 +31,7 @@ export function integrationRoutes(deps: ApiDeps): Router {
     const tenantId = tenantOf(res);
     const id = req.params['id'] as string;
     await service.get(tenantId, id);
-    const body = bodyObject(req.body ?? {});
-    const since = dateParam(body['since'], 'since');
-    const until = body['until'] === undefined ? new Date() : dateParam(body['until'], 'until');
-    if (until <= since) throw new ValidationError('until must be later than since.', [{ path: '/until', message: 'not after since' }]);
-    const replayed = await deps.replays.replayWindow(tenantId, id, since, until);
-    res.status(202).json({ replayed: replayed.length, deadLetterIds: replayed.map((d) => d.id) });
+    await replayWindow(deps.replays, tenantId, id, req, res);
   });
   return router;
 }

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { bodyObject, dateParam, pageFrom } from '../params';
+import { bodyObject, pageFrom } from '../params';
+import { replayWindow } from '../replay-window';
 import { subscriptionView } from '../serializers';
 
 export function subscriptionRoutes(deps: ApiDeps): Router {
@@ -59,12 +60,10 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
 
   router.post('/v1/subscriptions/:id/replay', async (req, res) => {
     const tenantId = tenantOf(res);
-    const body = bodyObject(req.body ?? {});
-    const since = dateParam(body['since'], 'since');
-    const until = body['until'] === undefined ? new Date() : dateParam(body['until'], 'until');
-    if (until <= since) throw new ValidationError('until must be later than since.', [{ path: '/until', message: 'not after since' }]);
-    const replayed = await deps.replays.replayWindow(tenantId, req.params['id'] as string, since, until);
-    res.status(202).json({ replayed: replayed.length, deadLetterIds: replayed.map((d) => d.id) });
+    const id = req.params['id'] as string;
+    // An integration's id is not a webhook subscription's: 404 here, as everywhere under /v1/subscriptions.
+    await service.get(tenantId, id);
+    await replayWindow(deps.replays, tenantId, id, req, res);
   });
   return router;
 }

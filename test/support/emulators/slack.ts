@@ -1,5 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { listenLocal } from '../local-server';
+import type { LocalServer } from '../local-server';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -30,14 +31,13 @@ export class SlackEmulator {
   /** Every answer given, in order: status and body. */
   readonly answers: Array<{ webhook: string; status: number; body: string }> = [];
   private readonly hooks = new Map<string, Hook>();
-  private server: http.Server | null = null;
+  private server: LocalServer | null = null;
   private base = '';
 
   static async start(): Promise<SlackEmulator> {
     const emulator = new SlackEmulator();
-    emulator.server = http.createServer((req, res) => emulator.handle(req, res));
-    await new Promise<void>((resolve) => emulator.server?.listen(0, '127.0.0.1', resolve));
-    emulator.base = `http://127.0.0.1:${(emulator.server.address() as AddressInfo).port}`;
+    emulator.server = await listenLocal((req, body, res) => emulator.handle(req, body, res));
+    emulator.base = emulator.server.url;
     return emulator;
   }
 
@@ -59,41 +59,37 @@ export class SlackEmulator {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    await this.server?.close();
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const path = req.url ?? '';
-      const answer = (status: number, body: string, headers: Record<string, string> = {}): void => {
-        this.answers.push({ webhook: path, status, body });
-        res.writeHead(status, { 'content-type': 'text/html', ...headers });
-        res.end(body);
-      };
-      const hook = this.hooks.get(path);
-      if (req.method !== 'POST' || !hook) return answer(404, 'no_service');
-      if (hook.state === 'revoked') return answer(403, 'invalid_token');
-      if (hook.state === 'archived') return answer(410, 'channel_is_archived');
-      let payload: Record<string, unknown>;
-      try {
-        payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new Error('not an object');
-      } catch {
-        return answer(400, 'invalid_payload');
-      }
-      const blocks = payload['blocks'];
-      const text = payload['text'];
-      if ((typeof text !== 'string' || text === '') && (!Array.isArray(blocks) || blocks.length === 0)) return answer(400, 'no_text');
-      if (blocks !== undefined && !validBlocks(blocks)) return answer(400, 'invalid_blocks');
-      const now = Date.now();
-      // One message per second per webhook, with a little slack for timer jitter.
-      if (now - hook.lastAt < 950) return answer(429, 'rate_limited', { 'retry-after': '1' });
-      hook.lastAt = now;
-      this.messages.push({ webhook: path, at: now, text: typeof text === 'string' ? text : undefined, blocks: (blocks as Array<Record<string, unknown>> | undefined) ?? [], headers: req.headers });
-      answer(200, 'ok');
-    });
+  private handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
+    const path = req.url ?? '';
+    const answer = (status: number, body: string, headers: Record<string, string> = {}): void => {
+      this.answers.push({ webhook: path, status, body });
+      res.writeHead(status, { 'content-type': 'text/html', ...headers });
+      res.end(body);
+    };
+    const hook = this.hooks.get(path);
+    if (req.method !== 'POST' || !hook) return answer(404, 'no_service');
+    if (hook.state === 'revoked') return answer(403, 'invalid_token');
+    if (hook.state === 'archived') return answer(410, 'channel_is_archived');
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(raw) as Record<string, unknown>;
+      if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new Error('not an object');
+    } catch {
+      return answer(400, 'invalid_payload');
+    }
+    const blocks = payload['blocks'];
+    const text = payload['text'];
+    if ((typeof text !== 'string' || text === '') && (!Array.isArray(blocks) || blocks.length === 0)) return answer(400, 'no_text');
+    if (blocks !== undefined && !validBlocks(blocks)) return answer(400, 'invalid_blocks');
+    const now = Date.now();
+    // One message per second per webhook, with a little slack for timer jitter.
+    if (now - hook.lastAt < 950) return answer(429, 'rate_limited', { 'retry-after': '1' });
+    hook.lastAt = now;
+    this.messages.push({ webhook: path, at: now, text: typeof text === 'string' ? text : undefined, blocks: (blocks as Array<Record<string, unknown>> | undefined) ?? [], headers: req.headers });
+    answer(200, 'ok');
   }
 }
 
