@@ -153,6 +153,16 @@ describe('connector runtime', () => {
     expect(run.requests[0]?.request.url).toContain('key=k-123456');
     expect(run.steps[0]?.url).toBe('https://api.acme.example/things/a%20b%2Fc?key=[redacted]');
   });
+
+  it('sends basic credentials, and fails clearly when a credential is missing', async () => {
+    const basic = load(MINIMAL.replace('{ type: api_key, in: header, name: X-Api-Key }', '{ type: basic }'));
+    const withCredentials = { ...ctx, credentials: { username: 'hub', password: 'p4ss-word' } };
+    const run = await new ConnectorRuntime().run(basic, event, withCredentials, { webhookId: 'msg_1', triggers: null, transport });
+    expect(run.requests[0]?.request.headers['authorization']).toBe(`Basic ${Buffer.from('hub:p4ss-word').toString('base64')}`);
+    const missing = await new ConnectorRuntime().run(basic, event, { ...ctx, credentials: { username: 'hub' } }, { webhookId: 'msg_1', triggers: null, transport });
+    expect(missing.outcome).toEqual({ kind: 'fail', reason: expect.stringContaining('the connection has no password; PATCH /v1/connections/con_1 with credentials.password') });
+    expect(missing.requests).toEqual([]);
+  });
 });
 
 describe('shipped connectors copy', () => {
