@@ -33,6 +33,8 @@ export interface BenchHub {
   /** Ground truth: documents in delivery_attempts, by a direct connection (slow on FerretDB: it scans). */
   countAttempts(): Promise<number>;
   monitor: Monitor;
+  /** The environment the hub was configured from. */
+  env: Record<string, string>;
 }
 
 /** Starts an in-process hub on RabbitMQ and MongoDB with its own queue prefix and database, and one subscription per endpoint URL. */
@@ -82,7 +84,7 @@ export async function startBenchHub(cleanup: Cleanup, endpointUrls: readonly str
   const names = topologyNames(prefix);
   const monitor = await Monitor.open(hub, names, store);
   cleanup.add('monitor', () => monitor.close());
-  return { hub, prefix, database, names, subscriptions: endpointUrls.length, store, countAttempts, monitor };
+  return { hub, prefix, database, names, subscriptions: endpointUrls.length, store, countAttempts, monitor, env };
 }
 
 interface Sample {
@@ -107,6 +109,8 @@ export class Monitor {
   readonly samples: Sample[] = [];
   private running: Promise<void> | null = null;
   private stopped = true;
+  /** Ends the current wait between samples at once (stop). */
+  private wake: () => void = () => undefined;
 
   private constructor(
     private readonly hub: Hub,
@@ -152,7 +156,13 @@ export class Monitor {
     this.stopped = false;
     this.running = (async () => {
       while (!this.stopped) {
-        await sleep(everyMs);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, everyMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
         if (this.stopped) break;
         try {
           const s = await this.sample(startedAt, receiver);
@@ -167,6 +177,7 @@ export class Monitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake();
     await this.running;
     this.running = null;
   }
@@ -209,6 +220,9 @@ function formatSample(s: Sample): string {
   ].join(' ');
 }
 
+/** Numbers the throughput runs, so that each run's events have ids of their own (the hub dedupes by id). */
+let throughputRuns = 0;
+
 export interface HubThroughputResult {
   events: number;
   deliveries: number;
@@ -241,6 +255,7 @@ async function confirmAttempts(
   deliveries: number,
   timeoutMs: number,
   warnings: string[],
+  onStored?: () => void,
 ): Promise<{ storedAt: number; counted: number; countedAt: number | null }> {
   try {
     await waitUntil(() => bh.store.attemptsStored - storedBefore >= deliveries, timeoutMs, 5, () => `${bh.store.attemptsStored - storedBefore} of ${deliveries} attempt records stored`);
@@ -248,6 +263,7 @@ async function confirmAttempts(
     warnings.push(`WARNING: ${(err as Error).message}`);
   }
   const storedAt = performance.now();
+  onStored?.();
   let counted = 0;
   let countedAt: number | null = null;
   try {
@@ -272,18 +288,26 @@ async function confirmAttempts(
  * times from the first publish until the receiver has every delivery and every
  * attempt record is stored.
  */
-export async function runHubThroughput(bh: BenchHub, receiver: Receiver, events: number, sampleEveryMs: number): Promise<HubThroughputResult> {
+export async function runHubThroughput(
+  bh: BenchHub,
+  receiver: Receiver,
+  events: number,
+  sampleEveryMs: number,
+  onStored?: () => void,
+  print = true,
+): Promise<HubThroughputResult> {
   const deliveries = events * bh.subscriptions;
   const warnings: string[] = [];
   receiver.reset();
   const countedBefore = await bh.countAttempts();
   const storedBefore = bh.store.attemptsStored;
   const deferredBefore = (await bh.hub.metrics.deferred.get()).values[0]?.value ?? 0;
-  const bodies = Array.from({ length: events }, (_, i) => businessCreatedEvent(`evt_tput_${i}`));
+  const run = (throughputRuns += 1);
+  const bodies = Array.from({ length: events }, (_, i) => businessCreatedEvent(`evt_tput${run}_${i}`));
   bh.store.resetTimings();
   const publisher = await ConfirmPublisher.open();
   const started = performance.now();
-  bh.monitor.start(started, receiver, sampleEveryMs, true);
+  bh.monitor.start(started, receiver, sampleEveryMs, print);
   let publishMs: number;
   let receivedMs: number;
   let confirmed: Awaited<ReturnType<typeof confirmAttempts>>;
@@ -297,7 +321,7 @@ export async function runHubThroughput(bh: BenchHub, receiver: Receiver, events:
     }
     await receiver.waitFor(deliveries, phaseTimeoutMs(deliveries));
     receivedMs = performance.now() - started;
-    confirmed = await confirmAttempts(bh, countedBefore, storedBefore, deliveries, 120_000, warnings);
+    confirmed = await confirmAttempts(bh, countedBefore, storedBefore, deliveries, 120_000, warnings, onStored);
   } finally {
     await bh.monitor.stop();
   }

@@ -28,7 +28,11 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   const receiver = await Receiver.start(receiverCount);
   cleanup.add('receiver', () => receiver.close());
 
-  console.log(`(a) baseline: publishing ${n} messages to a quorum queue, then consuming (prefetch 200, undici keep-alive POST, ack)`);
+  console.log(`(a) baseline: publishing ${n} messages to a quorum queue, then consuming (prefetch 200, undici keep-alive POST, ack), after a warm-up run`);
+  // Both (a) and (b) first run a warm-up of a quarter of the deliveries (JIT, connection pools, caches), so
+  // that the measured runs compare steady states rather than start-up costs.
+  const warmup = Math.max(subscriptions, Math.round(n / 4 / subscriptions) * subscriptions);
+  await runBaseline(warmup, receiver, cleanup);
   const base = await runBaseline(n, receiver, cleanup);
   console.log(
     `(a) baseline: ${round(base.perSecond)} deliveries/s (${n} in ${round(base.elapsedMs / 1000, 2)} s from consumer start to last ack; ` +
@@ -39,6 +43,9 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   const bh = await startBenchHub(cleanup, endpoints);
   console.log(`    hub started: prefix ${bh.prefix}, database ${bh.database}, ${subscriptions} subscriptions`);
 
+  console.log(`(b) hub: warm-up of ${warmup} deliveries`);
+  const warm = await runHubThroughput(bh, receiver, warmup / subscriptions, 60_000, undefined, false);
+  for (const warning of warm.warnings) console.log(warning);
   console.log(`(b) hub: publishing ${events} events (→ ${n} deliveries) as fast as confirms allow; samples:`);
   const tput = await runHubThroughput(bh, receiver, events, 2000);
   for (const warning of tput.warnings) console.log(warning);

@@ -11,7 +11,10 @@ const SLOW_MS = 1000;
  */
 export class EndpointLimiter {
   private readonly inFlight = new Map<string, number>();
-  private readonly waiters = new Map<string, Array<() => void>>();
+  /** Jobs waiting for a slot, by endpoint; each resolves true (slot handed over) or false (moved aside). */
+  private readonly waiters = new Map<string, Array<(granted: boolean) => void>>();
+  /** One timer per endpoint with waiters, checking every maxWaitMs whether it turned slow. */
+  private readonly checks = new Map<string, NodeJS.Timeout>();
   private readonly latency = new Map<string, number>();
 
   constructor(
@@ -39,40 +42,46 @@ export class EndpointLimiter {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const queue = this.waiters.get(key) ?? [];
-      this.waiters.set(key, queue);
-      let timer: NodeJS.Timeout;
-      const grant = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      // Checked every maxWaitMs: the job gives up its place only once the endpoint is slow.
-      const check = (): void => {
-        if (!this.isSlow(key)) {
-          timer = setTimeout(check, this.maxWaitMs);
-          return;
-        }
-        const index = queue.indexOf(grant);
-        if (index >= 0) queue.splice(index, 1);
-        if (queue.length === 0) this.waiters.delete(key);
-        resolve(false);
-      };
-      timer = setTimeout(check, this.maxWaitMs);
-      queue.push(grant);
+      let queue = this.waiters.get(key);
+      if (!queue) {
+        queue = [];
+        this.waiters.set(key, queue);
+      }
+      queue.push(resolve);
+      if (!this.checks.has(key)) this.checks.set(key, setInterval(() => this.check(key), this.maxWaitMs));
     });
   }
 
   release(key: string): void {
-    const next = this.waiters.get(key)?.shift();
+    const queue = this.waiters.get(key);
+    const next = queue?.shift();
     if (next) {
       // Hand the slot straight to the next waiter; the in-flight count stays.
-      if (this.waiters.get(key)?.length === 0) this.waiters.delete(key);
-      next();
+      if (queue?.length === 0) this.stopWaiting(key);
+      next(true);
       return;
     }
     const current = this.inFlight.get(key) ?? 0;
     if (current <= 1) this.inFlight.delete(key);
     else this.inFlight.set(key, current - 1);
+  }
+
+  /** Waiting jobs keep their place while the endpoint is healthy; once it is slow they all give it up. */
+  private check(key: string): void {
+    const queue = this.waiters.get(key);
+    if (!queue || queue.length === 0) {
+      this.stopWaiting(key);
+      return;
+    }
+    if (!this.isSlow(key)) return;
+    this.stopWaiting(key);
+    for (const resolve of queue) resolve(false);
+  }
+
+  private stopWaiting(key: string): void {
+    this.waiters.delete(key);
+    clearInterval(this.checks.get(key));
+    this.checks.delete(key);
   }
 }
 

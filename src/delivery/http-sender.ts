@@ -37,6 +37,7 @@ export class HttpSender {
   private readonly agent: Agent;
   /** Agents of subscriptions with their own settings (allowedIps, mutual TLS), by those settings. */
   private readonly special = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
+  private readonly checkedUrls = new Set<string>();
 
   constructor(private readonly options: HttpSenderOptions) {
     // undici's own timers bound the wait for the response head and for each body chunk; cheaper per
@@ -55,14 +56,20 @@ export class HttpSender {
     const elapsed = (): number => Math.round(performance.now() - started);
     try {
       const special = options && (options.allowedIps?.length || options.tls) ? this.specialAgent(options) : null;
-      checkLiteralHost(new URL(url), !this.options.allowPrivateNetworks, special?.allowed ?? null);
+      if (special) checkLiteralHost(new URL(url), !this.options.allowPrivateNetworks, special.allowed);
+      else if (!this.checkedUrls.has(url)) {
+        // The literal-address check depends on the URL alone: remember the URLs that passed.
+        checkLiteralHost(new URL(url), !this.options.allowPrivateNetworks, null);
+        if (this.checkedUrls.size >= 10_000) this.checkedUrls.clear();
+        this.checkedUrls.add(url);
+      }
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
         body,
         dispatcher: special?.agent ?? this.agent,
       });
-      const text = await readLimited(response.body);
+      const text = await readLimited(response.body, response.headers['content-length']);
       return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text, durationMs: elapsed(), error: null, errorCode: null };
     } catch (err) {
       const code = errorCode(err);
@@ -106,7 +113,10 @@ export class HttpSender {
   }
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
+async function readLimited(body: Dispatcher.ResponseData['body'], contentLength: string | string[] | undefined): Promise<string> {
+  // A declared length within the limit (undici holds the server to it) is read in one go, the common case.
+  const declared = typeof contentLength === 'string' ? Number(contentLength) : NaN;
+  if (declared >= 0 && declared <= RESPONSE_BODY_LIMIT) return body.text();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

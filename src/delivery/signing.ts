@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, generateKeyPairSync, sign as signBytes } from 'node:crypto';
+import { createHmac, createPrivateKey, createSecretKey, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { SecretBox } from '../core/secret-box';
@@ -63,6 +63,19 @@ export function secretKey(secret: string): Buffer {
   return Buffer.from(encoded, 'base64');
 }
 
+/** Decoded HMAC keys by secret: every delivery signs twice, so decoding once per secret pays. */
+const hmacKeys = new Map<string, KeyObject>();
+
+function hmacKey(secret: string): KeyObject {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(secretKey(secret));
+    if (hmacKeys.size > 5000) hmacKeys.clear();
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 export interface SignatureHeaders {
   'webhook-id': string;
   'webhook-timestamp': string;
@@ -98,7 +111,7 @@ export function signPayload(webhookId: string, timestampSeconds: number, body: s
   const signatures = secrets.map((s) =>
     s.startsWith(SIGNING_KEY_PREFIX)
       ? `v1a,${signBytes(null, Buffer.from(signed, 'utf8'), ed25519Key(s)).toString('base64')}`
-      : `v1,${createHmac('sha256', secretKey(s)).update(signed).digest('base64')}`,
+      : `v1,${createHmac('sha256', hmacKey(s)).update(signed).digest('base64')}`,
   );
   const primary = secrets[0];
   if (primary === undefined) throw new Error('signPayload needs at least one secret');
@@ -108,7 +121,7 @@ export function signPayload(webhookId: string, timestampSeconds: number, body: s
     'webhook-signature': signatures.join(' '),
   };
   if (!primary.startsWith(SIGNING_KEY_PREFIX)) {
-    headers['x-webhook-signature'] = `sha256=${createHmac('sha256', secretKey(primary)).update(body).digest('hex')}`;
+    headers['x-webhook-signature'] = `sha256=${createHmac('sha256', hmacKey(primary)).update(body).digest('hex')}`;
     headers['x-webhook-timestamp'] = String(timestampSeconds);
   }
   return headers;

@@ -1,4 +1,5 @@
 import { PayloadBuilder, selectFields } from '../../src/delivery/payload';
+import { buildWebhookRequest } from '../../src/delivery/webhook-request';
 import type { EventEnvelope } from '../../src/events/envelope';
 import { matchesFieldFilter, SubscriptionMatcher } from '../../src/routing/matcher';
 import type { SubscriptionRecord } from '../../src/store/port';
@@ -61,6 +62,14 @@ describe('payloads', () => {
     expect(await builder.build(event, null, 'sub_1', 3)).toEqual({
       id: 'evt_1', type: 'review.created', created: '2026-11-28T10:00:00Z', data: event.data, webhook: { subscription_id: 'sub_1', delivery_attempt: 3 },
     });
+  });
+  it('sends the same bytes as JSON.stringify of that body, for every subscription of an event', async () => {
+    const tricky: EventEnvelope = { ...event, id: 'evt_"quoted"\u2028', data: { ...event.data, title: 'Line\nbreak "and" ünïcode \u{1F600}', nothing: null } };
+    for (const [subscriptionId, attempt] of [['sub_1', 1], ['sub_"2"', 7]] as const) {
+      const request = await buildWebhookRequest(builder, sub({ id: subscriptionId }), ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'], 'msg_1', tricky, attempt);
+      expect(request.body).toBe(JSON.stringify(await builder.build(tricky, null, subscriptionId, attempt)));
+      expect(JSON.parse(request.body)).toEqual({ id: tricky.id, type: 'review.created', created: tricky.timestamp, data: tricky.data, webhook: { subscription_id: subscriptionId, delivery_attempt: attempt } });
+    }
   });
   it('keeps only the selected fields, with or without the data. prefix', () => {
     expect(selectFields(event.data, ['data.rating', 'author.name', 'data.missing'])).toEqual({ rating: 2, author: { name: 'Ann' } });
