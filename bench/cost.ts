@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const perDelivery = (ticks: number): number => round(((ticks / TICKS_PER_S) * 1e6) / n);
     const costs: Record<string, number> = { bench_process: round((cpu.user + cpu.system) / n) };
     const mainThread = perDelivery(main1 - main0);
-    for (const [k, re] of Object.entries(services)) costs[k] = perDelivery((after[k] as number) - (before[k] as number));
+    for (const k of Object.keys(services)) costs[k] = perDelivery((after[k] as number) - (before[k] as number));
     const total = Object.values(costs).reduce((a, b) => a + b, 0);
     console.log(`(b) ${round(r.perSecond)} deliveries/s, event loop ${round(elu.utilization, 2)}`);
     console.log(JSON.stringify({ per_s: round(r.perSecond), cpu_us_per_delivery: { ...costs, total }, main_thread_us: mainThread }));
