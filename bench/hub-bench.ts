@@ -348,6 +348,9 @@ export async function runHubThroughput(
   };
 }
 
+/** Numbers the latency runs, for event ids of their own. */
+let latencyRuns = 0;
+
 export interface HubLatencyResult {
   events: number;
   deliveries: number;
@@ -376,6 +379,7 @@ const PUBLISHED_AT = /"published_at_ms":(\d+)/;
  * event; the receiver records now − published_at for each delivery.
  */
 export async function runHubLatency(bh: BenchHub, receiver: Receiver, ratePerSecond: number, seconds: number, sampleEveryMs: number): Promise<HubLatencyResult> {
+  const run = (latencyRuns += 1);
   const eventsPerSecond = ratePerSecond / bh.subscriptions;
   const events = Math.max(1, Math.round(eventsPerSecond * seconds));
   const deliveries = events * bh.subscriptions;
@@ -412,7 +416,7 @@ export async function runHubLatency(bh: BenchHub, receiver: Receiver, ratePerSec
       while (sent < events) {
         const due = Math.min(events, Math.floor((eventsPerSecond * (performance.now() - started)) / 1000) + 1);
         while (sent < due) {
-          await publisher.publish(bh.names.eventsExchange, 'business.created', businessCreatedEvent(`evt_lat_${sent}`, Date.now()));
+          await publisher.publish(bh.names.eventsExchange, 'business.created', businessCreatedEvent(`evt_lat${run}_${sent}`, Date.now()));
           sent += 1;
         }
         if (sent < events) await sleep(10);

@@ -4,13 +4,19 @@
  *   (b) the hub making the same number of deliveries (10 subscriptions × N/10 events);
  *   (c) the hub under a steady offered load, publish-to-delivery latency.
  * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
- * BENCH_SUBSCRIPTIONS (10), BENCH_RECEIVERS (1: every subscription posts to the same
+ * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (3: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
  * receivers, i.e. distinct endpoint origins). Ends with one JSON line of results.
  */
 import { runBaseline } from './baseline';
 import { runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
 import { Cleanup, Receiver, RssSampler, envInt, round } from './support';
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 
 async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   const requested = envInt('BENCH_DELIVERIES', 20_000);
@@ -28,37 +34,55 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   const receiver = await Receiver.start(receiverCount);
   cleanup.add('receiver', () => receiver.close());
 
-  console.log(`(a) baseline: publishing ${n} messages to a quorum queue, then consuming (prefetch 200, undici keep-alive POST, ack), after a warm-up run`);
-  // Both (a) and (b) first run a warm-up of a quarter of the deliveries (JIT, connection pools, caches), so
-  // that the measured runs compare steady states rather than start-up costs.
+  const rounds = envInt('BENCH_ROUNDS', 3);
+  // Both (a) and (b) first run a warm-up of a quarter of the deliveries (JIT, connection pools, caches), so that
+  // the measured runs compare steady states rather than start-up costs. Then (a) and (b) alternate for a few
+  // rounds and the medians count: a machine whose speed drifts (shared hosts do) slows both alike.
   const warmup = Math.max(subscriptions, Math.round(n / 4 / subscriptions) * subscriptions);
+  console.log(`(a) baseline: warm-up of ${warmup} deliveries`);
   await runBaseline(warmup, receiver, cleanup);
-  const base = await runBaseline(n, receiver, cleanup);
-  console.log(
-    `(a) baseline: ${round(base.perSecond)} deliveries/s (${n} in ${round(base.elapsedMs / 1000, 2)} s from consumer start to last ack; ` +
-      `pre-publish took ${round(base.publishMs / 1000, 2)} s)`,
-  );
 
   const endpoints = Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[i % receiver.urls.length] as string}/hooks/${i + 1}`);
   const bh = await startBenchHub(cleanup, endpoints);
   console.log(`    hub started: prefix ${bh.prefix}, database ${bh.database}, ${subscriptions} subscriptions`);
-
   console.log(`(b) hub: warm-up of ${warmup} deliveries`);
   const warm = await runHubThroughput(bh, receiver, warmup / subscriptions, 60_000, undefined, false);
   for (const warning of warm.warnings) console.log(warning);
-  console.log(`(b) hub: publishing ${events} events (→ ${n} deliveries) as fast as confirms allow; samples:`);
-  const tput = await runHubThroughput(bh, receiver, events, 2000);
-  for (const warning of tput.warnings) console.log(warning);
+
+  const baseRates: number[] = [];
+  const hubRates: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    console.log(`round ${r} of ${rounds}`);
+    console.log(`(a) baseline: publishing ${n} messages to a quorum queue, then consuming (prefetch 200, undici keep-alive POST, ack)`);
+    const base = await runBaseline(n, receiver, cleanup);
+    console.log(
+      `(a) baseline: ${round(base.perSecond)} deliveries/s (${n} in ${round(base.elapsedMs / 1000, 2)} s from consumer start to last ack; ` +
+        `pre-publish took ${round(base.publishMs / 1000, 2)} s)`,
+    );
+    console.log(`(b) hub: publishing ${events} events (→ ${n} deliveries) as fast as confirms allow; samples:`);
+    const tput = await runHubThroughput(bh, receiver, events, 2000);
+    for (const warning of tput.warnings) console.log(warning);
+    console.log(
+      `(b) hub: ${round(tput.perSecond)} deliveries/s (${tput.deliveries} in ${round(tput.elapsedMs / 1000, 2)} s from first publish: ` +
+        `publish+confirms done at ${round(tput.publishMs / 1000, 2)} s, all received at ${round(tput.receivedMs / 1000, 2)} s, ` +
+        `all attempt records acknowledged by MongoDB at ${round(tput.elapsedMs / 1000, 2)} s` +
+        (tput.countConfirmedMs === null ? '' : `, confirmed by counting delivery_attempts at ${round(tput.countConfirmedMs / 1000, 2)} s`) +
+        `; ${tput.attemptsCounted} attempt records counted; ${tput.deferred} deliveries deferred by the per-endpoint concurrency limit)`,
+    );
+    for (const line of tput.storeTimings) console.log(`    store ${line}`);
+    baseRates.push(base.perSecond);
+    hubRates.push(tput.perSecond);
+    ratios.push(tput.perSecond / base.perSecond);
+    console.log(`    ratio hub/baseline in round ${r}: ${round(tput.perSecond / base.perSecond, 3)}`);
+  }
+  const baseline = median(baseRates);
+  const hubRate = median(hubRates);
+  const ratio = median(ratios);
   console.log(
-    `(b) hub: ${round(tput.perSecond)} deliveries/s (${tput.deliveries} in ${round(tput.elapsedMs / 1000, 2)} s from first publish: ` +
-      `publish+confirms done at ${round(tput.publishMs / 1000, 2)} s, all received at ${round(tput.receivedMs / 1000, 2)} s, ` +
-      `all attempt records acknowledged by MongoDB at ${round(tput.elapsedMs / 1000, 2)} s` +
-      (tput.countConfirmedMs === null ? '' : `, confirmed by counting delivery_attempts at ${round(tput.countConfirmedMs / 1000, 2)} s`) +
-      `; ${tput.attemptsCounted} attempt records counted; ${tput.deferred} deliveries deferred by the per-endpoint concurrency limit)`,
+    `(a) baseline median ${round(baseline)} deliveries/s, (b) hub median ${round(hubRate)} deliveries/s, median ratio ${round(ratio, 3)} ` +
+      `(rounds: ${ratios.map((x) => round(x, 3)).join(', ')})`,
   );
-  for (const line of tput.storeTimings) console.log(`    store ${line}`);
-  const ratio = tput.perSecond / base.perSecond;
-  console.log(`    ratio hub/baseline: ${round(ratio, 3)}`);
 
   console.log(`(c) hub: steady ${rate} deliveries/s (${round(rate / subscriptions, 1)} events/s × ${subscriptions}) for ${seconds} s; samples:`);
   const lat = await runHubLatency(bh, receiver, rate, seconds, 5000);
@@ -78,8 +102,8 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
   console.log(
     JSON.stringify({
-      baseline_per_s: round(base.perSecond),
-      hub_per_s: round(tput.perSecond),
+      baseline_per_s: round(baseline),
+      hub_per_s: round(hubRate),
       ratio: round(ratio, 3),
       p50_ms: round(lat.p50, 1),
       p95_ms: round(lat.p95, 1),
