@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { encodeTime, monotonicFactory, ulid } from 'ulid';
 
 /**
  * Random numbers for ULIDs from a pooled crypto buffer: ulid's default draws
@@ -23,6 +23,19 @@ const nextUlid = monotonicFactory(pooledRandom);
 /** Time-ordered, prefixed ids: lexical order is creation order, which cursors rely on. */
 export function newId(prefix: string): string {
   return `${prefix}_${nextUlid()}`;
+}
+
+/** An id as newId would have made it at `at` (imports, fixtures). */
+export function newIdAt(prefix: string, at: Date): string {
+  return `${prefix}_${ulid(at.getTime(), pooledRandom)}`;
+}
+
+/**
+ * The lowest id of `prefix` made at `at` or later: every id made before `at`
+ * sorts below it (ULIDs start with their time), so a time range is an _id range.
+ */
+export function idTimeBound(prefix: string, at: Date): string {
+  return `${prefix}_${encodeTime(at.getTime(), 10)}`;
 }
 
 /**

@@ -446,6 +446,9 @@ export interface Store {
   /** Replaces a sealed value if it is still the one scanned; false when it changed meanwhile. */
   replaceSealed(found: SealedValue, value: string): Promise<boolean>;
 
-  /** Deletes attempt records older than `before`; returns how many. */
+  /**
+   * Deletes attempt records older than `before`; returns how many. Attempt ids are
+   * time-ordered, made by newId at createdAt, and a store may go by the id's time.
+   */
   purgeAttemptsBefore(before: Date): Promise<number>;
 }

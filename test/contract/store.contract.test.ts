@@ -1,7 +1,8 @@
+import type { Collection } from 'mongodb';
 import type { AttemptRecord, ConnectionRecord, DeadLetterRecord, Store, StoredEvent, SubscriptionRecord } from '../../src/store/port';
 import { MemoryStore } from '../../src/store/memory/memory-store';
 import { MongoStore } from '../../src/store/mongo/mongo-store';
-import { newId } from '../../src/core/ids';
+import { newId, newIdAt } from '../../src/core/ids';
 import { mongoUrlFor, uniqueName } from '../support/services';
 
 /** One suite, every adapter: the embedded store must not promise what MongoDB does not keep. */
@@ -207,8 +208,9 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     expect(await store.getEvent('nope')).toBeNull();
   });
 
+  // Attempt ids carry their createdAt, as the worker makes them (newId at that moment).
   const attempt = (overrides: Partial<AttemptRecord>): AttemptRecord => ({
-    id: newId('att'), tenantId: 'att-tenant', subscriptionId: 'sub_a', eventId: 'evt_a', eventType: 'business.created', webhookId: 'msg_a',
+    id: newIdAt('att', overrides.createdAt ?? new Date('2026-01-01T00:00:00Z')), tenantId: 'att-tenant', subscriptionId: 'sub_a', eventId: 'evt_a', eventType: 'business.created', webhookId: 'msg_a',
     attempt: 1, status: 'failed', next: 'retry', nextAttemptAt: new Date('2026-01-01T00:00:05Z'), url: 'https://x', httpStatus: 500,
     durationMs: 12, responseHeaders: { 'x.y': '1', 'content-type': 'text/plain' }, responseBody: 'oops', error: null, replay: false,
     createdAt: new Date('2026-01-01T00:00:00Z'), ...overrides,
@@ -216,12 +218,13 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
 
   it('records attempts in batches, tolerates a replayed batch, and filters lists', async () => {
     const first = attempt({});
-    const second = attempt({ attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, subscriptionId: 'sub_b' });
+    const second = attempt({ attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, subscriptionId: 'sub_b', createdAt: new Date('2026-01-01T00:00:07Z') });
+    const old = attempt({ eventId: 'evt_b', createdAt: new Date('2020-01-01T00:00:00Z') });
     await store.recordAttempts([first, second]);
-    await store.recordAttempts([first, attempt({ eventId: 'evt_b', createdAt: new Date('2020-01-01T00:00:00Z') })]);
+    await store.recordAttempts([first, old]);
     const all = await store.listAttempts('att-tenant', { limit: 10 });
-    expect(all.data).toHaveLength(3);
-    expect(all.data[2]).toEqual(first);
+    // Newest first, each exactly as recorded (createdAt included).
+    expect(all.data).toEqual([second, first, old]);
     expect((await store.listAttempts('att-tenant', { limit: 10, status: 'succeeded' })).data).toEqual([second]);
     expect((await store.listAttempts('att-tenant', { limit: 10, subscriptionId: 'sub_b' })).data).toEqual([second]);
     expect((await store.listAttempts('att-tenant', { limit: 10, eventId: 'evt_b' })).data).toHaveLength(1);
@@ -248,5 +251,34 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     await store.markDeadLetterReplayed('dl-tenant', late.id, new Date('2026-01-05T00:00:00Z'));
     expect(await store.getDeadLetter('dl-tenant', late.id)).toMatchObject({ replayCount: 1, replayedAt: new Date('2026-01-05T00:00:00Z') });
     expect(await store.findDeadLettersBetween('dl-tenant', 'sub_dl', new Date('2026-01-01T12:00:00Z'), new Date('2026-01-03T00:00:00Z'))).toEqual([]);
+  });
+});
+
+describe('MongoStore: attempt rows written before createdAt moved into the detail', () => {
+  const store = new MongoStore({ url: mongoUrlFor(uniqueName('hhlegacy')) });
+  afterAll(async () => {
+    await store.dropDatabase();
+    await store.close();
+  });
+
+  it('still reads them, purges them by age, and drops their createdAt index on start', async () => {
+    // A database as an earlier version left it: a createdAt field and index on delivery_attempts.
+    const probe = new MongoStore({ url: (store as unknown as { options: { url: string } }).options.url });
+    await probe.connect();
+    const attempts = (probe as unknown as { models: { attempts: { collection: Collection } } }).models.attempts.collection;
+    await attempts.createIndex({ createdAt: 1 }, { name: 'createdAt_1' });
+    const createdAt = new Date('2024-03-01T10:00:00Z');
+    const detail = { eventType: 'business.created', webhookId: 'msg_old', attempt: 1, next: 'none', nextAttemptAt: null, url: 'https://x', httpStatus: 200, durationMs: 5, responseHeaders: {}, responseBody: 'ok', error: null, replay: false };
+    await attempts.insertOne({ _id: newIdAt('att', createdAt), tenantId: 'legacy', subscriptionId: 'sub_l', eventId: 'evt_l', status: 'succeeded', createdAt, detailJson: JSON.stringify(detail) } as never);
+    await probe.close();
+
+    await store.connect();
+    const reopened = (store as unknown as { models: { attempts: { collection: Collection } } }).models.attempts.collection;
+    const indexes = (await reopened.indexes()).map((i) => i.name);
+    expect(indexes).not.toContain('createdAt_1');
+    const [row] = (await store.listAttempts('legacy', { limit: 10 })).data;
+    expect(row).toMatchObject({ webhookId: 'msg_old', createdAt, httpStatus: 200 });
+    expect(await store.purgeAttemptsBefore(new Date('2024-03-01T09:59:59Z'))).toBe(0);
+    expect(await store.purgeAttemptsBefore(new Date('2024-03-01T10:00:01Z'))).toBe(1);
   });
 });

@@ -156,7 +156,7 @@ const attemptSchema = new Schema(
     subscriptionId: String,
     eventId: String,
     status: String,
-    createdAt: Date,
+    // createdAt is in detailJson; ids are time-ordered, so retention purges by _id.
     detailJson: String,
   },
   { versionKey: false, autoIndex: false },
@@ -164,7 +164,6 @@ const attemptSchema = new Schema(
 attemptSchema.index({ tenantId: 1, _id: -1 });
 attemptSchema.index({ tenantId: 1, subscriptionId: 1, _id: -1 });
 attemptSchema.index({ tenantId: 1, eventId: 1, _id: -1 });
-attemptSchema.index({ createdAt: 1 });
 
 const deadLetterSchema = new Schema(
   {

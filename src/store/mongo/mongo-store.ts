@@ -27,6 +27,7 @@ import type {
   SubscriptionPatch,
   SubscriptionRecord,
 } from '../port';
+import { idTimeBound } from '../../core/ids';
 import { registerModels } from './models';
 import type { HubModels } from './models';
 
@@ -56,6 +57,8 @@ export class MongoStore implements Store {
     this.connection = connection;
     this.models = registerModels(connection);
     await Promise.all(Object.values(this.models).map((m: Model<Doc>) => m.createIndexes()));
+    // Attempts once had a createdAt field and index; the purge now goes by _id, so the index only costs writes.
+    await this.models.attempts.collection.dropIndex('createdAt_1').catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -299,9 +302,10 @@ export class MongoStore implements Store {
 
   async recordAttempts(records: AttemptRecord[]): Promise<void> {
     if (records.length === 0) return;
+    // createdAt rides in the detail: the purge goes by _id (time-ordered), and every field of its own costs a write.
     const docs = records.map((r) => {
-      const { id, tenantId, subscriptionId, eventId, status, createdAt, ...detail } = r;
-      return { _id: id, tenantId, subscriptionId, eventId, status, createdAt, detailJson: JSON.stringify(detail) };
+      const { id, tenantId, subscriptionId, eventId, status, ...detail } = r;
+      return { _id: id, tenantId, subscriptionId, eventId, status, detailJson: JSON.stringify(detail) };
     });
     try {
       await this.m().attempts.collection.insertMany(docs as never[], { ordered: false });
@@ -514,7 +518,8 @@ export class MongoStore implements Store {
   }
 
   async purgeAttemptsBefore(before: Date): Promise<number> {
-    const result = await this.m().attempts.deleteMany({ createdAt: { $lt: before } });
+    // Attempt ids are time-ordered (newId at createdAt): every id below the bound's time part is older than `before`.
+    const result = await this.m().attempts.collection.deleteMany({ _id: { $lt: idTimeBound('att', before) as never } });
     return result.deletedCount;
   }
 
@@ -702,6 +707,7 @@ function fromConnectionDoc(doc: Doc): ConnectionRecord {
 function fromAttemptDoc(doc: Doc): AttemptRecord {
   const detail = JSON.parse(String(doc['detailJson'])) as Omit<AttemptRecord, 'id' | 'tenantId' | 'subscriptionId' | 'eventId' | 'status' | 'createdAt' | 'nextAttemptAt'> & {
     nextAttemptAt: string | null;
+    createdAt?: string;
   };
   return {
     ...detail,
@@ -710,7 +716,8 @@ function fromAttemptDoc(doc: Doc): AttemptRecord {
     subscriptionId: String(doc['subscriptionId']),
     eventId: String(doc['eventId']),
     status: doc['status'] as AttemptRecord['status'],
-    createdAt: doc['createdAt'] as Date,
+    // Rows written before createdAt moved into the detail have it as a field.
+    createdAt: detail.createdAt === undefined ? (doc['createdAt'] as Date) : new Date(detail.createdAt),
     nextAttemptAt: detail.nextAttemptAt === null ? null : new Date(detail.nextAttemptAt),
   };
 }
