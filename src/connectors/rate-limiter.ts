@@ -21,8 +21,11 @@ export class RateLimiter {
     const known = this.budgets.get(key);
     // The largest budget seen approximates the API's limit per window, for after the reset.
     const limit = Math.max(known?.limit ?? 0, remaining + 1);
-    this.budgets.set(key, { remaining, resetAt: now + resetMs, limit, windowMs: resetMs, lastSentAt: known?.lastSentAt ?? now });
-    if (remaining <= 0) this.blockUntil(key, now + resetMs);
+    // Within a window an answer can be older than requests booked since (they are still on their
+    // way): it never gives back what those booked.
+    const left = known && known.resetAt > now ? Math.min(known.remaining, remaining) : remaining;
+    this.budgets.set(key, { remaining: left, resetAt: now + resetMs, limit, windowMs: resetMs, lastSentAt: known?.lastSentAt ?? now });
+    if (left <= 0) this.blockUntil(key, Math.max(now + resetMs, (known?.lastSentAt ?? now) + resetMs));
   }
 
   reserve(key: string, requests: number, perSeconds: number, maxWaitMs: number, now = Date.now()): number | null {

@@ -24,6 +24,17 @@ describe('connection rate limiter', () => {
     expect(limiter.waitFor('k', 100, 10, 20)).toBeGreaterThanOrEqual(1040);
   });
 
+  it('does not let an answer to an earlier request give back budget that later requests booked', () => {
+    const limiter = new RateLimiter();
+    limiter.observeBudget('k', 2, 1000, 0);
+    expect(limiter.reserve('k', 100, 10, 60_000, 0)).toBe(0);
+    expect(limiter.reserve('k', 100, 10, 60_000, 5)).toBe(0);
+    // The answer to the first request arrives: it counted only itself, "2 left" minus one = 1.
+    limiter.observeBudget('k', 1, 1000, 8);
+    // Both were booked already: the next one waits a window after the last send instead of going now.
+    expect(limiter.reserve('k', 100, 10, 60_000, 10)).toBeGreaterThanOrEqual(995);
+  });
+
   it('pauses every request when the API says nothing is left', () => {
     const limiter = new RateLimiter();
     limiter.observeBudget('k', 0, 5000, 0);
