@@ -3,7 +3,7 @@ import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { getPath, setPath } from '../core/json-path';
 import type { EventEnvelope } from '../events/envelope';
-import type { EncryptionOptions, PayloadOptions } from '../store/port';
+import type { EncryptionOptions, PayloadOptions, SubscriptionRecord } from '../store/port';
 import { PayloadEncryptor } from './payload-encryption';
 
 export interface WebhookBody {
@@ -44,16 +44,38 @@ export class PayloadBuilder {
   }
 
   async build(envelope: EventEnvelope, options: PayloadOptions | null, subscriptionId: string, attempt: number): Promise<WebhookBody> {
-    let data: unknown = envelope.data;
-    if (options?.transform) data = await this.transform(options.transform).evaluate(envelope);
-    else if (options?.fields && options.fields.length > 0) data = selectFields(envelope.data, options.fields);
     return {
       id: envelope.id,
       type: envelope.type,
       created: envelope.timestamp,
-      data: data ?? null,
+      data: await this.data(envelope, options),
       webhook: { subscription_id: subscriptionId, delivery_attempt: attempt },
     };
+  }
+
+  /**
+   * The body of one delivery as sent: JSON.stringify of build() (encrypted when the subscription asks
+   * for it), byte for byte. Unencrypted bodies are assembled around the JSON of `data`, which for an
+   * unshaped subscription is serialized once per event rather than once per subscription.
+   */
+  async serialize(envelope: EventEnvelope, subscription: Pick<SubscriptionRecord, 'id' | 'payload' | 'encryption'>, attempt: number): Promise<string> {
+    if (subscription.encryption) {
+      return JSON.stringify(await this.encrypt(await this.build(envelope, subscription.payload, subscription.id, attempt), subscription.encryption));
+    }
+    const options = subscription.payload;
+    const data = isShaping(options) ? JSON.stringify(await this.data(envelope, options)) : rawDataJson(envelope);
+    return (
+      `{"id":${JSON.stringify(envelope.id)},"type":${JSON.stringify(envelope.type)},"created":${JSON.stringify(envelope.timestamp)},"data":${data},` +
+      `"webhook":{"subscription_id":${JSON.stringify(subscription.id)},"delivery_attempt":${JSON.stringify(attempt)}}}`
+    );
+  }
+
+  /** `data` of the body: the transform's result, the selected fields, or the event data as it is. */
+  private async data(envelope: EventEnvelope, options: PayloadOptions | null): Promise<unknown> {
+    let data: unknown = envelope.data;
+    if (options?.transform) data = await this.transform(options.transform).evaluate(envelope);
+    else if (options?.fields && options.fields.length > 0) data = selectFields(envelope.data, options.fields);
+    return data ?? null;
   }
 
   private transform(source: string): CompiledExpression {
@@ -65,4 +87,20 @@ export class PayloadBuilder {
     }
     return compiled;
   }
+}
+
+function isShaping(options: PayloadOptions | null): boolean {
+  return Boolean(options?.transform) || (options?.fields?.length ?? 0) > 0;
+}
+
+/** The event data as JSON, once per event (the jobs of one event share its envelope object). */
+const dataJson = new WeakMap<EventEnvelope, string>();
+
+function rawDataJson(envelope: EventEnvelope): string {
+  let json = dataJson.get(envelope);
+  if (json === undefined) {
+    json = JSON.stringify(envelope.data ?? null);
+    dataJson.set(envelope, json);
+  }
+  return json;
 }

@@ -33,16 +33,8 @@ export async function buildWebhookRequest(
   attempt: number,
   now: Date = new Date(),
 ): Promise<WebhookRequest> {
-  let body: string;
-  const options = subscription.payload;
-  if (!subscription.encryption && !options?.transform && !options?.fields?.length) {
-    body = plainBody(event, subscription.id, attempt);
-  } else {
-    const shaped = await builder.build(event, options, subscription.id, attempt);
-    // Encrypted before signing, so the signatures cover exactly the bytes sent.
-    const payload = subscription.encryption ? await builder.encrypt(shaped, subscription.encryption) : shaped;
-    body = JSON.stringify(payload);
-  }
+  // Shaped, then encrypted when asked for, before signing: the signatures cover exactly the bytes sent.
+  const body = await builder.serialize(event, subscription, attempt);
   const signature = signPayload(webhookId, Math.floor(now.getTime() / 1000), body, secrets);
   return {
     url: subscription.endpointUrl,
@@ -54,24 +46,4 @@ export async function buildWebhookRequest(
     },
     body,
   };
-}
-
-/** The event data as JSON, once per event: every subscription that takes it unshaped sends the same bytes. */
-const dataJson = new WeakMap<EventEnvelope, string>();
-
-/**
- * The body of an unshaped, unencrypted delivery, byte for byte what JSON.stringify
- * gives for the WebhookBody {id, type, created, data, webhook}, with `data`
- * serialized once per event rather than once per subscription.
- */
-function plainBody(event: EventEnvelope, subscriptionId: string, attempt: number): string {
-  let data = dataJson.get(event);
-  if (data === undefined) {
-    data = JSON.stringify(event.data ?? null);
-    dataJson.set(event, data);
-  }
-  return (
-    `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"created":${JSON.stringify(event.timestamp)},"data":${data},` +
-    `"webhook":{"subscription_id":${JSON.stringify(subscriptionId)},"delivery_attempt":${JSON.stringify(attempt)}}}`
-  );
 }

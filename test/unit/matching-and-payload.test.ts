@@ -70,6 +70,11 @@ describe('payloads', () => {
       expect(request.body).toBe(JSON.stringify(await builder.build(tricky, null, subscriptionId, attempt)));
       expect(JSON.parse(request.body)).toEqual({ id: tricky.id, type: 'review.created', created: tricky.timestamp, data: tricky.data, webhook: { subscription_id: subscriptionId, delivery_attempt: attempt } });
     }
+    // Shaped bodies too: selected fields, and a transform.
+    for (const payload of [{ fields: ['data.title', 'author.name'] }, { transform: '{"t": data.title, "n": null}' }]) {
+      const body = await builder.serialize(tricky, sub({ payload }), 2);
+      expect(body).toBe(JSON.stringify(await builder.build(tricky, payload, 'sub_1', 2)));
+    }
   });
   it('keeps only the selected fields, with or without the data. prefix', () => {
     expect(selectFields(event.data, ['data.rating', 'author.name', 'data.missing'])).toEqual({ rating: 2, author: { name: 'Ann' } });
