@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { bodyObject, dateParam, optionalString, pageFrom } from '../params';
+import { tenantResourceRoutes } from './tenant-resource';
+import { bodyObject, dateParam, optionalString } from '../params';
 import { connectionView } from '../serializers';
 
 export function connectionRoutes(deps: ApiDeps): Router {
@@ -13,20 +14,7 @@ export function connectionRoutes(deps: ApiDeps): Router {
     const record = await service.create(tenantOf(res), bodyObject(req.body));
     res.status(201).location(`/v1/connections/${record.id}`).json(view(record));
   });
-  router.get('/v1/connections', async (req, res) => {
-    const page = await service.list(tenantOf(res), pageFrom(req.query));
-    res.json({ data: page.data.map(view), nextCursor: page.nextCursor });
-  });
-  router.get('/v1/connections/:id', async (req, res) => {
-    res.json(view(await service.get(tenantOf(res), req.params['id'] as string)));
-  });
-  router.patch('/v1/connections/:id', async (req, res) => {
-    res.json(view(await service.update(tenantOf(res), req.params['id'] as string, bodyObject(req.body))));
-  });
-  router.delete('/v1/connections/:id', async (req, res) => {
-    await service.remove(tenantOf(res), req.params['id'] as string);
-    res.status(204).end();
-  });
+  tenantResourceRoutes(router, '/v1/connections', service, view);
   router.post('/v1/connections/:id/check', async (req, res) => {
     res.json(await service.check(tenantOf(res), req.params['id'] as string));
   });

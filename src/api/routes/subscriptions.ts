@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { bodyObject, pageFrom } from '../params';
+import { tenantResourceRoutes } from './tenant-resource';
+import { bodyObject } from '../params';
 import { replayWindow } from '../replay-window';
 import { subscriptionView } from '../serializers';
 
@@ -16,23 +17,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     res.status(201).location(`/v1/subscriptions/${record.id}`).json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }) });
   });
 
-  router.get('/v1/subscriptions', async (req, res) => {
-    const page = await service.list(tenantOf(res), pageFrom(req.query));
-    res.json({ data: page.data.map(subscriptionView), nextCursor: page.nextCursor });
-  });
-
-  router.get('/v1/subscriptions/:id', async (req, res) => {
-    res.json(subscriptionView(await service.get(tenantOf(res), req.params['id'] as string)));
-  });
-
-  router.patch('/v1/subscriptions/:id', async (req, res) => {
-    res.json(subscriptionView(await service.update(tenantOf(res), req.params['id'] as string, bodyObject(req.body))));
-  });
-
-  router.delete('/v1/subscriptions/:id', async (req, res) => {
-    await service.remove(tenantOf(res), req.params['id'] as string);
-    res.status(204).end();
-  });
+  tenantResourceRoutes(router, '/v1/subscriptions', service, subscriptionView);
 
   router.get('/v1/subscriptions/:id/secret', async (req, res) => {
     res.json(await service.secret(tenantOf(res), req.params['id'] as string));
