@@ -2,30 +2,16 @@ import { createHmac, randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { Webhook } from 'standardwebhooks';
 import { topologyNames } from '../../src/broker/amqp/topology';
-import { receiverPool, waitUntil } from '../support/receiver';
+import { waitUntil } from '../support/receiver';
 import type { ReceivedRequest } from '../support/receiver';
 import { drainQueue, mongoUrlFor, publishRaw } from '../support/services';
-import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
-import type { TestHub, TenantApi } from '../support/test-hub';
+import { businessCreated, hubPerFile } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 
-let th: TestHub;
-const receivers = receiverPool();
-const receiver = receivers.start;
-
-beforeAll(async () => {
-  th = await startTestHub();
-});
-
-afterAll(async () => {
-  await receivers.closeAll();
-  await th.destroy();
-});
-
-
-/** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
-const tenant = (): Promise<TenantApi> => tenantApi(th);
+/** One hub for the file; each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
+const shared = hubPerFile();
+const { receiver, tenant } = shared;
 
 function envelope(data: Json = {}, type = 'business.created'): Json {
   return { id: `evt_${randomBytes(6).toString('hex')}`, version: '1.0', timestamp: new Date().toISOString(), ...businessCreated({ type }, data) };
@@ -44,7 +30,7 @@ describe('events from the directory backend (AMQP)', () => {
     });
     const secret = String(created.body['secret']);
     const event = envelope({ id: bizId });
-    await publishRaw(th.prefix, 'business.created', JSON.stringify(event));
+    await publishRaw(shared.th.prefix, 'business.created', JSON.stringify(event));
 
     const [request] = await r.waitFor(1);
     const req = request as ReceivedRequest;
@@ -72,20 +58,20 @@ describe('events from the directory backend (AMQP)', () => {
   });
 
   it('parks invalid events with their reason in the invalid queue and the store, and counts them', async () => {
-    const before = (await th.hub.metrics.eventsInvalid.get()).values.reduce((sum, v) => sum + v.value, 0);
-    await publishRaw(th.prefix, 'business.created', '{not json');
-    await publishRaw(th.prefix, 'review.created', JSON.stringify({ ...envelope({}, 'review.created'), data: { id: 'r1', rating: 9 } }));
-    await publishRaw(th.prefix, 'business.exploded', JSON.stringify({ ...envelope(), type: 'business.exploded' }));
-    await waitUntil(async () => (await th.hub.metrics.eventsInvalid.get()).values.reduce((sum, v) => sum + v.value, 0) >= before + 3);
+    const before = (await shared.th.hub.metrics.eventsInvalid.get()).values.reduce((sum, v) => sum + v.value, 0);
+    await publishRaw(shared.th.prefix, 'business.created', '{not json');
+    await publishRaw(shared.th.prefix, 'review.created', JSON.stringify({ ...envelope({}, 'review.created'), data: { id: 'r1', rating: 9 } }));
+    await publishRaw(shared.th.prefix, 'business.exploded', JSON.stringify({ ...envelope(), type: 'business.exploded' }));
+    await waitUntil(async () => (await shared.th.hub.metrics.eventsInvalid.get()).values.reduce((sum, v) => sum + v.value, 0) >= before + 3);
 
-    const parked = await drainQueue(topologyNames(th.prefix).invalidQueue);
+    const parked = await drainQueue(topologyNames(shared.th.prefix).invalidQueue);
     const reasons = parked.map((m) => m.properties.headers?.['x-hookhub-reason']).sort();
     expect(reasons).toEqual(['invalid_data', 'invalid_json', 'unknown_event_type']);
     const invalidData = parked.find((m) => m.properties.headers?.['x-hookhub-reason'] === 'invalid_data');
     expect(String(invalidData?.properties.headers?.['x-hookhub-problems'])).toContain('/data/rating');
     expect(parked.find((m) => m.content.toString() === '{not json')).toBeDefined();
 
-    const connection = await mongoose.createConnection(mongoUrlFor(th.database)).asPromise();
+    const connection = await mongoose.createConnection(mongoUrlFor(shared.th.database)).asPromise();
     try {
       const records = await connection.db!.collection('invalid_events').find({ source: 'amqp' }).toArray();
       expect(records.map((r) => r['reason']).sort()).toEqual(expect.arrayContaining(['invalid_data', 'invalid_json', 'unknown_event_type']));
@@ -102,11 +88,11 @@ describe('events from the directory backend (AMQP)', () => {
     for (const r of [a, b]) {
       await api('POST', '/v1/subscriptions', { endpointUrl: r.url, events: ['*'], filters: [{ field: 'data.id', operator: 'equals', value: bizId }] });
     }
-    const duplicatesBefore = (await th.hub.metrics.eventsDuplicate.get()).values[0]?.value ?? 0;
+    const duplicatesBefore = (await shared.th.hub.metrics.eventsDuplicate.get()).values[0]?.value ?? 0;
     const event = JSON.stringify(envelope({ id: bizId }));
-    await publishRaw(th.prefix, 'business.created', event);
-    await publishRaw(th.prefix, 'business.created', event);
-    await waitUntil(async () => ((await th.hub.metrics.eventsDuplicate.get()).values[0]?.value ?? 0) > duplicatesBefore);
+    await publishRaw(shared.th.prefix, 'business.created', event);
+    await publishRaw(shared.th.prefix, 'business.created', event);
+    await waitUntil(async () => ((await shared.th.hub.metrics.eventsDuplicate.get()).values[0]?.value ?? 0) > duplicatesBefore);
     await a.waitFor(1);
     await b.waitFor(1);
     await new Promise((r) => setTimeout(r, 500));

@@ -4,31 +4,17 @@ import type { KeyLike } from 'jose';
 import mongoose from 'mongoose';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '../../src/verify';
-import { receiverPool } from '../support/receiver';
 import type { Receiver, ReceivedRequest } from '../support/receiver';
 import { mongoUrlFor } from '../support/services';
-import { businessCreated, startTestHub, tenantApi } from '../support/test-hub';
-import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
+import { businessCreated, hubPerFile } from '../support/test-hub';
+import type { ApiResponse } from '../support/test-hub';
 
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
 
-let th: TestHub;
-const receivers = receiverPool();
-const receiver = receivers.start;
-
-beforeAll(async () => {
-  th = await startTestHub();
-});
-
-afterAll(async () => {
-  await receivers.closeAll();
-  await th.destroy();
-});
-
-
-/** Each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
-const tenant = (): Promise<TenantApi> => tenantApi(th);
+/** One hub for the file; each test is its own tenant: events it publishes over HTTP reach only its own subscriptions. */
+const shared = hubPerFile();
+const { receiver, tenant } = shared;
 
 async function publish(api: Api, data: Json = {}): Promise<Json> {
   const event = businessCreated({ id: `evt_${randomBytes(6).toString('hex')}` }, data);
@@ -191,7 +177,7 @@ describe('subscriptions stored before signing options existed', () => {
     const r = await receiver();
     const sub = await subscribe(api, r);
     const id = String(sub['id']);
-    const connection = await mongoose.createConnection(mongoUrlFor(th.database)).asPromise();
+    const connection = await mongoose.createConnection(mongoUrlFor(shared.th.database)).asPromise();
     try {
       await connection.db!.collection('subscriptions').updateOne(
         { _id: id as never },

@@ -77,7 +77,12 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
 }
 
 /** Receivers a test file starts as it goes, all closed at the end (`afterAll(pool.closeAll)`). */
-export function receiverPool(): { start(responder?: Responder): Promise<Receiver>; closeAll(): Promise<void> } {
+export interface ReceiverPool {
+  start(responder?: Responder): Promise<Receiver>;
+  closeAll(): Promise<void>;
+}
+
+export function receiverPool(): ReceiverPool {
   const started: Receiver[] = [];
   return {
     async start(responder) {

@@ -4,7 +4,8 @@ import { sha256Hex } from '../../src/core/ids';
 import { createLogger, silentLogger } from '../../src/core/logger';
 import type { Logger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
-import { waitUntil } from './receiver';
+import { receiverPool, waitUntil } from './receiver';
+import type { ReceiverPool } from './receiver';
 import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from './services';
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -120,6 +121,33 @@ export function businessCreated(overrides: Record<string, unknown> = {}, data: R
 }
 
 export type TenantApi = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Record<string, unknown>>>;
+
+/**
+ * One hub for a whole test file (started before its tests, destroyed after them), receivers
+ * started through `receiver` and closed after the tests, and `tenant()` for a tenant of its own.
+ */
+export function hubPerFile(options: TestHubOptions = {}): { readonly th: TestHub; receiver: ReceiverPool['start']; tenant(): Promise<TenantApi> } {
+  let th: TestHub | undefined;
+  const receivers = receiverPool();
+  beforeAll(async () => {
+    th = await startTestHub(options);
+  });
+  afterAll(async () => {
+    await receivers.closeAll();
+    await th?.destroy();
+  });
+  const started = (): TestHub => {
+    if (!th) throw new Error('hubPerFile: the hub is used before beforeAll started it');
+    return th;
+  };
+  return {
+    get th() {
+      return started();
+    },
+    receiver: receivers.start,
+    tenant: () => tenantApi(started()),
+  };
+}
 
 /** The API as a new tenant of its own sees it: each test in its own tenant sees only what it made. */
 export async function tenantApi(th: TestHub): Promise<TenantApi> {
