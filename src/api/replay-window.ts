@@ -1,17 +1,31 @@
-import type { Request, Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { ValidationError } from '../core/errors';
 import type { ReplayService } from '../delivery/replay-service';
+import { tenantOf } from './auth';
 import { bodyObject, dateParam } from './params';
 
 /**
  * `POST .../:id/replay {since, until?}` for subscriptions and integrations alike:
  * re-sends the dead letters of one of them created in the window.
  */
-export async function replayWindow(replays: ReplayService, tenantId: string, id: string, req: Request, res: Response): Promise<void> {
+async function replayWindow(replays: ReplayService, tenantId: string, id: string, req: Request, res: Response): Promise<void> {
   const body = bodyObject(req.body ?? {});
   const since = dateParam(body['since'], 'since');
   const until = body['until'] === undefined ? new Date() : dateParam(body['until'], 'until');
   if (until <= since) throw new ValidationError('until must be later than since.', [{ path: '/until', message: 'not after since' }]);
   const replayed = await replays.replayWindow(tenantId, id, since, until);
   res.status(202).json({ replayed: replayed.length, deadLetterIds: replayed.map((d) => d.id) });
+}
+
+/**
+ * Registers `POST <base>/:id/replay`. `find` answers 404 for an id that is not one of the tenant's
+ * resources of this kind (an integration's id under /v1/subscriptions, say) before anything is replayed.
+ */
+export function replayWindowRoute(router: Router, base: string, replays: ReplayService, find: (tenantId: string, id: string) => Promise<unknown>): void {
+  router.post(`${base}/:id/replay`, async (req, res) => {
+    const tenantId = tenantOf(res);
+    const id = req.params['id'] as string;
+    await find(tenantId, id);
+    await replayWindow(replays, tenantId, id, req, res);
+  });
 }

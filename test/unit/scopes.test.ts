@@ -26,6 +26,9 @@ describe('the scope table', () => {
     for (const file of fs.readdirSync(ROUTES_DIR).filter((f) => f.endsWith('.ts'))) {
       const source = fs.readFileSync(path.join(ROUTES_DIR, file), 'utf8');
       for (const m of source.matchAll(/router\.(get|post|put|patch|delete)\('(\/[^']+)'/g)) inFiles.push(`${m[1]!.toUpperCase()} ${m[2]!}`);
+      // Routes registered by the shared helpers, with what each promises to register.
+      for (const m of source.matchAll(/tenantResourceRoutes\(router, '(\/[^']+)'/g)) inFiles.push(`GET ${m[1]!}`, `GET ${m[1]!}/:id`, `PATCH ${m[1]!}/:id`, `DELETE ${m[1]!}/:id`);
+      for (const m of source.matchAll(/replayWindowRoute\(router, '(\/[^']+)'/g)) inFiles.push(`POST ${m[1]!}/:id/replay`);
     }
     expect(inFiles.length).toBeGreaterThan(30);
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(expect.arrayContaining(inFiles.sort()));

@@ -3,7 +3,7 @@ import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { tenantResourceRoutes } from './tenant-resource';
 import { bodyObject } from '../params';
-import { replayWindow } from '../replay-window';
+import { replayWindowRoute } from '../replay-window';
 import { integrationView } from '../serializers';
 
 export function integrationRoutes(deps: ApiDeps): Router {
@@ -15,11 +15,6 @@ export function integrationRoutes(deps: ApiDeps): Router {
     res.status(201).location(`/v1/integrations/${record.id}`).json(integrationView(record));
   });
   tenantResourceRoutes(router, '/v1/integrations', service, integrationView);
-  router.post('/v1/integrations/:id/replay', async (req, res) => {
-    const tenantId = tenantOf(res);
-    const id = req.params['id'] as string;
-    await service.get(tenantId, id);
-    await replayWindow(deps.replays, tenantId, id, req, res);
-  });
+  replayWindowRoute(router, '/v1/integrations', deps.replays, (tenantId, id) => service.get(tenantId, id));
   return router;
 }

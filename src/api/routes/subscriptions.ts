@@ -4,7 +4,7 @@ import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { tenantResourceRoutes } from './tenant-resource';
 import { bodyObject } from '../params';
-import { replayWindow } from '../replay-window';
+import { replayWindowRoute } from '../replay-window';
 import { subscriptionView } from '../serializers';
 
 export function subscriptionRoutes(deps: ApiDeps): Router {
@@ -43,12 +43,6 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     res.json(await deps.tester.send(subscription, body['type'], data as Record<string, unknown> | undefined));
   });
 
-  router.post('/v1/subscriptions/:id/replay', async (req, res) => {
-    const tenantId = tenantOf(res);
-    const id = req.params['id'] as string;
-    // An integration's id is not a webhook subscription's: 404 here, as everywhere under /v1/subscriptions.
-    await service.get(tenantId, id);
-    await replayWindow(deps.replays, tenantId, id, req, res);
-  });
+  replayWindowRoute(router, '/v1/subscriptions', deps.replays, (tenantId, id) => service.get(tenantId, id));
   return router;
 }
