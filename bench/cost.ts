@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     const bh = await startBenchHub(cleanup, Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[0] as string}/hooks/${i}`));
     const w = await runHubThroughput(bh, receiver, warmup, 1000);
     console.log(`warm-up: ${round(w.perSecond)} deliveries/s`);
+    bh.store.resetTimings();
     const before = Object.fromEntries(Object.entries(services).map(([k, re]) => [k, cpuTicks(re)]));
     const cpu0 = process.cpuUsage();
     const main0 = mainThreadTicks();
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     for (const k of Object.keys(services)) costs[k] = perDelivery((after[k] as number) - (before[k] as number));
     const total = Object.values(costs).reduce((a, b) => a + b, 0);
     console.log(`(b) ${round(r.perSecond)} deliveries/s, event loop ${round(elu.utilization, 2)}`);
+    for (const line of bh.store.describeTimings()) console.log(`    store ${line}`);
     console.log(JSON.stringify({ per_s: round(r.perSecond), cpu_us_per_delivery: { ...costs, total }, main_thread_us: mainThread }));
   } finally {
     await cleanup.runAll();

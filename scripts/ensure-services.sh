@@ -29,8 +29,8 @@ fi
 
 # The binary is needed even when a FerretDB already listens: the store-outage test runs its own.
 bin=.cache/ferretdb/ferretdb
-if [[ ! -x $bin ]]; then
-  echo "ensure-services: building FerretDB from the Go module proxy (first run only, a few minutes)"
+if [[ ! -x $bin || tools/ferretdb/main.go -nt $bin || tools/ferretdb/go.sum -nt $bin ]]; then
+  echo "ensure-services: building FerretDB from the Go module proxy (first run, or after tools/ferretdb changed)"
   mkdir -p .cache/ferretdb
   (cd tools/ferretdb && go build -o "../../$bin" .)
 fi

@@ -19,7 +19,7 @@ export class AttemptRecorder {
   private readonly batcher: Batcher<AttemptRecord, void>;
 
   constructor(private readonly options: AttemptRecorderOptions) {
-    this.batcher = new Batcher({ flush: (records) => this.write(records), maxBatch: options.maxBatch ?? 500, lingerMs: 15, concurrency: 3 });
+    this.batcher = new Batcher({ flush: (records) => this.write(records), maxBatch: options.maxBatch ?? 500, lingerMs: 50, concurrency: 3 });
   }
 
   record(record: AttemptRecord): Promise<void> {

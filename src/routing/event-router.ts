@@ -52,14 +52,14 @@ export class EventRouter {
   private readonly routedMarks: Batcher<string, void>;
 
   constructor(private readonly o: EventRouterOptions) {
-    this.inserts = new Batcher({ flush: (events) => o.store.insertEvents(events), maxBatch: 500, lingerMs: 10, concurrency: 2 });
+    this.inserts = new Batcher({ flush: (events) => o.store.insertEvents(events), maxBatch: 500, lingerMs: 20, concurrency: 2 });
     this.routedMarks = new Batcher({
       flush: async (keys) => {
         await o.store.markEventsRouted(keys, new Date());
         return keys.map(() => undefined);
       },
       maxBatch: 500,
-      lingerMs: 20,
+      lingerMs: 100,
       concurrency: 2,
     });
   }
