@@ -85,10 +85,19 @@ export class EndpointLimiter {
   }
 }
 
+const origins = new Map<string, string>();
+
+/** The origin deliveries to `url` share a limit with (remembered per URL: asked once per delivery). */
 export function endpointKey(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
+  let origin = origins.get(url);
+  if (origin === undefined) {
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      origin = url;
+    }
+    if (origins.size >= 10_000) origins.clear();
+    origins.set(url, origin);
   }
+  return origin;
 }

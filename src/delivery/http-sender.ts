@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from '../core/errors';
 import { createHash } from 'node:crypto';
@@ -37,7 +37,8 @@ export class HttpSender {
   private readonly agent: Agent;
   /** Agents of subscriptions with their own settings (allowedIps, mutual TLS), by those settings. */
   private readonly special = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
-  private readonly checkedUrls = new Set<string>();
+  /** URLs that passed the literal-address check, split into what undici dispatches on. */
+  private readonly targets = new Map<string, Target>();
 
   constructor(private readonly options: HttpSenderOptions) {
     // undici's own timers bound the wait for the response head and for each body chunk; cheaper per
@@ -56,18 +57,23 @@ export class HttpSender {
     const elapsed = (): number => Math.round(performance.now() - started);
     try {
       const special = options && (options.allowedIps?.length || options.tls) ? this.specialAgent(options) : null;
-      if (special) checkLiteralHost(new URL(url), !this.options.allowPrivateNetworks, special.allowed);
-      else if (!this.checkedUrls.has(url)) {
+      let target: Target | undefined;
+      if (special) target = checkedTarget(new URL(url), !this.options.allowPrivateNetworks, special.allowed);
+      else {
         // The literal-address check depends on the URL alone: remember the URLs that passed.
-        checkLiteralHost(new URL(url), !this.options.allowPrivateNetworks, null);
-        if (this.checkedUrls.size >= 10_000) this.checkedUrls.clear();
-        this.checkedUrls.add(url);
+        target = this.targets.get(url);
+        if (!target) {
+          target = checkedTarget(new URL(url), !this.options.allowPrivateNetworks, null);
+          if (this.targets.size >= 10_000) this.targets.clear();
+          this.targets.set(url, target);
+        }
       }
-      const response = await request(url, {
+      const response = await (special?.agent ?? this.agent).request({
+        origin: target.origin,
+        path: target.path,
         method: method as Dispatcher.HttpMethod,
         headers,
         body,
-        dispatcher: special?.agent ?? this.agent,
       });
       const text = await readLimited(response.body, response.headers['content-length']);
       return { status: response.statusCode, headers: flattenHeaders(response.headers), body: text, durationMs: elapsed(), error: null, errorCode: null };
@@ -111,6 +117,16 @@ export class HttpSender {
     }
     return found;
   }
+}
+
+interface Target {
+  origin: string;
+  path: string;
+}
+
+function checkedTarget(url: URL, blockPrivate: boolean, allowed: AllowedRanges | null): Target {
+  checkLiteralHost(url, blockPrivate, allowed);
+  return { origin: url.origin, path: `${url.pathname}${url.search}` };
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], contentLength: string | string[] | undefined): Promise<string> {

@@ -64,6 +64,22 @@ describe('redirects', () => {
   });
 });
 
+describe('requests', () => {
+  it('go to the path and query of the endpoint URL, the fragment left out, on every send', async () => {
+    const url = `${receiver.url}/hooks/in?token=a%20b&x=1#frag`;
+    const before = receiver.requests.length;
+    for (const n of [1, 2]) {
+      const result = await open.send(url, { 'content-type': 'application/json', 'x-n': String(n) }, `{"n":${n}}`);
+      expect(result.status).toBe(200);
+    }
+    const sent = receiver.requests.slice(before);
+    expect(sent.map((r) => [r.method, r.path, r.headers['x-n'], r.body])).toEqual([
+      ['POST', '/hooks/in?token=a%20b&x=1', '1', '{"n":1}'],
+      ['POST', '/hooks/in?token=a%20b&x=1', '2', '{"n":2}'],
+    ]);
+  });
+});
+
 describe('responses', () => {
   it('keeps only the first 64 KiB of a response body', async () => {
     receiver.respond(() => ({ status: 200, body: 'x'.repeat(200 * 1024) }));
