@@ -4,7 +4,7 @@
  *   (b) the hub making the same number of deliveries (10 subscriptions × N/10 events);
  *   (c) the hub under a steady offered load, publish-to-delivery latency.
  * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
- * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (3: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
+ * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (5: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
  * receivers, i.e. distinct endpoint origins). Ends with one JSON line of results.
  */
@@ -34,7 +34,7 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   const receiver = await Receiver.start(receiverCount);
   cleanup.add('receiver', () => receiver.close());
 
-  const rounds = envInt('BENCH_ROUNDS', 3);
+  const rounds = envInt('BENCH_ROUNDS', 5);
   // Both (a) and (b) first run a warm-up of a quarter of the deliveries (JIT, connection pools, caches), so that
   // the measured runs compare steady states rather than start-up costs. Then (a) and (b) alternate for a few
   // rounds and the medians count: a machine whose speed drifts (shared hosts do) slows both alike.
