@@ -3,6 +3,7 @@ import { ValidationError } from '../core/errors';
 import type { ReplayService } from '../delivery/replay-service';
 import { tenantOf } from './auth';
 import { bodyObject, dateParam } from './params';
+import type { TenantResourceService } from './routes/tenant-resource';
 
 /**
  * `POST .../:id/replay {since, until?}` for subscriptions and integrations alike:
@@ -18,14 +19,15 @@ async function replayWindow(replays: ReplayService, tenantId: string, id: string
 }
 
 /**
- * Registers `POST <base>/:id/replay`. `find` answers 404 for an id that is not one of the tenant's
- * resources of this kind (an integration's id under /v1/subscriptions, say) before anything is replayed.
+ * Registers `POST <base>/:id/replay`. The resource is looked up first, so an id that is not one of the
+ * tenant's resources of this kind (an integration's id under /v1/subscriptions, say) is a 404 before
+ * anything is replayed.
  */
-export function replayWindowRoute(router: Router, base: string, replays: ReplayService, find: (tenantId: string, id: string) => Promise<unknown>): void {
+export function replayWindowRoute(router: Router, base: string, replays: ReplayService, resources: Pick<TenantResourceService<unknown>, 'get'>): void {
   router.post(`${base}/:id/replay`, async (req, res) => {
     const tenantId = tenantOf(res);
     const id = req.params['id'] as string;
-    await find(tenantId, id);
+    await resources.get(tenantId, id);
     await replayWindow(replays, tenantId, id, req, res);
   });
 }

@@ -15,6 +15,6 @@ export function integrationRoutes(deps: ApiDeps): Router {
     res.status(201).location(`/v1/integrations/${record.id}`).json(integrationView(record));
   });
   tenantResourceRoutes(router, '/v1/integrations', service, integrationView);
-  replayWindowRoute(router, '/v1/integrations', deps.replays, (tenantId, id) => service.get(tenantId, id));
+  replayWindowRoute(router, '/v1/integrations', deps.replays, service);
   return router;
 }

@@ -43,6 +43,6 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     res.json(await deps.tester.send(subscription, body['type'], data as Record<string, unknown> | undefined));
   });
 
-  replayWindowRoute(router, '/v1/subscriptions', deps.replays, (tenantId, id) => service.get(tenantId, id));
+  replayWindowRoute(router, '/v1/subscriptions', deps.replays, service);
   return router;
 }
