@@ -37,6 +37,11 @@ export interface BenchHub {
   env: Record<string, string>;
 }
 
+/** The endpoint of each bench subscription: `/hooks/<n>` on the receivers in turn. */
+export function benchEndpoints(receiver: Receiver, subscriptions: number): string[] {
+  return Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[i % receiver.urls.length] as string}/hooks/${i + 1}`);
+}
+
 /** Starts an in-process hub on RabbitMQ and MongoDB with its own queue prefix and database, and one subscription per endpoint URL. */
 export async function startBenchHub(cleanup: Cleanup, endpointUrls: readonly string[]): Promise<BenchHub> {
   const prefix = uniqueName('hhbench');

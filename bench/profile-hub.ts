@@ -6,39 +6,35 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { runHubThroughput, startBenchHub } from './hub-bench';
-import { Cleanup, Receiver, envInt, round } from './support';
+import { benchEndpoints, runHubThroughput, startBenchHub } from './hub-bench';
+import { Receiver, envInt, round, runTool } from './support';
+import type { Cleanup } from './support';
 
-async function main(): Promise<void> {
-  const cleanup = new Cleanup();
-  try {
-    const subscriptions = envInt('BENCH_SUBSCRIPTIONS', 10);
-    const events = Math.round(envInt('BENCH_DELIVERIES', 20_000) / subscriptions);
-    const receiver = await Receiver.start(1);
-    cleanup.add('receiver', () => receiver.close());
-    const bh = await startBenchHub(cleanup, Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[0] as string}/hooks/${i}`));
-    const inspect = process.env['BENCH_INSPECTOR'] !== '0';
-    const session = new Session();
-    if (inspect) {
-      session.connect();
-      await session.post('Profiler.enable');
-      await session.post('Profiler.start');
-    }
-    const eluStart = performance.eventLoopUtilization();
-    const cpuStart = process.cpuUsage();
-    const result = await runHubThroughput(bh, receiver, events, 60_000);
-    const elu = performance.eventLoopUtilization(eluStart);
-    const cpu = process.cpuUsage(cpuStart);
-    console.log(`event loop utilisation ${round(elu.utilization, 2)}; process CPU ${round((cpu.user + cpu.system) / 1000 / result.elapsedMs, 2)} cores`);
-    console.log(`(b) ${round(result.perSecond)} deliveries/s`);
-    if (!inspect) return;
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync('/tmp/hub-b.cpuprofile', JSON.stringify(profile));
-    console.log(`(b) ${round(result.perSecond)} deliveries/s; profile in /tmp/hub-b.cpuprofile`);
-    summarize(profile as unknown as Profile);
-  } finally {
-    await cleanup.runAll();
+async function main(cleanup: Cleanup): Promise<void> {
+  const subscriptions = envInt('BENCH_SUBSCRIPTIONS', 10);
+  const events = Math.round(envInt('BENCH_DELIVERIES', 20_000) / subscriptions);
+  const receiver = await Receiver.start(1);
+  cleanup.add('receiver', () => receiver.close());
+  const bh = await startBenchHub(cleanup, benchEndpoints(receiver, subscriptions));
+  const inspect = process.env['BENCH_INSPECTOR'] !== '0';
+  const session = new Session();
+  if (inspect) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
   }
+  const eluStart = performance.eventLoopUtilization();
+  const cpuStart = process.cpuUsage();
+  const result = await runHubThroughput(bh, receiver, events, 60_000);
+  const elu = performance.eventLoopUtilization(eluStart);
+  const cpu = process.cpuUsage(cpuStart);
+  console.log(`event loop utilisation ${round(elu.utilization, 2)}; process CPU ${round((cpu.user + cpu.system) / 1000 / result.elapsedMs, 2)} cores`);
+  console.log(`(b) ${round(result.perSecond)} deliveries/s`);
+  if (!inspect) return;
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync('/tmp/hub-b.cpuprofile', JSON.stringify(profile));
+  console.log(`(b) ${round(result.perSecond)} deliveries/s; profile in /tmp/hub-b.cpuprofile`);
+  summarize(profile as unknown as Profile);
 }
 
 interface Profile {
@@ -63,7 +59,4 @@ function summarize(profile: Profile): void {
   for (const [key, time] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((time / total) * 100).toFixed(1)}% ${key}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runTool(main);

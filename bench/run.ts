@@ -9,7 +9,7 @@
  * receivers, i.e. distinct endpoint origins). Ends with one JSON line of results.
  */
 import { runBaseline } from './baseline';
-import { runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
+import { benchEndpoints, runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
 import { Cleanup, Receiver, RssSampler, envInt, round } from './support';
 
 function median(values: readonly number[]): number {
@@ -42,8 +42,7 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   console.log(`(a) baseline: warm-up of ${warmup} deliveries`);
   await runBaseline(warmup, receiver, cleanup);
 
-  const endpoints = Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[i % receiver.urls.length] as string}/hooks/${i + 1}`);
-  const bh = await startBenchHub(cleanup, endpoints);
+  const bh = await startBenchHub(cleanup, benchEndpoints(receiver, subscriptions));
   console.log(`    hub started: prefix ${bh.prefix}, database ${bh.database}, ${subscriptions} subscriptions`);
   console.log(`(b) hub: warm-up of ${warmup} deliveries`);
   const warm = await runHubThroughput(bh, receiver, warmup / subscriptions, 60_000, undefined, false);

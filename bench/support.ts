@@ -76,6 +76,17 @@ export class Cleanup {
   }
 }
 
+/** Runs a bench side tool: `main` gets the cleanup, which runs however it ends; a failure exits 1. */
+export function runTool(main: (cleanup: Cleanup) => Promise<void>): void {
+  const cleanup = new Cleanup();
+  main(cleanup)
+    .finally(() => cleanup.runAll())
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
+
 // Topology and database cleanup are the test suite's own helpers.
 export { deleteTopology, dropDatabase } from '../test/support/services';
 
