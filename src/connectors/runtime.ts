@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 import { errorMessage, HubError, UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
@@ -73,7 +74,7 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 /** Runs a connector's triggers for one event: mapping, then the actions in order. */
 export class ConnectorRuntime {
   /** Tenant-supplied JSONata (mapping_from_config), compiled once per distinct expression. */
-  private readonly userExpressions = new Map<string, CompiledExpression>();
+  private readonly userExpressions = new Memo<string, CompiledExpression>(1000);
 
   async run(connector: LoadedConnector, event: EventEnvelope, ctx: ConnectionContext, options: RunOptions): Promise<RunResult> {
     const result: RunResult = { outcome: { kind: 'success' }, steps: [], requests: [], externalId: null, last: null };
@@ -217,13 +218,7 @@ export class ConnectorRuntime {
 
   /** Compiles a tenant's expression from a link's config; a syntax error is a HubError with its place. */
   userExpression(source: string): CompiledExpression {
-    let compiled = this.userExpressions.get(source);
-    if (!compiled) {
-      compiled = compileJsonata(source);
-      if (this.userExpressions.size > 1000) this.userExpressions.clear();
-      this.userExpressions.set(source, compiled);
-    }
-    return compiled;
+    return this.userExpressions.get(source, compileJsonata);
   }
 
   private async mappingInput(connector: LoadedConnector, trigger: CompiledTrigger, event: EventEnvelope, base: Record<string, unknown>, ctx: ConnectionContext): Promise<unknown> {

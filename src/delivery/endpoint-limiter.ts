@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 /** Above this smoothed response time an endpoint counts as slow. */
 const SLOW_MS = 1000;
 
@@ -85,19 +86,17 @@ export class EndpointLimiter {
   }
 }
 
-const origins = new Map<string, string>();
+const origins = new Memo<string, string>(10_000);
 
 /** The origin deliveries to `url` share a limit with (remembered per URL: asked once per delivery). */
 export function endpointKey(url: string): string {
-  let origin = origins.get(url);
-  if (origin === undefined) {
-    try {
-      origin = new URL(url).origin;
-    } catch {
-      origin = url;
-    }
-    if (origins.size >= 10_000) origins.clear();
-    origins.set(url, origin);
+  return origins.get(url, originOf);
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
-  return origin;
 }

@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from '../core/errors';
@@ -38,7 +39,7 @@ export class HttpSender {
   /** Agents of subscriptions with their own settings (allowedIps, mutual TLS), by those settings. */
   private readonly special = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
   /** URLs that passed the literal-address check, split into what undici dispatches on. */
-  private readonly targets = new Map<string, Target>();
+  private readonly targets = new Memo<string, Target>(10_000);
 
   constructor(private readonly options: HttpSenderOptions) {
     // undici's own timers bound the wait for the response head and for each body chunk; cheaper per
@@ -57,17 +58,12 @@ export class HttpSender {
     const elapsed = (): number => Math.round(performance.now() - started);
     try {
       const special = options && (options.allowedIps?.length || options.tls) ? this.specialAgent(options) : null;
-      let target: Target | undefined;
-      if (special) target = checkedTarget(new URL(url), !this.options.allowPrivateNetworks, special.allowed);
-      else {
-        // The literal-address check depends on the URL alone: remember the URLs that passed.
-        target = this.targets.get(url);
-        if (!target) {
-          target = checkedTarget(new URL(url), !this.options.allowPrivateNetworks, null);
-          if (this.targets.size >= 10_000) this.targets.clear();
-          this.targets.set(url, target);
-        }
-      }
+      const blockPrivate = !this.options.allowPrivateNetworks;
+      // Without allowedIps the literal-address check depends on the URL alone: remember the URLs that
+      // passed (a refused one throws and is not kept).
+      const target = special
+        ? checkedTarget(url, blockPrivate, special.allowed)
+        : this.targets.get(url, () => checkedTarget(url, blockPrivate, null));
       const response = await (special?.agent ?? this.agent).request({
         origin: target.origin,
         path: target.path,
@@ -124,7 +120,8 @@ interface Target {
   path: string;
 }
 
-function checkedTarget(url: URL, blockPrivate: boolean, allowed: AllowedRanges | null): Target {
+function checkedTarget(raw: string, blockPrivate: boolean, allowed: AllowedRanges | null): Target {
+  const url = new URL(raw);
   checkLiteralHost(url, blockPrivate, allowed);
   return { origin: url.origin, path: `${url.pathname}${url.search}` };
 }

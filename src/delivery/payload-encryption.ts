@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 import { CompactEncrypt, importJWK } from 'jose';
 import type { JWK, KeyLike } from 'jose';
 import { getPath, setPath } from '../core/json-path';
@@ -48,7 +49,7 @@ export function keyAlgorithm(jwk: Record<string, unknown>): { alg: string } | { 
  * to the subscription's public JWK. Keys are imported once and kept.
  */
 export class PayloadEncryptor {
-  private readonly keys = new Map<string, Promise<ImportedKey>>();
+  private readonly keys = new Memo<string, Promise<ImportedKey>>(5000);
 
   async encrypt(body: WebhookBody, options: EncryptionOptions): Promise<WebhookBody> {
     const imported = await this.importKey(options.jwk);
@@ -68,15 +69,12 @@ export class PayloadEncryptor {
 
   private importKey(jwk: Record<string, unknown>): Promise<ImportedKey> {
     const cacheKey = JSON.stringify(jwk);
-    let imported = this.keys.get(cacheKey);
-    if (!imported) {
-      imported = importEncryptionKey(jwk);
+    return this.keys.get(cacheKey, () => {
+      const imported = importEncryptionKey(jwk);
       // A failed import is not kept, so a fixed key (PATCH) is picked up at once.
       imported.catch(() => this.keys.delete(cacheKey));
-      if (this.keys.size > 5000) this.keys.clear();
-      this.keys.set(cacheKey, imported);
-    }
-    return imported;
+      return imported;
+    });
   }
 }
 

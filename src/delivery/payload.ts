@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 import { UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
@@ -31,7 +32,7 @@ export function selectFields(data: Record<string, unknown>, fields: readonly str
 
 /** Builds the body of one delivery. A transform sees the whole envelope and its result becomes `data`. */
 export class PayloadBuilder {
-  private readonly transforms = new Map<string, CompiledExpression>();
+  private readonly transforms = new Memo<string, CompiledExpression>(5000);
   private readonly encryptor = new PayloadEncryptor();
 
   /** Encrypts the listed fields (or all of `data`) to the subscription's public JWK: after shaping, before signing. */
@@ -79,13 +80,7 @@ export class PayloadBuilder {
   }
 
   private transform(source: string): CompiledExpression {
-    let compiled = this.transforms.get(source);
-    if (!compiled) {
-      compiled = compileJsonata(source);
-      if (this.transforms.size > 5000) this.transforms.clear();
-      this.transforms.set(source, compiled);
-    }
-    return compiled;
+    return this.transforms.get(source, compileJsonata);
   }
 }
 

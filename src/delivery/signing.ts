@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 import { createHmac, createPrivateKey, createSecretKey, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -64,16 +65,10 @@ export function secretKey(secret: string): Buffer {
 }
 
 /** Decoded HMAC keys by secret: every delivery signs twice, so decoding once per secret pays. */
-const hmacKeys = new Map<string, KeyObject>();
+const hmacKeys = new Memo<string, KeyObject>(5000);
 
 function hmacKey(secret: string): KeyObject {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = createSecretKey(secretKey(secret));
-    if (hmacKeys.size > 5000) hmacKeys.clear();
-    hmacKeys.set(secret, key);
-  }
-  return key;
+  return hmacKeys.get(secret, (s) => createSecretKey(secretKey(s)));
 }
 
 export interface SignatureHeaders {
@@ -85,19 +80,15 @@ export interface SignatureHeaders {
   'x-webhook-timestamp'?: string;
 }
 
-const signingKeys = new Map<string, KeyObject>();
+const signingKeys = new Memo<string, KeyObject>(5000);
 
 function ed25519Key(secret: string): KeyObject {
-  let key = signingKeys.get(secret);
-  if (!key) {
+  return signingKeys.get(secret, (s) => {
     // 32-byte seed as the spec's libraries write it; a 64-byte seed+public form is accepted too.
-    const seed = Buffer.from(secret.slice(SIGNING_KEY_PREFIX.length), 'base64').subarray(0, 32);
+    const seed = Buffer.from(s.slice(SIGNING_KEY_PREFIX.length), 'base64').subarray(0, 32);
     if (seed.length !== 32) throw new Error('A whsk_ signing key must hold a 32-byte Ed25519 seed');
-    key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-    if (signingKeys.size > 5000) signingKeys.clear();
-    signingKeys.set(secret, key);
-  }
-  return key;
+    return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  });
 }
 
 /**

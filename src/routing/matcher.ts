@@ -1,3 +1,4 @@
+import { Memo } from '../core/memo';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { getPath } from '../core/json-path';
@@ -32,7 +33,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
  * expression text and reused across subscriptions.
  */
 export class SubscriptionMatcher {
-  private readonly compiled = new Map<string, CompiledExpression>();
+  private readonly compiled = new Memo<string, CompiledExpression>(5000);
 
   async matches(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<boolean> {
     if (!subscription.active) return false;
@@ -49,12 +50,6 @@ export class SubscriptionMatcher {
   }
 
   private expression(source: string): CompiledExpression {
-    let expression = this.compiled.get(source);
-    if (!expression) {
-      expression = compileJsonata(source);
-      if (this.compiled.size > 5000) this.compiled.clear();
-      this.compiled.set(source, expression);
-    }
-    return expression;
+    return this.compiled.get(source, compileJsonata);
   }
 }

@@ -37,12 +37,15 @@ describe('deliveries with the guard on', () => {
     ['decimal IPv4', (p: string) => `http://2130706433:${p}/`],
     ['octal IPv4', (p: string) => `http://0177.0.0.1:${p}/`],
     ['hex IPv4', (p: string) => `http://0x7f.1:${p}/`],
-  ])('refuses %s at connect time and sends nothing', async (_name, url) => {
+  ])('refuses %s at connect time and sends nothing, every time', async (_name, url) => {
     const before = receiver.requests.length;
-    const result = await guarded.send(url(port()), { 'content-type': 'application/json' }, '{}');
-    expect(result.status).toBeNull();
-    expect(result.errorCode).toBe('endpoint_address_blocked');
-    expect(result.error).toMatch(/private or reserved address/);
+    // Twice: the sender remembers the URLs that passed its check, and a refused one must not be among them.
+    for (const _ of [1, 2]) {
+      const result = await guarded.send(url(port()), { 'content-type': 'application/json' }, '{}');
+      expect(result.status).toBeNull();
+      expect(result.errorCode).toBe('endpoint_address_blocked');
+      expect(result.error).toMatch(/private or reserved address/);
+    }
     expect(receiver.requests.length).toBe(before);
   });
 

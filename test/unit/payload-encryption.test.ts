@@ -61,7 +61,7 @@ describe('payload encryption', () => {
   it('imports each key once', async () => {
     const { jwk } = await keyPair('RSA-OAEP-256');
     const encryptor = new PayloadEncryptor();
-    const keys = (encryptor as unknown as { keys: Map<string, unknown> }).keys;
+    const keys = (encryptor as unknown as { keys: { size: number } }).keys;
     await encryptor.encrypt(await shaped(), { jwk });
     await encryptor.encrypt(await shaped(), { jwk: { ...jwk } });
     expect(keys.size).toBe(1);
