@@ -1,7 +1,7 @@
-import { Memo } from '../core/memo';
 import { errorMessage, HubError, UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
+import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
 import type { AttemptStep } from '../store/port';
 import type { HttpResult } from '../delivery/http-sender';

@@ -1,4 +1,5 @@
 import { Memo } from '../core/memo';
+
 /** Above this smoothed response time an endpoint counts as slow. */
 const SLOW_MS = 1000;
 

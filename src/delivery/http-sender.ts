@@ -1,7 +1,7 @@
-import { Memo } from '../core/memo';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from '../core/errors';
+import { Memo } from '../core/memo';
 import { createHash } from 'node:crypto';
 import { checkedLookup, checkLiteralHost, guardedLookup, parseAllowedIps } from './network-guard';
 import type { AllowedRanges } from './network-guard';

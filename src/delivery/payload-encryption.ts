@@ -1,8 +1,8 @@
-import { Memo } from '../core/memo';
 import { CompactEncrypt, importJWK } from 'jose';
 import type { JWK, KeyLike } from 'jose';
 import { getPath, setPath } from '../core/json-path';
 import { DOTTED_PATH } from '../core/json-path';
+import { Memo } from '../core/memo';
 import type { ValidationProblem } from '../events/validator';
 import type { EncryptionOptions } from '../store/port';
 import type { WebhookBody } from './payload';

@@ -1,8 +1,8 @@
-import { Memo } from '../core/memo';
 import { UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { getPath, setPath } from '../core/json-path';
+import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
 import type { EncryptionOptions, PayloadOptions, SubscriptionRecord } from '../store/port';
 import { PayloadEncryptor } from './payload-encryption';

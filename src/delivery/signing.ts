@@ -1,7 +1,7 @@
-import { Memo } from '../core/memo';
 import { createHmac, createPrivateKey, createSecretKey, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { Memo } from '../core/memo';
 import type { SecretBox } from '../core/secret-box';
 import type { SigningAlgorithm, SubscriptionRecord } from '../store/port';
 import { PUBLIC_KEY_PREFIX, SECRET_PREFIX } from '../verify';

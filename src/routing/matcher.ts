@@ -1,7 +1,7 @@
-import { Memo } from '../core/memo';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { getPath } from '../core/json-path';
+import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
 import type { FieldFilter, SubscriptionRecord } from '../store/port';
 

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { tenantResourceRoutes } from './tenant-resource';
 import { bodyObject, dateParam, optionalString } from '../params';
 import { connectionView } from '../serializers';
+import { tenantResourceRoutes } from './tenant-resource';
 
 export function connectionRoutes(deps: ApiDeps): Router {
   const router = Router();

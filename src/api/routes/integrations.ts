@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { tenantResourceRoutes } from './tenant-resource';
 import { bodyObject } from '../params';
-import { replayWindowRoute } from '../replay-window';
 import { integrationView } from '../serializers';
+import { replayWindowRoute } from './replay-window';
+import { tenantResourceRoutes } from './tenant-resource';
 
 export function integrationRoutes(deps: ApiDeps): Router {
   const router = Router();

@@ -2,10 +2,10 @@ import { Router } from 'express';
 import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { tenantResourceRoutes } from './tenant-resource';
 import { bodyObject } from '../params';
-import { replayWindowRoute } from '../replay-window';
 import { subscriptionView } from '../serializers';
+import { replayWindowRoute } from './replay-window';
+import { tenantResourceRoutes } from './tenant-resource';
 
 export function subscriptionRoutes(deps: ApiDeps): Router {
   const router = Router();

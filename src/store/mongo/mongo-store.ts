@@ -1,5 +1,6 @@
 import mongoose from 'mongoose';
 import type { Connection, FilterQuery, Model } from 'mongoose';
+import { idTimeBound } from '../../core/ids';
 import type { EventEnvelope } from '../../events/envelope';
 import { apiKeyIdFor } from '../port';
 import type {
@@ -27,7 +28,6 @@ import type {
   SubscriptionPatch,
   SubscriptionRecord,
 } from '../port';
-import { idTimeBound } from '../../core/ids';
 import { registerModels } from './models';
 import type { HubModels } from './models';
 

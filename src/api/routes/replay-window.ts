@@ -1,9 +1,9 @@
 import type { Request, Response, Router } from 'express';
-import { ValidationError } from '../core/errors';
-import type { ReplayService } from '../delivery/replay-service';
-import { tenantOf } from './auth';
-import { bodyObject, dateParam } from './params';
-import type { TenantResourceService } from './routes/tenant-resource';
+import { ValidationError } from '../../core/errors';
+import type { ReplayService } from '../../delivery/replay-service';
+import { tenantOf } from '../auth';
+import { bodyObject, dateParam } from '../params';
+import type { TenantResourceService } from './tenant-resource';
 
 /**
  * `POST .../:id/replay {since, until?}` for subscriptions and integrations alike:
