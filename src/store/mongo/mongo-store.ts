@@ -58,7 +58,10 @@ export class MongoStore implements Store {
     this.models = registerModels(connection);
     await Promise.all(Object.values(this.models).map((m: Model<Doc>) => m.createIndexes()));
     // Attempts once had a createdAt field and index; the purge now goes by _id, so the index only costs writes.
-    await this.models.attempts.collection.dropIndex('createdAt_1').catch(() => undefined);
+    // Its absence (IndexNotFound, 27) is the usual case; any other failure is the store's and stops the start.
+    await this.models.attempts.collection.dropIndex('createdAt_1').catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 27) throw err;
+    });
   }
 
   async close(): Promise<void> {
