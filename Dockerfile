@@ -19,5 +19,7 @@ COPY docs ./docs
 COPY connectors ./connectors
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Asks the hub where it is configured to listen (PORT, HOST as the hub reads them), so a hub moved
+# off 3000 is not reported unhealthy; a wildcard HOST is reached on loopback.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "const h=(process.env.HOST||'').trim();const host=h===''||h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+((process.env.PORT||'').trim()||'3000')+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/main.js"]
