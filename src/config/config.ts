@@ -122,20 +122,26 @@ export function loadConfig(env: Env = process.env): HubConfig {
     apiKeyGenerated = true;
   }
 
-  // HOOKHUB_ENCRYPTION_KEYS is the key ring (id:base64,..., newest last); HOOKHUB_ENCRYPTION_KEY one key or the same ring.
-  if (str('HOOKHUB_ENCRYPTION_KEYS') && str('HOOKHUB_ENCRYPTION_KEY')) {
-    problems.push('Set HOOKHUB_ENCRYPTION_KEYS (the key ring) or HOOKHUB_ENCRYPTION_KEY (one key), not both.');
+  // One variable, HOOKHUB_ENCRYPTION_KEYS, takes one key or the ring; HOOKHUB_ENCRYPTION_KEY, its
+  // older name, is still read the same way so that existing deployments keep their data readable.
+  const keysVar = str('HOOKHUB_ENCRYPTION_KEYS');
+  const keyVar = str('HOOKHUB_ENCRYPTION_KEY');
+  if (keysVar !== undefined && keyVar !== undefined && keysVar !== keyVar) {
+    problems.push(
+      'HOOKHUB_ENCRYPTION_KEYS and HOOKHUB_ENCRYPTION_KEY (its older name) are both set, to different values: ' +
+        'set only HOOKHUB_ENCRYPTION_KEYS, not both (it takes one key or the ring id:key,...).',
+    );
   }
-  const encryptionKeys = parseEncryptionKeys(str('HOOKHUB_ENCRYPTION_KEYS') ?? str('HOOKHUB_ENCRYPTION_KEY'), problems);
+  const encryptionKeys = parseEncryptionKeys(keysVar ?? keyVar, keysVar !== undefined ? 'HOOKHUB_ENCRYPTION_KEYS' : 'HOOKHUB_ENCRYPTION_KEY', problems);
   let encryptionKeyGenerated = false;
   if (encryptionKeys.length === 0) {
     if (mode === 'embedded') {
       encryptionKeys.push({ id: 'k1', key: randomBytes(32) });
       encryptionKeyGenerated = true;
-    } else {
+    } else if (keysVar === undefined && keyVar === undefined) {
       problems.push(
-        'HOOKHUB_ENCRYPTION_KEYS (or HOOKHUB_ENCRYPTION_KEY) is required with AMQP_URL/MONGODB_URL: 32 random bytes in base64 ' +
-          '(generate one with `openssl rand -base64 32`). Secrets are never stored in plaintext.',
+        'HOOKHUB_ENCRYPTION_KEYS is required with AMQP_URL/MONGODB_URL: one key of 32 random bytes in base64 ' +
+          '(generate one with `openssl rand -base64 32`), or a key ring id:key,... (newest last). Secrets are never stored in plaintext.',
       );
     }
   }
@@ -207,22 +213,40 @@ function isIpOrCidr(value: string): boolean {
 }
 
 /**
- * `HOOKHUB_ENCRYPTION_KEY` is one base64 key, or a comma-separated ring
- * `id:base64,...` whose last entry encrypts new data.
+ * The encryption key variable holds one base64 key (its id is then `k1`), or a
+ * comma-separated ring `id:base64,...` whose last entry encrypts new data (an entry
+ * without an id is `k<position>`). Each problem names the variable and the form it
+ * was read as, since a key given in the wrong form is the usual mistake.
  */
-function parseEncryptionKeys(raw: string | undefined, problems: string[]): Array<{ id: string; key: Buffer }> {
+function parseEncryptionKeys(raw: string | undefined, name: string, problems: string[]): Array<{ id: string; key: Buffer }> {
   if (raw === undefined) return [];
+  const entries = raw.split(',');
+  const ring = entries.length > 1 || raw.includes(':');
+  const where = (index: number, id: string): string =>
+    ring
+      ? `${name} was read as a key ring of ${entries.length} (id:key, newest last): entry ${index + 1}${id === '' ? '' : ` ("${id}")`}`
+      : `${name} was read as one key without an id (key id "k1")`;
   const keys: Array<{ id: string; key: Buffer }> = [];
-  raw.split(',').forEach((entry, index) => {
-    const [maybeId, maybeKey] = entry.includes(':') ? entry.split(':', 2) : [`k${index + 1}`, entry];
-    const key = Buffer.from((maybeKey ?? '').trim(), 'base64');
-    const id = (maybeId ?? '').trim();
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) problems.push(`Encryption key entry ${index + 1} has an invalid key id "${id}".`);
-    else if (key.length !== 32) {
-      problems.push(
-        `Encryption key entry ${index + 1} ("${id}") must decode from base64 to 32 bytes (it decodes to ${key.length}).`,
-      );
-    } else keys.push({ id, key });
+  entries.forEach((entry, index) => {
+    const colon = entry.indexOf(':');
+    const id = (colon < 0 ? `k${index + 1}` : entry.slice(0, colon)).trim();
+    const encoded = (colon < 0 ? entry : entry.slice(colon + 1)).trim();
+    if (entry.trim() === '') {
+      problems.push(`${where(index, '')} is empty: remove the extra comma.`);
+    } else if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+      problems.push(`${where(index, '')} has the key id "${id}": ids are 1-32 letters, digits, "_" or "-".`);
+    } else if (keys.some((k) => k.id === id)) {
+      problems.push(`${where(index, '')} repeats the key id "${id}": each key of the ring needs its own id.`);
+    } else if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) {
+      problems.push(`${where(index, id)} is not base64: give 32 random bytes in base64 (\`openssl rand -base64 32\`).`);
+    } else {
+      const key = Buffer.from(encoded, 'base64');
+      if (key.length === 32) keys.push({ id, key });
+      else {
+        const hex = /^[0-9a-fA-F]{64}$/.test(encoded) ? ' It looks like hex: give the same bytes in base64 (`echo <hex> | xxd -r -p | base64`) or a new key from `openssl rand -base64 32`.' : '';
+        problems.push(`${where(index, id)} must decode from base64 to 32 bytes (it decodes to ${key.length}).${hex}`);
+      }
+    }
   });
   return keys;
 }

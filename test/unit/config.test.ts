@@ -39,7 +39,7 @@ describe('configuration', () => {
   });
 
   it('requires an encryption key outside embedded mode, never falling back to plaintext', () => {
-    expect(() => loadConfig({ AMQP_URL: 'amqp://x', MONGODB_URL: 'mongodb://y' })).toThrow(/HOOKHUB_ENCRYPTION_KEYS \(or HOOKHUB_ENCRYPTION_KEY\) is required/);
+    expect(() => loadConfig({ AMQP_URL: 'amqp://x', MONGODB_URL: 'mongodb://y' })).toThrow(/HOOKHUB_ENCRYPTION_KEYS is required/);
     expect(() => loadConfig({ AMQP_URL: 'amqp://x', MONGODB_URL: 'mongodb://y', HOOKHUB_ENCRYPTION_KEY: 'dG9vIHNob3J0' })).toThrow(/32 bytes/);
   });
 
