@@ -3,19 +3,41 @@ import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { HubError } from '../core/errors';
 
+/** ::/96, the deprecated IPv4-compatible IPv6 addresses (RFC 4291 2.5.5.1), `::` and `::1` included. */
+const IPV4_COMPATIBLE: [ipaddr.IPv6, number] = [ipaddr.IPv6.parse('::'), 96];
+
 /**
  * True for any address a webhook must not reach from a multi-tenant hub:
  * loopback, private, link-local (cloud metadata), CGNAT, multicast, reserved,
- * unspecified, and IPv6 forms that embed such an IPv4 address. Only global
- * unicast passes.
+ * unspecified, and IPv6 forms that embed an IPv4 address (mapped ::ffff:0:0/96
+ * when that address is blocked; IPv4-compatible ::/96 always, as no public
+ * host uses that deprecated form). Only global unicast passes.
  */
 export function isBlockedAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return true;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  const parsed = parseAddress(address);
+  if (parsed === null) return true;
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().range() !== 'unicast';
+    if (v6.match(IPV4_COMPATIBLE)) return true;
   }
   return parsed.range() !== 'unicast';
+}
+
+/**
+ * An IP address, or null. IPv6 goes through the WHATWG URL parser first: ipaddr.js reads a
+ * dotted tail after zeros (`::127.0.0.1`, IPv4-compatible) as if it were `::ffff:127.0.0.1`,
+ * while sockets and URLs (`[::7f00:1]`) read it as the ::/96 address it is.
+ */
+function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (!ipaddr.isValid(address)) return null;
+  if (!address.includes(':')) return ipaddr.parse(address);
+  try {
+    return ipaddr.IPv6.parse(new URL(`http://[${address}]/`).hostname.slice(1, -1));
+  } catch {
+    // Zone ids (fe80::1%eth0) and other forms no URL may carry.
+    return null;
+  }
 }
 
 export class BlockedAddressError extends HubError {

@@ -21,6 +21,8 @@ describe('isBlockedAddress', () => {
   it.each([
     '127.0.0.1', '127.8.9.10', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
     '255.255.255.255', '224.0.0.1', '::1', '::', 'fe80::1', 'fc00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', 'not-an-ip',
+    // IPv4-compatible (::/96, deprecated): refused whatever IPv4 address it embeds, in every spelling.
+    '::127.0.0.1', '::7f00:1', '0:0:0:0:0:0:7f00:1', '::8.8.8.8', '::808:808', '::0.0.0.2',
   ])('blocks %s', (address) => expect(isBlockedAddress(address)).toBe(true));
 
   it.each(['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111'])('allows public %s', (address) => expect(isBlockedAddress(address)).toBe(false));
@@ -33,6 +35,7 @@ describe('deliveries with the guard on', () => {
     ['a name resolving to loopback', (p: string) => `http://localhost:${p}/`],
     ['IPv6 loopback', (p: string) => `http://[::1]:${p}/`],
     ['IPv4-mapped IPv6', (p: string) => `http://[::ffff:127.0.0.1]:${p}/`],
+    ['IPv4-compatible IPv6', (p: string) => `http://[::127.0.0.1]:${p}/`],
     ['the unspecified address', (p: string) => `http://0.0.0.0:${p}/`],
     ['decimal IPv4', (p: string) => `http://2130706433:${p}/`],
     ['octal IPv4', (p: string) => `http://0177.0.0.1:${p}/`],
