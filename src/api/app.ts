@@ -9,6 +9,7 @@ import { requireScope } from './scopes';
 import { apiKeyRoutes } from './routes/api-keys';
 import { auditLogRoutes } from './routes/audit-log';
 import { errorHandler, notFoundRoute } from './errors';
+import { jsonBody } from './json-body';
 import { openApiRoutes } from './routes/openapi';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { deliveryRoutes } from './routes/deliveries';
@@ -27,7 +28,7 @@ export function createApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(accessLog(deps.logger));
-  app.use(express.json({ limit: deps.config.api.maxBodyBytes }));
+  app.use(jsonBody({ maxBytes: deps.config.api.maxBodyBytes }));
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
   app.use(eventTypeRoutes());

@@ -27,6 +27,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(413).json(errorBody('payload_too_large', `The request body exceeds the limit of ${e.limit ?? 0} bytes.`));
       return;
     }
+    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') {
+      // One code for every 415, whether the media type, its charset or the Content-Encoding is what the API does not read.
+      res.status(415).json(errorBody('unsupported_media_type', `The request body cannot be read (${e.message ?? 'unsupported encoding'}). Send it as UTF-8 JSON with Content-Type: application/json, uncompressed or compressed with gzip, deflate or br.`));
+      return;
+    }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       res.status(e.status).json(errorBody('bad_request', e.message ?? 'Bad request'));
       return;

@@ -242,3 +242,79 @@ describe('the API', () => {
     expect(missing.body).toMatchObject({ error: { code: 'route_not_found' } });
   });
 });
+
+describe('request bodies', () => {
+  /** A request with a body as written, in the given media type (none: no Content-Type header at all). */
+  const send = (method: string, path: string, body: string | Uint8Array, contentType?: string): Promise<Response> =>
+    fetch(`${th.hub.url}${path}`, { method, headers: { authorization: `Bearer ${th.apiKey}`, ...(contentType ? { 'content-type': contentType } : {}) }, body });
+  const nested = (depth: number, leaf = '1'): string => '{"a":'.repeat(depth) + leaf + '}'.repeat(depth);
+
+  it('refuses JSON nested past the depth limit with 422 on every JSON route, and takes it up to the limit', async () => {
+    const created = await th.api('POST', '/v1/subscriptions', subscription());
+    const id = String(created.body['id']);
+    const deepArrays = '['.repeat(100_000) + ']'.repeat(100_000);
+    const deepObjects = nested(20_000);
+    const attempts: Array<[string, string, string]> = [
+      // The shapes of the report: under 1 MB, and each used to end in a 500 (a RangeError in JSON.stringify).
+      ['POST', '/v1/events', `{"type":"business.created","data":{"id":"b1","name":"x","category":"y","deep":${deepArrays}}}`],
+      ['POST', '/v1/events', `{"type":"business.created","data":${deepObjects}}`],
+      ['POST', '/v1/subscriptions', `{"endpointUrl":"${receiver.url}/deep","events":["business.created"],"filters":[{"field":"data.a","operator":"equals","value":${deepArrays}}]}`],
+      ['PATCH', `/v1/subscriptions/${id}`, `{"description":${deepObjects}}`],
+      ['POST', `/v1/subscriptions/${id}/rotate-secret`, deepArrays],
+      ['POST', '/v1/connections', `{"connector":"webhook-custom","config":${deepObjects}}`],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await send(method, path, body, 'application/json');
+      expect([method, path, response.status]).toEqual([method, path, 422]);
+      expect(await response.json()).toEqual({
+        error: {
+          code: 'body_too_deep',
+          message: 'The request body nests objects and arrays more than 32 levels deep; the limit is 32. Send flatter JSON.',
+          details: { maxDepth: 32 },
+        },
+      });
+    }
+    expect((await th.api('GET', `/v1/subscriptions/${id}`)).body['description']).toBeNull();
+    expect((await fetch(`${th.hub.url}/healthz`)).status).toBe(200);
+
+    // 32 levels (the body, filters, one filter, then 29 of value) pass and are judged on their merits; 33 do not.
+    const atLimit = `{"endpointUrl":"${receiver.url}/deep","events":["business.created"],"filters":[{"field":"data.a","operator":"equals","value":${nested(29)}}]}`;
+    expect((await send('POST', '/v1/subscriptions', atLimit, 'application/json')).status).toBe(201);
+    const pastLimit = atLimit.replace(nested(29), nested(30));
+    expect((await send('POST', '/v1/subscriptions', pastLimit, 'application/json')).status).toBe(422);
+  });
+
+  it('answers 415 to a body that is not JSON instead of ignoring it, and lets routes without a body be called without one', async () => {
+    const created = await th.api('POST', '/v1/subscriptions', subscription());
+    const id = String(created.body['id']);
+    const secret = String(created.body['secret']);
+    // fetch sends a string as text/plain: the overlap asked for must not be silently replaced by the default.
+    const plain = await send('POST', `/v1/subscriptions/${id}/rotate-secret`, '{"overlapSeconds": 0}');
+    expect(plain.status).toBe(415);
+    expect(await plain.json()).toEqual({
+      error: {
+        code: 'unsupported_media_type',
+        message: 'The request body is text/plain;charset=UTF-8, which this API does not read. Send it as JSON with Content-Type: application/json.',
+        details: { contentType: 'text/plain;charset=UTF-8', accepted: ['application/json'] },
+      },
+    });
+    expect((await th.api('GET', `/v1/subscriptions/${id}/secret`)).body).toEqual({ secret });
+
+    const form = await send('POST', '/v1/subscriptions', `endpointUrl=${encodeURIComponent(receiver.url)}&events=business.created`, 'application/x-www-form-urlencoded');
+    expect(form.status).toBe(415);
+    const untyped = await send('PATCH', `/v1/subscriptions/${id}`, new TextEncoder().encode('{"active": false}'));
+    expect(untyped.status).toBe(415);
+    expect(((await untyped.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'unsupported_media_type',
+      message: expect.stringContaining('no Content-Type'),
+    });
+    expect((await th.api('GET', `/v1/subscriptions/${id}`)).body['active']).toBe(true);
+
+    // JSON by another name is read as JSON.
+    const mergePatch = await send('PATCH', `/v1/subscriptions/${id}`, '{"description": "merge"}', 'application/merge-patch+json');
+    expect([mergePatch.status, ((await mergePatch.json()) as Json)['description']]).toEqual([200, 'merge']);
+    // No body at all, or an empty one of any type (curl -X POST, curl -d ''): the defaults apply.
+    expect((await fetch(`${th.hub.url}/v1/subscriptions/${id}/rotate-secret`, { method: 'POST', headers: { authorization: `Bearer ${th.apiKey}` } })).status).toBe(200);
+    expect((await send('POST', `/v1/subscriptions/${id}/rotate-secret`, '', 'application/x-www-form-urlencoded')).status).toBe(200);
+  });
+});

@@ -1,0 +1,79 @@
+import express from 'express';
+import type { Request, RequestHandler } from 'express';
+import { HubError } from '../core/errors';
+
+/** The media types the API reads as JSON (application/merge-patch+json and the like included). */
+export const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/**
+ * How deeply a request body may nest objects and arrays. Real bodies need a
+ * handful of levels; far deeper ones overflow the stack of recursive code such
+ * as JSON.stringify (a RangeError, then a 500) and exceed the nesting MongoDB
+ * stores (100 levels, counted from the stored document, which wraps the body).
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * The request body stages of every route: a body in another media type is
+ * refused (415) instead of being ignored, JSON is parsed, and a body nested
+ * deeper than MAX_JSON_DEPTH is refused (422) before any route reads it.
+ */
+export function jsonBody(options: { maxBytes: number }): RequestHandler[] {
+  return [requireJsonBody, express.json({ limit: options.maxBytes, type: JSON_TYPES }), limitJsonDepth];
+}
+
+/**
+ * A body sent as text/plain or a form would be silently ignored by the parser (a
+ * rotation with the default overlap instead of the one asked for, say), so it is
+ * refused. An empty body passes whatever its type: routes without a body are
+ * called with `curl -X POST`, `-d ''` or fetch without a body.
+ */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (!hasContent(req) || req.is(JSON_TYPES)) {
+    next();
+    return;
+  }
+  const received = req.headers['content-type'];
+  throw new HubError(
+    'unsupported_media_type',
+    received === undefined
+      ? 'The request has a body but no Content-Type. This API reads JSON only: send the body with Content-Type: application/json.'
+      : `The request body is ${received}, which this API does not read. Send it as JSON with Content-Type: application/json.`,
+    { status: 415, details: { contentType: received ?? null, accepted: ['application/json'] } },
+  );
+};
+
+function hasContent(req: Request): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = Number(req.headers['content-length'] ?? 0);
+  return !Number.isFinite(length) || length > 0;
+}
+
+const limitJsonDepth: RequestHandler = (req, _res, next) => {
+  if (exceedsDepth(req.body, MAX_JSON_DEPTH)) {
+    throw new HubError(
+      'body_too_deep',
+      `The request body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; the limit is ${MAX_JSON_DEPTH}. Send flatter JSON.`,
+      { status: 422, details: { maxDepth: MAX_JSON_DEPTH } },
+    );
+  }
+  next();
+};
+
+/**
+ * True when `value` nests objects/arrays more than `max` levels (a top-level
+ * object is level 1). Iterative, so a body of 100,000 nested arrays cannot
+ * overflow the stack here either; stops at the first value past the limit.
+ */
+export function exceedsDepth(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
