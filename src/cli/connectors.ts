@@ -7,6 +7,8 @@ import { fixtureFiles, mapEvent, runFixtures } from '../connectors/fixtures';
 import { findManifests, formatProblem, loadManifest } from '../connectors/loader';
 import type { LoadedConnector } from '../connectors/loader';
 import { ConnectorRuntime } from '../connectors/runtime';
+import { eventCatalog, isEventType } from '../events/catalog';
+import { configProblems, eventProblems, keptValues, missingCredentials } from './map-checks';
 
 const defaultDir = (): string => path.resolve(process.env['HOOKHUB_CONNECTORS_DIR'] ?? DEFAULT_CONNECTORS_DIR);
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -86,15 +88,63 @@ export function connectorCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      const config = options.config ? (readData(options.config) as Record<string, unknown>) : {};
+      const credentials = options.credentials ? (readData(options.credentials) as Record<string, unknown>) : {};
+      if (!inputsUsable(connector, eventFile, event, config, credentials, options.credentials)) {
+        process.exitCode = 2;
+        return;
+      }
       const run = await mapEvent(connector, new ConnectorRuntime(), event, {
-        config: options.config ? (readData(options.config) as Record<string, unknown>) : {},
-        credentials: options.credentials ? (readData(options.credentials) as Record<string, unknown>) : {},
+        config,
+        credentials,
+        connection: keptValues(connector, credentials),
         ...(options.triggers ? { triggers: options.triggers.split(',').map((t) => t.trim()) } : {}),
       });
       const requests = run.requests.map(({ action, request }) => ({ action, ...request, body: request.body === null ? null : tryJson(request.body) }));
       out(JSON.stringify({ outcome: run.outcome, requests }, null, 2));
       if (run.outcome.kind === 'fail') process.exitCode = 1;
     });
+}
+
+/**
+ * Reports every reason the hub would never run this mapping as given: an event its
+ * schema refuses, settings linking would refuse, credentials the link lacks.
+ */
+function inputsUsable(
+  connector: LoadedConnector,
+  eventFile: string,
+  event: { type: string; data: unknown },
+  config: Record<string, unknown>,
+  credentials: Record<string, unknown>,
+  credentialsFile: string | undefined,
+): boolean {
+  const name = connector.manifest.name;
+  let usable = true;
+  const eventIssues = eventProblems(event.type, event.data);
+  if (eventIssues.length > 0) {
+    usable = false;
+    if (!isEventType(event.type)) {
+      out(`${eventFile}: "${event.type}" is not a known event type; known types: ${eventCatalog().map((e) => e.type).join(', ')}`);
+    } else {
+      out(`${eventFile} is not a valid ${event.type} event (schemas/events/${event.type}.schema.json); the hub refuses it, so no connector ever sees it:`);
+      for (const p of eventIssues) out(`  ${p.path}  ${p.message}`);
+    }
+  }
+  const configIssues = configProblems(connector, config);
+  if (configIssues.length > 0) {
+    usable = false;
+    out(`the link's settings (--config) do not fit connector ${name}'s settings schema:`);
+    for (const p of configIssues) out(`  ${p.path}  ${p.message}`);
+  }
+  const missing = missingCredentials(connector, credentials);
+  if (missing.length > 0) {
+    usable = false;
+    const from = credentialsFile === undefined ? 'no --credentials file was given' : `not in ${credentialsFile}`;
+    out(`connector ${name} (${connector.manifest.auth.type} auth) is missing ${missing.length === 1 ? 'a credential' : 'credentials'} (${from}):`);
+    for (const c of missing) out(`  ${c.name}  ${c.purpose}`);
+    out(`give ${missing.length === 1 ? 'it' : 'them'} in a JSON or YAML file: --credentials <file> with {${missing.map((c) => `"${c.name}": "..."`).join(', ')}}`);
+  }
+  return usable;
 }
 
 function loadAll(dir: string, name: string | undefined): LoadedConnector[] {
