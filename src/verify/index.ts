@@ -1,8 +1,9 @@
 /*
  * Verifying Hookhub webhooks (Standard Webhooks) in a receiver.
  *
- * Self-contained on purpose: it imports node:crypto only, so receivers can use it
- * as `require('hookhub/verify')` (or copy this one file) without the hub's dependencies.
+ * Self-contained on purpose: it imports node:crypto only, so it ships to receivers as the
+ * package @hookhub/verify (packages/verify builds it from this file) without the hub's
+ * dependencies, and can be copied as one file.
  *
  *   v1  (HMAC-SHA256) verifies with the subscription's `whsec_...` secret;
  *   v1a (Ed25519)     verifies with the subscription's `whpk_...` public key.

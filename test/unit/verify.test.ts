@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign, verify as cryptoVerify } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, sign, verify as cryptoVerify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { generateEd25519KeyPair, generateSecret, signPayload } from '../../src/delivery/signing';
 import { verifyWebhook, WebhookVerificationError } from '../../src/verify';
@@ -145,5 +145,21 @@ describe('v1a with node:crypto directly', () => {
     const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x: Buffer.from(pair.publicKey.slice(5), 'base64').toString('base64url') }, format: 'jwk' });
     const signature = sign(null, Buffer.from(`${id}.${now}.${body}`), privateKey).toString('base64');
     expect(verifyWebhook(body, { 'webhook-id': id, 'webhook-timestamp': String(now), 'webhook-signature': `v1a,${signature}` }, pair.publicKey, { now }).signatureVersion).toBe('v1a');
+  });
+});
+
+describe('the older X-Webhook-Signature, as the README describes it', () => {
+  it('is sha256=<hex HMAC-SHA256 of the raw body alone>, keyed with the bytes the whsec_ secret decodes to, newest secret only', () => {
+    const [next, old] = [generateSecret(), generateSecret()];
+    const headers = signPayload(id, now, body, [next, old]);
+    const key = Buffer.from(next.slice('whsec_'.length), 'base64');
+    expect(headers['x-webhook-signature']).toBe(`sha256=${createHmac('sha256', key).update(body).digest('hex')}`);
+    expect(headers['x-webhook-timestamp']).toBe(String(now));
+    // Not the whsec_ text as the key, a common guess.
+    expect(headers['x-webhook-signature']).not.toBe(`sha256=${createHmac('sha256', next).update(body).digest('hex')}`);
+  });
+
+  it('is not sent for Ed25519 subscriptions', () => {
+    expect(signPayload(id, now, body, [generateEd25519KeyPair().secretKey])['x-webhook-signature']).toBeUndefined();
   });
 });
