@@ -1,31 +1,27 @@
 import jsonata from 'jsonata';
-import { HubError, UnrecoverableError } from './errors';
+import safeRegex from 'safe-regex2';
+import { HubError } from './errors';
+import { expressionSandbox } from './sandbox/expression-sandbox';
 
 export interface CompiledExpression {
   readonly source: string;
+  /**
+   * Evaluates in the expression sandbox (a separate process with a heap ceiling
+   * and a hard deadline). Rejects with an ExpressionLimitError when a limit
+   * stopped it, an UnrecoverableError when JSONata failed on this input.
+   */
   evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
 }
 
-export interface JsonataLimitsOptions {
-  /** Wall-clock limit of one evaluation. */
-  timeoutMs: number;
-  /** Maximum evaluation depth (guards runaway recursion). */
-  maxDepth: number;
-  /** Maximum length of one generated sequence (guards `[1..1e9]`). */
-  maxSequence: number;
-}
-
-export const DEFAULT_JSONATA_LIMITS: JsonataLimitsOptions = { timeoutMs: 1000, maxDepth: 500, maxSequence: 100_000 };
-
-/** Compiles once; a syntax error becomes a 400 HubError with its position. */
-export function compileJsonata(source: string, limits: JsonataLimitsOptions = DEFAULT_JSONATA_LIMITS): CompiledExpression {
+/**
+ * Compiles once in the hub, which only parses: a syntax error or a regular
+ * expression that can backtrack catastrophically becomes a 400 HubError that
+ * says where. Evaluation, where an expression can do harm, runs in the sandbox.
+ */
+export function compileJsonata(source: string): CompiledExpression {
   let expression: jsonata.Expression;
   try {
-    expression = jsonata(source, {
-      timeout: limits.timeoutMs,
-      stack: limits.maxDepth,
-      sequence: limits.maxSequence,
-    });
+    expression = jsonata(source);
   } catch (cause) {
     const err = cause as { message?: string; position?: number; token?: string };
     throw new HubError('jsonata_syntax_error', `JSONata does not compile: ${err.message ?? String(cause)}`, {
@@ -34,18 +30,35 @@ export function compileJsonata(source: string, limits: JsonataLimitsOptions = DE
       cause,
     });
   }
+  const unsafe = unsafeRegexes(expression.ast());
+  if (unsafe.length > 0) {
+    throw new HubError(
+      'jsonata_unsafe_regex',
+      `JSONata regular expression ${unsafe[0]} can take exponential time on some inputs (nested or overlapping repetition); ` +
+        'rewrite it without a repeated group inside a repetition, e.g. /a+$/ instead of /(a+)+$/.',
+      { status: 400, details: { regexes: unsafe } },
+    );
+  }
   return {
     source,
-    async evaluate(input, bindings) {
-      try {
-        return await expression.evaluate(input, bindings);
-      } catch (cause) {
-        const err = cause as { message?: string; code?: string; position?: number };
-        throw new UnrecoverableError('jsonata_evaluation_failed', `JSONata evaluation failed: ${err.message ?? String(cause)}`, {
-          details: { code: err.code, position: err.position },
-          cause,
-        });
-      }
-    },
+    evaluate: (input, bindings) => expressionSandbox().evaluate(source, input, bindings),
   };
+}
+
+/** The regular expression literals of an expression that safe-regex2 flags (star height above one). */
+function unsafeRegexes(ast: unknown): string[] {
+  const found: string[] = [];
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
+    seen.add(node);
+    if (node instanceof RegExp) {
+      if (!safeRegex(node)) found.push(String(node));
+      continue;
+    }
+    for (const value of Object.values(node)) stack.push(value);
+  }
+  return found;
 }

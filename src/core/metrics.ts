@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SandboxStats } from './sandbox/expression-sandbox';
 
 /** The hub's Prometheus metrics, on a registry of their own (one per hub instance). */
 export class HubMetrics {
@@ -15,6 +16,44 @@ export class HubMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+
+  /** Reads the expression sandbox's counters at each scrape (the sandbox is shared by the hubs of a process). */
+  watchSandbox(stats: () => SandboxStats): void {
+    const seen = { evaluations: 0, timeout: 0, memory: 0, crash: 0, cpuMicros: 0 };
+    const bump = (counter: Counter, key: keyof typeof seen, now: number, labels?: Record<string, string>): void => {
+      if (now > seen[key] && labels) counter.inc(labels, now - seen[key]);
+      else if (now > seen[key]) counter.inc(now - seen[key]);
+      seen[key] = Math.max(seen[key], now);
+    };
+    new Counter({
+      name: 'hookhub_expression_evaluations_total',
+      help: 'Tenant expressions (filters, transforms, mappings) evaluated in the sandbox',
+      registers: [this.registry],
+      collect() {
+        bump(this, 'evaluations', stats().evaluations);
+      },
+    });
+    new Counter({
+      name: 'hookhub_expression_limit_failures_total',
+      help: 'Tenant expressions stopped by a sandbox limit, by limit (timeout, memory, crash)',
+      labelNames: ['limit'],
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        for (const limit of ['timeout', 'memory', 'crash'] as const) bump(this, limit, s.failures[limit], { limit });
+      },
+    });
+    new Counter({
+      name: 'hookhub_expression_cpu_seconds_total',
+      help: 'CPU time used by the expression sandbox processes',
+      registers: [this.registry],
+      collect() {
+        const micros = stats().cpuMicros;
+        if (micros > seen.cpuMicros) this.inc((micros - seen.cpuMicros) / 1e6);
+        seen.cpuMicros = Math.max(seen.cpuMicros, micros);
+      },
+    });
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });

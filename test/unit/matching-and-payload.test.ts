@@ -85,8 +85,10 @@ describe('payloads', () => {
   });
   it('fails permanently, with a clear error, when the transform throws or runs away', async () => {
     await expect(builder.build(event, { transform: '$error("no mapping")' }, 'sub_1', 1)).rejects.toMatchObject({ code: 'jsonata_evaluation_failed', name: 'UnrecoverableError' });
+    // Runaway recursion is stopped by the sandbox's deadline: a limit error, still unrecoverable.
     await expect(builder.build(event, { transform: '($f := function($n){ $f($n + 1) }; $f(0))' }, 'sub_1', 1)).rejects.toMatchObject({
-      code: 'jsonata_evaluation_failed',
+      code: 'expression_timeout',
+      name: 'ExpressionLimitError',
     });
   });
 });
