@@ -110,6 +110,7 @@ export class Hub {
       runtime,
       transport: new HttpTransport(this.sender),
       production: config.production,
+      allowPrivateNetworks: config.allowPrivateNetworks,
       connectorEnv: config.connectorEnv,
       operational,
       logger: this.logger,

@@ -6,6 +6,7 @@ import { describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import type { Logger } from '../core/logger';
 import type { OperationalEvents } from '../delivery/operational-events';
+import { urlProblem } from '../delivery/network-guard';
 import type { ConnectionRecord, Page, PageRequest, Store } from '../store/port';
 import { baseUrlOverride } from '../oauth/oauth-apps';
 import { credentialsFrom } from '../oauth/token-client';
@@ -23,6 +24,11 @@ export interface ConnectionServiceOptions {
   transport: Transport;
   /** Production: webhook URLs must be https and match the connector's url_pattern. */
   production: boolean;
+  /**
+   * HOOKHUB_ALLOW_PRIVATE_NETWORKS: without it (the default here), URL settings must resolve
+   * to public addresses when linked, as the sender requires when it connects.
+   */
+  allowPrivateNetworks?: boolean;
   /** Per-connector settings from the environment: OAuth apps, base URL overrides. */
   connectorEnv: Readonly<Record<string, string>>;
   /** Where connection.needs_reauth goes when a grant is lost. */
@@ -84,6 +90,7 @@ export class ConnectionService {
     const config = objectField(input, 'config');
     const credentials = objectField(input, 'credentials');
     const problems = [...this.checkConfig(connector, config), ...this.checkCredentials(connector, credentials)];
+    if (problems.length === 0) problems.push(...(await this.checkUrls(connector, config)));
     if (problems.length > 0) throw invalid(problems);
     const record = newConnection(tenantId, connector, this.split(connector, config, credentials), {
       metadata: {},
@@ -176,6 +183,7 @@ export class ConnectionService {
     const config = { ...this.fullConfig(current, secrets), ...objectField(input, 'config') };
     const credentials = input['credentials'] === undefined ? secrets.credentials : objectField(input, 'credentials');
     const problems = [...this.checkConfig(connector, config), ...(input['credentials'] === undefined ? [] : this.checkCredentials(connector, credentials))];
+    if (problems.length === 0) problems.push(...(await this.checkUrls(connector, config)));
     if (problems.length > 0) throw invalid(problems);
     const updated = await this.o.store.updateConnection(tenantId, id, {
       ...this.split(connector, config, credentials),
@@ -284,6 +292,31 @@ export class ConnectionService {
     return validate(config) ? [] : describeErrors(validate.errors, '/config');
   }
 
+  /**
+   * The settings the connector declares as URLs (`format: uri`), e.g. webhook-custom's url: the
+   * rules of subscription endpoints, so that a URL the sender would refuse is refused when linked
+   * instead of dead-lettering every event later. Runs on settings that passed the schema.
+   */
+  private async checkUrls(connector: LoadedConnector, config: Record<string, unknown>): Promise<ValidationProblem[]> {
+    const secret = connector.secretPaths.map((p) => `config.${p.join('.')}`);
+    const rules = {
+      requireHttps: this.o.production,
+      allowPrivateNetworks: this.o.allowPrivateNetworks ?? false,
+      credentialsHint:
+        secret.length > 0
+          ? `put them in ${secret.join(', ')} instead, which ${secret.length > 1 ? 'are' : 'is'} stored encrypted and never shown (see GET /v1/connectors/${connector.manifest.name})`
+          : `connector ${connector.manifest.name} takes no credentials in its settings`,
+    };
+    const problems: ValidationProblem[] = [];
+    for (const path of uriPaths(connector.manifest.config)) {
+      const value = valueAt(config, path);
+      if (typeof value !== 'string') continue;
+      const problem = await urlProblem(value, rules);
+      if (problem !== null) problems.push({ path: `/config/${path.join('/')}`, message: problem });
+    }
+    return problems;
+  }
+
   private checkCredentials(connector: LoadedConnector, credentials: Record<string, unknown>): ValidationProblem[] {
     const auth = connector.manifest.auth;
     const fields = CREDENTIAL_FIELDS[auth.type] ?? [];
@@ -380,4 +413,26 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   }
   const last = path[path.length - 1];
   if (last !== undefined) node[last] = value;
+}
+
+/** Paths of the properties a settings schema declares as URLs (`format: uri`), nested objects included. */
+function uriPaths(schema: Record<string, unknown> | undefined, prefix: string[] = []): string[][] {
+  const props = schema?.['properties'];
+  if (props === null || typeof props !== 'object') return [];
+  const out: string[][] = [];
+  for (const [name, prop] of Object.entries(props as Record<string, unknown>)) {
+    if (prop === null || typeof prop !== 'object') continue;
+    if ((prop as Record<string, unknown>)['format'] === 'uri') out.push([...prefix, name]);
+    out.push(...uriPaths(prop as Record<string, unknown>, [...prefix, name]));
+  }
+  return out;
+}
+
+function valueAt(target: Record<string, unknown>, path: string[]): unknown {
+  let node: unknown = target;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }

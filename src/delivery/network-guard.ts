@@ -40,16 +40,52 @@ function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   }
 }
 
+/** Said to the tenant whose URL it is (in dead letters and attempts too), who can change the URL but not the hub's settings. */
+const USE_PUBLIC_ADDRESS = 'Use a URL on a public address, reachable from the internet.';
+
 export class BlockedAddressError extends HubError {
   constructor(host: string, address: string) {
-    super(
-      'endpoint_address_blocked',
-      `${host} resolves to ${address}, a private or reserved address. Deliveries to private networks are refused; ` +
-        'set HOOKHUB_ALLOW_PRIVATE_NETWORKS=true only on a hub that serves a single trusted tenant.',
-      { status: 400 },
-    );
+    super('endpoint_address_blocked', `${host} resolves to ${address}, a private or reserved address, which Hookhub does not deliver to. ${USE_PUBLIC_ADDRESS}`, { status: 400 });
     this.name = 'BlockedAddressError';
   }
+}
+
+export interface UrlRules {
+  /** Production: https only. */
+  requireHttps: boolean;
+  /** The operator's HOOKHUB_ALLOW_PRIVATE_NETWORKS; otherwise the host must resolve to public addresses only. */
+  allowPrivateNetworks: boolean;
+  /** What to do instead of user:password@ in the URL, e.g. which setting holds credentials encrypted. */
+  credentialsHint: string;
+}
+
+/**
+ * What is wrong with a URL a tenant gives the hub to send to, worded for that
+ * tenant, or null. The same rules the sender applies when it connects, checked
+ * when the URL is registered so that a tenant hears at once instead of from a
+ * dead letter. Credentials in the URL are refused: they would be stored and
+ * shown in plain text.
+ */
+export async function urlProblem(raw: string, rules: UrlRules): Promise<string | null> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
+  if (rules.requireHttps && url.protocol !== 'https:') return 'must use https in production';
+  if (url.username || url.password) return `must not carry credentials (user:password@ in the URL, which would be stored and shown in plain text); ${rules.credentialsHint}`;
+  if (rules.allowPrivateNetworks) return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  try {
+    addresses = net.isIP(host) ? [host] : (await dns.promises.lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return `host "${host}" does not resolve`;
+  }
+  const blocked = addresses.find(isBlockedAddress);
+  return blocked ? `resolves to ${blocked}, a private or reserved address, which Hookhub does not deliver to. ${USE_PUBLIC_ADDRESS}` : null;
 }
 
 export class AddressNotAllowedError extends HubError {

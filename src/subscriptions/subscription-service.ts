@@ -1,5 +1,3 @@
-import dns from 'node:dns/promises';
-import net from 'node:net';
 import type { ValidateFunction } from 'ajv';
 import type { HubError} from '../core/errors';
 import { NotFoundError, ValidationError } from '../core/errors';
@@ -14,7 +12,7 @@ import type { ValidationProblem } from '../events/validator';
 import { DEFAULT_RETRY_CONFIG } from '../delivery/retry-policy';
 import { generateSigningKey } from '../delivery/signing';
 import { checkEncryption } from '../delivery/payload-encryption';
-import { isBlockedAddress } from '../delivery/network-guard';
+import { urlProblem } from '../delivery/network-guard';
 import type { Page, PageRequest, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
 import type { EncryptionOptions, SigningOptions } from '../store/port';
 import { networkRules } from './network-rules';
@@ -237,25 +235,12 @@ export class SubscriptionService {
   }
 
   private async checkUrl(raw: string): Promise<ValidationProblem[]> {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return [{ path: '/endpointUrl', message: 'is not a valid URL' }];
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return [{ path: '/endpointUrl', message: 'must use http or https' }];
-    if (this.options.requireHttps && url.protocol !== 'https:') return [{ path: '/endpointUrl', message: 'must use https in production' }];
-    if (url.username || url.password) return [{ path: '/endpointUrl', message: 'must not carry credentials; send them in headers instead' }];
-    if (this.options.allowPrivateNetworks) return [];
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    try {
-      const addresses = net.isIP(host) ? [host] : (await dns.lookup(host, { all: true })).map((a) => a.address);
-      const blocked = addresses.find(isBlockedAddress);
-      if (blocked) return [{ path: '/endpointUrl', message: `resolves to ${blocked}, a private or reserved address, which Hookhub does not deliver to` }];
-    } catch {
-      return [{ path: '/endpointUrl', message: `host "${host}" does not resolve` }];
-    }
-    return [];
+    const problem = await urlProblem(raw, {
+      requireHttps: this.options.requireHttps,
+      allowPrivateNetworks: this.options.allowPrivateNetworks,
+      credentialsHint: 'send them in a secret header instead, e.g. "headers": {"Authorization": {"value": "Basic dTpwdw==", "secret": true}}',
+    });
+    return problem === null ? [] : [{ path: '/endpointUrl', message: problem }];
   }
 }
 

@@ -48,6 +48,9 @@ describe('deliveries with the guard on', () => {
       expect(result.status).toBeNull();
       expect(result.errorCode).toBe('endpoint_address_blocked');
       expect(result.error).toMatch(/private or reserved address/);
+      // Read by the tenant in attempts and dead letters: what they can change, not an operator's setting.
+      expect(result.error).toMatch(/Use a URL on a public address/);
+      expect(result.error).not.toMatch(/HOOKHUB_/);
     }
     expect(receiver.requests.length).toBe(before);
   });
