@@ -1,5 +1,6 @@
 import type { LoadedConnector } from '../connectors/loader';
 import type { AttemptRecord, ConnectionRecord, DeadLetterRecord, SubscriptionRecord } from '../store/port';
+import { headersView } from '../subscriptions/secret-headers';
 
 /** The public view of a subscription. The secret is never part of it. */
 export function subscriptionView(s: SubscriptionRecord): Record<string, unknown> {
@@ -10,7 +11,8 @@ export function subscriptionView(s: SubscriptionRecord): Record<string, unknown>
     filters: s.filters,
     filter: s.filter,
     payload: s.payload,
-    headers: s.headers,
+    // Secret headers show as {"secret": true}: their values are stored encrypted and never shown again.
+    headers: headersView(s),
     retryConfig: s.retryConfig,
     allowedIps: s.allowedIps ?? [],
     rateLimit: s.rateLimit ?? null,

@@ -23,6 +23,8 @@ export interface WebhookRequest {
 /**
  * The exact request of one attempt: shaped (then encrypted) body, custom headers, then the
  * signature headers (v1 for HMAC subscriptions, v1a for Ed25519 ones; X-Webhook-Signature for HMAC only).
+ * The custom headers are `subscription.headers`: give the record as SubscriptionCache or
+ * SubscriptionService.forSending return it, whose headers hold the secret ones' values too.
  */
 export async function buildWebhookRequest(
   builder: PayloadBuilder,

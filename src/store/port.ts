@@ -97,6 +97,10 @@ export interface SubscriptionRecord {
   rateLimit?: { requestsPerSecond: number } | null;
   /** Mutual TLS: JSON of {cert, key, ca?} (PEM), sealed. */
   tlsSealed?: string | null;
+  /** Names of the custom headers marked secret; their values are in headersSealed, never in headers. */
+  secretHeaders?: string[];
+  /** The values of the secret headers: JSON of {name: value}, sealed. */
+  headersSealed?: string | null;
   integration: IntegrationTarget | null;
   disabledReason: string | null;
   createdAt: Date;
@@ -112,7 +116,9 @@ export type SubscriptionPatch = Partial<
   // Secret rotation and payload encryption (signing.algorithm is fixed at creation).
   Partial<Pick<SubscriptionRecord, 'secretSealed' | 'publicKey' | 'previousSecretSealed' | 'previousSecretExpiresAt' | 'encryption'>> &
   // Network rules.
-  Partial<Pick<SubscriptionRecord, 'allowedIps' | 'rateLimit' | 'tlsSealed'>>;
+  Partial<Pick<SubscriptionRecord, 'allowedIps' | 'rateLimit' | 'tlsSealed'>> &
+  // Secret custom headers (set together with headers).
+  Partial<Pick<SubscriptionRecord, 'secretHeaders' | 'headersSealed'>>;
 
 export interface StoredEvent {
   /** Dedupe key: the event id, namespaced by tenant for tenant-scoped events (see eventStoreKey). */

@@ -3,9 +3,11 @@ import { SingleFlightCache } from '../core/single-flight-cache';
 import { activeSecrets, signingSecrets } from '../delivery/signing';
 import type { Store, SubscriptionRecord } from '../store/port';
 import { openTls } from './network-rules';
+import { withSecretHeaders } from './secret-headers';
 import type { ClientTls } from './network-rules';
 
 export interface LoadedSubscription {
+  /** As stored, but `headers` also holds the secret headers' values in clear: requests are built from it, answers never. */
   record: SubscriptionRecord;
   /**
    * Unsealed signing secrets, newest first: the current one, and the previous one
@@ -31,8 +33,9 @@ export class SubscriptionCache {
 
   get(id: string): Promise<LoadedSubscription | null> {
     return this.byId.get(id, async () => {
-      const record = await this.store.loadSubscription(id);
-      if (!record) return null;
+      const stored = await this.store.loadSubscription(id);
+      if (!stored) return null;
+      const record = withSecretHeaders(stored, this.secretBox);
       const unsealed = signingSecrets(record, this.secretBox);
       const tls = openTls(record.tlsSealed, this.secretBox);
       return {

@@ -16,6 +16,8 @@ import { urlProblem } from '../delivery/network-guard';
 import type { Page, PageRequest, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
 import type { EncryptionOptions, SigningOptions } from '../store/port';
 import { networkRules } from './network-rules';
+import { headerFields, headerValue, withSecretHeaders } from './secret-headers';
+import type { HeaderFields, HeaderInput } from './secret-headers';
 import type { NetworkFields } from './network-rules';
 import type { SubscriptionCache } from './subscription-cache';
 
@@ -84,7 +86,7 @@ export class SubscriptionService {
       filters: (input['filters'] as SubscriptionRecord['filters'] | undefined) ?? [],
       filter: (input['filter'] as string | null | undefined) ?? null,
       payload: (input['payload'] as SubscriptionRecord['payload'] | undefined) ?? null,
-      headers: (input['headers'] as Record<string, string> | undefined) ?? {},
+      ...this.headers(input, null),
       retryConfig: { ...DEFAULT_RETRY_CONFIG, ...((input['retryConfig'] as object | undefined) ?? {}) },
       active: (input['active'] as boolean | undefined) ?? true,
       description: (input['description'] as string | null | undefined) ?? null,
@@ -151,8 +153,8 @@ export class SubscriptionService {
     }
     await this.checkSemantics(input);
     const current = await this.get(tenantId, id);
-    const { tls: _tls, ...rest } = input;
-    const patch = { ...rest, ...this.network(input) } as SubscriptionPatch;
+    const { tls: _tls, headers: _headers, ...rest } = input;
+    const patch = { ...rest, ...this.network(input), ...(input['headers'] === undefined ? {} : this.headers(input, current)) } as SubscriptionPatch;
     if (input['retryConfig']) patch.retryConfig = { ...current.retryConfig, ...(input['retryConfig'] as object) };
     // Re-enabling clears why it was disabled.
     if (input['active'] === true) patch.disabledReason = null;
@@ -194,6 +196,18 @@ export class SubscriptionService {
     return fields;
   }
 
+  /** Custom headers as record fields, secret ones sealed (`current`: whose stored secrets `{"secret": true}` keeps); a 400 naming each bad one. */
+  private headers(input: SubscriptionInput, current: SubscriptionRecord | null): HeaderFields {
+    const { fields, problems } = headerFields((input['headers'] as Record<string, HeaderInput> | undefined) ?? {}, current, this.options.secretBox);
+    if (problems.length > 0) throw invalid(problems);
+    return fields;
+  }
+
+  /** The record with its secret headers' values in clear, for a request sent now (a test send); never for an answer. */
+  forSending(record: SubscriptionRecord): SubscriptionRecord {
+    return withSecretHeaders(record, this.options.secretBox);
+  }
+
   /** Checks what a schema cannot: URL reachability rules, event types, filters, JSONata, headers. */
   async checkSemantics(input: SubscriptionInput): Promise<void> {
     const problems: ValidationProblem[] = [];
@@ -225,10 +239,10 @@ export class SubscriptionService {
     for (const [i, field] of (((input['payload'] as { fields?: string[] } | null | undefined)?.fields) ?? []).entries()) {
       if (!DOTTED_PATH.test(field)) problems.push({ path: `/payload/fields/${i}`, message: 'must be a dotted path such as data.name' });
     }
-    for (const [name, value] of Object.entries((input['headers'] as Record<string, string> | undefined) ?? {})) {
+    for (const [name, header] of Object.entries((input['headers'] as Record<string, HeaderInput> | undefined) ?? {})) {
       if (!HEADER_NAME.test(name)) problems.push({ path: `/headers/${name}`, message: 'is not a legal HTTP header name' });
       else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push({ path: `/headers/${name}`, message: 'is set by Hookhub (signing or transport) and cannot be overridden' });
-      if (/[\r\n\0]/.test(value)) problems.push({ path: `/headers/${name}`, message: 'value must not contain CR, LF or NUL' });
+      if (/[\r\n\0]/.test(headerValue(header) ?? '')) problems.push({ path: `/headers/${name}`, message: 'value must not contain CR, LF or NUL' });
     }
     problems.push(...(await checkEncryption(input['encryption'])));
     if (problems.length > 0) throw invalid(problems);

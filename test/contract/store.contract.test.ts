@@ -58,6 +58,17 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     expect(updated).toMatchObject({ allowedIps: [], rateLimit: null, tlsSealed: null });
   });
 
+  it('keeps secret headers apart: their names, and their values sealed where re-encryption finds them', async () => {
+    const sub = subscription('hdr', { headers: { 'X-Env': 'prod' }, secretHeaders: ['Authorization'], headersSealed: 'v1:k1:h:d:r' });
+    await store.insertSubscription(sub);
+    expect(await store.loadSubscription(sub.id)).toEqual(sub);
+    const found = [];
+    for await (const sealed of store.scanSealed()) if (sealed.id === sub.id) found.push(sealed.field);
+    expect(found.sort()).toEqual(['headersSealed', 'secretSealed']);
+    const cleared = await store.updateSubscription('hdr', sub.id, { headers: { Authorization: 'Bearer public' }, secretHeaders: [], headersSealed: null });
+    expect(cleared).toMatchObject({ headers: { Authorization: 'Bearer public' }, secretHeaders: [], headersSealed: null });
+  });
+
   it('updates and deletes only within the tenant', async () => {
     const sub = subscription('t3');
     await store.insertSubscription(sub);

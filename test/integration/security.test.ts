@@ -199,6 +199,79 @@ describe('request bodies', () => {
   });
 });
 
+describe('secret headers', () => {
+  it('stores a header marked secret encrypted, shows it as {"secret": true} everywhere, and sends its value to the endpoint', async () => {
+    const admin = await tenant();
+    const token = 'Bearer rcv-SECRET-7f3a9c';
+    const endpoint = await startReceiver();
+    try {
+      const created = await admin.api('POST', '/v1/subscriptions', {
+        endpointUrl: `${endpoint.url}/hook`,
+        events: ['business.created'],
+        headers: { 'X-Env': 'prod', Authorization: { value: token, secret: true } },
+      });
+      expect(created.status).toBe(201);
+      const id = String(created.body['id']);
+      expect(created.body['headers']).toEqual({ 'X-Env': 'prod', Authorization: { secret: true } });
+      const read = await admin.api('GET', `/v1/subscriptions/${id}`);
+      expect(read.body['headers']).toEqual({ 'X-Env': 'prod', Authorization: { secret: true } });
+      const answers = [created.body, read.body, (await admin.api('GET', '/v1/subscriptions')).body, (await admin.api('GET', '/v1/audit-log')).body];
+      for (const answer of answers) expect(JSON.stringify(answer)).not.toContain('rcv-SECRET');
+      const stored = await th.hub.store.loadSubscription(id);
+      expect(stored?.headers).toEqual({ 'X-Env': 'prod' });
+      expect(stored?.secretHeaders).toEqual(['Authorization']);
+      expect(stored?.headersSealed).toMatch(/^v1:/);
+      expect(JSON.stringify(stored)).not.toContain('rcv-SECRET');
+
+      // A delivery carries the value in clear, next to the plain header.
+      expect((await admin.api('POST', '/v1/events', businessCreated())).status).toBe(202);
+      const [delivered] = await endpoint.waitFor(1);
+      expect(delivered?.headers).toMatchObject({ authorization: token, 'x-env': 'prod' });
+
+      // So does a test send, whose answer shows the request with the value masked.
+      const test = await admin.api<{ request: { headers: Json } }>('POST', `/v1/subscriptions/${id}/test`, { type: 'business.created' });
+      expect(test.status).toBe(200);
+      expect(test.body.request.headers).toMatchObject({ Authorization: '********', 'X-Env': 'prod' });
+      expect(JSON.stringify(test.body)).not.toContain('rcv-SECRET');
+      expect((await endpoint.waitFor(2))[1]?.headers['authorization']).toBe(token);
+
+      // Sent back as shown, with a header added: the secret keeps its value.
+      const changed = await admin.api('PATCH', `/v1/subscriptions/${id}`, { headers: { ...(read.body['headers'] as Json), 'X-Team': 'crm' } });
+      expect(changed.status).toBe(200);
+      expect(changed.body['headers']).toEqual({ 'X-Env': 'prod', 'X-Team': 'crm', Authorization: { secret: true } });
+      expect((await admin.api('POST', `/v1/subscriptions/${id}/test`, { type: 'business.created' })).status).toBe(200);
+      expect((await endpoint.waitFor(3))[2]?.headers).toMatchObject({ authorization: token, 'x-team': 'crm' });
+
+      // Keeping a value that was never stored is refused; a header made plain again is shown again.
+      const unknown = await admin.api<{ error: { details: Json[] } }>('PATCH', `/v1/subscriptions/${id}`, { headers: { 'X-Api-Key': { secret: true } } });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.details).toEqual([{ path: '/headers/X-Api-Key', message: 'is not a stored secret header, so it needs its value: {"value": "...", "secret": true}' }]);
+      const plain = await admin.api('PATCH', `/v1/subscriptions/${id}`, { headers: { Authorization: { value: 'Bearer public', secret: false } } });
+      expect(plain.body['headers']).toEqual({ Authorization: 'Bearer public' });
+      expect((await th.hub.store.loadSubscription(id))?.headersSealed).toBeNull();
+    } finally {
+      await endpoint.close();
+    }
+    expect(logLines.join('\n')).not.toContain('rcv-SECRET');
+  });
+
+  it('refuses a secret header given without a value or with CR/LF, naming the header', async () => {
+    const admin = await tenant();
+    const response = await admin.api<{ error: { details: Json[] } }>('POST', '/v1/subscriptions', {
+      endpointUrl: `${receiver.url}/bad-headers`,
+      events: ['business.created'],
+      headers: { Authorization: { secret: true }, 'X-Token': { value: 'a\r\nInjected: yes', secret: true }, 'X-Other': { value: 'x', colour: 'red' } },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error.details.map((d) => d['path'])).toEqual(expect.arrayContaining(['/headers/X-Other']));
+    const valid = { endpointUrl: `${receiver.url}/bad-headers`, events: ['business.created'] };
+    const missing = await admin.api<{ error: { details: Json[] } }>('POST', '/v1/subscriptions', { ...valid, headers: { Authorization: { secret: true } } });
+    expect(missing.body.error.details).toEqual([{ path: '/headers/Authorization', message: 'is not a stored secret header, so it needs its value: {"value": "...", "secret": true}' }]);
+    const injected = await admin.api<{ error: { details: Json[] } }>('POST', '/v1/subscriptions', { ...valid, headers: { 'X-Token': { value: 'a\r\nInjected: yes', secret: true } } });
+    expect(injected.body.error.details).toEqual([{ path: '/headers/X-Token', message: 'value must not contain CR, LF or NUL' }]);
+  });
+});
+
 describe('access logs', () => {
   it('has one line per request with method, path, status, duration, tenant and key id, and no secret anywhere', async () => {
     const admin = await tenant();

@@ -4,6 +4,7 @@ import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject } from '../params';
 import { subscriptionView } from '../serializers';
+import { maskSecretHeaders } from '../../subscriptions/secret-headers';
 import { replayWindowRoute } from './replay-window';
 import { tenantResourceRoutes } from './tenant-resource';
 
@@ -40,7 +41,9 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
       throw new ValidationError('data must be an object with the event data, or left out for sample data.', [{ path: '/data', message: 'not an object' }]);
     }
     const subscription = await service.get(tenantId, req.params['id'] as string);
-    res.json(await deps.tester.send(subscription, body['type'], data as Record<string, unknown> | undefined));
+    // Sent with the secret headers' values; the request shown in the answer has them masked.
+    const result = await deps.tester.send(service.forSending(subscription), body['type'], data as Record<string, unknown> | undefined);
+    res.json({ ...result, request: { ...result.request, headers: maskSecretHeaders(result.request.headers, subscription) } });
   });
 
   replayWindowRoute(router, '/v1/subscriptions', deps.replays, service);

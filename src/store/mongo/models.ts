@@ -40,6 +40,9 @@ const subscriptionSchema = new Schema(
     allowedIps: { type: [String], default: undefined },
     rateLimit: { type: new Schema({ requestsPerSecond: Number }, { _id: false }), default: null },
     tlsSealed: { type: String, default: null },
+    // Secret custom headers: their names, and their values sealed; absent on older documents (none).
+    secretHeaders: { type: [String], default: undefined },
+    headersSealed: { type: String, default: null },
     integration: {
       type: new Schema({ connectionId: String, connector: String, triggers: { type: [String], default: undefined }, qualificationJson: { type: String, default: null } }, { _id: false }),
       default: null,

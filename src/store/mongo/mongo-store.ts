@@ -658,6 +658,8 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
       ? { rateLimit: doc['rateLimit'] && typeof doc['rateLimit'] === 'object' ? { requestsPerSecond: Number((doc['rateLimit'] as Doc)['requestsPerSecond']) } : null }
       : {}),
     ...(doc['tlsSealed'] !== undefined ? { tlsSealed: typeof doc['tlsSealed'] === 'string' ? doc['tlsSealed'] : null } : {}),
+    ...(Array.isArray(doc['secretHeaders']) ? { secretHeaders: (doc['secretHeaders'] as unknown[]).map(String) } : {}),
+    ...(doc['headersSealed'] !== undefined ? { headersSealed: typeof doc['headersSealed'] === 'string' ? doc['headersSealed'] : null } : {}),
     integration: fromIntegrationDoc(doc['integration']),
     disabledReason: (doc['disabledReason'] as string | null) ?? null,
     createdAt: doc['createdAt'] as Date,
