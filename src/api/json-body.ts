@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import { HubError } from '../core/errors';
 
 /** The media types the API reads as JSON (application/merge-patch+json and the like included). */
@@ -13,13 +13,19 @@ export const JSON_TYPES = ['application/json', 'application/*+json'];
  */
 export const MAX_JSON_DEPTH = 32;
 
+/** The methods whose routes may take a body; on the others (GET, DELETE) a body is neither read nor checked. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
 /**
- * The request body stages of every route: a body in another media type is
- * refused (415) instead of being ignored, JSON is parsed, and a body nested
- * deeper than MAX_JSON_DEPTH is refused (422) before any route reads it.
+ * The request body stages of every route that takes one: a body in another
+ * media type is refused (415) instead of being ignored, JSON is parsed, and a
+ * body nested deeper than MAX_JSON_DEPTH is refused (422) before any route reads it.
  */
-export function jsonBody(options: { maxBytes: number }): RequestHandler[] {
-  return [requireJsonBody, express.json({ limit: options.maxBytes, type: JSON_TYPES }), limitJsonDepth];
+export function jsonBody(options: { maxBytes: number }): Router {
+  const router = express.Router();
+  // next('router') leaves this router: the stages run for body methods only.
+  router.use((req, _res, next) => next(BODY_METHODS.has(req.method) ? undefined : 'router'), requireJsonBody, express.json({ limit: options.maxBytes, type: JSON_TYPES }), limitJsonDepth);
+  return router;
 }
 
 /**
