@@ -42,6 +42,22 @@ export function benchEndpoints(receiver: Receiver, subscriptions: number): strin
   return Array.from({ length: subscriptions }, (_, i) => `${receiver.urls[i % receiver.urls.length] as string}/hooks/${i + 1}`);
 }
 
+/**
+ * What tenants ask of the sandbox in the bench: half the subscriptions have a JSONata filter and a quarter a
+ * transform (BENCH_EXPRESSIONS=0 turns both off). Both hold for every bench event, so every subscription still
+ * receives every event, and the transform keeps published_at_ms for the latency phase.
+ */
+export const BENCH_FILTER = 'data.category = "restaurant" and $contains(data.name, "Bistro") and $exists(data.address.city)';
+export const BENCH_TRANSFORM = '{"id": data.id, "name": $uppercase(data.name), "city": data.address.city, "published_at_ms": data.published_at_ms}';
+
+function benchExpressions(i: number, count: number): Record<string, unknown> {
+  if (process.env['BENCH_EXPRESSIONS'] === '0') return {};
+  return {
+    ...(i < Math.round(count / 2) ? { filter: BENCH_FILTER } : {}),
+    ...(i >= count - Math.round(count / 4) ? { payload: { transform: BENCH_TRANSFORM } } : {}),
+  };
+}
+
 /** Starts an in-process hub on RabbitMQ and MongoDB with its own queue prefix and database, and one subscription per endpoint URL. */
 export async function startBenchHub(cleanup: Cleanup, endpointUrls: readonly string[]): Promise<BenchHub> {
   const prefix = uniqueName('hhbench');
@@ -73,7 +89,7 @@ export async function startBenchHub(cleanup: Cleanup, endpointUrls: readonly str
     const response = await fetch(`${hub.url}/v1/subscriptions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ endpointUrl, events: ['business.created'], description: `bench subscription ${i + 1}` }),
+      body: JSON.stringify({ endpointUrl, events: ['business.created'], description: `bench subscription ${i + 1}`, ...benchExpressions(i, endpointUrls.length) }),
     });
     const text = await response.text();
     if (response.status !== 201) throw new Error(`creating subscription ${i + 1} answered ${response.status}: ${text.slice(0, 500)}`);

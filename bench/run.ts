@@ -6,7 +6,8 @@
  * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
  * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (5: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
- * receivers, i.e. distinct endpoint origins). Ends with one JSON line of results.
+ * receivers, i.e. distinct endpoint origins), BENCH_EXPRESSIONS (1: half the subscriptions
+ * filter with JSONata and a quarter transform, in the sandbox; 0: none). Ends with one JSON line of results.
  */
 import { runBaseline } from './baseline';
 import { benchEndpoints, runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
@@ -97,6 +98,12 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   for (const line of lat.storeTimings) console.log(`    store ${line}`);
   console.log(`    ${lat.attemptsCounted} attempt records counted for ${lat.deliveries} deliveries`);
 
+  const sandbox = bh.hub.sandbox.stats();
+  console.log(
+    `expression sandbox: ${sandbox.evaluations} evaluations in ${sandbox.batches} batches (${round(sandbox.evaluations / Math.max(1, sandbox.batches), 1)} per batch), ` +
+      `${round(sandbox.cpuMicros / 1000)} ms CPU in the sandbox processes, ${round(sandbox.cpuMicros / Math.max(1, sandbox.evaluations), 1)} µs CPU per evaluation ` +
+      `(parent-side cost is in the hub's figures); limit failures ${JSON.stringify(sandbox.failures)}`,
+  );
   rss.stop();
   console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
   console.log(
@@ -108,6 +115,7 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
       p95_ms: round(lat.p95, 1),
       p99_ms: round(lat.p99, 1),
       rss_mb: round(rss.peakMb, 1),
+      sandbox_cpu_us_per_eval: round(sandbox.cpuMicros / Math.max(1, sandbox.evaluations), 1),
     }),
   );
 }

@@ -10,6 +10,8 @@ import { createLogger } from './core/logger';
 import type { Logger } from './core/logger';
 import { HubMetrics } from './core/metrics';
 import { SecretBox } from './core/secret-box';
+import { DEFAULT_SANDBOX_OPTIONS, configureSandbox } from './core/sandbox/expression-sandbox';
+import type { ExpressionSandbox } from './core/sandbox/expression-sandbox';
 import type { Broker, Consumer } from './broker/port';
 import { AmqpBroker } from './broker/amqp/amqp-broker';
 import { MemoryBroker } from './broker/memory/memory-broker';
@@ -73,12 +75,16 @@ export class Hub {
   private readonly inFlight = new Set<Promise<unknown>>();
   private server: Server | null = null;
   private cronTasks: ScheduledTask[] = [];
+  /** Where every tenant expression is evaluated (one per process, shared by the hubs in it). */
+  readonly sandbox: ExpressionSandbox;
 
   constructor(
     readonly config: HubConfig,
     options: HubOptions = {},
   ) {
     this.logger = options.logger ?? createLogger({ level: config.logLevel });
+    this.sandbox = configureSandbox({ ...DEFAULT_SANDBOX_OPTIONS, ...config.sandbox });
+    this.metrics.watchSandbox(() => this.sandbox.stats());
     this.broker =
       options.broker ??
       (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
@@ -129,12 +135,13 @@ export class Hub {
     });
     const integrations = new IntegrationService({ store: this.store, cache, subscriptions: this.subscriptions, connections: this.connections });
     this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
+    const matcher = new SubscriptionMatcher();
     this.router = new EventRouter({
       broker: this.broker,
       store: this.store,
       validator,
       subscriptions: cache,
-      matcher: new SubscriptionMatcher(),
+      matcher,
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -149,6 +156,7 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger,
       perEndpointConcurrency: config.delivery.perEndpointConcurrency,
+      matcher,
       integrations: new IntegrationDeliverer({
         connections: this.connections,
         runtime,
@@ -169,7 +177,7 @@ export class Hub {
       integrations,
       replays,
       oauth: linker,
-      tester: new TestSender(validator, payloads, this.sender, secretBox),
+      tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder),
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -191,6 +199,7 @@ export class Hub {
         : `services mode: RabbitMQ and MongoDB`,
     );
     await this.loadConnectors();
+    this.sandbox.warm();
     await this.store.connect();
     await assertKeysPresent(this.store, this.secretBox);
     await this.broker.start();

@@ -51,6 +51,7 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
     responseBody: a.responseBody,
     error: a.error,
     replay: a.replay,
+    test: a.test ?? false,
     createdAt: a.createdAt.toISOString(),
     ...(a.steps === undefined ? {} : { externalId: a.externalId ?? null, steps: a.steps, skipped: a.skipped ?? null, routing: a.routing ?? null }),
   };

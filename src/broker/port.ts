@@ -10,6 +10,13 @@ export interface DeliveryJob {
   attempt: number;
   /** Set on replays of a dead letter, so attempts of a replay are marked as such. */
   replayOf?: string;
+  /**
+   * Set by the router when the subscription's filter hit a sandbox limit on this
+   * event: the worker records the failure on the subscription instead of sending.
+   */
+  failure?: { code: string; message: string };
+  /** Set by the router when the subscription's filter is quarantined: the worker evaluates it before sending. */
+  filterPending?: boolean;
 }
 
 export interface InboundEvent {

@@ -30,6 +30,12 @@ export interface HubConfig {
     readonly prefetch: number;
     readonly perEndpointConcurrency: number;
   };
+  /** Where tenant JSONata runs: separate processes with a heap ceiling and a hard deadline per evaluation. */
+  readonly sandbox: {
+    readonly processes: number;
+    readonly timeoutMs: number;
+    readonly memoryMb: number;
+  };
   readonly queuePrefix: string;
   readonly retention: { readonly attemptsDays: number };
   /** The management API's guards. */
@@ -172,6 +178,11 @@ export function loadConfig(env: Env = process.env): HubConfig {
       timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),
       prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),
       perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 64, 1, 1000),
+    },
+    sandbox: {
+      processes: int('HOOKHUB_SANDBOX_PROCESSES', 2, 1, 64),
+      timeoutMs: int('HOOKHUB_EXPRESSION_TIMEOUT_MS', 1000, 10, 60_000),
+      memoryMb: int('HOOKHUB_SANDBOX_MEMORY_MB', 128, 32, 4096),
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },

@@ -2,12 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { newId } from '../core/ids';
 import { persist } from '../core/persist';
+import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
 import type { DeadLetterReason, Store, AttemptRecord } from '../store/port';
 import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { SubscriptionMatcher } from '../routing/matcher';
 import type { IntegrationDeliverer, IntegrationDelivery } from '../connectors/integration-deliverer';
 import type { AttemptRecorder } from './attempt-recorder';
 import { EndpointLimiter, endpointKey } from './endpoint-limiter';
@@ -31,6 +33,8 @@ export interface DeliveryWorkerOptions {
   metrics: HubMetrics;
   logger: Logger;
   perEndpointConcurrency: number;
+  /** Evaluates the filters the router left pending (quarantined ones). */
+  matcher: SubscriptionMatcher;
   /** Runs connector actions for integrations. */
   integrations: IntegrationDeliverer;
   /** Called when an endpoint answers 410 Gone. */
@@ -56,7 +60,9 @@ export class DeliveryWorker {
     this.rates = new SubscriptionRateLimiter(o.store);
   }
 
-  async handle(job: DeliveryJob): Promise<void> {
+  async handle(pending: DeliveryJob): Promise<void> {
+    const job = await this.withFilterDecided(pending);
+    if (job === null) return;
     const loaded = await this.o.subscriptions.get(job.subscriptionId);
     if (!loaded || loaded.record.tenantId !== job.tenantId) {
       this.o.logger.info({ subscriptionId: job.subscriptionId, eventId: job.event.id }, 'subscription was deleted; delivery dropped');
@@ -65,6 +71,11 @@ export class DeliveryWorker {
     if (!loaded.record.active) {
       const error = `subscription is disabled${loaded.record.disabledReason ? ` (${loaded.record.disabledReason})` : ''}; re-enable it and replay the dead letter`;
       await this.recordAndSettle(job, loaded, failedWithoutRequest(error), { kind: 'permanent', reason: error }, 'subscription_disabled');
+      return;
+    }
+    if (job.failure) {
+      // The subscription's filter failed on this event for good (a sandbox limit): on record, nothing sent.
+      await this.recordAndSettle(job, loaded, failedWithoutRequest(job.failure.message), { kind: 'permanent', reason: job.failure.message }, 'expression_failed');
       return;
     }
     const integration = loaded.record.integration;
@@ -116,6 +127,7 @@ export class DeliveryWorker {
     }
     let result: HttpResult;
     let outcome: Outcome;
+    let permanentReason: DeadLetterReason = 'permanent_failure';
     try {
       const request = await buildWebhookRequest(this.o.payloads, loaded.record, loaded.secrets, job.webhookId, job.event, job.attempt);
       result = await this.o.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
@@ -126,11 +138,30 @@ export class DeliveryWorker {
       if (!(err instanceof UnrecoverableError)) throw err;
       result = failedWithoutRequest(errorMessage(err));
       outcome = { kind: 'permanent', reason: errorMessage(err) };
+      if (err instanceof ExpressionLimitError) permanentReason = 'expression_failed';
     } finally {
       this.limiter.release(key);
     }
     this.o.metrics.deliveryDuration.observe(result.durationMs / 1000);
-    await this.recordAndSettle(job, loaded, result, outcome);
+    await this.recordAndSettle(job, loaded, result, outcome, permanentReason);
+  }
+
+  /**
+   * A job whose filter the router left to the worker (it is quarantined): null
+   * when the filter does not match, the job with its failure when the filter hit
+   * a limit, else the job to send. Only this job waits for the filter.
+   */
+  private async withFilterDecided(job: DeliveryJob): Promise<DeliveryJob | null> {
+    if (!job.filterPending) return job;
+    const { filterPending: _decided, ...rest } = job;
+    const loaded = await this.o.subscriptions.get(job.subscriptionId);
+    if (!loaded) return rest;
+    try {
+      return (await this.o.matcher.matches(loaded.record, job.event)) ? rest : null;
+    } catch (err) {
+      if (!(err instanceof ExpressionLimitError)) throw err;
+      return { ...rest, failure: { code: err.code, message: `The subscription's filter failed on this event: ${err.message}` } };
+    }
   }
 
   private async recordAndSettle(
@@ -212,6 +243,16 @@ export class DeliveryWorker {
     await persist('a dead letter', () => this.o.store.insertDeadLetter(record), this.o.logger);
     this.o.metrics.deadLetters.inc({ reason });
     await this.o.broker.publishDeadLetter(job, reason);
+    if (reason === 'expression_failed') {
+      await this.emit(job, 'webhook.expression_failed', {
+        subscription_id: job.subscriptionId,
+        event_id: job.event.id,
+        event_type: job.event.type,
+        webhook_id: job.webhookId,
+        error: attempt.error,
+        dead_letter_id: id,
+      });
+    }
     if (reason === 'retries_exhausted') {
       await this.emit(job, 'webhook.delivery_exhausted', {
         subscription_id: job.subscriptionId,
@@ -226,7 +267,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async emit(job: DeliveryJob, type: 'webhook.delivery_exhausted' | 'webhook.endpoint_disabled', data: Record<string, unknown>): Promise<void> {
+  private async emit(job: DeliveryJob, type: 'webhook.delivery_exhausted' | 'webhook.endpoint_disabled' | 'webhook.expression_failed', data: Record<string, unknown>): Promise<void> {
     // Never alert about failures to deliver alerts: that could loop forever.
     if (isOperationalType(job.event.type)) return;
     await this.o.operational.emit(job.tenantId, type, data);

@@ -1,4 +1,5 @@
 import { errorMessage, UnrecoverableError, ValidationError } from '../core/errors';
+import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import { newId, webhookIdFor } from '../core/ids';
 import type { SecretBox } from '../core/secret-box';
 import { isEventType } from '../events/catalog';
@@ -6,8 +7,9 @@ import { CURRENT_EVENT_VERSION } from '../events/envelope';
 import type { EventEnvelope } from '../events/envelope';
 import { sampleData } from '../events/samples';
 import type { EventValidator } from '../events/validator';
-import type { SubscriptionRecord } from '../store/port';
-import type { HttpSender } from './http-sender';
+import type { AttemptRecord, SubscriptionRecord } from '../store/port';
+import type { AttemptRecorder } from './attempt-recorder';
+import type { HttpResult, HttpSender } from './http-sender';
 import { classify } from './outcome';
 import type { PayloadBuilder } from './payload';
 import { activeSecrets, signingSecrets } from './signing';
@@ -25,13 +27,18 @@ export interface TestResult {
   error: string | null;
 }
 
-/** Sends one signed test event right away and reports what the endpoint answered. */
+/**
+ * Sends one signed test event right away and reports what the endpoint
+ * answered. The attempt goes into the delivery log too, marked as a test, so
+ * it shows beside real deliveries (it is never retried or dead-lettered).
+ */
 export class TestSender {
   constructor(
     private readonly validator: EventValidator,
     private readonly payloads: PayloadBuilder,
     private readonly sender: HttpSender,
     private readonly secretBox: SecretBox,
+    private readonly recorder: AttemptRecorder,
   ) {}
 
   async send(subscription: SubscriptionRecord, type: string, data: Record<string, unknown> | undefined): Promise<TestResult> {
@@ -55,6 +62,9 @@ export class TestSender {
       request = await buildWebhookRequest(this.payloads, subscription, secrets, webhookId, event, 1);
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;
+      await this.record(subscription, event, webhookId, notSent(errorMessage(err)), false);
+      // A sandbox limit (time, memory) is the expression's fault: 422 with the reason, so the tenant fixes it before events flow.
+      if (err instanceof ExpressionLimitError) throw new ExpressionLimitError(err.limit, `The subscription's payload transform failed on the test event: ${err.message}`);
       // The subscription's own payload transform failed: report it like the delivery would.
       return {
         success: false,
@@ -69,6 +79,7 @@ export class TestSender {
     }
     const result = await this.sender.send(request.url, request.headers, request.body);
     const outcome = classify(result);
+    await this.record(subscription, event, webhookId, result, outcome.kind === 'success');
     return {
       success: outcome.kind === 'success',
       outcome: outcome.kind,
@@ -80,5 +91,33 @@ export class TestSender {
       error: result.error,
     };
   }
+
+  private async record(subscription: SubscriptionRecord, event: EventEnvelope, webhookId: string, result: HttpResult, success: boolean): Promise<void> {
+    const attempt: AttemptRecord = {
+      id: newId('att'),
+      tenantId: subscription.tenantId,
+      subscriptionId: subscription.id,
+      eventId: event.id,
+      eventType: event.type,
+      webhookId,
+      attempt: 1,
+      status: success ? 'succeeded' : 'failed',
+      next: 'none',
+      nextAttemptAt: null,
+      url: subscription.endpointUrl,
+      httpStatus: result.status,
+      durationMs: result.durationMs,
+      responseHeaders: result.headers,
+      responseBody: result.body,
+      error: result.error ?? null,
+      replay: false,
+      test: true,
+      createdAt: new Date(),
+    };
+    await this.recorder.record(attempt);
+  }
 }
 
+function notSent(error: string): HttpResult {
+  return { status: null, headers: {}, body: null, durationMs: 0, error, errorCode: 'not_sent' };
+}

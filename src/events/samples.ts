@@ -187,6 +187,18 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
     }),
   ],
   [
+    'webhook.expression_failed',
+    () => ({
+      subscription_id: 'sub_6f7g8h',
+      event_id: 'evt_01hz3k9q7r',
+      event_type: 'business.created',
+      webhook_id: 'msg_2bYq8XvVtQ1pLk0sFh3nRw7JcDe',
+      error: "The subscription's filter failed on this event: The expression ran longer than 1000 ms and was stopped; simplify it and test it with a sample event.",
+      dead_letter_id: 'dl_01JD8Z6Q4W0X5R2T7Y9V3B1N8M',
+      occurred_at: iso(),
+    }),
+  ],
+  [
     'connection.needs_reauth',
     () => ({
       connection_id: 'con_01JD8Z6Q4W0X5R2T7Y9V3B1N8M',
@@ -198,7 +210,7 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
   ],
 ]);
 
-/** The 15 event types that have a sample (and a data schema). */
+/** The 16 event types that have a sample (and a data schema). */
 export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
 
 /** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */

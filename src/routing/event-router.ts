@@ -8,6 +8,7 @@ import { isOperationalType } from '../events/catalog';
 import { eventStoreKey } from '../events/envelope';
 import type { EventEnvelope } from '../events/envelope';
 import type { EventValidator, ValidationProblem } from '../events/validator';
+import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { Store, StoredEvent } from '../store/port';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
 import type { SubscriptionMatcher } from './matcher';
@@ -107,14 +108,24 @@ export class EventRouter {
 
   async jobsFor(envelope: EventEnvelope, scopeTenantId: string | null): Promise<DeliveryJob[]> {
     const candidates = await this.o.subscriptions.findFor(envelope.type, scopeTenantId);
-    const jobs: DeliveryJob[] = [];
-    for (const sub of candidates) {
-      // `*` means every directory event; the hub's own events must be asked for by name.
-      if (isOperationalType(envelope.type) && !sub.events.includes(envelope.type)) continue;
-      if (!(await this.o.matcher.matches(sub, envelope))) continue;
-      jobs.push({ webhookId: webhookIdFor(envelope.id, sub.id), tenantId: sub.tenantId, subscriptionId: sub.id, event: envelope, attempt: 1 });
-    }
-    return jobs;
+    // Filters are evaluated together: the sandbox takes them in one batch.
+    const decisions = await Promise.all(
+      candidates.map(async (sub): Promise<DeliveryJob | null> => {
+        // `*` means every directory event; the hub's own events must be asked for by name.
+        if (isOperationalType(envelope.type) && !sub.events.includes(envelope.type)) return null;
+        const job: DeliveryJob = { webhookId: webhookIdFor(envelope.id, sub.id), tenantId: sub.tenantId, subscriptionId: sub.id, event: envelope, attempt: 1 };
+        try {
+          const decision = await this.o.matcher.decide(sub, envelope);
+          if (decision === 'pending') return { ...job, filterPending: true };
+          return decision === 'match' ? job : null;
+        } catch (err) {
+          if (!(err instanceof ExpressionLimitError)) throw err;
+          // One subscription's filter failed for good: it gets the failure on record, every other one its delivery.
+          return { ...job, failure: { code: err.code, message: `The subscription's filter failed on this event: ${err.message}` } };
+        }
+      }),
+    );
+    return decisions.filter((job): job is DeliveryJob => job !== null);
   }
 
   private async park(inbound: InboundEvent, reason: string, problems: ValidationProblem[]): Promise<void> {

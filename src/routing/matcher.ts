@@ -2,6 +2,7 @@ import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { getPath } from '../core/json-path';
 import { Memo } from '../core/memo';
+import { ExpressionLimitError, expressionSandbox } from '../core/sandbox/expression-sandbox';
 import type { EventEnvelope } from '../events/envelope';
 import type { FieldFilter, SubscriptionRecord } from '../store/port';
 
@@ -35,14 +36,38 @@ function deepEqual(a: unknown, b: unknown): boolean {
 export class SubscriptionMatcher {
   private readonly compiled = new Memo<string, CompiledExpression>(5000);
 
+  /**
+   * Throws an ExpressionLimitError when the JSONata filter hit a sandbox limit:
+   * that is the subscription's failure to record, not a quiet non-match.
+   */
   async matches(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<boolean> {
+    if (!this.matchesWithoutFilter(subscription, envelope)) return false;
+    return this.filterMatches(subscription, envelope);
+  }
+
+  /**
+   * As `matches`, but a JSONata filter that recently hit a sandbox limit is not
+   * waited for: 'pending' leaves it to the delivery worker, so one tenant's
+   * quarantined filter never holds up routing an event to everyone else.
+   */
+  async decide(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<'match' | 'no_match' | 'pending'> {
+    if (!this.matchesWithoutFilter(subscription, envelope)) return 'no_match';
+    if (subscription.filter !== null && expressionSandbox().isQuarantined(subscription.filter)) return 'pending';
+    return (await this.filterMatches(subscription, envelope)) ? 'match' : 'no_match';
+  }
+
+  private matchesWithoutFilter(subscription: SubscriptionRecord, envelope: EventEnvelope): boolean {
     if (!subscription.active) return false;
     if (!subscription.events.includes(envelope.type) && !subscription.events.includes('*')) return false;
-    if (!subscription.filters.every((f) => matchesFieldFilter(envelope, f))) return false;
+    return subscription.filters.every((f) => matchesFieldFilter(envelope, f));
+  }
+
+  private async filterMatches(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<boolean> {
     if (subscription.filter === null) return true;
     try {
       return (await this.expression(subscription.filter).evaluate(envelope)) === true;
-    } catch {
+    } catch (err) {
+      if (err instanceof ExpressionLimitError) throw err;
       // A filter that throws on this event does not match it; the subscription
       // still receives the events its filter accepts.
       return false;

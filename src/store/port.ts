@@ -163,6 +163,8 @@ export interface AttemptRecord {
   responseBody: string | null;
   error: string | null;
   replay: boolean;
+  /** A test send (POST /v1/subscriptions/:id/test): shown in the log, never retried. */
+  test?: boolean;
   createdAt: Date;
   /** Integrations: the id the third-party API gave what was created or updated. */
   externalId?: string | null;
@@ -217,7 +219,14 @@ export type ConnectionPatch = Partial<
   Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'tokenExpiresAt' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError'>
 >;
 
-export type DeadLetterReason = 'retries_exhausted' | 'endpoint_gone' | 'subscription_disabled' | 'permanent_failure' | 'connection_needs_reauth';
+export type DeadLetterReason =
+  | 'retries_exhausted'
+  | 'endpoint_gone'
+  | 'subscription_disabled'
+  | 'permanent_failure'
+  | 'connection_needs_reauth'
+  /** A filter or transform of the subscription hit a sandbox limit (time, memory) on this event. */
+  | 'expression_failed';
 
 /** An OAuth authorization in progress: single use, short-lived, bound to a tenant and a browser. */
 export interface OAuthStateRecord {

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HubError, UnrecoverableError } from '../errors';
@@ -77,6 +78,8 @@ const STDERR_TAIL = 4096;
  * at once, so a backlog on the quarantine process cannot hold up the messages waiting for it.
  */
 const QUARANTINE_QUEUE_LIMIT = 32;
+/** Scheduling priority of sandbox processes (higher is nicer to others). */
+const SANDBOX_NICENESS = 10;
 /** Processes that die before saying they are ready this many times in a row mean the sandbox cannot start. */
 const START_FAILURES_LIMIT = 3;
 
@@ -413,6 +416,12 @@ export class ExpressionSandbox {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     const p: SandboxProcess = { child, lane, ready: false, batch: null, timedOut: false, stderr: '', cpuMicros: 0, idleTimer: null };
+    // A busy sandbox must not take the CPU from the hub itself (health checks, the broker's heartbeats, sending).
+    try {
+      if (child.pid !== undefined) os.setPriority(child.pid, SANDBOX_NICENESS);
+    } catch {
+      // Not allowed here: the deadline still bounds what an expression can take.
+    }
     lane.processes.add(p);
     child.stderr?.setEncoding('utf8');
     // Only read for a crash's last words: the IPC channel alone says whether the process is needed.
