@@ -2,7 +2,7 @@
  * Profiles the hub's process during the throughput phase (b) alone and prints
  * where its main thread spends time. `npx tsx bench/profile-hub.ts`
  * Env: BENCH_DELIVERIES (20000), BENCH_SUBSCRIPTIONS (10), BENCH_INSPECTOR (1; 0 runs (b) without
- * the in-process profiler, for an outside one such as perf: see README, Benchmark).
+ * the in-process profiler, for an outside one such as perf: see docs/benchmarks.md).
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';

@@ -55,7 +55,7 @@ export class SecretBox {
     if (!key) {
       throw new HubError(
         'encryption_key_missing',
-        `A stored secret was encrypted with key "${keyId}", which is not configured. Add it back to HOOKHUB_ENCRYPTION_KEY.`,
+        `A stored secret was encrypted with key "${keyId}", which is not configured. Add it back to the key ring in HOOKHUB_ENCRYPTION_KEYS.`,
       );
     }
     try {
