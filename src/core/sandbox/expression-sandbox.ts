@@ -78,6 +78,8 @@ const STDERR_TAIL = 4096;
  * at once, so a backlog on the quarantine process cannot hold up the messages waiting for it.
  */
 const QUARANTINE_QUEUE_LIMIT = 32;
+/** A sandbox process that has not said it is ready by then is killed (and counts as a failed start). */
+const START_TIMEOUT_MS = 15_000;
 /** Scheduling priority of sandbox processes (higher is nicer to others). */
 const SANDBOX_NICENESS = 10;
 /** Processes that die before saying they are ready this many times in a row mean the sandbox cannot start. */
@@ -219,7 +221,7 @@ export class ExpressionSandbox {
     for (const lane of Object.values(this.lanes)) {
       for (const evaluation of lane.queue.splice(0)) evaluation.reject(new HubError('sandbox_closed', 'The expression sandbox is shut down.', { status: 503 }));
       for (const p of lane.processes) {
-        exits.push(new Promise((resolve) => p.child.once('exit', () => resolve())));
+        if (p.child.exitCode === null && p.child.signalCode === null) exits.push(new Promise((resolve) => p.child.once('exit', () => resolve())));
         p.child.kill('SIGKILL');
       }
     }
@@ -430,8 +432,21 @@ export class ExpressionSandbox {
       p.stderr = (p.stderr + chunk).slice(-STDERR_TAIL);
     });
     child.on('message', (message: SandboxResponse | SandboxReady) => this.received(p, message));
-    child.on('error', () => undefined);
-    child.once('exit', () => this.exited(p));
+    // A process that cannot be started (or never says it is ready) counts as one that died at start.
+    const startDeadline = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
+    startDeadline.unref();
+    let gone = false;
+    const onGone = (): void => {
+      if (gone) return;
+      gone = true;
+      clearTimeout(startDeadline);
+      this.exited(p);
+    };
+    child.once('message', () => clearTimeout(startDeadline));
+    child.on('error', () => {
+      if (child.pid === undefined || child.exitCode !== null) onGone();
+    });
+    child.once('exit', onGone);
   }
 }
 
