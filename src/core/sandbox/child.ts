@@ -5,7 +5,7 @@
  * expressions by source and evaluates one batch at a time, in order.
  */
 import jsonata from 'jsonata';
-import type { HostCall, HostReply, SandboxRequest, SandboxResponse, SandboxResult } from './protocol';
+import type { HostCall, HostReply, SandboxReady, SandboxRequest, SandboxResponse, SandboxResult } from './protocol';
 
 /** Results wait at most this long before they are reported, so the hub sees steady progress. */
 const REPORT_EVERY_MS = 20;
@@ -42,8 +42,9 @@ function callHost(id: number, fn: number, args: unknown[]): Promise<unknown> {
 }
 
 /** Bindings with the hub's functions turned into calls back to the hub. */
-function withHostFunctions(request: SandboxRequest, bindings: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (bindings === undefined) return undefined;
+function withHostFunctions(request: SandboxRequest, bindings: Record<string, unknown> | null | undefined): Record<string, unknown> | undefined {
+  // JSON carries an absent binding as null.
+  if (bindings === undefined || bindings === null) return undefined;
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(bindings)) {
     const fn = (value as { hostFunction?: unknown } | null)?.hostFunction;
@@ -67,7 +68,7 @@ function send(message: SandboxResponse): void {
   try {
     process.send?.(message);
   } catch {
-    // A value structured clone refuses (a function in a result): send what JSON keeps of it.
+    // A value the channel refuses (a BigInt from a hub function, say): send what JSON keeps of it, or the error.
     const results = message.results.map((r): SandboxResult => (r.ok ? { ok: true, value: plain(r.value) } : r));
     process.send?.({ ...message, results });
   }
@@ -109,4 +110,5 @@ process.on('message', (message: SandboxRequest | HostReply) => {
 });
 // The hub is gone (or let this process go): nothing left to do.
 process.on('disconnect', () => process.exit(0));
-process.send?.({ ready: true });
+const started = process.cpuUsage();
+process.send?.({ ready: true, cpuMicros: started.user + started.system } satisfies SandboxReady);

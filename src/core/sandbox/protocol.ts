@@ -65,4 +65,6 @@ export interface HostReply {
 /** The first message a sandbox process sends: it has loaded and waits for work. */
 export interface SandboxReady {
   ready: true;
+  /** CPU used to start, so that evaluations are counted without it. */
+  cpuMicros: number;
 }
