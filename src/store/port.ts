@@ -352,6 +352,13 @@ export interface AttemptQuery extends PageRequest {
   status?: AttemptStatus | undefined;
 }
 
+/** One event's delivery to one subscription (what a webhook-id stands for). */
+export interface DeliveryRef {
+  tenantId: string;
+  subscriptionId: string;
+  eventId: string;
+}
+
 export interface DeadLetterQuery extends PageRequest {
   subscriptionId?: string | undefined;
 }
@@ -441,6 +448,12 @@ export interface Store {
   /** Batch insert; unordered, so one bad row does not hold back the rest. */
   recordAttempts(records: AttemptRecord[]): Promise<void>;
   listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>>;
+  /**
+   * For each delivery, in order, whether a successful attempt of it is on record
+   * (checked before sending a redelivered job again). Sees what recordAttempts
+   * stored before the call; no more.
+   */
+  haveSucceeded(deliveries: readonly DeliveryRef[]): Promise<boolean[]>;
 
   insertDeadLetter(record: DeadLetterRecord): Promise<void>;
   getDeadLetter(tenantId: string, id: string): Promise<DeadLetterRecord | null>;

@@ -244,6 +244,30 @@ describe.each(adapters)('Store contract: %s', (_name, create) => {
     expect((await store.listAttempts('att-tenant', { limit: 10 })).data).toHaveLength(2);
   });
 
+  it('tells which deliveries have a success on record, per tenant, subscription and event', async () => {
+    const evt = uniqueName('evt');
+    const other = uniqueName('evt');
+    await store.recordAttempts([
+      attempt({ tenantId: 'dup-t', eventId: evt, subscriptionId: 'sub_failed', status: 'failed' }),
+      attempt({ tenantId: 'dup-t', eventId: evt, subscriptionId: 'sub_ok', status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200 }),
+      attempt({ tenantId: 'dup-t', eventId: other, subscriptionId: 'sub_failed', status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200 }),
+    ]);
+    const ask = (tenantId: string, subscriptionId: string, eventId: string) => ({ tenantId, subscriptionId, eventId });
+    expect(
+      await store.haveSucceeded([
+        ask('dup-t', 'sub_failed', evt), // only a failure of this one
+        ask('dup-t', 'sub_ok', evt),
+        ask('dup-u', 'sub_ok', evt), // another tenant's
+        ask('dup-t', 'sub_failed', other), // the same subscription, another event
+        ask('dup-t', 'sub_new', other),
+      ]),
+    ).toEqual([false, true, false, true, false]);
+    expect(await store.haveSucceeded([])).toEqual([]);
+    // A retry that succeeds later is seen too.
+    await store.recordAttempts([attempt({ tenantId: 'dup-t', eventId: evt, subscriptionId: 'sub_failed', attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, createdAt: new Date('2026-01-01T00:01:00Z') })]);
+    expect(await store.haveSucceeded([ask('dup-t', 'sub_failed', evt)])).toEqual([true]);
+  });
+
   it('keeps dead letters, finds them by window, and marks replays', async () => {
     const dead = (createdAt: string): DeadLetterRecord => ({
       id: newId('dl'), tenantId: 'dl-tenant', subscriptionId: 'sub_dl', eventId: 'evt', eventType: 'business.created', webhookId: 'msg',

@@ -14,6 +14,7 @@ import type {
   SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
+  DeliveryRef,
   InvalidEventRecord,
   Page,
   PageRequest,
@@ -198,6 +199,12 @@ export class MemoryStore implements Store {
           (query.status === undefined || a.status === query.status),
       ),
       query,
+    );
+  }
+
+  async haveSucceeded(deliveries: readonly DeliveryRef[]): Promise<boolean[]> {
+    return deliveries.map((d) =>
+      this.attempts.some((a) => a.status === 'succeeded' && a.tenantId === d.tenantId && a.eventId === d.eventId && a.subscriptionId === d.subscriptionId),
     );
   }
 

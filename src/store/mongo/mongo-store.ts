@@ -20,6 +20,7 @@ import type {
   SyncCountRow,
   DeadLetterQuery,
   DeadLetterRecord,
+  DeliveryRef,
   InvalidEventRecord,
   Page,
   PageRequest,
@@ -326,6 +327,30 @@ export class MongoStore implements Store {
     return this.page(this.m().attempts, filter, query, fromAttemptDoc);
   }
 
+  /**
+   * One query per distinct event, on the { tenantId, eventId, _id } index: the
+   * deliveries of one redelivered fan-out message share their event. (FerretDB
+   * pushes the eventId equality down to PostgreSQL; an $or of pairs it would not.)
+   */
+  async haveSucceeded(deliveries: readonly DeliveryRef[]): Promise<boolean[]> {
+    const byEvent = new Map<string, DeliveryRef[]>();
+    for (const d of deliveries) byEvent.set(d.eventId, [...(byEvent.get(d.eventId) ?? []), d]);
+    const succeeded = new Set<string>();
+    await Promise.all(
+      [...byEvent].map(async ([eventId, refs]) => {
+        const filter = {
+          tenantId: { $in: [...new Set(refs.map((r) => r.tenantId))] },
+          eventId,
+          subscriptionId: { $in: [...new Set(refs.map((r) => r.subscriptionId))] },
+          status: 'succeeded',
+        };
+        const docs = await this.m().attempts.collection.find(filter as never, { projection: { tenantId: 1, subscriptionId: 1 } }).toArray();
+        for (const doc of docs) succeeded.add(deliveryKey({ tenantId: String(doc['tenantId']), subscriptionId: String(doc['subscriptionId']), eventId }));
+      }),
+    );
+    return deliveries.map((d) => succeeded.has(deliveryKey(d)));
+  }
+
   async insertDeadLetter(record: DeadLetterRecord): Promise<void> {
     const { id, event, ...rest } = record;
     await this.m().deadLetters.collection.insertOne({ _id: id, ...rest, eventJson: JSON.stringify(event) } as never);
@@ -550,6 +575,10 @@ export class MongoStore implements Store {
  * a retried batch had stored before). A network error can arrive as a bulk
  * error with no write errors at all: that is a failure, not a duplicate.
  */
+function deliveryKey(d: DeliveryRef): string {
+  return JSON.stringify([d.tenantId, d.subscriptionId, d.eventId]);
+}
+
 function onlyDuplicateKeys(err: unknown): boolean {
   const list = writeErrorsOf(err);
   if (list.length > 0) return list.every((e) => e.code === 11000);
