@@ -12,13 +12,14 @@ import { HubMetrics } from './core/metrics';
 import { SecretBox } from './core/secret-box';
 import { DEFAULT_SANDBOX_OPTIONS, configureSandbox } from './core/sandbox/expression-sandbox';
 import type { ExpressionSandbox } from './core/sandbox/expression-sandbox';
-import type { Broker, Consumer } from './broker/port';
+import type { Broker, ConsumeOptions, Consumer } from './broker/port';
 import { AmqpBroker } from './broker/amqp/amqp-broker';
 import { MemoryBroker } from './broker/memory/memory-broker';
 import { AttemptRecorder } from './delivery/attempt-recorder';
 import { DeliveryWorker } from './delivery/delivery-worker';
 import { HttpSender } from './delivery/http-sender';
 import { OperationalEvents } from './delivery/operational-events';
+import { PoisonAlarm } from './delivery/poison-alarm';
 import { PayloadBuilder } from './delivery/payload';
 import { ReplayService } from './delivery/replay-service';
 import { TestSender } from './delivery/test-sender';
@@ -71,6 +72,7 @@ export class Hub {
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
   private readonly worker: DeliveryWorker;
+  private readonly poisonAlarm: PoisonAlarm;
   private readonly consumers: Consumer[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private server: Server | null = null;
@@ -109,6 +111,7 @@ export class Hub {
     this.connectors = new ConnectorRegistry({ dir: config.connectors.dir, logger: this.logger });
     const runtime = new ConnectorRuntime();
     const operational = new OperationalEvents(this.broker, this.logger);
+    this.poisonAlarm = new PoisonAlarm({ metrics: this.metrics, logger: this.logger, operational });
     this.connections = new ConnectionService({
       store: this.store,
       secretBox,
@@ -206,12 +209,17 @@ export class Hub {
     if (config.apiKey) {
       await this.store.upsertApiKey({ hash: sha256Hex(config.apiKey), tenantId: 'default', name: 'bootstrap', createdAt: new Date() });
     }
-    const prefetch = config.delivery.prefetch;
+    const consuming: ConsumeOptions = {
+      prefetch: config.delivery.prefetch,
+      onPoisoned: (poisoned) => this.poisonAlarm.raise(poisoned),
+      // Failures during a store outage must not make healthy messages poison.
+      dependenciesAnswer: () => this.store.ping().then(() => true, () => false),
+    };
     if (config.roles.has('router')) {
-      this.consumers.push(await this.broker.consumeEvents((e) => this.track(this.router.handle(e)), { prefetch }));
+      this.consumers.push(await this.broker.consumeEvents((e) => this.track(this.router.handle(e)), consuming));
     }
     if (config.roles.has('worker')) {
-      this.consumers.push(await this.broker.consumeDeliveries((j) => this.track(this.worker.handle(j)), { prefetch }));
+      this.consumers.push(await this.broker.consumeDeliveries((j, h) => this.track(this.worker.handle(j, h)), consuming));
     }
     if (config.roles.has('jobs')) {
       this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));

@@ -32,8 +32,47 @@ export interface ParkedEvent {
   problems: Array<{ path: string; message: string }>;
 }
 
+/** How a delivery job was handed to its handler. */
+export interface Handover {
+  /**
+   * The job was handed over before and its message was not acknowledged (a broker
+   * restart, a crash, a failed handler): its work may be done already.
+   */
+  redelivered: boolean;
+}
+
+/** A message set aside because handling it kept crashing, stalling or failing its consumer. */
+export interface PoisonedMessage {
+  source: 'events' | 'deliveries';
+  /** How many times it was handed over without being settled. */
+  deliveries: number;
+  /** Where an operator finds it (a queue name). */
+  parkedIn: string;
+  /** What the message was about, as far as its body could be read. */
+  eventId: string | null;
+  eventType: string | null;
+  scopeTenantId: string | null;
+  /** Delivery messages: the jobs it carried. */
+  jobs: DeliveryJob[];
+}
+
+/**
+ * A message whose handler failed (threw on every try, or did not settle within
+ * the stall timeout) or whose consumer died with it, on this many deliveries in
+ * a row, is parked as poison instead of being handed over again.
+ */
+export const POISON_AFTER_DELIVERIES = 4;
+
 export interface ConsumeOptions {
   prefetch: number;
+  /** Told about each message parked as poison (count it, tell people); a failure here is only logged. */
+  onPoisoned?: (message: PoisonedMessage) => Promise<void>;
+  /**
+   * Whether what handlers depend on (the store) answers. While it does not, a
+   * failing handler is waited out in place and does not count toward the poison
+   * limit: an outage must not turn healthy messages into poison.
+   */
+  dependenciesAnswer?: () => Promise<boolean>;
 }
 
 export interface Consumer {
@@ -48,7 +87,11 @@ export interface Consumer {
  * a handler runs once per message: handlers must be idempotent.
  *
  * A handler that throws has its message put back for another try after a
- * short pause (transient trouble, e.g. the store is down).
+ * short pause (transient trouble, e.g. the store is down). A message that keeps
+ * failing, stalling or killing its consumer is parked after
+ * POISON_AFTER_DELIVERIES deliveries and reported to `onPoisoned`; the others
+ * keep flowing. A delivery job handed over again after its message went
+ * unacknowledged comes with `redelivered: true`.
  */
 export interface Broker {
   readonly kind: 'memory' | 'amqp';
@@ -63,7 +106,7 @@ export interface Broker {
   publishDeliveries(jobs: readonly DeliveryJob[]): Promise<void>;
   /** Publishes a job to come back after `delayMs` (the retry ladder). */
   scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void>;
-  consumeDeliveries(handler: (job: DeliveryJob) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
+  consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
   /** Copies a dead-lettered job to the dead-letter queue, for operators' tooling. */
   publishDeadLetter(job: DeliveryJob, reason: string): Promise<void>;
 }

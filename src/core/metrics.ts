@@ -10,6 +10,17 @@ export class HubMetrics {
   readonly deliveries = new Counter({ name: 'hookhub_delivery_attempts_total', help: 'Delivery attempts, by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly deadLetters = new Counter({ name: 'hookhub_dead_letters_total', help: 'Deliveries dead-lettered, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly deferred = new Counter({ name: 'hookhub_deliveries_deferred_total', help: 'Deliveries moved aside because their endpoint was at its concurrency limit', registers: [this.registry] });
+  readonly poisonMessages = new Counter({
+    name: 'hookhub_poison_messages_total',
+    help: 'Messages parked in a poison queue because handling them kept crashing, stalling or failing a consumer, by source (events, deliveries)',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly redeliveriesSkipped = new Counter({
+    name: 'hookhub_redeliveries_skipped_total',
+    help: 'Redelivered delivery jobs not sent again because their success was already on record',
+    registers: [this.registry],
+  });
   readonly deliveryDuration = new Histogram({
     name: 'hookhub_delivery_duration_seconds',
     help: 'Duration of delivery HTTP requests',

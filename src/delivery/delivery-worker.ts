@@ -5,7 +5,7 @@ import { persist } from '../core/persist';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
-import type { Broker, DeliveryJob } from '../broker/port';
+import type { Broker, DeliveryJob, Handover } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
 import type { DeadLetterReason, Store, AttemptRecord } from '../store/port';
 import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
@@ -18,6 +18,7 @@ import type { OperationalEvents } from './operational-events';
 import { classify } from './outcome';
 import type { Outcome } from './outcome';
 import type { PayloadBuilder } from './payload';
+import { RedeliveryCheck } from './redelivery-check';
 import { retryDelayMs } from './retry-policy';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { buildWebhookRequest } from './webhook-request';
@@ -54,13 +55,20 @@ const RATE_WAIT_MS = 2000;
 export class DeliveryWorker {
   private readonly limiter: EndpointLimiter;
   private readonly rates: SubscriptionRateLimiter;
+  private readonly redeliveries: RedeliveryCheck;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     this.limiter = new EndpointLimiter(o.perEndpointConcurrency);
     this.rates = new SubscriptionRateLimiter(o.store);
+    this.redeliveries = new RedeliveryCheck(o.store);
   }
 
-  async handle(pending: DeliveryJob): Promise<void> {
+  async handle(pending: DeliveryJob, handover: Handover = { redelivered: false }): Promise<void> {
+    // Sent and recorded, but its message's ack was lost (broker restart, crash): receivers need it once.
+    if (handover.redelivered && (await this.redeliveries.alreadySucceeded(pending))) {
+      this.o.metrics.redeliveriesSkipped.inc();
+      return;
+    }
     const job = await this.withFilterDecided(pending);
     if (job === null) return;
     const loaded = await this.o.subscriptions.get(job.subscriptionId);

@@ -199,6 +199,18 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
     }),
   ],
   [
+    'webhook.delivery_quarantined',
+    () => ({
+      subscription_id: 'sub_6f7g8h',
+      event_id: 'evt_01hz3k9q7r',
+      event_type: 'business.created',
+      webhook_id: 'msg_2bYq8XvVtQ1pLk0sFh3nRw7JcDe',
+      deliveries: 4,
+      reason: 'Handling this delivery crashed, stalled or failed the delivery worker 4 times, so it was set aside for the operators instead of being tried again.',
+      occurred_at: iso(),
+    }),
+  ],
+  [
     'connection.needs_reauth',
     () => ({
       connection_id: 'con_01JD8Z6Q4W0X5R2T7Y9V3B1N8M',
@@ -210,7 +222,7 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
   ],
 ]);
 
-/** The 16 event types that have a sample (and a data schema). */
+/** The 17 event types that have a sample (and a data schema). */
 export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
 
 /** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */

@@ -1,4 +1,5 @@
-import type { Broker, DeliveryJob, InboundEvent } from '../../src/broker/port';
+import type { Broker, ConsumeOptions, DeliveryJob, InboundEvent, PoisonedMessage } from '../../src/broker/port';
+import { POISON_AFTER_DELIVERIES } from '../../src/broker/port';
 import { AmqpBroker } from '../../src/broker/amqp/amqp-broker';
 import { MemoryBroker } from '../../src/broker/memory/memory-broker';
 import { silentLogger } from '../../src/core/logger';
@@ -6,14 +7,16 @@ import { waitUntil } from '../support/receiver';
 import { AMQP_URL, deleteTopology, drainQueue, uniqueName } from '../support/services';
 
 const prefixes: string[] = [];
+/** Short pauses and stall timeouts, so that a message can fail its way to the poison queue within a test. */
+const STALL_MS = 1500;
 const adapters: Array<[string, () => Broker]> = [
-  ['memory', () => new MemoryBroker()],
+  ['memory', () => new MemoryBroker({ requeueDelayMs: 50, stallTimeoutMs: STALL_MS })],
   [
     'amqp',
     () => {
       const prefix = uniqueName('hhcontract');
       prefixes.push(prefix);
-      return new AmqpBroker({ url: AMQP_URL, prefix, logger: silentLogger });
+      return new AmqpBroker({ url: AMQP_URL, prefix, logger: silentLogger, handlerTries: 2, retryPauseMs: 20, stallTimeoutMs: STALL_MS });
     },
   ],
 ];
@@ -93,6 +96,97 @@ describe.each(adapters)('Broker contract: %s', (_name, create) => {
     expect(delays['e5']).toBeLessThanOrEqual(1500 + 1000 + 250);
     expect(delays['e6']).toBeLessThanOrEqual(2600 + 1000 + 250);
     expect(arrived[0]!.job).toMatchObject({ attempt: 2, webhookId: 'msg_e5_s' });
+  });
+
+  /** Consume options that collect what is reported as poison. */
+  const reporting = (poisoned: PoisonedMessage[], extra: Partial<ConsumeOptions> = {}): ConsumeOptions => ({
+    prefetch: 10,
+    onPoisoned: async (p) => {
+      poisoned.push(p);
+    },
+    ...extra,
+  });
+
+  it('parks an event whose handler fails on every delivery, reports it once, and keeps handling the others', async () => {
+    const poisoned: PoisonedMessage[] = [];
+    const calls = new Map<string, number>();
+    await broker.consumeEvents(async (e) => {
+      const id = JSON.parse(e.body.toString()).id as string;
+      calls.set(id, (calls.get(id) ?? 0) + 1);
+      if (id === 'poison') throw new Error('always fails');
+    }, reporting(poisoned));
+    await broker.publishEvent(envelope('poison'), 'acme');
+    await broker.publishEvent(envelope('fine'), null);
+    await waitUntil(() => poisoned.length === 1, 30_000, () => `calls ${JSON.stringify([...calls])}`);
+    const handled = calls.get('poison');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls.get('poison')).toBe(handled);
+    expect(calls.get('fine')).toBe(1);
+    expect(poisoned).toEqual([
+      expect.objectContaining({ source: 'events', deliveries: POISON_AFTER_DELIVERIES, eventId: 'poison', eventType: 'business.deleted', scopeTenantId: 'acme', jobs: [] }),
+    ]);
+    if (broker instanceof AmqpBroker) {
+      const parked = await drainQueue(broker.names.eventsPoisonQueue);
+      expect(parked.map((m) => JSON.parse(m.content.toString()).id)).toEqual(['poison']);
+      expect(parked[0]!.properties.headers).toMatchObject({ 'x-hookhub-reason': 'poison_message', 'x-hookhub-scope-tenant': 'acme', 'x-hookhub-deliveries': POISON_AFTER_DELIVERIES });
+    } else {
+      expect((broker as MemoryBroker).poisoned).toHaveLength(1);
+    }
+  });
+
+  it('parks only the failing target of a fan-out, and marks every repeat of a job as redelivered', async () => {
+    const poisoned: PoisonedMessage[] = [];
+    const handovers = new Map<string, boolean[]>();
+    await broker.consumeDeliveries(async (j, handover) => {
+      handovers.set(j.subscriptionId, [...(handovers.get(j.subscriptionId) ?? []), handover.redelivered]);
+      if (j.subscriptionId === 'poison') throw new Error('always fails');
+    }, reporting(poisoned));
+    await broker.publishDeliveries([job('e8', 'a'), job('e8', 'poison'), job('e8', 'b')]);
+    await waitUntil(() => poisoned.length === 1, 30_000, () => `handovers ${JSON.stringify([...handovers])}`);
+    expect(poisoned[0]).toMatchObject({ source: 'deliveries', deliveries: POISON_AFTER_DELIVERIES, eventId: 'e8' });
+    expect(poisoned[0]!.jobs.map((j) => j.subscriptionId)).toEqual(['poison']);
+    for (const target of ['a', 'b', 'poison']) {
+      const seen = handovers.get(target) ?? [];
+      expect(seen[0]).toBe(false);
+      expect(seen.slice(1).every((redelivered) => redelivered)).toBe(true);
+    }
+    if (broker instanceof AmqpBroker) {
+      const parked = await drainQueue(broker.names.deliveriesPoisonQueue);
+      expect(parked.map((m) => JSON.parse(m.content.toString()).subscriptionId)).toEqual(['poison']);
+    }
+  });
+
+  it('hands back a message whose handler does not settle, marked redelivered', async () => {
+    const seen: boolean[] = [];
+    await broker.consumeEvents((e) => {
+      seen.push(e.redelivered);
+      return seen.length === 1 ? new Promise<void>(() => undefined) : Promise.resolve();
+    }, { prefetch: 10 });
+    const started = Date.now();
+    await broker.publishEvent(envelope('stuck'), null);
+    await waitUntil(() => seen.length === 2, 15_000);
+    expect(seen).toEqual([false, true]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(STALL_MS);
+  });
+
+  it('waits out failures while the store does not answer: an outage makes nothing poison', async () => {
+    const poisoned: PoisonedMessage[] = [];
+    let storeUp = false;
+    let failures = 0;
+    let handled = false;
+    await broker.consumeEvents(async () => {
+      if (!storeUp) {
+        failures += 1;
+        throw new Error('store down');
+      }
+      handled = true;
+    }, reporting(poisoned, { dependenciesAnswer: async () => storeUp }));
+    await broker.publishEvent(envelope('outage'), null);
+    // Twice the failures that would make it poison if the store answered.
+    await waitUntil(() => failures >= POISON_AFTER_DELIVERIES * 2 + 1, 20_000, () => `${failures} failures, ${poisoned.length} parked`);
+    storeUp = true;
+    await waitUntil(() => handled, 20_000);
+    expect(poisoned).toEqual([]);
   });
 
   it('accepts parked events and dead letters', async () => {

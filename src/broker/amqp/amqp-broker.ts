@@ -3,7 +3,8 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../core/logger';
 import type { EventEnvelope } from '../../events/envelope';
-import type { Broker, ConsumeOptions, Consumer, DeliveryJob, InboundEvent, ParkedEvent } from '../port';
+import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage } from '../port';
+import { POISON_AFTER_DELIVERIES } from '../port';
 import { declareTopology, tierFor, topologyNames } from './topology';
 import type { TopologyNames } from './topology';
 
@@ -17,6 +18,26 @@ const RETRY_PAUSE_MAX_MS = 30_000;
 const HANDLER_TRIES = 8;
 /** Most targets one delivery message carries. */
 const FANOUT_LIMIT = 50;
+/**
+ * Poison messages. Quorum queues count in `x-delivery-count` how often a message
+ * came back unsettled: a nack, or its consumer's channel closing (crash, stalled
+ * event loop, lost connection, broker restart). Whatever was in flight alongside a
+ * message that kills the process comes back with it and is counted too, so the
+ * count alone cannot tell the culprit: a message back SUSPECT_AFTER times moves
+ * to a suspect queue, consumed one message at a time, where a crash counts
+ * against that message only. There it is parked in the poison queue after
+ * POISON_AFTER_DELIVERIES deliveries in all.
+ */
+const DELIVERY_COUNT_HEADER = 'x-delivery-count';
+const SUSPECT_AFTER = 2;
+/** Unsettled deliveries a message had before it moved to a suspect queue. */
+const EARLIER_DELIVERIES_HEADER = 'x-hookhub-deliveries';
+/** Set on moved copies: their work may be done already, like any redelivered message's. */
+const REDELIVERED_HEADER = 'x-hookhub-redelivered';
+const REASON_HEADER = 'x-hookhub-reason';
+const FROM_HEADER = 'x-hookhub-from-queue';
+/** A handler not settled after this long (while the store answers) gives its message back, which counts toward the poison limit. */
+const STALL_TIMEOUT_MS = 5 * 60_000;
 
 export interface AmqpBrokerOptions {
   url: string;
@@ -24,6 +45,22 @@ export interface AmqpBrokerOptions {
   logger: Logger;
   /** How long a publish may wait for the broker (e.g. during a reconnect) before it fails. */
   publishTimeoutMs?: number;
+  /** Tries of a failing handler before its message goes back to the queue, and the first pause between them (tests shorten these). */
+  handlerTries?: number;
+  retryPauseMs?: number;
+  /** How long a handler may run before its message is given back as stalled. */
+  stallTimeoutMs?: number;
+}
+
+/** One work queue with its suspect and poison queues. */
+interface Lane {
+  source: PoisonedMessage['source'];
+  queue: string;
+  suspects: string;
+  poison: string;
+  /** Bodies for the suspect queue: one per target, so that one target's poison is not the others'. */
+  split(content: Buffer): Buffer[];
+  describe(msg: ConsumeMessage): Pick<PoisonedMessage, 'eventId' | 'eventType' | 'scopeTenantId' | 'jobs'>;
 }
 
 /**
@@ -90,13 +127,24 @@ export class AmqpBroker implements Broker {
   }
 
   async consumeEvents(handler: (event: InboundEvent) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
-    return this.consume(this.names.routerQueue, options, async (msg) => {
-      const scope = msg.properties.headers?.[SCOPE_HEADER];
-      await handler({
-        body: msg.content,
-        scopeTenantId: typeof scope === 'string' ? scope : null,
-        redelivered: msg.fields.redelivered,
-      });
+    const lane: Lane = {
+      source: 'events',
+      queue: this.names.routerQueue,
+      suspects: this.names.routerSuspectQueue,
+      poison: this.names.eventsPoisonQueue,
+      split: (content) => [content],
+      describe: (msg) => {
+        const envelope = readJson(msg.content) as { id?: unknown; type?: unknown } | null;
+        return {
+          eventId: typeof envelope?.id === 'string' ? envelope.id : null,
+          eventType: typeof envelope?.type === 'string' ? envelope.type : null,
+          scopeTenantId: scopeOf(msg),
+          jobs: [],
+        };
+      },
+    };
+    return this.consumeLane(lane, options, async (msg) => {
+      await handler({ body: msg.content, scopeTenantId: scopeOf(msg), redelivered: isRedelivered(msg) });
     });
   }
 
@@ -131,22 +179,55 @@ export class AmqpBroker implements Broker {
     await this.sendAlongLadder(encode(job), Date.now() + Math.max(0, delayMs));
   }
 
-  async consumeDeliveries(handler: (job: DeliveryJob) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
+  async consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
     // Targets of a fan-out message already handled, so an in-place retry redoes only the failed ones.
     const done = new WeakMap<ConsumeMessage, Set<number>>();
-    return this.consume(this.names.deliveriesQueue, options, async (msg) => {
+    // Jobs being handled in this process. After a reconnect RabbitMQ hands over again what was
+    // in flight while the first handlers are still sending: a redelivered job waits for its
+    // first run, so that the handler finds that run's outcome on record instead of sending again.
+    const running = new Map<string, Promise<void>>();
+    const handOver = async (job: DeliveryJob, handover: Handover): Promise<void> => {
+      for (let earlier = running.get(job.webhookId); handover.redelivered && earlier; earlier = running.get(job.webhookId)) {
+        await earlier.catch(() => undefined);
+      }
+      const work = handler(job, handover);
+      running.set(job.webhookId, work);
+      try {
+        await work;
+      } finally {
+        if (running.get(job.webhookId) === work) running.delete(job.webhookId);
+      }
+    };
+    const lane: Lane = {
+      source: 'deliveries',
+      queue: this.names.deliveriesQueue,
+      suspects: this.names.deliveriesSuspectQueue,
+      poison: this.names.deliveriesPoisonQueue,
+      split: (content) => {
+        const jobs = readJobs(content);
+        return jobs && jobs.length > 1 ? jobs.map(encode) : [content];
+      },
+      describe: (msg) => {
+        const jobs = readJobs(msg.content) ?? [];
+        return { eventId: jobs[0]?.event.id ?? null, eventType: jobs[0]?.event.type ?? null, scopeTenantId: null, jobs };
+      },
+    };
+    return this.consumeLane(lane, options, async (msg) => {
       const due = Number(msg.properties.headers?.[DUE_HEADER] ?? 0);
       if (due - Date.now() > DUE_MARGIN_MS) {
         await this.sendAlongLadder(msg.content, due);
         return;
       }
       const jobs = decodeJobs(msg.content);
-      const finished = done.get(msg) ?? new Set<number>();
+      const retry = done.get(msg);
+      const finished = retry ?? new Set<number>();
       done.set(msg, finished);
+      // A retry in place hands the failed jobs over again: as redelivered, like any repeat.
+      const handover: Handover = { redelivered: retry !== undefined || isRedelivered(msg) };
       const results = await Promise.allSettled(
         jobs.map(async (job, index) => {
           if (finished.has(index)) return;
-          await handler(job);
+          await handOver(job, handover);
           finished.add(index);
         }),
       );
@@ -177,17 +258,62 @@ export class AmqpBroker implements Broker {
     return this.publisher;
   }
 
+  /** Consumes a work queue and, one message at a time, its suspect queue. */
+  private async consumeLane(lane: Lane, options: ConsumeOptions, handle: (msg: ConsumeMessage) => Promise<void>): Promise<Consumer> {
+    const main = await this.consume(lane.queue, options.prefetch, options, async (msg) => {
+      const count = deliveryCount(msg);
+      if (count >= SUSPECT_AFTER) await this.moveToSuspects(lane, msg, count);
+      else await handle(msg);
+    });
+    const suspects = await this.consume(lane.suspects, 1, options, async (msg) => {
+      const count = deliveryCount(msg);
+      if (count >= POISON_AFTER_DELIVERIES - SUSPECT_AFTER) await this.park(lane, msg, earlierDeliveries(msg) + count, options);
+      else await handle(msg);
+    });
+    return {
+      cancel: async () => {
+        await Promise.all([main.cancel(), suspects.cancel()]);
+      },
+    };
+  }
+
+  private async moveToSuspects(lane: Lane, msg: ConsumeMessage, count: number): Promise<void> {
+    const headers = { ...carriedHeaders(msg), [EARLIER_DELIVERIES_HEADER]: earlierDeliveries(msg) + count, [REDELIVERED_HEADER]: true };
+    const bodies = lane.split(msg.content);
+    await Promise.all(bodies.map((body) => this.channel().sendToQueue(lane.suspects, body, { ...carriedProperties(msg), headers })));
+    this.options.logger.warn(
+      { queue: lane.queue, suspects: lane.suspects, deliveries: count, eventId: lane.describe(msg).eventId, messages: bodies.length },
+      'a message came back unsettled twice (its consumer crashed, stalled or failed on it); it moves to the suspect queue, where messages are handled one at a time',
+    );
+  }
+
+  /** Sets a poison message aside, where an operator can read it and move it back once its cause is fixed. */
+  private async park(lane: Lane, msg: ConsumeMessage, deliveries: number, options: ConsumeOptions): Promise<void> {
+    const headers = { ...carriedHeaders(msg), [EARLIER_DELIVERIES_HEADER]: deliveries, [REASON_HEADER]: 'poison_message', [FROM_HEADER]: lane.queue };
+    await this.channel().sendToQueue(lane.poison, msg.content, { ...carriedProperties(msg), headers });
+    const poisoned: PoisonedMessage = { source: lane.source, deliveries, parkedIn: lane.poison, ...lane.describe(msg) };
+    await options.onPoisoned?.(poisoned).catch((err: unknown) => {
+      this.options.logger.error({ err: (err as Error)?.message, parkedIn: lane.poison }, 'a poison message was parked but could not be reported');
+    });
+  }
+
   /**
    * One channel per consumer so prefetch applies per queue. A message is acked
    * when its handler resolves. When the handler throws (the store is down, say)
    * the message is held and the handler retried with backoff, so a short outage
    * pauses consumption within the prefetch bound instead of spinning messages
-   * through redeliveries; after HANDLER_TRIES it goes back to the queue. Acks
-   * are only sent on the channel the message came from: after a reconnect
-   * RabbitMQ redelivers those messages anyway.
+   * through redeliveries; after HANDLER_TRIES failures while the store answers it
+   * goes back to the queue. A handler that does not settle within the stall
+   * timeout gives its message back too (its late result is ignored). Acks are
+   * only sent on the channel the message came from: after a reconnect RabbitMQ
+   * redelivers those messages anyway.
    */
-  private async consume(queue: string, options: ConsumeOptions, handle: (msg: ConsumeMessage) => Promise<void>): Promise<Consumer> {
+  private async consume(queue: string, prefetch: number, options: ConsumeOptions, handle: (msg: ConsumeMessage) => Promise<void>): Promise<Consumer> {
     if (!this.connection) throw new Error('AmqpBroker used before start()');
+    const log = this.options.logger;
+    const tries = this.options.handlerTries ?? HANDLER_TRIES;
+    const firstPauseMs = this.options.retryPauseMs ?? REQUEUE_PAUSE_MS;
+    const answers = options.dependenciesAnswer ?? (async () => true);
     let generation = 0;
     const wrapper = this.connection.createChannel({
       name: `consumer:${queue}`,
@@ -200,29 +326,71 @@ export class AmqpBroker implements Broker {
     this.consumers.add(wrapper);
     await wrapper.waitForConnect();
     const run = async (msg: ConsumeMessage, born: number): Promise<void> => {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          await handle(msg);
-          if (born === generation) wrapper.ack(msg);
-          return;
-        } catch (err) {
-          const giveUp = attempt >= HANDLER_TRIES || born !== generation;
-          this.options.logger.warn(
-            { err: (err as Error)?.message, queue, attempt },
-            giveUp ? 'message handling failed; it goes back to the queue' : 'message handling failed; retrying it shortly',
-          );
-          if (giveUp) {
-            if (born === generation) wrapper.nack(msg, false, true);
+      let settled = false;
+      const settle = (ack: boolean): void => {
+        if (settled) return;
+        settled = true;
+        if (born !== generation) return;
+        if (ack) wrapper.ack(msg);
+        else wrapper.nack(msg, false, true);
+      };
+      const watchdog = this.watchStall(queue, answers, () => settle(false));
+      try {
+        for (let attempt = 1, counted = 0; ; attempt += 1) {
+          try {
+            await handle(msg);
+            settle(true);
             return;
+          } catch (err) {
+            if (settled) return;
+            // Failures while the store is down are the outage's, not the message's.
+            if (await answers()) counted += 1;
+            const giveUp = counted >= tries || born !== generation;
+            log.warn(
+              { err: (err as Error)?.message, queue, attempt },
+              giveUp ? 'message handling failed; it goes back to the queue' : 'message handling failed; retrying it shortly',
+            );
+            if (giveUp) {
+              settle(false);
+              return;
+            }
+            await new Promise((r) => setTimeout(r, Math.min(RETRY_PAUSE_MAX_MS, firstPauseMs * 2 ** (attempt - 1))));
           }
-          await new Promise((r) => setTimeout(r, Math.min(RETRY_PAUSE_MAX_MS, REQUEUE_PAUSE_MS * 2 ** (attempt - 1))));
         }
+      } finally {
+        watchdog.stop();
       }
     };
-    await wrapper.consume(queue, (msg) => void run(msg, generation), { prefetch: options.prefetch });
+    await wrapper.consume(queue, (msg) => void run(msg, generation), { prefetch });
     return {
       cancel: async () => {
         await wrapper.cancelAll().catch(() => undefined);
+      },
+    };
+  }
+
+  /** Calls `onStall` once a handler has run past the stall timeout while the store answers. */
+  private watchStall(queue: string, answers: () => Promise<boolean>, onStall: () => void): { stop(): void } {
+    const timeoutMs = this.options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+    let stopped = false;
+    let timer: NodeJS.Timeout | null = null;
+    const arm = (): void => {
+      timer = setTimeout(() => void check(), timeoutMs);
+      timer.unref();
+    };
+    const check = async (): Promise<void> => {
+      // Handlers wait for the store while it is down: that is not a stall.
+      const up = await answers();
+      if (stopped) return;
+      if (!up) return arm();
+      this.options.logger.warn({ queue, timeoutMs }, 'a message handler did not settle in time; its message goes back to the queue and counts toward the poison limit');
+      onStall();
+    };
+    arm();
+    return {
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
       },
     };
   }
@@ -238,6 +406,57 @@ function encodeFanout(jobs: readonly DeliveryJob[]): Buffer {
   const event = (jobs[0] as DeliveryJob).event;
   const targets: FanoutTarget[] = jobs.map(({ event: _event, ...target }) => target);
   return Buffer.from(JSON.stringify({ event, targets }));
+}
+
+/** The jobs of a delivery message, or null when its body cannot be read (a poison message may be garbage). */
+function readJobs(content: Buffer): DeliveryJob[] | null {
+  try {
+    return decodeJobs(content);
+  } catch {
+    return null;
+  }
+}
+
+function readJson(content: Buffer): unknown {
+  try {
+    return JSON.parse(content.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function scopeOf(msg: ConsumeMessage): string | null {
+  const scope = msg.properties.headers?.[SCOPE_HEADER];
+  return typeof scope === 'string' ? scope : null;
+}
+
+function deliveryCount(msg: ConsumeMessage): number {
+  const count = Number(msg.properties.headers?.[DELIVERY_COUNT_HEADER] ?? 0);
+  return Number.isFinite(count) ? count : 0;
+}
+
+function earlierDeliveries(msg: ConsumeMessage): number {
+  const earlier = Number(msg.properties.headers?.[EARLIER_DELIVERIES_HEADER] ?? 0);
+  return Number.isFinite(earlier) ? earlier : 0;
+}
+
+function isRedelivered(msg: ConsumeMessage): boolean {
+  return msg.fields.redelivered || msg.properties.headers?.[REDELIVERED_HEADER] === true;
+}
+
+/** The headers a copy keeps; the delivery count is the queue's own and starts again in the next one. */
+function carriedHeaders(msg: ConsumeMessage): Record<string, unknown> {
+  const { [DELIVERY_COUNT_HEADER]: _count, ...rest } = (msg.properties.headers ?? {}) as Record<string, unknown>;
+  return rest;
+}
+
+function carriedProperties(msg: ConsumeMessage): { persistent: true; messageId?: string; contentType?: string } {
+  const { messageId, contentType } = msg.properties as { messageId?: unknown; contentType?: unknown };
+  return {
+    persistent: true,
+    ...(typeof messageId === 'string' ? { messageId } : {}),
+    ...(typeof contentType === 'string' ? { contentType } : {}),
+  };
 }
 
 function decodeJobs(content: Buffer): DeliveryJob[] {

@@ -6,9 +6,13 @@ export const RETRY_TIERS_S: readonly number[] = Array.from({ length: 17 }, (_, i
 export interface TopologyNames {
   eventsExchange: string;
   routerQueue: string;
+  /** Router messages that came back unsettled twice, handled one at a time to find the one that kills the consumer. */
+  routerSuspectQueue: string;
   invalidQueue: string;
   eventsPoisonQueue: string;
   deliveriesQueue: string;
+  /** The same for delivery messages, split into one message per target. */
+  deliveriesSuspectQueue: string;
   deliveriesPoisonQueue: string;
   deadLetterQueue: string;
   retryQueue(tierSeconds: number): string;
@@ -18,17 +22,26 @@ export function topologyNames(prefix: string): TopologyNames {
   return {
     eventsExchange: `${prefix}.events`,
     routerQueue: `${prefix}.router`,
+    routerSuspectQueue: `${prefix}.router.suspect`,
     invalidQueue: `${prefix}.events.invalid`,
     eventsPoisonQueue: `${prefix}.events.poison`,
     deliveriesQueue: `${prefix}.deliveries`,
+    deliveriesSuspectQueue: `${prefix}.deliveries.suspect`,
     deliveriesPoisonQueue: `${prefix}.deliveries.poison`,
     deadLetterQueue: `${prefix}.dead-letters`,
     retryQueue: (tier) => `${prefix}.retry.${tier}s`,
   };
 }
 
-/** A message handled and failed this many times is a poison message: parked, not retried forever. */
+/**
+ * RabbitMQ's own backstop against crash loops. The consumers park a poison message
+ * long before this (see amqp-broker.ts); it stays 50 on the work queues because
+ * changing a queue argument makes RabbitMQ refuse the declaration of an existing
+ * queue (PRECONDITION_FAILED) on every installation that upgrades.
+ */
 const DELIVERY_LIMIT = 50;
+/** The suspect queues are newer: their backstop could be set low from the start. */
+const SUSPECT_DELIVERY_LIMIT = 10;
 
 const quorum = { 'x-queue-type': 'quorum' };
 
@@ -57,9 +70,17 @@ export async function declareTopology(channel: ConfirmChannel, names: TopologyNa
     arguments: { ...quorum, 'x-delivery-limit': DELIVERY_LIMIT, ...deadLetteringTo(names.eventsPoisonQueue) },
   });
   await channel.bindQueue(names.routerQueue, names.eventsExchange, '#');
+  await channel.assertQueue(names.routerSuspectQueue, {
+    durable: true,
+    arguments: { ...quorum, 'x-delivery-limit': SUSPECT_DELIVERY_LIMIT, ...deadLetteringTo(names.eventsPoisonQueue) },
+  });
   await channel.assertQueue(names.deliveriesQueue, {
     durable: true,
     arguments: { ...quorum, 'x-delivery-limit': DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
+  });
+  await channel.assertQueue(names.deliveriesSuspectQueue, {
+    durable: true,
+    arguments: { ...quorum, 'x-delivery-limit': SUSPECT_DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
   });
   for (const tier of RETRY_TIERS_S) {
     await channel.assertQueue(names.retryQueue(tier), {
@@ -73,9 +94,11 @@ export async function declareTopology(channel: ConfirmChannel, names: TopologyNa
 export function allQueues(names: TopologyNames): string[] {
   return [
     names.routerQueue,
+    names.routerSuspectQueue,
     names.invalidQueue,
     names.eventsPoisonQueue,
     names.deliveriesQueue,
+    names.deliveriesSuspectQueue,
     names.deliveriesPoisonQueue,
     names.deadLetterQueue,
     ...RETRY_TIERS_S.map((t) => names.retryQueue(t)),

@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../../events/envelope';
-import type { Broker, ConsumeOptions, Consumer, DeliveryJob, InboundEvent, ParkedEvent } from '../port';
+import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage } from '../port';
 import { MemoryQueue } from './memory-queue';
+import type { MemoryConsumeOptions, MemoryQueueOptions } from './memory-queue';
 
 /**
  * The embedded broker: the same contract as RabbitMQ, inside one process.
@@ -8,11 +9,18 @@ import { MemoryQueue } from './memory-queue';
  */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
-  private readonly events = new MemoryQueue<InboundEvent>();
-  private readonly deliveries = new MemoryQueue<DeliveryJob>();
+  private readonly events: MemoryQueue<InboundEvent>;
+  private readonly deliveries: MemoryQueue<DeliveryJob>;
   readonly parked: ParkedEvent[] = [];
   readonly deadLetters: Array<{ job: DeliveryJob; reason: string }> = [];
+  /** Messages set aside as poison (what RabbitMQ keeps in the poison queues). */
+  readonly poisoned: PoisonedMessage[] = [];
   private ready = false;
+
+  constructor(options: MemoryQueueOptions = {}) {
+    this.events = new MemoryQueue(options);
+    this.deliveries = new MemoryQueue(options);
+  }
 
   async start(): Promise<void> {
     this.ready = true;
@@ -38,7 +46,21 @@ export class MemoryBroker implements Broker {
   }
 
   async consumeEvents(handler: (event: InboundEvent) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
-    const stop = this.events.consume(handler, options.prefetch);
+    const stop = this.events.consume(
+      (event, redelivered) => handler(redelivered ? { ...event, redelivered } : event),
+      this.consumeOptions(options, (event, deliveries) => {
+        const envelope = readJson(event.body) as { id?: unknown; type?: unknown } | null;
+        return {
+          source: 'events',
+          deliveries,
+          parkedIn: 'memory',
+          eventId: typeof envelope?.id === 'string' ? envelope.id : null,
+          eventType: typeof envelope?.type === 'string' ? envelope.type : null,
+          scopeTenantId: event.scopeTenantId,
+          jobs: [],
+        };
+      }),
+    );
     return { cancel: async () => stop() };
   }
 
@@ -54,8 +76,19 @@ export class MemoryBroker implements Broker {
     this.deliveries.pushLater(copy(job), Math.max(0, delayMs));
   }
 
-  async consumeDeliveries(handler: (job: DeliveryJob) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
-    const stop = this.deliveries.consume(handler, options.prefetch);
+  async consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
+    const stop = this.deliveries.consume(
+      (job, redelivered) => handler(job, { redelivered }),
+      this.consumeOptions(options, (job, deliveries) => ({
+        source: 'deliveries',
+        deliveries,
+        parkedIn: 'memory',
+        eventId: job.event.id,
+        eventType: job.event.type,
+        scopeTenantId: null,
+        jobs: [job],
+      })),
+    );
     return { cancel: async () => stop() };
   }
 
@@ -63,8 +96,30 @@ export class MemoryBroker implements Broker {
     this.deadLetters.push({ job: copy(job), reason });
     if (this.deadLetters.length > 10_000) this.deadLetters.shift();
   }
+
+  private consumeOptions<T>(options: ConsumeOptions, describe: (item: T, deliveries: number) => PoisonedMessage): MemoryConsumeOptions<T> {
+    return {
+      prefetch: options.prefetch,
+      ...(options.dependenciesAnswer ? { dependenciesAnswer: options.dependenciesAnswer } : {}),
+      onPoisoned: (item, deliveries) => {
+        const poisoned = describe(item, deliveries);
+        this.poisoned.push(poisoned);
+        if (this.poisoned.length > 10_000) this.poisoned.shift();
+        // As with RabbitMQ, reporting is the consumer's business and must not undo the parking.
+        void options.onPoisoned?.(poisoned).catch(() => undefined);
+      },
+    };
+  }
 }
 
 function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function readJson(content: Buffer): unknown {
+  try {
+    return JSON.parse(content.toString('utf8'));
+  } catch {
+    return null;
+  }
 }

@@ -1,35 +1,78 @@
-/** A queue inside one process with at-least-once consumer semantics (requeue on handler failure). */
+import { POISON_AFTER_DELIVERIES } from '../port';
+
+export interface MemoryQueueOptions {
+  /** Pause before a failed item is handed over again. */
+  requeueDelayMs?: number;
+  /** A handler not settled after this long (while dependencies answer) counts as failed; its late result is ignored. */
+  stallTimeoutMs?: number;
+}
+
+export interface MemoryConsumeOptions<T> {
+  prefetch: number;
+  /** Called with an item that failed on POISON_AFTER_DELIVERIES deliveries; it is not handed over again. */
+  onPoisoned?: (item: T, deliveries: number) => void;
+  /** Failures while this answers false are the outage's, not the item's: they do not count. */
+  dependenciesAnswer?: () => Promise<boolean>;
+}
+
+interface Entry<T> {
+  item: T;
+  /** Times handed over before. */
+  handovers: number;
+  /** Handovers that failed while dependencies answered: these count toward the poison limit. */
+  failures: number;
+}
+
+type Verdict = 'done' | 'failed' | 'stalled';
+
+/** How a handler's promise ends within `timeoutMs`; it may still settle later, unheard. */
+async function settleWithin(work: Promise<void>, timeoutMs: number): Promise<Verdict> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<Verdict>((resolve) => {
+    timer = setTimeout(() => resolve('stalled'), timeoutMs);
+  });
+  try {
+    return await Promise.race([work.then((): Verdict => 'done', (): Verdict => 'failed'), stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A queue inside one process with at-least-once consumer semantics: an item whose
+ * handler throws (or stalls) is handed over again, marked redelivered, until it
+ * has failed POISON_AFTER_DELIVERIES times; then it is parked as poison.
+ */
 export class MemoryQueue<T> {
-  private readonly items: T[] = [];
-  private handler: ((item: T) => Promise<void>) | null = null;
+  private readonly items: Array<Entry<T>> = [];
+  private handler: ((item: T, redelivered: boolean) => Promise<void>) | null = null;
+  private options: MemoryConsumeOptions<T> = { prefetch: 1 };
   private inFlight = 0;
-  private prefetch = 1;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  private readonly requeueDelayMs: number;
+  private readonly stallTimeoutMs: number;
 
-  constructor(private readonly requeueDelayMs = 500) {}
+  constructor(options: MemoryQueueOptions = {}) {
+    this.requeueDelayMs = options.requeueDelayMs ?? 500;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 5 * 60_000;
+  }
 
   get depth(): number {
     return this.items.length;
   }
 
   push(item: T): void {
-    if (this.closed) throw new Error('queue is closed');
-    this.items.push(item);
-    this.pump();
+    this.enqueue({ item, handovers: 0, failures: 0 });
   }
 
   pushLater(item: T, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.closed) this.push(item);
-    }, delayMs);
-    this.timers.add(timer);
+    this.later({ item, handovers: 0, failures: 0 }, delayMs);
   }
 
-  consume(handler: (item: T) => Promise<void>, prefetch: number): () => void {
+  consume(handler: (item: T, redelivered: boolean) => Promise<void>, options: MemoryConsumeOptions<T>): () => void {
     this.handler = handler;
-    this.prefetch = prefetch;
+    this.options = options;
     this.pump();
     return () => {
       this.handler = null;
@@ -43,21 +86,48 @@ export class MemoryQueue<T> {
     this.timers.clear();
   }
 
+  private enqueue(entry: Entry<T>): void {
+    if (this.closed) throw new Error('queue is closed');
+    this.items.push(entry);
+    this.pump();
+  }
+
+  private later(entry: Entry<T>, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closed) this.enqueue(entry);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
   private pump(): void {
-    while (this.handler && this.inFlight < this.prefetch && this.items.length > 0) {
-      const item = this.items.shift() as T;
+    while (this.handler && this.inFlight < this.options.prefetch && this.items.length > 0) {
+      const entry = this.items.shift() as Entry<T>;
       const handler = this.handler;
       this.inFlight += 1;
       setImmediate(() => {
-        handler(item)
-          .catch(() => {
-            if (!this.closed) this.pushLater(item, this.requeueDelayMs);
-          })
-          .finally(() => {
-            this.inFlight -= 1;
-            this.pump();
-          });
+        void this.run(entry, handler).finally(() => {
+          this.inFlight -= 1;
+          this.pump();
+        });
       });
     }
+  }
+
+  private async run(entry: Entry<T>, handler: (item: T, redelivered: boolean) => Promise<void>): Promise<void> {
+    const work = Promise.resolve().then(() => handler(entry.item, entry.handovers > 0));
+    let verdict: Verdict;
+    // A handler past the stall timeout while the store does not answer is waiting for the store: keep waiting.
+    do verdict = await settleWithin(work, this.stallTimeoutMs);
+    while (verdict === 'stalled' && !(await this.dependenciesAnswer()));
+    if (verdict === 'done' || this.closed) return;
+    const counts = verdict === 'stalled' || (await this.dependenciesAnswer());
+    const next = { item: entry.item, handovers: entry.handovers + 1, failures: entry.failures + (counts ? 1 : 0) };
+    if (next.failures >= POISON_AFTER_DELIVERIES) this.options.onPoisoned?.(next.item, next.failures);
+    else this.later(next, this.requeueDelayMs);
+  }
+
+  private async dependenciesAnswer(): Promise<boolean> {
+    return this.options.dependenciesAnswer ? this.options.dependenciesAnswer().catch(() => false) : true;
   }
 }
