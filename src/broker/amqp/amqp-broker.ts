@@ -338,6 +338,8 @@ export class AmqpBroker implements Broker {
       try {
         for (let attempt = 1, counted = 0; ; attempt += 1) {
           try {
+            // Each call gets the whole stall timeout: the pauses of a long outage are not a stall.
+            watchdog.restart();
             await handle(msg);
             settle(true);
             return;
@@ -369,25 +371,31 @@ export class AmqpBroker implements Broker {
     };
   }
 
-  /** Calls `onStall` once a handler has run past the stall timeout while the store answers. */
-  private watchStall(queue: string, answers: () => Promise<boolean>, onStall: () => void): { stop(): void } {
+  /** Calls `onStall` once a handler call has run past the stall timeout while the store answers. */
+  private watchStall(queue: string, answers: () => Promise<boolean>, onStall: () => void): { restart(): void; stop(): void } {
     const timeoutMs = this.options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
     let stopped = false;
     let timer: NodeJS.Timeout | null = null;
+    // Which arming a check belongs to: a restart during a check's store ping voids that check.
+    let armed = 0;
     const arm = (): void => {
-      timer = setTimeout(() => void check(), timeoutMs);
+      const mine = ++armed;
+      timer = setTimeout(() => void check(mine), timeoutMs);
       timer.unref();
     };
-    const check = async (): Promise<void> => {
+    const check = async (mine: number): Promise<void> => {
       // Handlers wait for the store while it is down: that is not a stall.
       const up = await answers();
-      if (stopped) return;
+      if (stopped || mine !== armed) return;
       if (!up) return arm();
       this.options.logger.warn({ queue, timeoutMs }, 'a message handler did not settle in time; its message goes back to the queue and counts toward the poison limit');
       onStall();
     };
-    arm();
     return {
+      restart: () => {
+        if (timer) clearTimeout(timer);
+        arm();
+      },
       stop: () => {
         stopped = true;
         if (timer) clearTimeout(timer);
