@@ -1,4 +1,5 @@
 import { Batcher } from '../core/batcher';
+import { MAX_JSON_DEPTH, exceedsDepth } from '../core/json-depth';
 import { newId, webhookIdFor } from '../core/ids';
 import { persist } from '../core/persist';
 import type { Logger } from '../core/logger';
@@ -71,6 +72,11 @@ export class EventRouter {
       parsed = JSON.parse(inbound.body.toString('utf8'));
     } catch (err) {
       await this.park(inbound, 'invalid_json', [{ path: '/', message: `body is not JSON: ${(err as Error).message}` }]);
+      return;
+    }
+    if (exceedsDepth(parsed, MAX_JSON_DEPTH)) {
+      // Deeper than any real event, and deep enough to break recursive code downstream (JSON.stringify, the store).
+      await this.park(inbound, 'too_deep', [{ path: '/', message: `nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; the limit is ${MAX_JSON_DEPTH}` }]);
       return;
     }
     const check = this.o.validator.check(parsed);

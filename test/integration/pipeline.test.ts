@@ -62,11 +62,15 @@ describe('events from the directory backend (AMQP)', () => {
     await publishRaw(shared.th.prefix, 'business.created', '{not json');
     await publishRaw(shared.th.prefix, 'review.created', JSON.stringify({ ...envelope({}, 'review.created'), data: { id: 'r1', rating: 9 } }));
     await publishRaw(shared.th.prefix, 'business.exploded', JSON.stringify({ ...envelope(), type: 'business.exploded' }));
-    await waitUntil(async () => (await shared.th.hub.metrics.eventsInvalid.get()).values.reduce((sum, v) => sum + v.value, 0) >= before + 3);
+    // 100,000 nested arrays in the data: JSON.parse reads it, but recursive code downstream would throw on it.
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    await publishRaw(shared.th.prefix, 'business.created', JSON.stringify(envelope({ id: 'biz_deep' })).replace('"id":"biz_deep"', `"id":"biz_deep","nested":${deep}`));
+    await waitUntil(async () => (await shared.th.hub.metrics.eventsInvalid.get()).values.reduce((sum, v) => sum + v.value, 0) >= before + 4);
 
     const parked = await drainQueue(topologyNames(shared.th.prefix).invalidQueue);
     const reasons = parked.map((m) => m.properties.headers?.['x-hookhub-reason']).sort();
-    expect(reasons).toEqual(['invalid_data', 'invalid_json', 'unknown_event_type']);
+    expect(reasons).toEqual(['invalid_data', 'invalid_json', 'too_deep', 'unknown_event_type']);
+    expect(String(parked.find((m) => m.properties.headers?.['x-hookhub-reason'] === 'too_deep')?.properties.headers?.['x-hookhub-problems'])).toContain('the limit is 32');
     const invalidData = parked.find((m) => m.properties.headers?.['x-hookhub-reason'] === 'invalid_data');
     expect(String(invalidData?.properties.headers?.['x-hookhub-problems'])).toContain('/data/rating');
     expect(parked.find((m) => m.content.toString() === '{not json')).toBeDefined();

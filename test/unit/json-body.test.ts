@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { errorHandler } from '../../src/api/errors';
-import { exceedsDepth, jsonBody, MAX_JSON_DEPTH } from '../../src/api/json-body';
+import { jsonBody } from '../../src/api/json-body';
+import { exceedsDepth, MAX_JSON_DEPTH } from '../../src/core/json-depth';
 import { silentLogger } from '../../src/core/logger';
 
 let server: Server;
