@@ -42,7 +42,7 @@ export interface DeliveryWorkerOptions {
   disableSubscription(tenantId: string, id: string, reason: string): Promise<void>;
 }
 
-/** How long a job waits when its endpoint is at its concurrency limit. */
+/** How long a job waits when its subscription's rate limit has no room. */
 const DEFER_MS = 1000;
 /** The longest a job holds its place waiting for its subscription's rate limit before going back to the queue. */
 const RATE_WAIT_MS = 2000;
@@ -89,9 +89,10 @@ export class DeliveryWorker {
     const integration = loaded.record.integration;
     const key = integration ? `connection:${integration.connectionId}` : endpointKey(loaded.record.endpointUrl);
     if (!(await this.limiter.acquire(key))) {
-      // Move the backlog of a saturated endpoint aside instead of holding shared prefetch slots.
+      // Move the backlog of a slow, saturated endpoint aside (to a retry tier) instead of holding shared prefetch
+      // slots, for as long as the limiter says: its backlog must not cycle through the broker every second.
       this.o.metrics.deferred.inc();
-      await this.o.broker.scheduleDelivery(job, DEFER_MS);
+      await this.o.broker.scheduleDelivery(job, this.limiter.deferDelayMs(key));
       return;
     }
     if (integration) {
