@@ -252,27 +252,10 @@ export class DeliveryWorker {
     await persist('a dead letter', () => this.o.store.insertDeadLetter(record), this.o.logger);
     this.o.metrics.deadLetters.inc({ reason });
     await this.o.broker.publishDeadLetter(job, reason);
-    if (reason === 'expression_failed') {
-      await this.emit(job, 'webhook.expression_failed', {
-        subscription_id: job.subscriptionId,
-        event_id: job.event.id,
-        event_type: job.event.type,
-        webhook_id: job.webhookId,
-        error: attempt.error,
-        dead_letter_id: id,
-      });
-    }
+    const about = { subscription_id: job.subscriptionId, event_id: job.event.id, event_type: job.event.type, webhook_id: job.webhookId, dead_letter_id: id };
+    if (reason === 'expression_failed') await this.emit(job, 'webhook.expression_failed', { ...about, error: attempt.error });
     if (reason === 'retries_exhausted') {
-      await this.emit(job, 'webhook.delivery_exhausted', {
-        subscription_id: job.subscriptionId,
-        event_id: job.event.id,
-        event_type: job.event.type,
-        webhook_id: job.webhookId,
-        attempts: job.attempt,
-        last_status: attempt.httpStatus,
-        last_error: attempt.error,
-        dead_letter_id: id,
-      });
+      await this.emit(job, 'webhook.delivery_exhausted', { ...about, attempts: job.attempt, last_status: attempt.httpStatus, last_error: attempt.error });
     }
   }
 
