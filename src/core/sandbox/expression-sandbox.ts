@@ -321,7 +321,7 @@ export class ExpressionSandbox {
     const batch = p.batch;
     if (!batch || batch.id !== message.id) return;
     batch.deadline.refresh();
-    message.results.forEach((result, k) => settle(batch.items[message.from + k], result));
+    message.results.forEach((result, k) => settle(batch.items[message.from + k], result, this.options));
     batch.reported = message.from + message.results.length;
     if (!message.done) return;
     clearTimeout(batch.deadline);
@@ -463,15 +463,15 @@ function withoutFunctions(bindings: Record<string, unknown>, functions: HostFn[]
   return out ?? bindings;
 }
 
-function settle(e: Evaluation | undefined, result: SandboxResult): void {
+function settle(e: Evaluation | undefined, result: SandboxResult, options: ExpressionSandboxOptions): void {
   if (!e) return;
   if (result.ok) {
     e.resolve(result.value);
     return;
   }
-  // JSONata's own deadline is the same limit as the hard one, reached politely.
+  // JSONata's own deadline is the same limit as the hard one, reached politely: the same error, the same advice.
   if (result.code === 'D1012') {
-    e.reject(new ExpressionLimitError('timeout', `JSONata evaluation failed: ${result.message}`));
+    e.reject(new ExpressionLimitError('timeout', limitMessage('timeout', options)));
     return;
   }
   e.reject(
