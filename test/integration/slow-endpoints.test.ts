@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import amqplib from 'amqplib';
 import { topologyNames } from '../../src/broker/amqp/topology';
+import { sampleData } from '../../src/events/samples';
 import { waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
 import { AMQP_URL } from '../support/services';
@@ -43,11 +44,11 @@ function countSeen(receiver: Receiver, ids: readonly string[]): number {
 }
 
 /** A subscription in a tenant of its own: the directory's events reach every tenant. */
-async function subscribe(name: string, receiver: Receiver): Promise<Target> {
+async function subscribe(name: string, receiver: Receiver, eventType = 'business.created'): Promise<Target> {
   const api = await shared.tenant();
   const created = await api('POST', '/v1/subscriptions', {
     endpointUrl: `${receiver.url}/hooks`,
-    events: ['business.created'],
+    events: [eventType],
     // Short retry delays keep the run short; the retries themselves take the usual path.
     retryConfig: { maxRetries: 20, initialDelaySeconds: 1, backoffMultiplier: 2, maxBackoffSeconds: 4 },
   });
@@ -56,7 +57,7 @@ async function subscribe(name: string, receiver: Receiver): Promise<Target> {
 }
 
 /** Publishes `count` events at a steady rate, as the directory backend does; returns when each was sent. */
-async function publishSteadily(count: number, perSecond: number): Promise<Map<string, number>> {
+async function publishSteadily(count: number, perSecond: number, type = 'business.created'): Promise<Map<string, number>> {
   const connection = await amqplib.connect(AMQP_URL);
   const sentAt = new Map<string, number>();
   try {
@@ -67,9 +68,10 @@ async function publishSteadily(count: number, perSecond: number): Promise<Map<st
       const due = started + (i * 1000) / perSecond;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const id = `evt_${randomBytes(8).toString('hex')}`;
-      const envelope = { id, version: '1.0', timestamp: new Date().toISOString(), ...businessCreated() };
+      const body = type === 'business.created' ? businessCreated() : { type, data: sampleData(type) };
+      const envelope = { id, version: '1.0', timestamp: new Date().toISOString(), ...body };
       sentAt.set(id, Date.now());
-      channel.publish(exchange, 'business.created', Buffer.from(JSON.stringify(envelope)), { persistent: true, contentType: 'application/json' });
+      channel.publish(exchange, type, Buffer.from(JSON.stringify(envelope)), { persistent: true, contentType: 'application/json' });
     }
     await channel.waitForConfirms();
   } finally {
@@ -90,6 +92,12 @@ it('a healthy endpoint keeps its latency from the first event while 10 others ha
     stalling.push(await subscribe(`crawling ${i}`, await shared.receiver(() => (stalled ? { delayMs: TIMEOUT_MS - 2000 } : undefined))));
   }
 
+  // The hub itself warms up first (JIT, connections, its sandbox processes) on another event type and
+  // another endpoint, so that the run measures how it treats endpoints it has not met, not its own start.
+  const warmUp = await subscribe('warm-up', await shared.receiver(), 'business.updated');
+  await publishSteadily(2 * RATE_PER_S, RATE_PER_S, 'business.updated');
+  await warmUp.receiver.waitFor(2 * RATE_PER_S, 30_000);
+
   const sentAt = await publishSteadily(RATE_PER_S * LOAD_S, RATE_PER_S);
   const ids = [...sentAt.keys()];
 
@@ -103,7 +111,7 @@ it('a healthy endpoint keeps its latency from the first event while 10 others ha
   const p95 = percentile([...latencies].sort((a, b) => a - b), 95);
   // The worst latency of each second of the run, so that a miss shows when it went wrong.
   const worstPerSecond = Array.from({ length: LOAD_S }, (_, s) => Math.max(...latencies.slice(s * RATE_PER_S, (s + 1) * RATE_PER_S)));
-  expect({ p95UnderBound: p95 < P95_BOUND_MS, p95, worstPerSecond }).toEqual({ p95UnderBound: true, p95: expect.any(Number), worstPerSecond: expect.any(Array) });
+  if (!(p95 < P95_BOUND_MS)) throw new Error(`the healthy endpoint's p95 was ${p95} ms (bound ${P95_BOUND_MS} ms); worst per second of the run: ${worstPerSecond.join(', ')} ms`);
 
   // The hanging endpoints were tried during the load and timed out, with retries scheduled as usual.
   const hanging = stalling[0] as Target;
