@@ -143,7 +143,7 @@ describe('connector runtime', () => {
     const looping = MINIMAL.replace(`'{"name": data.name}'`, `'($f := function($n) { $f($n + 1) }; $f(0))'`);
     const run = await new ConnectorRuntime().run(load(looping), event, ctx, { webhookId: 'msg_1', triggers: null, transport });
     expect(run.outcome.kind).toBe('fail');
-    expect((run.outcome as { reason: string }).reason).toMatch(/connector acme, trigger business_created, mapping .*JSONata evaluation failed/);
+    expect((run.outcome as { reason: string }).reason).toMatch(/connector acme, trigger business_created, mapping .*ran longer than 1000 ms and was stopped/);
     expect(run.requests).toEqual([]);
   });
 
