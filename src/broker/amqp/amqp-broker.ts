@@ -1,3 +1,4 @@
+// Over 300 lines: one adapter for one broker; the consumer's retry, stall, suspect and poison rules act on the same channel state.
 import { connect } from 'amqp-connection-manager';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';

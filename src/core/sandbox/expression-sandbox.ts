@@ -1,3 +1,4 @@
+// Over 300 lines: the pool's queues, batches, deadlines, blame and process lifecycle share state that one class keeps consistent.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
