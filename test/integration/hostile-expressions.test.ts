@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../../src/core/ids';
+import { MongoStore } from '../../src/store/mongo/mongo-store';
+import { startChildHub } from '../support/child-hub';
+import type { ChildHub } from '../support/child-hub';
 import { waitUntil } from '../support/receiver';
-import { publishRaw } from '../support/services';
+import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, publishRaw, uniqueName } from '../support/services';
 import { businessCreated, hubPerFile } from '../support/test-hub';
 import type { TenantApi } from '../support/test-hub';
 
@@ -73,9 +77,65 @@ async function deadLetters(api: TenantApi, subscriptionId: string): Promise<Json
   return (await api('GET', `/v1/dead-letters?subscriptionId=${subscriptionId}&limit=100`)).body['data'] as Json[];
 }
 
+/**
+ * The hub as operators run it, a process of its own (`node src/main.ts`), so that /healthz measures the
+ * hub and not the test runner it would otherwise share an event loop and a heap with.
+ */
+async function hubProcess(): Promise<{ url: string; prefix: string; tenant(): Promise<TenantApi>; stop(): Promise<void> }> {
+  const prefix = uniqueName('hhhostile');
+  const database = uniqueName('hhhostile');
+  const child: ChildHub = await startChildHub({
+    AMQP_URL,
+    MONGODB_URL: mongoUrlFor(database),
+    HOOKHUB_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
+    HOOKHUB_API_KEY: `hh_boot_${randomBytes(12).toString('hex')}`,
+    HOOKHUB_ALLOW_PRIVATE_NETWORKS: 'true',
+    HOOKHUB_QUEUE_PREFIX: prefix,
+    HOOKHUB_EXPRESSION_TIMEOUT_MS: '400',
+    PORT: '0',
+    HOST: '127.0.0.1',
+  });
+  const url = `http://127.0.0.1:${child.port()}`;
+  const keys = new MongoStore({ url: mongoUrlFor(database) });
+  await keys.connect();
+  return {
+    url,
+    prefix,
+    async tenant() {
+      const key = `hh_t_${randomBytes(12).toString('hex')}`;
+      await keys.upsertApiKey({ hash: sha256Hex(key), tenantId: `t${randomBytes(4).toString('hex')}`, name: 'test', createdAt: new Date() });
+      return async (method, path, body) => {
+        const response = await fetch(`${url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const text = await response.text();
+        return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown>, headers: response.headers };
+      };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await child.exited;
+      await keys.close();
+      await deleteTopology(prefix);
+      await dropDatabase(database);
+    },
+  };
+}
+
 it('hostile filters and transforms fail alone, on record, while the hub answers and other tenants receive everything', async () => {
-  const hostile = await shared.tenant();
-  const healthy = await shared.tenant();
+  const hub = await hubProcess();
+  try {
+    await hostileRun(hub);
+  } finally {
+    await hub.stop();
+  }
+}, 180_000);
+
+async function hostileRun(hub: Awaited<ReturnType<typeof hubProcess>>): Promise<void> {
+  const hostile = await hub.tenant();
+  const healthy = await hub.tenant();
   const victim = await shared.receiver();
   const bystander = await shared.receiver();
   const alerts = await shared.receiver();
@@ -105,9 +165,9 @@ it('hostile filters and transforms fail alone, on record, while the hub answers 
     hostileSubs.push({ id: String(created.body['id']), name, kind: 'transform' });
   }
 
-  const health = watchHealth(shared.th.hub.url);
+  const health = watchHealth(hub.url);
   const events = [envelope(), envelope()];
-  for (const event of events) await publishRaw(shared.th.prefix, 'business.created', JSON.stringify(event));
+  for (const event of events) await publishRaw(hub.prefix, 'business.created', JSON.stringify(event));
 
   // Every other tenant gets every event, shaped by its own (benign) filter and transform.
   const received = await bystander.waitFor(events.length * 2, 60_000);
@@ -136,10 +196,10 @@ it('hostile filters and transforms fail alone, on record, while the hub answers 
   expect(victim.requests).toHaveLength(0);
   await alerts.waitFor(1, 30_000);
   expect(alerts.requests[0]?.json).toMatchObject({ type: 'webhook.expression_failed', data: { event_type: 'business.created', error: expect.stringMatching(/stopped/) } });
-  const metrics = await (await fetch(`${shared.th.hub.url}/metrics`)).text();
+  const metrics = await (await fetch(`${hub.url}/metrics`)).text();
   expect(metrics).toMatch(/hookhub_expression_limit_failures_total\{limit="(timeout|memory|crash)"\} [1-9]/);
   expect(metrics).toMatch(/hookhub_dead_letters_total\{reason="expression_failed"\} [1-9]/);
-}, 180_000);
+}
 
 it('the test route answers 422 with the reason when a transform hits a limit, and the test shows in the delivery log', async () => {
   const api = await shared.tenant();
