@@ -516,10 +516,8 @@ export function expressionSandbox(): ExpressionSandbox {
  */
 export function configureSandbox(options: ExpressionSandboxOptions): ExpressionSandbox {
   if (shared && sameOptions(shared.options, options)) return shared;
-  const previous = shared;
-  shared = new ExpressionSandbox(options);
   // Evaluations already under way finish on the old sandbox's processes, which then go idle and exit.
-  void previous;
+  shared = new ExpressionSandbox(options);
   return shared;
 }
 
