@@ -3,12 +3,12 @@ import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker } from '../broker/port';
 import type { EventValidator } from '../events/validator';
-import type { ReplayService } from '../delivery/replay-service';
-import type { TestSender } from '../delivery/test-sender';
-import type { ConnectionService } from '../connectors/connection-service';
-import type { IntegrationService } from '../connectors/integration-service';
+import type { ReplayService } from '../pipeline/replay-service';
+import type { TestSender } from '../pipeline/test-sender';
+import type { ConnectionService } from '../integrations/connection-service';
+import type { IntegrationService } from '../integrations/integration-service';
 import type { ConnectorRegistry } from '../connectors/registry';
-import type { OAuthLinker } from '../oauth/oauth-linker';
+import type { OAuthLinker } from '../integrations/oauth-linker';
 import type { Store } from '../store/port';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 

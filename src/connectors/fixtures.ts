@@ -5,7 +5,7 @@ import { createTwoFilesPatch } from 'diff';
 import { parse, stringify } from 'yaml';
 import { errorMessage } from '../core/errors';
 import type { EventEnvelope } from '../events/envelope';
-import type { HttpResult } from '../delivery/http-sender';
+import type { HttpResult } from '../transport/http-sender';
 import type { OutgoingRequest } from './hooks';
 import type { LoadedConnector } from './loader';
 import type { ConnectionContext, ConnectorRuntime, ExternalRefs, RunResult, Transport } from './runtime';

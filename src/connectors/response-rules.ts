@@ -1,5 +1,5 @@
-import { parseRetryAfter } from '../delivery/retry-policy';
-import type { HttpResult } from '../delivery/http-sender';
+import { parseRetryAfter } from '../transport/retry-policy';
+import type { HttpResult } from '../transport/http-sender';
 import type { CompiledErrorRule } from './loader';
 import type { StatusMatch } from './manifest';
 

@@ -2,7 +2,7 @@ import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { ConnectionService } from '../connectors/connection-service';
+import type { ConnectionService } from '../integrations/connection-service';
 import type { Store } from '../store/port';
 
 export interface ConnectionJobsOptions {

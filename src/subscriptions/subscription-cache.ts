@@ -1,6 +1,6 @@
 import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
-import { activeSecrets, signingSecrets } from '../delivery/signing';
+import { activeSecrets, signingSecrets } from '../transport/signing';
 import type { Store, SubscriptionRecord } from '../store/port';
 import { openTls } from './network-rules';
 import { withSecretHeaders } from './secret-headers';

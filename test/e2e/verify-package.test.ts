@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { generateEd25519KeyPair, generateSecret, signPayload } from '../../src/delivery/signing';
+import { generateEd25519KeyPair, generateSecret, signPayload } from '../../src/transport/signing';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');

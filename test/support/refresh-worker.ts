@@ -8,7 +8,7 @@
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/core/logger';
 import { SecretBox } from '../../src/core/secret-box';
-import { ConnectionService } from '../../src/connectors/connection-service';
+import { ConnectionService } from '../../src/integrations/connection-service';
 import { ConnectorRegistry } from '../../src/connectors/registry';
 import { ConnectorRuntime } from '../../src/connectors/runtime';
 import { MongoStore } from '../../src/store/mongo/mongo-store';

@@ -1,6 +1,6 @@
 import dns from 'node:dns';
 import dnsPromises from 'node:dns/promises';
-import { HttpSender } from '../../src/delivery/http-sender';
+import { HttpSender } from '../../src/transport/http-sender';
 import { startReceiver } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
 

@@ -1,5 +1,5 @@
-import { EndpointHealth, EndpointLimiter, wholeTier } from '../../src/delivery/endpoint-limiter';
-import type { EndpointRules } from '../../src/delivery/endpoint-limiter';
+import { EndpointHealth, EndpointLimiter, wholeTier } from '../../src/pipeline/endpoint-limiter';
+import type { EndpointRules } from '../../src/pipeline/endpoint-limiter';
 
 const rules: EndpointRules = { maxConcurrency: 64, startConcurrency: 4, slowMs: 1000, minDeferMs: 1000, maxDeferMs: 300_000 };
 

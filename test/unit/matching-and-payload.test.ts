@@ -1,7 +1,7 @@
-import { PayloadBuilder, selectFields } from '../../src/delivery/payload';
-import { buildWebhookRequest } from '../../src/delivery/webhook-request';
+import { PayloadBuilder, selectFields } from '../../src/webhooks/payload';
+import { buildWebhookRequest } from '../../src/webhooks/webhook-request';
 import type { EventEnvelope } from '../../src/events/envelope';
-import { matchesFieldFilter, SubscriptionMatcher } from '../../src/routing/matcher';
+import { matchesFieldFilter, SubscriptionMatcher } from '../../src/pipeline/matcher';
 import type { SubscriptionRecord } from '../../src/store/port';
 
 const event: EventEnvelope = {

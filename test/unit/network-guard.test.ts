@@ -1,5 +1,5 @@
-import { HttpSender } from '../../src/delivery/http-sender';
-import { guardedLookup, isBlockedAddress } from '../../src/delivery/network-guard';
+import { HttpSender } from '../../src/transport/http-sender';
+import { guardedLookup, isBlockedAddress } from '../../src/transport/network-guard';
 import { startReceiver } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
 

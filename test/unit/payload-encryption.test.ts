@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import type { KeyLike } from 'jose';
-import { checkEncryption, keyAlgorithm, PayloadEncryptor } from '../../src/delivery/payload-encryption';
-import { PayloadBuilder } from '../../src/delivery/payload';
-import type { WebhookBody } from '../../src/delivery/payload';
+import { checkEncryption, keyAlgorithm, PayloadEncryptor } from '../../src/transport/payload-encryption';
+import { PayloadBuilder } from '../../src/webhooks/payload';
+import type { WebhookBody } from '../../src/webhooks/payload';
 import type { EventEnvelope } from '../../src/events/envelope';
 
 const envelope: EventEnvelope = {

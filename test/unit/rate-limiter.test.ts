@@ -1,4 +1,4 @@
-import { RateLimiter } from '../../src/connectors/rate-limiter';
+import { RateLimiter } from '../../src/integrations/rate-limiter';
 
 describe('connection rate limiter', () => {
   it('allows a burst of `requests`, then spaces requests evenly', () => {

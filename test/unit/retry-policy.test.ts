@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_CONFIG, parseRetryAfter, retryDelayMs } from '../../src/delivery/retry-policy';
+import { DEFAULT_RETRY_CONFIG, parseRetryAfter, retryDelayMs } from '../../src/transport/retry-policy';
 import { RETRY_TIERS_S, tierFor } from '../../src/broker/amqp/topology';
 
 describe('retry policy', () => {

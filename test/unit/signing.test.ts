@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { SecretBox } from '../../src/core/secret-box';
-import { activeSecrets, generateEd25519KeyPair, generateSecret, signingSecrets, signPayload, verifyWebhook, WebhookVerificationError } from '../../src/delivery/signing';
+import { activeSecrets, generateEd25519KeyPair, generateSecret, signingSecrets, signPayload, verifyWebhook, WebhookVerificationError } from '../../src/transport/signing';
 import type { SubscriptionRecord } from '../../src/store/port';
 import * as verifyModule from '../../src/verify';
 

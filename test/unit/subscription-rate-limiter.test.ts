@@ -1,4 +1,4 @@
-import { SubscriptionRateLimiter } from '../../src/delivery/subscription-rate-limiter';
+import { SubscriptionRateLimiter } from '../../src/webhooks/subscription-rate-limiter';
 import { MemoryStore } from '../../src/store/memory/memory-store';
 
 describe('subscription rate limiter', () => {

@@ -1,6 +1,6 @@
 import { createHmac, createPrivateKey, createPublicKey, sign, verify as cryptoVerify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { generateEd25519KeyPair, generateSecret, signPayload } from '../../src/delivery/signing';
+import { generateEd25519KeyPair, generateSecret, signPayload } from '../../src/transport/signing';
 import { verifyWebhook, WebhookVerificationError } from '../../src/verify';
 import type { WebhookVerificationErrorCode } from '../../src/verify';
 

@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from 'express';
 import { ValidationError } from '../../core/errors';
-import type { ReplayService } from '../../delivery/replay-service';
+import type { ReplayService } from '../../pipeline/replay-service';
 import { tenantOf } from '../auth';
 import { bodyObject, dateParam } from '../params';
 import type { TenantResourceService } from './tenant-resource';

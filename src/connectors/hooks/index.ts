@@ -1,4 +1,4 @@
-import { signPayload } from '../../delivery/signing';
+import { signPayload } from '../../transport/signing';
 
 /** One request a connector action is about to send. Hooks may change any part of it. */
 export interface OutgoingRequest {

@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeliveryJob } from '../broker/port';
 import { errorMessage, UnrecoverableError } from '../core/errors';
-import type { HttpResult, HttpSender } from '../delivery/http-sender';
-import type { Outcome } from '../delivery/outcome';
+import type { HttpResult, HttpSender } from '../transport/http-sender';
+import type { Outcome } from '../transport/outcome';
 import type { EventEnvelope } from '../events/envelope';
-import { NeedsReauthError } from '../oauth/token-manager';
+import { NeedsReauthError } from './token-manager';
 import type { AttemptStep, DeadLetterReason, RoutingResult, Store, SubscriptionRecord } from '../store/port';
 import type { ConnectionService, LoadedConnection } from './connection-service';
-import type { OutgoingRequest } from './hooks';
+import type { OutgoingRequest } from '../connectors/hooks';
 import { RateLimiter } from './rate-limiter';
-import type { ConnectorRuntime, ExternalRefs, Transport } from './runtime';
+import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
 
 /** The longest a request waits in process for its connection's rate limit; longer waits go back to the queue. */

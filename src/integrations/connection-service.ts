@@ -5,16 +5,16 @@ import { SingleFlightCache } from '../core/single-flight-cache';
 import { describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import type { Logger } from '../core/logger';
-import type { OperationalEvents } from '../delivery/operational-events';
-import { urlProblem } from '../delivery/network-guard';
+import type { OperationalEvents } from '../events/operational-events';
+import { urlProblem } from '../transport/network-guard';
 import type { ConnectionRecord, Page, PageRequest, Store } from '../store/port';
-import { baseUrlOverride } from '../oauth/oauth-apps';
-import { credentialsFrom } from '../oauth/token-client';
-import type { TokenResponse } from '../oauth/token-client';
-import { TokenManager } from '../oauth/token-manager';
-import type { LoadedConnector } from './loader';
-import type { ConnectorRegistry } from './registry';
-import type { ConnectionContext, ConnectorRuntime, Transport } from './runtime';
+import { baseUrlOverride } from './oauth-apps';
+import { credentialsFrom } from './token-client';
+import type { TokenResponse } from './token-client';
+import { TokenManager } from './token-manager';
+import type { LoadedConnector } from '../connectors/loader';
+import type { ConnectorRegistry } from '../connectors/registry';
+import type { ConnectionContext, ConnectorRuntime, Transport } from '../connectors/runtime';
 
 export interface ConnectionServiceOptions {
   store: Store;

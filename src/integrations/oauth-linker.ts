@@ -4,7 +4,7 @@ import type { HubConfig } from '../config/config';
 import { HubError, ValidationError } from '../core/errors';
 import { sha256Hex } from '../core/ids';
 import type { SecretBox } from '../core/secret-box';
-import type { ConnectionService } from '../connectors/connection-service';
+import type { ConnectionService } from './connection-service';
 import type { LoadedConnector } from '../connectors/loader';
 import type { OAuth2Spec } from '../connectors/manifest';
 import type { ConnectorRegistry } from '../connectors/registry';

@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '../events/envelope';
 import type { SubscriptionRecord } from '../store/port';
 import type { PayloadBuilder } from './payload';
-import { signPayload } from './signing';
+import { signPayload } from '../transport/signing';
 
 export const USER_AGENT = `Hookhub/${process.env['npm_package_version'] ?? readVersion()}`;
 

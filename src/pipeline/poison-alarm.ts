@@ -2,7 +2,7 @@ import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { DeliveryJob, PoisonedMessage } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
-import type { OperationalEvents } from './operational-events';
+import type { OperationalEvents } from '../events/operational-events';
 
 export interface PoisonAlarmOptions {
   metrics: HubMetrics;

@@ -9,12 +9,12 @@ import { sampleData } from '../events/samples';
 import type { EventValidator } from '../events/validator';
 import type { AttemptRecord, SubscriptionRecord } from '../store/port';
 import type { AttemptRecorder } from './attempt-recorder';
-import type { HttpResult, HttpSender } from './http-sender';
-import { classify } from './outcome';
-import type { PayloadBuilder } from './payload';
-import { activeSecrets, signingSecrets } from './signing';
-import { buildWebhookRequest } from './webhook-request';
-import type { WebhookRequest } from './webhook-request';
+import type { HttpResult, HttpSender } from '../transport/http-sender';
+import { classify } from '../transport/outcome';
+import type { PayloadBuilder } from '../webhooks/payload';
+import { activeSecrets, signingSecrets } from '../transport/signing';
+import { buildWebhookRequest } from '../webhooks/webhook-request';
+import type { WebhookRequest } from '../webhooks/webhook-request';
 
 export interface TestResult {
   success: boolean;

@@ -5,7 +5,7 @@ import { DOTTED_PATH } from '../core/json-path';
 import { Memo } from '../core/memo';
 import type { ValidationProblem } from '../events/validator';
 import type { EncryptionOptions } from '../store/port';
-import type { WebhookBody } from './payload';
+import type { WebhookBody } from '../webhooks/payload';
 
 /** Content encryption of every JWE the hub makes. */
 export const JWE_ENC = 'A256GCM';

@@ -1,8 +1,8 @@
 import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
 import type { Broker } from '../broker/port';
-import type { OperationalEventType } from '../events/catalog';
-import { CURRENT_EVENT_VERSION } from '../events/envelope';
+import type { OperationalEventType } from './catalog';
+import { CURRENT_EVENT_VERSION } from './envelope';
 
 /**
  * Publishes the hub's own events (webhook.delivery_exhausted, ...) through the

@@ -4,14 +4,14 @@ import { newId } from '../core/ids';
 import { loadJsonSchema } from '../events/catalog';
 import { createAjv, describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
-import { DEFAULT_RETRY_CONFIG } from '../delivery/retry-policy';
+import { DEFAULT_RETRY_CONFIG } from '../transport/retry-policy';
 import { compileJsonata } from '../core/jsonata';
 import type { Page, PageRequest, Qualification, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
 import { invalid } from '../subscriptions/subscription-service';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 import type { ConnectionService } from './connection-service';
-import type { LoadedConnector } from './loader';
+import type { LoadedConnector } from '../connectors/loader';
 
 export interface IntegrationServiceOptions {
   store: Store;

@@ -5,7 +5,7 @@ import { getPath, setPath } from '../core/json-path';
 import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
 import type { EncryptionOptions, PayloadOptions, SubscriptionRecord } from '../store/port';
-import { PayloadEncryptor } from './payload-encryption';
+import { PayloadEncryptor } from '../transport/payload-encryption';
 
 export interface WebhookBody {
   id: string;
