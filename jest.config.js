@@ -2,15 +2,18 @@
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
 };
+// Suites that talk to RabbitMQ and the MongoDB server: one clear failure when either is down.
+const withServices = { ...common, globalSetup: '<rootDir>/test/support/global-setup.ts' };
 
 module.exports = {
   testTimeout: 90000,
   projects: [
-    // Unit, contract, integration and e2e suites: each uses its own queues and database, so they run in parallel.
-    { ...common, displayName: 'fast', testMatch: ['<rootDir>/test/{unit,contract,integration,e2e}/**/*.test.ts'] },
+    // Pure logic: no broker, no database (`npm run test:unit` runs with both stopped).
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Contract, integration and e2e suites: each uses its own queues and database, so they run in parallel.
+    { ...withServices, displayName: 'fast', testMatch: ['<rootDir>/test/{contract,integration,e2e}/**/*.test.ts'] },
     // These restart RabbitMQ or kill processes: run one at a time (--runInBand), after the rest.
-    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
+    { ...withServices, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
   ],
 };

@@ -23,11 +23,24 @@ export interface HubErrorOptions {
   cause?: unknown;
 }
 
+/** One thing wrong with an input: a JSON pointer to it and what is wrong there. */
+export interface ValidationProblem {
+  path: string;
+  message: string;
+}
+
 export class ValidationError extends HubError {
   constructor(message: string, details?: unknown) {
     super('validation_failed', message, { status: 400, details });
     this.name = 'ValidationError';
   }
+}
+
+/** The 400 for an input with these problems: the first one in the message, all of them in `details`. */
+export function invalid(problems: ValidationProblem[], what: string): ValidationError {
+  const first = problems[0];
+  const summary = first ? `${first.path} ${first.message}` : 'the request is invalid';
+  return new ValidationError(`Invalid ${what}: ${summary}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}.`, problems);
 }
 
 export class NotFoundError extends HubError {

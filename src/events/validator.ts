@@ -4,10 +4,9 @@ import addFormats from 'ajv-formats';
 import { eventCatalog, isEventType, loadJsonSchema } from './catalog';
 import type { EventEnvelope } from './envelope';
 
-export interface ValidationProblem {
-  path: string;
-  message: string;
-}
+import type { ValidationProblem } from '../core/errors';
+
+export type { ValidationProblem };
 
 export type EnvelopeCheck =
   | { ok: true; envelope: EventEnvelope }

@@ -1,4 +1,4 @@
-import { errorMessage, HubError, NotFoundError, ValidationError } from '../core/errors';
+import { errorMessage, HubError, invalid, NotFoundError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
@@ -80,9 +80,9 @@ export class ConnectionService {
 
   async create(tenantId: string, input: Record<string, unknown>): Promise<ConnectionRecord> {
     const name = input['connector'];
-    if (typeof name !== 'string' || name === '') throw invalid([{ path: '/connector', message: 'is required: the name of a connector, see GET /v1/connectors' }]);
+    if (typeof name !== 'string' || name === '') throw invalid([{ path: '/connector', message: 'is required: the name of a connector, see GET /v1/connectors' }], 'connection');
     const connector = this.o.registry.latest(name);
-    if (!connector) throw invalid([{ path: '/connector', message: `"${name}" is not an installed connector; see GET /v1/connectors` }]);
+    if (!connector) throw invalid([{ path: '/connector', message: `"${name}" is not an installed connector; see GET /v1/connectors` }], 'connection');
     if (connector.manifest.auth.type === 'oauth2') {
       throw new HubError('oauth_link_required', `${connector.manifest.title} is linked through OAuth: POST /v1/connections/authorize {"connector": "${name}"} and follow the returned URL.`, { status: 400 });
     }
@@ -91,7 +91,7 @@ export class ConnectionService {
     const credentials = objectField(input, 'credentials');
     const problems = [...this.checkConfig(connector, config), ...this.checkCredentials(connector, credentials)];
     if (problems.length === 0) problems.push(...(await this.checkUrls(connector, config)));
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalid(problems, 'connection');
     const record = newConnection(tenantId, connector, this.split(connector, config, credentials), {
       metadata: {},
       tokenExpiresAt: null,
@@ -103,9 +103,9 @@ export class ConnectionService {
 
   /** Throws a 400 naming each problem when `config` does not fit the connector's settings schema. */
   assertValidConfig(connector: LoadedConnector, config: Record<string, unknown>): void {
-    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw invalid([{ path: '/config', message: 'must be an object' }]);
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw invalid([{ path: '/config', message: 'must be an object' }], 'connection');
     const problems = this.checkConfig(connector, config);
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalid(problems, 'connection');
   }
 
   /** A new connection from a finished OAuth authorization. */
@@ -184,7 +184,7 @@ export class ConnectionService {
     const credentials = input['credentials'] === undefined ? secrets.credentials : objectField(input, 'credentials');
     const problems = [...this.checkConfig(connector, config), ...(input['credentials'] === undefined ? [] : this.checkCredentials(connector, credentials))];
     if (problems.length === 0) problems.push(...(await this.checkUrls(connector, config)));
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalid(problems, 'connection');
     const updated = await this.o.store.updateConnection(tenantId, id, {
       ...this.split(connector, config, credentials),
       connectorVersion: upgrade ? connector.manifest.version : current.connectorVersion,
@@ -374,20 +374,16 @@ function expiresAt(credentials: Record<string, unknown>): Date | null {
   return typeof credentials['expires_at'] === 'string' ? new Date(credentials['expires_at']) : null;
 }
 
-function invalid(problems: ValidationProblem[]): ValidationError {
-  const first = problems[0];
-  return new ValidationError(`Invalid connection: ${first ? `${first.path} ${first.message}` : 'the request is invalid'}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}.`, problems);
-}
 
 function checkKeys(input: Record<string, unknown>, allowed: string[]): void {
   const extra = Object.keys(input).filter((k) => !allowed.includes(k));
-  if (extra.length > 0) throw invalid(extra.map((k) => ({ path: `/${k}`, message: `is not an allowed property (allowed: ${allowed.join(', ')})` })));
+  if (extra.length > 0) throw invalid(extra.map((k) => ({ path: `/${k}`, message: `is not an allowed property (allowed: ${allowed.join(', ')})` })), 'connection');
 }
 
 function objectField(input: Record<string, unknown>, name: string): Record<string, unknown> {
   const value = input[name];
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid([{ path: `/${name}`, message: 'must be an object' }]);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid([{ path: `/${name}`, message: 'must be an object' }], 'connection');
   return value as Record<string, unknown>;
 }
 

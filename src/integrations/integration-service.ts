@@ -1,5 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import { NotFoundError } from '../core/errors';
+import { invalid, NotFoundError } from '../core/errors';
 import { newId } from '../core/ids';
 import { loadJsonSchema } from '../events/catalog';
 import { createAjv, describeErrors } from '../events/validator';
@@ -8,7 +8,6 @@ import { DEFAULT_RETRY_CONFIG } from '../transport/retry-policy';
 import { compileJsonata } from '../core/jsonata';
 import type { Page, PageRequest, Qualification, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
-import { invalid } from '../subscriptions/subscription-service';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 import type { ConnectionService } from './connection-service';
 import type { LoadedConnector } from '../connectors/loader';

@@ -1,3 +1,4 @@
+import { retry } from '../core/retry';
 import { Batcher } from '../core/batcher';
 import type { Logger } from '../core/logger';
 import type { AttemptRecord, Store } from '../store/port';
@@ -34,18 +35,17 @@ export class AttemptRecorder {
     return this.batcher.drain();
   }
 
+  /** Never gives up: the deliveries behind these records have happened, so their records wait for the store. */
   private async write(records: AttemptRecord[]): Promise<void[]> {
-    for (let failures = 0; ; failures += 1) {
-      try {
-        await this.options.store.recordAttempts(records);
-        return records.map(() => undefined);
-      } catch (err) {
+    await retry(() => this.options.store.recordAttempts(records), {
+      baseMs: 100,
+      maxMs: 5000,
+      onRetry: (err) =>
         this.options.logger.warn(
           { err: (err as Error).message, batch: records.length, waiting: this.batcher.backlog },
           'cannot store delivery attempts; keeping them and retrying (deliveries pause until the store answers)',
-        );
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(failures, 6))));
-      }
-    }
+        ),
+    });
+    return records.map(() => undefined);
   }
 }

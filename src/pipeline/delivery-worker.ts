@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { newId } from '../core/ids';
-import { persist } from '../core/persist';
+import { retryUntilStored } from '../core/retry-until-stored';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
@@ -222,7 +222,7 @@ export class DeliveryWorker {
     await Promise.all(work);
 
     if (outcome.kind === 'gone') {
-      await persist('a disabled subscription', () => this.o.disableSubscription(sub.tenantId, sub.id, 'endpoint answered 410 Gone'), this.o.logger);
+      await retryUntilStored('a disabled subscription', () => this.o.disableSubscription(sub.tenantId, sub.id, 'endpoint answered 410 Gone'), this.o.logger);
       await this.emit(job, 'webhook.endpoint_disabled', {
         subscription_id: sub.id,
         endpoint_url: sub.endpointUrl,
@@ -249,7 +249,7 @@ export class DeliveryWorker {
       replayedAt: null,
       replayCount: 0,
     };
-    await persist('a dead letter', () => this.o.store.insertDeadLetter(record), this.o.logger);
+    await retryUntilStored('a dead letter', () => this.o.store.insertDeadLetter(record), this.o.logger);
     this.o.metrics.deadLetters.inc({ reason });
     await this.o.broker.publishDeadLetter(job, reason);
     const about = { subscription_id: job.subscriptionId, event_id: job.event.id, event_type: job.event.type, webhook_id: job.webhookId, dead_letter_id: id };

@@ -1,7 +1,7 @@
 import { Batcher } from '../core/batcher';
 import { MAX_JSON_DEPTH, exceedsDepth } from '../core/json-depth';
 import { newId, webhookIdFor } from '../core/ids';
-import { persist } from '../core/persist';
+import { retryUntilStored } from '../core/retry-until-stored';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob, InboundEvent } from '../broker/port';
@@ -103,7 +103,7 @@ export class EventRouter {
     const jobs = await this.jobsFor(envelope, inbound.scopeTenantId);
     if (jobs.length > 0) await this.o.broker.publishDeliveries(jobs);
     // The jobs are out: from here on, failing would only route the event twice.
-    await persist('that an event was routed', () => this.routedMarks.add(key), this.o.logger);
+    await retryUntilStored('that an event was routed', () => this.routedMarks.add(key), this.o.logger);
   }
 
   /** Flushes pending batch writes (shutdown). */

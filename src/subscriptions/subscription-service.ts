@@ -1,6 +1,5 @@
 import type { ValidateFunction } from 'ajv';
-import type { HubError} from '../core/errors';
-import { NotFoundError, ValidationError } from '../core/errors';
+import { invalid, NotFoundError } from '../core/errors';
 import { newId } from '../core/ids';
 import { compileJsonata } from '../core/jsonata';
 import { DOTTED_PATH } from '../core/json-path';
@@ -71,7 +70,7 @@ export class SubscriptionService {
 
   /** `secret` is the whsec_ secret of an HMAC subscription; null for Ed25519, whose record carries the publicKey instead. */
   async create(tenantId: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string | null }> {
-    if (!this.validateCreate(input)) throw invalid(describeErrors(this.validateCreate.errors));
+    if (!this.validateCreate(input)) throw invalid(describeErrors(this.validateCreate.errors), 'subscription');
     await this.checkSemantics(input);
     const algorithm = (input['signing'] as SigningOptions | undefined)?.algorithm ?? 'hmac-sha256';
     const { secret, publicKey } = generateSigningKey(algorithm);
@@ -147,9 +146,9 @@ export class SubscriptionService {
   }
 
   async update(tenantId: string, id: string, input: SubscriptionInput): Promise<SubscriptionRecord> {
-    if (!this.validatePatch(input)) throw invalid(describeErrors(this.validatePatch.errors));
+    if (!this.validatePatch(input)) throw invalid(describeErrors(this.validatePatch.errors), 'subscription');
     if (input['signing'] !== undefined) {
-      throw invalid([{ path: '/signing', message: 'is chosen at creation only: create a new subscription with the other algorithm (and delete this one), or rotate this one\'s key with POST /v1/subscriptions/{id}/rotate-secret' }]);
+      throw invalid([{ path: '/signing', message: 'is chosen at creation only: create a new subscription with the other algorithm (and delete this one), or rotate this one\'s key with POST /v1/subscriptions/{id}/rotate-secret' }], 'subscription');
     }
     await this.checkSemantics(input);
     const current = await this.get(tenantId, id);
@@ -192,14 +191,14 @@ export class SubscriptionService {
   /** allowedIps, rateLimit and mutual TLS as record fields; a 400 naming each bad value. */
   private network(input: SubscriptionInput): Partial<NetworkFields> {
     const { fields, problems } = networkRules(input, this.options.secretBox);
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalid(problems, 'subscription');
     return fields;
   }
 
   /** Custom headers as record fields, secret ones sealed (`current`: whose stored secrets `{"secret": true}` keeps); a 400 naming each bad one. */
   private headers(input: SubscriptionInput, current: SubscriptionRecord | null): HeaderFields {
     const { fields, problems } = headerFields((input['headers'] as Record<string, HeaderInput> | undefined) ?? {}, current, this.options.secretBox);
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalid(problems, 'subscription');
     return fields;
   }
 
@@ -245,7 +244,7 @@ export class SubscriptionService {
       if (/[\r\n\0]/.test(headerValue(header) ?? '')) problems.push({ path: `/headers/${name}`, message: 'value must not contain CR, LF or NUL' });
     }
     problems.push(...(await checkEncryption(input['encryption'])));
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalid(problems, 'subscription');
   }
 
   private async checkUrl(raw: string): Promise<ValidationProblem[]> {
@@ -258,8 +257,3 @@ export class SubscriptionService {
   }
 }
 
-export function invalid(problems: ValidationProblem[], what = 'subscription'): HubError {
-  const first = problems[0];
-  const summary = first ? `${first.path} ${first.message}` : 'the request is invalid';
-  return new ValidationError(`Invalid ${what}: ${summary}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}.`, problems);
-}

@@ -3,6 +3,7 @@ import { connect } from 'amqp-connection-manager';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../core/logger';
+import { retry } from '../../core/retry';
 import type { EventEnvelope } from '../../events/envelope';
 import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage } from '../port';
 import { POISON_AFTER_DELIVERIES } from '../port';
@@ -336,30 +337,33 @@ export class AmqpBroker implements Broker {
         else wrapper.nack(msg, false, true);
       };
       const watchdog = this.watchStall(queue, answers, () => settle(false));
+      let counted = 0;
       try {
-        for (let attempt = 1, counted = 0; ; attempt += 1) {
-          try {
+        await retry(
+          async () => {
             // Each call gets the whole stall timeout: the pauses of a long outage are not a stall.
             watchdog.restart();
             await handle(msg);
-            settle(true);
-            return;
-          } catch (err) {
-            if (settled) return;
-            // Failures while the store is down are the outage's, not the message's.
-            if (await answers()) counted += 1;
-            const giveUp = counted >= tries || born !== generation;
-            log.warn(
-              { err: (err as Error)?.message, queue, attempt },
-              giveUp ? 'message handling failed; it goes back to the queue' : 'message handling failed; retrying it shortly',
-            );
-            if (giveUp) {
-              settle(false);
-              return;
-            }
-            await new Promise((r) => setTimeout(r, Math.min(RETRY_PAUSE_MAX_MS, firstPauseMs * 2 ** (attempt - 1))));
-          }
-        }
+          },
+          {
+            baseMs: firstPauseMs,
+            maxMs: RETRY_PAUSE_MAX_MS,
+            onRetry: async (err, attempt) => {
+              if (settled) return false;
+              // Failures while the store is down are the outage's, not the message's.
+              if (await answers()) counted += 1;
+              const giveUp = counted >= tries || born !== generation;
+              log.warn(
+                { err: (err as Error)?.message, queue, attempt },
+                giveUp ? 'message handling failed; it goes back to the queue' : 'message handling failed; retrying it shortly',
+              );
+              return !giveUp;
+            },
+          },
+        );
+        settle(true);
+      } catch {
+        settle(false);
       } finally {
         watchdog.stop();
       }
