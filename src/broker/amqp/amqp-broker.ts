@@ -409,16 +409,25 @@ export class AmqpBroker implements Broker {
   }
 }
 
-function encode(job: DeliveryJob): Buffer {
-  return Buffer.from(JSON.stringify(job));
-}
-
 type FanoutTarget = Omit<DeliveryJob, 'event'>;
+
+/**
+ * The body of a delivery message, tagged with its kind: one job, or one event
+ * with the targets it goes to. The job's fields stay at the top level of a
+ * single message, so what reads a job from a queue reads it as before.
+ */
+type DeliveryMessage = ({ kind: 'single' } & DeliveryJob) | { kind: 'fanout'; event: DeliveryJob['event']; targets: FanoutTarget[] };
+
+function encode(job: DeliveryJob): Buffer {
+  const message: DeliveryMessage = { kind: 'single', ...job };
+  return Buffer.from(JSON.stringify(message));
+}
 
 function encodeFanout(jobs: readonly DeliveryJob[]): Buffer {
   const event = (jobs[0] as DeliveryJob).event;
   const targets: FanoutTarget[] = jobs.map(({ event: _event, ...target }) => target);
-  return Buffer.from(JSON.stringify({ event, targets }));
+  const message: DeliveryMessage = { kind: 'fanout', event, targets };
+  return Buffer.from(JSON.stringify(message));
 }
 
 /** The jobs of a delivery message, or null when its body cannot be read (a poison message may be garbage). */
@@ -473,7 +482,14 @@ function carriedProperties(msg: ConsumeMessage): { persistent: true; messageId?:
 }
 
 function decodeJobs(content: Buffer): DeliveryJob[] {
-  const body = JSON.parse(content.toString('utf8')) as DeliveryJob | { event: DeliveryJob['event']; targets: FanoutTarget[] };
-  if ('targets' in body) return body.targets.map((target) => ({ ...target, event: body.event }));
-  return [body];
+  const body = JSON.parse(content.toString('utf8')) as DeliveryMessage | DeliveryJob | { event: DeliveryJob['event']; targets: FanoutTarget[] };
+  // Messages published by the previous version carry no kind and may still be queued during an
+  // upgrade (or wait in the retry tiers for hours): those are told apart by their fields, as before.
+  const kind = 'kind' in body ? body.kind : 'targets' in body ? 'fanout' : 'single';
+  if (kind === 'fanout') {
+    const fanout = body as { event: DeliveryJob['event']; targets: FanoutTarget[] };
+    return fanout.targets.map((target) => ({ ...target, event: fanout.event }));
+  }
+  const { kind: _kind, ...job } = body as DeliveryJob & { kind?: string };
+  return [job];
 }
