@@ -3,7 +3,7 @@ import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
-import type { AttemptStep } from '../store/port';
+import type { AttemptStep } from './attempt-step';
 import type { HttpResult } from '../transport/http-sender';
 import { USER_AGENT } from '../webhooks/webhook-request';
 import type { OutgoingRequest } from './hooks';

@@ -1,15 +1,21 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { ConnectionService } from '../integrations/connection-service';
-import type { Store } from '../store/port';
+import type { TokenManager } from '../integrations/token-manager';
+import type { ConnectionRepository } from '../integrations/ports';
 
 export interface ConnectionJobsOptions {
-  store: Store;
-  connections: ConnectionService;
+  store: ConnectionRepository;
+  connections: Pick<ConnectionService, 'unseal' | 'check'>;
+  tokens: Pick<TokenManager, 'fresh'>;
   logger: Logger;
   healthCheckMinutes: number;
+  /** Decides which tokens expire soon and which checks are due. */
+  clock?: Clock;
 }
 
 /** Refresh before expiry, so deliveries rarely wait for a token. */
@@ -20,10 +26,14 @@ const REFRESH_WITHIN_MS = 10 * 60_000;
  * and run connection health checks so GET /v1/connections shows their state.
  */
 export class ConnectionJobs {
-  constructor(private readonly o: ConnectionJobsOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: ConnectionJobsOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   schedule(): ScheduledTask[] {
-    const every = this.o.healthCheckMinutes;
+    const every = this.options.healthCheckMinutes;
     const healthPattern = every < 60 ? `*/${every} * * * *` : `0 */${Math.max(1, Math.round(every / 60))} * * *`;
     return [
       cron.schedule('* * * * *', () => this.refreshExpiring(), { name: 'oauth-refresh', noOverlap: true }),
@@ -32,30 +42,30 @@ export class ConnectionJobs {
   }
 
   /** Refreshes tokens expiring within 10 minutes; returns how many were refreshed. */
-  async refreshExpiring(now = Date.now()): Promise<number> {
+  async refreshExpiring(now = this.clock.now()): Promise<number> {
     let refreshed = 0;
-    for (const record of await this.o.store.findConnectionsExpiringBefore(new Date(now + REFRESH_WITHIN_MS), 200)) {
+    for (const record of await this.options.store.findConnectionsExpiringBefore(new Date(now + REFRESH_WITHIN_MS), 200)) {
       try {
-        const loaded = await this.o.connections.unseal(record);
+        const loaded = this.options.connections.unseal(record);
         const before = loaded.context.credentials['access_token'];
-        const credentials = await this.o.connections.tokens.fresh(loaded, { force: true });
+        const credentials = await this.options.tokens.fresh(loaded, { force: true });
         if (credentials['access_token'] !== before) refreshed++;
       } catch (err) {
-        this.o.logger.warn({ connectionId: record.id, err: errorMessage(err) }, 'scheduled token refresh failed');
+        this.options.logger.warn({ connectionId: record.id, err: errorMessage(err) }, 'scheduled token refresh failed');
       }
     }
     return refreshed;
   }
 
   /** Runs the health check of connections not checked for a while; returns how many were checked. */
-  async checkHealth(now = Date.now()): Promise<number> {
+  async checkHealth(now = this.clock.now()): Promise<number> {
     let checked = 0;
-    for (const record of await this.o.store.findConnectionsToCheck(new Date(now - this.o.healthCheckMinutes * 60_000), 100)) {
+    for (const record of await this.options.store.findConnectionsToCheck(new Date(now - this.options.healthCheckMinutes * 60_000), 100)) {
       try {
-        await this.o.connections.check(record.tenantId, record.id);
+        await this.options.connections.check(record.tenantId, record.id);
         checked++;
       } catch (err) {
-        this.o.logger.debug({ connectionId: record.id, err: errorMessage(err) }, 'connection has no health check to run');
+        this.options.logger.debug({ connectionId: record.id, err: errorMessage(err) }, 'connection has no health check to run');
       }
     }
     return checked;

@@ -1,10 +1,10 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger';
-import type { Store } from '../store/port';
+import type { Retention } from './ports';
 
 /** Deletes rate-limit slots once they are past (every minute). */
-export function scheduleRateSlotPurge(store: Store, logger: Logger): ScheduledTask {
+export function scheduleRateSlotPurge(store: Retention, logger: Logger): ScheduledTask {
   return cron.schedule('* * * * *', async () => {
     try {
       await store.deleteRateSlotsBefore(new Date(Date.now() - 120_000));
@@ -15,7 +15,7 @@ export function scheduleRateSlotPurge(store: Store, logger: Logger): ScheduledTa
 }
 
 /** Deletes attempt records past retention, daily at 03:17 (the store has no TTL indexes to do it). */
-export function schedulePurge(store: Store, retentionDays: number, logger: Logger): ScheduledTask {
+export function schedulePurge(store: Retention, retentionDays: number, logger: Logger): ScheduledTask {
   return cron.schedule('17 3 * * *', async () => {
     const before = new Date(Date.now() - retentionDays * 86_400_000);
     try {

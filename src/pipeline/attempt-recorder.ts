@@ -1,10 +1,11 @@
 import { retry } from '../core/retry';
 import { Batcher } from '../core/batcher';
 import type { Logger } from '../core/logger';
-import type { AttemptRecord, Store } from '../store/port';
+import type { AttemptRecord } from './model';
+import type { AttemptLog } from './ports';
 
 export interface AttemptRecorderOptions {
-  store: Store;
+  store: AttemptLog;
   logger: Logger;
   maxBatch?: number;
 }

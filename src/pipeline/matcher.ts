@@ -4,7 +4,7 @@ import { getPath } from '../core/json-path';
 import { Memo } from '../core/memo';
 import { ExpressionLimitError, expressionSandbox } from '../core/sandbox/expression-sandbox';
 import type { EventEnvelope } from '../events/envelope';
-import type { FieldFilter, SubscriptionRecord } from '../store/port';
+import type { FieldFilter, SubscriptionRecord } from '../subscriptions/model';
 
 export function matchesFieldFilter(envelope: EventEnvelope, filter: FieldFilter): boolean {
   const actual = getPath(envelope, filter.field);

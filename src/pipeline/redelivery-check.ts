@@ -1,6 +1,7 @@
 import { Batcher } from '../core/batcher';
 import type { DeliveryJob } from '../broker/port';
-import type { DeliveryRef, Store } from '../store/port';
+import type { DeliveryRef } from './model';
+import type { AttemptLog } from './ports';
 
 /**
  * Whether a redelivered job was delivered already. A job's success is recorded
@@ -13,7 +14,7 @@ import type { DeliveryRef, Store } from '../store/port';
 export class RedeliveryCheck {
   private readonly lookups: Batcher<DeliveryRef, boolean>;
 
-  constructor(store: Store) {
+  constructor(store: AttemptLog) {
     this.lookups = new Batcher({ flush: (refs) => store.haveSucceeded(refs), maxBatch: 500, lingerMs: 5, concurrency: 4 });
   }
 

@@ -1,6 +1,8 @@
 import { HubError, NotFoundError } from '../core/errors';
 import type { Broker, DeliveryJob } from '../broker/port';
-import type { DeadLetterRecord, Store } from '../store/port';
+import type { DeadLetterRecord } from './model';
+import type { SubscriptionRepository } from '../subscriptions/repository';
+import type { DeadLetters } from './ports';
 
 /**
  * Re-sends dead letters. A replay is a fresh series of attempts under the
@@ -9,7 +11,7 @@ import type { DeadLetterRecord, Store } from '../store/port';
  */
 export class ReplayService {
   constructor(
-    private readonly store: Store,
+    private readonly store: DeadLetters & Pick<SubscriptionRepository, 'getSubscription'>,
     private readonly broker: Broker,
   ) {}
 

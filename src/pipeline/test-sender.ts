@@ -7,12 +7,13 @@ import { CURRENT_EVENT_VERSION } from '../events/envelope';
 import type { EventEnvelope } from '../events/envelope';
 import { sampleData } from '../events/samples';
 import type { EventValidator } from '../events/validator';
-import type { AttemptRecord, SubscriptionRecord } from '../store/port';
+import type { AttemptRecord } from './model';
+import type { SubscriptionRecord } from '../subscriptions/model';
 import type { AttemptRecorder } from './attempt-recorder';
 import type { HttpResult, HttpSender } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
 import type { PayloadBuilder } from '../webhooks/payload';
-import { activeSecrets, signingSecrets } from '../transport/signing';
+import { activeSecrets, signingSecrets } from '../subscriptions/secrets';
 import { buildWebhookRequest } from '../webhooks/webhook-request';
 import type { WebhookRequest } from '../webhooks/webhook-request';
 

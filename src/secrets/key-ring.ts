@@ -1,14 +1,14 @@
 import { HubError } from '../core/errors';
 import { sealedKeyId } from '../core/secret-box';
 import type { SecretBox } from '../core/secret-box';
-import type { Store } from '../store/port';
+import type { SealedValues } from './sealed-values';
 
 /**
  * Refuses to run when stored secrets were sealed with a key the ring no longer
  * has: such a hub could neither sign nor call the linked APIs, and would only
  * find out delivery by delivery.
  */
-export async function assertKeysPresent(store: Store, box: SecretBox): Promise<void> {
+export async function assertKeysPresent(store: SealedValues, box: SecretBox): Promise<void> {
   const missing = new Map<string, number>();
   for await (const sealed of store.scanSealed()) {
     const id = sealedKeyId(sealed.value);
@@ -32,7 +32,7 @@ export interface ReencryptReport {
 }
 
 /** Re-seals every stored secret that is not under the newest key of the ring. */
-export async function reencryptAll(store: Store, box: SecretBox): Promise<ReencryptReport> {
+export async function reencryptAll(store: SealedValues, box: SecretBox): Promise<ReencryptReport> {
   const report: ReencryptReport = { scanned: 0, reencrypted: 0, skipped: 0, byCollection: {} };
   const stale = [];
   for await (const sealed of store.scanSealed()) {

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { SecretBox } from '../core/secret-box';
 import type { ValidationProblem } from '../events/validator';
-import type { SubscriptionRecord } from '../store/port';
+import type { SubscriptionRecord } from './model';
 
 /** A subscription's client certificate for mutual TLS, as the sender uses it. */
 export interface ClientTls {

@@ -1,6 +1,6 @@
 import type { SecretBox } from '../core/secret-box';
 import type { ValidationProblem } from '../events/validator';
-import type { SubscriptionRecord } from '../store/port';
+import type { SubscriptionRecord } from './model';
 
 /** A custom header as a request gives it: a plain value, or `{"value"?, "secret"}`. */
 export type HeaderInput = string | { value?: string; secret: boolean };

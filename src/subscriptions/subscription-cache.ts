@@ -1,7 +1,8 @@
 import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
-import { activeSecrets, signingSecrets } from '../transport/signing';
-import type { Store, SubscriptionRecord } from '../store/port';
+import { activeSecrets, signingSecrets } from './secrets';
+import type { SubscriptionRepository } from './repository';
+import type { SubscriptionRecord } from './model';
 import { openTls } from './network-rules';
 import { withSecretHeaders } from './secret-headers';
 import type { ClientTls } from './network-rules';
@@ -23,7 +24,7 @@ export class SubscriptionCache {
   private readonly byType: SingleFlightCache<SubscriptionRecord[]>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<SubscriptionRepository, 'loadSubscription' | 'findSubscriptionsFor'>,
     private readonly secretBox: SecretBox,
     ttlMs = 2000,
   ) {

@@ -12,8 +12,10 @@ import { DEFAULT_RETRY_CONFIG } from '../transport/retry-policy';
 import { generateSigningKey } from '../transport/signing';
 import { checkEncryption } from '../transport/payload-encryption';
 import { urlProblem } from '../transport/network-guard';
-import type { Page, PageRequest, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
-import type { EncryptionOptions, SigningOptions } from '../store/port';
+import type { Page, PageRequest } from '../core/page';
+import type { SubscriptionRepository } from './repository';
+import type { EncryptionOptions } from '../transport/payload-encryption';
+import type { SigningOptions, SubscriptionPatch, SubscriptionRecord } from './model';
 import { networkRules } from './network-rules';
 import { headerFields, headerValue, withSecretHeaders } from './secret-headers';
 import type { HeaderFields, HeaderInput } from './secret-headers';
@@ -47,7 +49,7 @@ export const RESERVED_HEADERS = new Set([
 const HEADER_NAME = /^[!#$%&'*+^_`|~0-9A-Za-z-]+$/;
 
 export interface SubscriptionServiceOptions {
-  store: Store;
+  store: SubscriptionRepository;
   secretBox: SecretBox;
   cache: SubscriptionCache;
   allowPrivateNetworks: boolean;

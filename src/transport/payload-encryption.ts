@@ -4,8 +4,19 @@ import { getPath, setPath } from '../core/json-path';
 import { DOTTED_PATH } from '../core/json-path';
 import { Memo } from '../core/memo';
 import type { ValidationProblem } from '../events/validator';
-import type { EncryptionOptions } from '../store/port';
-import type { WebhookBody } from '../webhooks/payload';
+
+/** Payload encryption to the tenant's public JWK: listed body fields (or the whole `data`) become JWE compact strings. */
+export interface EncryptionOptions {
+  /** A public JWK: RSA (RSA-OAEP-256), EC P-256/384/521 or OKP X25519 (ECDH-ES); never with `d`. */
+  jwk: Record<string, unknown>;
+  /** Dotted paths into the delivered body (`data.contact.email`); absent: the whole `data`. */
+  fields?: string[];
+}
+
+/** Any body with a `data` member: what is encrypted is `data` or fields of it. */
+export interface EncryptableBody {
+  data: unknown;
+}
 
 /** Content encryption of every JWE the hub makes. */
 export const JWE_ENC = 'A256GCM';
@@ -51,7 +62,7 @@ export function keyAlgorithm(jwk: Record<string, unknown>): { alg: string } | { 
 export class PayloadEncryptor {
   private readonly keys = new Memo<string, Promise<ImportedKey>>(5000);
 
-  async encrypt(body: WebhookBody, options: EncryptionOptions): Promise<WebhookBody> {
+  async encrypt<B extends EncryptableBody>(body: B, options: EncryptionOptions): Promise<B> {
     const imported = await this.importKey(options.jwk);
     const seal = async (value: unknown): Promise<string> =>
       new CompactEncrypt(Buffer.from(JSON.stringify(value), 'utf8')).setProtectedHeader(imported.header).encrypt(imported.key);
@@ -98,7 +109,7 @@ export async function checkEncryption(value: unknown): Promise<ValidationProblem
     } else {
       try {
         // Encrypting once proves the key imports and works (RSA under 2048 bits, points off the curve...).
-        await new PayloadEncryptor().encrypt({ id: '', type: '', created: '', data: 'check', webhook: { subscription_id: '', delivery_attempt: 0 } }, { jwk: jwk as Record<string, unknown> });
+        await new PayloadEncryptor().encrypt({ data: 'check' }, { jwk: jwk as Record<string, unknown> });
       } catch (err) {
         problems.push({ path: '/encryption/jwk', message: `is not a usable public key: ${(err as Error).message}` });
       }

@@ -1,4 +1,10 @@
-import type { RetryConfig } from '../store/port';
+/** How a subscription's failed deliveries are retried. */
+export interface RetryConfig {
+  maxRetries: number;
+  initialDelaySeconds: number;
+  backoffMultiplier: number;
+  maxBackoffSeconds: number;
+}
 
 export const DEFAULT_RETRY_CONFIG: RetryConfig = Object.freeze({
   maxRetries: 8,

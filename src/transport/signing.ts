@@ -2,13 +2,14 @@ import { createHmac, createPrivateKey, createSecretKey, generateKeyPairSync, sig
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { Memo } from '../core/memo';
-import type { SecretBox } from '../core/secret-box';
-import type { SigningAlgorithm, SubscriptionRecord } from '../store/port';
 import { PUBLIC_KEY_PREFIX, SECRET_PREFIX } from '../verify';
 
 // Receivers verify with src/verify (published as `hookhub/verify`); the hub only signs.
 export { PUBLIC_KEY_PREFIX, SECRET_PREFIX, verifyWebhook, WebhookVerificationError } from '../verify';
 export type { VerifyWebhookOptions, WebhookVerificationErrorCode } from '../verify';
+
+/** HMAC-SHA256 with a `whsec_` secret, or Ed25519 with a `whsk_` key. */
+export type SigningAlgorithm = 'hmac-sha256' | 'ed25519';
 
 /** Ed25519 signing keys: `whsk_` + base64 of the 32-byte seed, as the Standard Webhooks libraries read them. */
 export const SIGNING_KEY_PREFIX = 'whsk_';
@@ -36,27 +37,6 @@ export function generateSigningKey(algorithm: SigningAlgorithm): { secret: strin
     return { secret: pair.secretKey, publicKey: pair.publicKey };
   }
   return { secret: generateSecret(), publicKey: null };
-}
-
-/**
- * The unsealed secrets a delivery is signed with, newest first: the current one,
- * and the previous one while its rotation overlap lasts.
- */
-export function signingSecrets(record: SubscriptionRecord, secretBox: SecretBox): { current: string | null; previous: string | null; previousExpiresAt: number } {
-  const previous = record.previousSecretSealed && record.previousSecretExpiresAt ? record.previousSecretSealed : null;
-  return {
-    current: record.secretSealed === '' ? null : secretBox.open(record.secretSealed),
-    previous: previous === null ? null : secretBox.open(previous),
-    previousExpiresAt: record.previousSecretExpiresAt?.getTime() ?? 0,
-  };
-}
-
-/** The secrets to sign with at `nowMs`, newest first. */
-export function activeSecrets(secrets: ReturnType<typeof signingSecrets>, nowMs: number = Date.now()): string[] {
-  const out: string[] = [];
-  if (secrets.current !== null) out.push(secrets.current);
-  if (secrets.previous !== null && nowMs < secrets.previousExpiresAt) out.push(secrets.previous);
-  return out;
 }
 
 export function secretKey(secret: string): Buffer {

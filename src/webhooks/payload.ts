@@ -4,7 +4,8 @@ import type { CompiledExpression } from '../core/jsonata';
 import { getPath, setPath } from '../core/json-path';
 import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
-import type { EncryptionOptions, PayloadOptions, SubscriptionRecord } from '../store/port';
+import type { EncryptionOptions } from '../transport/payload-encryption';
+import type { PayloadOptions, SubscriptionRecord } from '../subscriptions/model';
 import { PayloadEncryptor } from '../transport/payload-encryption';
 
 export interface WebhookBody {

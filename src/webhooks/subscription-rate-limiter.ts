@@ -1,4 +1,4 @@
-import type { Store } from '../store/port';
+import type { RateSlots } from './rate-slots';
 
 /** A 429 halves the rate for a while; each minute without one gives back a fifth of what was taken. */
 const PENALTY_FLOOR = 0.05;
@@ -15,7 +15,7 @@ export class SubscriptionRateLimiter {
   private readonly penalties = new Map<string, { factor: number; at: number }>();
   private readonly hints = new Map<string, { bucket: number; slot: number }>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: RateSlots) {}
 
   /** Milliseconds to wait before sending, or null when no slot is free within `maxWaitMs`. */
   async acquire(subscriptionId: string, requestsPerSecond: number, maxWaitMs: number, now = Date.now()): Promise<number | null> {

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../events/envelope';
-import type { SubscriptionRecord } from '../store/port';
+import type { SubscriptionRecord } from '../subscriptions/model';
 import type { PayloadBuilder } from './payload';
 import { signPayload } from '../transport/signing';
 

@@ -2,7 +2,7 @@ import { PayloadBuilder, selectFields } from '../../src/webhooks/payload';
 import { buildWebhookRequest } from '../../src/webhooks/webhook-request';
 import type { EventEnvelope } from '../../src/events/envelope';
 import { matchesFieldFilter, SubscriptionMatcher } from '../../src/pipeline/matcher';
-import type { SubscriptionRecord } from '../../src/store/port';
+import type { SubscriptionRecord } from '../../src/subscriptions/model';
 
 const event: EventEnvelope = {
   id: 'evt_1',

@@ -1,8 +1,9 @@
 import { createHmac, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { SecretBox } from '../../src/core/secret-box';
-import { activeSecrets, generateEd25519KeyPair, generateSecret, signingSecrets, signPayload, verifyWebhook, WebhookVerificationError } from '../../src/transport/signing';
-import type { SubscriptionRecord } from '../../src/store/port';
+import { generateEd25519KeyPair, generateSecret, signPayload, verifyWebhook, WebhookVerificationError } from '../../src/transport/signing';
+import { activeSecrets, signingSecrets } from '../../src/subscriptions/secrets';
+import type { SubscriptionRecord } from '../../src/subscriptions/model';
 import * as verifyModule from '../../src/verify';
 
 const body = JSON.stringify({ id: 'evt_1', type: 'business.created', data: { name: 'Blue Door' } });

@@ -1,0 +1,60 @@
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'error';
+
+/** A tenant's link to a connector: its settings and (sealed) credentials. */
+export interface ConnectionRecord {
+  id: string;
+  tenantId: string;
+  connector: string;
+  /** The connector version the link was made with; its major version is pinned. */
+  connectorVersion: string;
+  /** Settings without the secret fields. */
+  config: Record<string, unknown>;
+  /** JSON of {credentials, secretConfig}, sealed by SecretBox; null when there are none. */
+  secretsSealed: string | null;
+  /** Values kept from the provider (e.g. Salesforce instance_url), usable as $connection.<name>. */
+  metadata: Record<string, unknown>;
+  status: ConnectionStatus;
+  /** When the OAuth access token expires (null: no expiry known, or not OAuth). */
+  tokenExpiresAt: Date | null;
+  description: string | null;
+  lastCheckAt: Date | null;
+  lastCheckOk: boolean | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The fields of a connection that change after creation. */
+export type ConnectionPatch = Partial<
+  Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'tokenExpiresAt' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError'>
+>;
+
+/** An OAuth authorization in progress: single use, short-lived, bound to a tenant and a browser. */
+export interface OAuthStateRecord {
+  /** The `state` parameter sent to the provider. */
+  id: string;
+  tenantId: string;
+  connector: string;
+  /** Relinking an existing connection; null creates a new one. */
+  connectionId: string | null;
+  /** JSON of {config, verifier, description}, sealed (config may hold secret settings). */
+  sealed: string;
+  /** sha256 of the nonce in the cookie of the browser that opened the flow; empty until one did. */
+  browserNonceHash: string;
+  authorizationUrl: string;
+  redirectAfter: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Objects a connection created, updated or failed to sync in one hour. */
+export interface SyncCountRow {
+  tenantId: string;
+  connectionId: string;
+  objectType: string;
+  /** Start of the hour the counts belong to. */
+  hour: Date;
+  created: number;
+  updated: number;
+  failed: number;
+}

@@ -1,0 +1,53 @@
+import type { Page, PageRequest } from '../core/page';
+import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, SyncCountRow } from './model';
+
+/** Where connections are kept. */
+export interface ConnectionRepository {
+  /** Fails with code 11000 when the id is taken. */
+  insertConnection(record: ConnectionRecord): Promise<void>;
+  getConnection(tenantId: string, id: string): Promise<ConnectionRecord | null>;
+  /** By id alone, for the delivery worker. */
+  loadConnection(id: string): Promise<ConnectionRecord | null>;
+  listConnections(tenantId: string, page: PageRequest): Promise<Page<ConnectionRecord>>;
+  updateConnection(tenantId: string, id: string, patch: ConnectionPatch): Promise<ConnectionRecord | null>;
+  deleteConnection(tenantId: string, id: string): Promise<boolean>;
+  /** Active connections whose OAuth token expires before `before` (the refresh job). */
+  findConnectionsExpiringBefore(before: Date, limit: number): Promise<ConnectionRecord[]>;
+  /** Active connections not checked since `before`, or never (the health-check job). */
+  findConnectionsToCheck(before: Date, limit: number): Promise<ConnectionRecord[]>;
+}
+
+/** OAuth authorizations in progress: single use, bound to the first browser that opens them. */
+export interface OAuthStates {
+  /** Fails with code 11000 when the id is taken. */
+  insertOAuthState(record: OAuthStateRecord): Promise<void>;
+  /** Null once consumed. */
+  getOAuthState(id: string): Promise<OAuthStateRecord | null>;
+  /** Binds the state to the first browser that opens it; false when another already did. */
+  claimOAuthState(id: string, browserNonceHash: string): Promise<boolean>;
+  /** Removes the state and says whether this call removed it: only one caller can use a state. */
+  consumeOAuthState(id: string): Promise<boolean>;
+}
+
+/** Named locks shared by every process (one token refresh per connection at a time). */
+export interface Leases {
+  /** A lease under a unique name: true when this owner holds it now. An expired lease may be taken over. */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if this owner holds it. */
+  releaseLease(name: string, owner: string): Promise<void>;
+}
+
+/** Ids a connector remembered for things it created (e.g. a business's organization in a CRM). */
+export interface ExternalRefStore {
+  /** Sets (or replaces) the id kept for this connection, type and key. */
+  putExternalRef(connectionId: string, type: string, key: string, externalId: string): Promise<void>;
+  getExternalRef(connectionId: string, type: string, key: string): Promise<string | null>;
+}
+
+/** Per-hour counts of synced objects; each process keeps its own rows and readers sum them. */
+export interface SyncCounts {
+  /** Saves this process's counts (each row replaces the process's earlier row for its connection, object and hour). */
+  saveSyncCounts(processId: string, rows: SyncCountRow[]): Promise<void>;
+  /** Counts of all processes, summed per object type and hour, since `since`, oldest first. */
+  listSyncCounts(tenantId: string, connectionId: string, since: Date): Promise<SyncCountRow[]>;
+}

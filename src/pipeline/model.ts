@@ -1,0 +1,100 @@
+import type { AttemptStep } from '../connectors/attempt-step';
+import type { PageRequest } from '../core/page';
+import type { EventEnvelope } from '../events/envelope';
+import type { DeadLetterReason, RoutingResult } from '../subscriptions/model';
+
+/** An event as the router stored it (the dedupe record). */
+export interface StoredEvent {
+  /** Dedupe key: the event id, namespaced by tenant for tenant-scoped events (see eventStoreKey). */
+  key: string;
+  envelope: EventEnvelope;
+  /** null: a directory event anyone may subscribe to; otherwise only this tenant's subscriptions match. */
+  scopeTenantId: string | null;
+  receivedAt: Date;
+  routedAt: Date | null;
+}
+
+/** An event that failed validation, parked as received. */
+export interface InvalidEventRecord {
+  id: string;
+  source: 'amqp' | 'http';
+  tenantId: string | null;
+  reason: string;
+  problems: Array<{ path: string; message: string }>;
+  /** The body as received (truncated to 256 KiB), so nothing is lost. */
+  raw: string;
+  receivedAt: Date;
+}
+
+export type AttemptStatus = 'succeeded' | 'failed';
+export type AttemptNext = 'none' | 'retry' | 'dead_letter';
+
+/** One delivery attempt, as the delivery log shows it. */
+export interface AttemptRecord {
+  id: string;
+  tenantId: string;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  webhookId: string;
+  attempt: number;
+  status: AttemptStatus;
+  /** What happens next: nothing (success), a scheduled retry, or a dead letter. */
+  next: AttemptNext;
+  nextAttemptAt: Date | null;
+  url: string;
+  httpStatus: number | null;
+  durationMs: number;
+  responseHeaders: Record<string, string>;
+  responseBody: string | null;
+  error: string | null;
+  replay: boolean;
+  /** A test send (POST /v1/subscriptions/:id/test): shown in the log, never retried. */
+  test?: boolean;
+  createdAt: Date;
+  /** Integrations: the id the third-party API gave what was created or updated. */
+  externalId?: string | null;
+  /** Integrations: each request of the attempt, with credentials masked. */
+  steps?: AttemptStep[];
+  /** Integrations: why nothing was sent (no trigger condition held, not qualified). */
+  skipped?: string | null;
+  /** Integrations with lead qualification: the score, whether it qualified, and the route taken. */
+  routing?: RoutingResult | null;
+}
+
+/** A delivery that will not be retried, kept for inspection and replay. */
+export interface DeadLetterRecord {
+  id: string;
+  tenantId: string;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  webhookId: string;
+  event: EventEnvelope;
+  reason: DeadLetterReason;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  replayedAt: Date | null;
+  replayCount: number;
+}
+
+/** A page of a tenant's attempts, optionally narrowed. */
+export interface AttemptQuery extends PageRequest {
+  subscriptionId?: string | undefined;
+  eventId?: string | undefined;
+  status?: AttemptStatus | undefined;
+}
+
+/** One event's delivery to one subscription (what a webhook-id stands for). */
+export interface DeliveryRef {
+  tenantId: string;
+  subscriptionId: string;
+  eventId: string;
+}
+
+/** A page of a tenant's dead letters, optionally of one subscription. */
+export interface DeadLetterQuery extends PageRequest {
+  subscriptionId?: string | undefined;
+}

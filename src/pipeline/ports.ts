@@ -1,0 +1,45 @@
+import type { Page } from '../core/page';
+import type { DeadLetterReason } from '../subscriptions/model';
+import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, InvalidEventRecord, StoredEvent } from './model';
+
+/** The events the router took in: the dedupe record, routed marks, and invalid events parked. */
+export interface EventLog {
+  /** Inserts a batch; per event, 'duplicate' when one with its key was stored before. */
+  insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>>;
+  getEvent(key: string): Promise<StoredEvent | null>;
+  /** Marks events routed; an event keeps the time of its first mark. */
+  markEventsRouted(keys: string[], at: Date): Promise<void>;
+  recordInvalidEvent(record: InvalidEventRecord): Promise<void>;
+}
+
+/** The delivery log: every attempt made. */
+export interface AttemptLog {
+  /** Batch insert; unordered, so one bad row does not hold back the rest (a row already stored is skipped). */
+  recordAttempts(records: AttemptRecord[]): Promise<void>;
+  /** A tenant's attempts, newest first. */
+  listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>>;
+  /**
+   * For each delivery, in order, whether a successful attempt of it is on record
+   * (checked before sending a redelivered job again). Sees what recordAttempts
+   * stored before the call; no more.
+   */
+  haveSucceeded(deliveries: readonly DeliveryRef[]): Promise<boolean[]>;
+}
+
+/** Deliveries that will not be retried, for inspection and replay. */
+export interface DeadLetters {
+  /** Fails with code 11000 when the id is taken. */
+  insertDeadLetter(record: DeadLetterRecord): Promise<void>;
+  getDeadLetter(tenantId: string, id: string): Promise<DeadLetterRecord | null>;
+  /** A tenant's dead letters, newest first. */
+  listDeadLetters(tenantId: string, query: DeadLetterQuery): Promise<Page<DeadLetterRecord>>;
+  /** Dead letters of one subscription created in [since, until), not yet replayed, oldest first. */
+  findDeadLettersBetween(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]>;
+  /** Not yet replayed dead letters of these subscriptions with this reason (parked deliveries), oldest first. */
+  findDeadLettersByReason(tenantId: string, subscriptionIds: string[], reason: DeadLetterReason): Promise<DeadLetterRecord[]>;
+  /** Sets replayedAt and counts the replay. */
+  markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
+}
+
+/** What the delivery pipeline writes and reads about deliveries. */
+export type DeliveryLog = AttemptLog & DeadLetters;
