@@ -28,11 +28,13 @@ import { schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
 import { assertKeysPresent } from './secrets/key-ring';
 import { OAuthLinker } from './integrations/oauth-linker';
-import type { TokenManager } from './integrations/token-manager';
+import { TokenManager } from './integrations/token-manager';
+import { ConnectionVault } from './integrations/connection-vault';
+import { announceGrantLost } from './integrations/grant-lost';
 import { SyncStats } from './integrations/sync-stats';
 import { EventRouter } from './pipeline/event-router';
 import { SubscriptionMatcher } from './pipeline/matcher';
-import type { Store, SubscriptionRecord } from './store/port';
+import type { Store } from './store/port';
 import { MemoryStore } from './store/memory/memory-store';
 import { MongoStore } from './store/mongo/mongo-store';
 import { SubscriptionCache } from './subscriptions/subscription-cache';
@@ -64,6 +66,8 @@ export class Hub {
   readonly subscriptions: SubscriptionService;
   readonly connectors: ConnectorRegistry;
   readonly connections: ConnectionService;
+  /** Connections as stored, their secrets sealed: the token manager's credential store. */
+  readonly vault: ConnectionVault;
   readonly tokens: TokenManager;
   readonly connectionJobs: ConnectionJobs;
   private readonly syncStats: SyncStats;
@@ -112,29 +116,46 @@ export class Hub {
     const runtime = new ConnectorRuntime();
     const operational = new OperationalEvents(this.broker, this.logger);
     this.poisonAlarm = new PoisonAlarm({ metrics: this.metrics, logger: this.logger, operational });
+    const vault = new ConnectionVault({ store: this.store, secretBox, registry: this.connectors });
+    this.vault = vault;
+    this.tokens = new TokenManager({
+      credentials: vault,
+      leases: this.store,
+      apps: config,
+      // The connection is marked needs_reauth by then; its tenant hears of it.
+      onGrantLost: announceGrantLost(operational),
+      logger: this.logger,
+    });
     this.connections = new ConnectionService({
       store: this.store,
-      secretBox,
+      vault,
+      tokens: this.tokens,
       registry: this.connectors,
       runtime,
       transport: new HttpTransport(this.sender),
       production: config.production,
       allowPrivateNetworks: config.allowPrivateNetworks,
       connectorEnv: config.connectorEnv,
-      operational,
-      logger: this.logger,
     });
-    this.tokens = this.connections.tokens;
     this.syncStats = new SyncStats(this.store, this.logger);
-    this.connectionJobs = new ConnectionJobs({ store: this.store, connections: this.connections, logger: this.logger, healthCheckMinutes: config.oauth.healthCheckMinutes });
-    const replays = new ReplayService(this.store, this.broker);
+    this.connectionJobs = new ConnectionJobs({
+      store: this.store,
+      connections: this.connections,
+      tokens: this.tokens,
+      logger: this.logger,
+      healthCheckMinutes: config.oauth.healthCheckMinutes,
+    });
+    const replays = new ReplayService(this.store, this.broker, this.logger);
     const linker = new OAuthLinker({
       store: this.store,
       secretBox,
       registry: this.connectors,
       connections: this.connections,
       config,
-      onRelinked: (connection) => this.resumeParked(replays, connection.tenantId, connection.id),
+      // After an account is linked again, its parked deliveries are replayed (same webhook ids).
+      onRelinked: async (connection) => {
+        await replays.resumeParked(connection.tenantId, connection.id);
+      },
     });
     const integrations = new IntegrationService({ store: this.store, cache, subscriptions: this.subscriptions, connections: this.connections });
     this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
@@ -253,28 +274,6 @@ export class Hub {
     await this.sender.close();
     await this.store.close();
     await this.connectors.close();
-  }
-
-  /** After an account is linked again, its parked deliveries are replayed (same webhook ids). */
-  private async resumeParked(replays: ReplayService, tenantId: string, connectionId: string): Promise<void> {
-    const uses = (s: SubscriptionRecord): boolean =>
-      s.integration?.connectionId === connectionId || (s.integration?.qualification?.routes ?? []).some((r) => r.connectionId === connectionId);
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.listSubscriptions(tenantId, 'integration', { limit: 250, ...(cursor ? { cursor } : {}) });
-      ids.push(...page.data.filter(uses).map((s) => s.id));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    const parked = await this.store.findDeadLettersByReason(tenantId, ids, 'connection_needs_reauth');
-    for (const dead of parked) {
-      try {
-        await replays.replayOne(tenantId, dead.id);
-      } catch (err) {
-        this.logger.warn({ deadLetterId: dead.id, err: (err as Error).message }, 'could not resume a parked delivery; replay it with POST /v1/dead-letters/:id/replay');
-      }
-    }
-    if (parked.length > 0) this.logger.info({ connectionId, resumed: parked.length }, 'account linked again; parked deliveries resumed');
   }
 
   /**

@@ -49,6 +49,11 @@ export interface HubConfig {
   readonly publicUrl: string;
   /** Per-connector settings from the environment (HOOKHUB_<CONNECTOR>_CLIENT_ID, ...), by variable name. */
   readonly connectorEnv: Readonly<Record<string, string>>;
+  /**
+   * A variable of the environment the config was read from, by name: for the variables connector
+   * manifests name for their OAuth app (client_id_env, client_secret_env), known only once they load.
+   */
+  readonly connectorVariable: (name: string) => string | undefined;
   readonly oauth: {
     /** Minutes between connection health checks by the jobs role. */
     readonly healthCheckMinutes: number;
@@ -194,6 +199,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     connectorEnv: Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => /^HOOKHUB_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL|BASE_URL)$/.test(e[0]) && typeof e[1] === 'string'),
     ),
+    connectorVariable: variables(env),
     oauth: { healthCheckMinutes: int('HOOKHUB_HEALTH_CHECK_MINUTES', 15, 1, 1440) },
     connectors: {
       dir: path.resolve(str('HOOKHUB_CONNECTORS_DIR') ?? DEFAULT_CONNECTORS_DIR),
@@ -210,6 +216,12 @@ export function loadConfig(env: Env = process.env): HubConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** Lookups in a copy of the environment taken now: later changes to it are not seen, as with every other setting. */
+function variables(env: Env): (name: string) => string | undefined {
+  const copy: Readonly<Env> = Object.freeze({ ...env });
+  return (name) => (Object.hasOwn(copy, name) ? copy[name] : undefined);
 }
 
 function isIpOrCidr(value: string): boolean {

@@ -6,14 +6,41 @@ import { createAjv, describeErrors } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import { DEFAULT_RETRY_CONFIG } from '../transport/retry-policy';
 import { compileJsonata } from '../core/jsonata';
-import type { Page, PageRequest, Qualification, Store, SubscriptionPatch, SubscriptionRecord } from '../store/port';
+import type { Page, PageRequest } from '../core/page';
+import type { FieldFilter, Qualification, SubscriptionPatch, SubscriptionRecord } from '../subscriptions/model';
+import type { RetryConfig } from '../transport/retry-policy';
+import type { SubscriptionRepository } from '../subscriptions/repository';
+import type { ConnectionRepository } from './ports';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 import type { ConnectionService } from './connection-service';
 import type { LoadedConnector } from '../connectors/loader';
 
+/** Lead qualification as a client sends it: routes name connections. */
+export interface QualificationInput {
+  score?: string;
+  qualify?: string;
+  routes?: Array<{ when?: string; connection: string; label?: string }>;
+}
+
+/** An integration's fields as integration.schema.json guarantees them. */
+export interface IntegrationInput {
+  connection?: string;
+  events?: string[];
+  filters?: FieldFilter[];
+  filter?: string | null;
+  triggers?: string[] | null;
+  retryConfig?: Partial<RetryConfig>;
+  active?: boolean;
+  description?: string | null;
+  qualification?: QualificationInput | null;
+}
+
+/** A new integration: the schema also requires its connection and events. */
+export type IntegrationCreateInput = IntegrationInput & { connection: string; events: string[] };
+
 export interface IntegrationServiceOptions {
-  store: Store;
+  store: SubscriptionRepository & Pick<ConnectionRepository, 'getConnection'>;
   cache: SubscriptionCache;
   subscriptions: SubscriptionService;
   connections: ConnectionService;
@@ -25,28 +52,29 @@ export interface IntegrationServiceOptions {
  * replay and delivery logs treat them exactly as webhooks.
  */
 export class IntegrationService {
-  private readonly validateCreate: ValidateFunction;
-  private readonly validatePatch: ValidateFunction;
+  private readonly validateCreate: ValidateFunction<IntegrationCreateInput>;
+  private readonly validatePatch: ValidateFunction<IntegrationInput>;
 
-  constructor(private readonly o: IntegrationServiceOptions) {
+  constructor(private readonly options: IntegrationServiceOptions) {
     const ajv = createAjv();
     ajv.addSchema(loadJsonSchema('subscription.schema.json'));
     const schema = loadJsonSchema('integration.schema.json');
-    this.validateCreate = ajv.compile({ ...schema, $id: 'https://hookhub.dev/schemas/integration.create.schema.json', required: ['connection', 'events'] });
-    this.validatePatch = ajv.compile({ ...schema, $id: 'https://hookhub.dev/schemas/integration.patch.schema.json', minProperties: 1 });
+    this.validateCreate = ajv.compile<IntegrationCreateInput>({ ...schema, $id: 'https://hookhub.dev/schemas/integration.create.schema.json', required: ['connection', 'events'] });
+    this.validatePatch = ajv.compile<IntegrationInput>({ ...schema, $id: 'https://hookhub.dev/schemas/integration.patch.schema.json', minProperties: 1 });
   }
 
-  async create(tenantId: string, input: Record<string, unknown>): Promise<SubscriptionRecord> {
-    if (!this.validateCreate(input)) throw invalid(describeErrors(this.validateCreate.errors), 'integration');
-    await this.o.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
-    const connectionId = input['connection'] as string;
-    const connection = await this.o.store.getConnection(tenantId, connectionId);
+  async create(tenantId: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
+    if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'integration');
+    const input: IntegrationCreateInput = body;
+    await this.options.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
+    const connectionId = input.connection;
+    const connection = await this.options.store.getConnection(tenantId, connectionId);
     if (!connection) throw invalid([{ path: '/connection', message: `no connection "${connectionId}" exists for this tenant; create one with POST /v1/connections` }], 'integration');
-    const connector = this.o.connections.pinned(connection);
-    if (!connector) throw invalid([{ path: '/connection', message: this.o.connections.missingMessage(connection) }], 'integration');
-    const triggers = (input['triggers'] as string[] | null | undefined) ?? null;
-    const problems = checkAgainstConnector(connector, input['events'] as string[], triggers);
-    const qualification = await this.qualification(tenantId, input['qualification'], input['events'] as string[], problems);
+    const connector = this.options.connections.pinned(connection);
+    if (!connector) throw invalid([{ path: '/connection', message: this.options.connections.missingMessage(connection) }], 'integration');
+    const triggers = input.triggers ?? null;
+    const problems = checkAgainstConnector(connector, input.events, triggers);
+    const qualification = await this.qualification(tenantId, input.qualification, input.events, problems);
     if (problems.length > 0) throw invalid(problems, 'integration');
     const now = new Date();
     const record: SubscriptionRecord = {
@@ -54,68 +82,68 @@ export class IntegrationService {
       tenantId,
       kind: 'integration',
       endpointUrl: '',
-      events: input['events'] as string[],
-      filters: (input['filters'] as SubscriptionRecord['filters'] | undefined) ?? [],
-      filter: (input['filter'] as string | null | undefined) ?? null,
+      events: input.events,
+      filters: input.filters ?? [],
+      filter: input.filter ?? null,
       payload: null,
       headers: {},
-      retryConfig: { ...DEFAULT_RETRY_CONFIG, ...((input['retryConfig'] as object | undefined) ?? {}) },
-      active: (input['active'] as boolean | undefined) ?? true,
-      description: (input['description'] as string | null | undefined) ?? null,
+      retryConfig: { ...DEFAULT_RETRY_CONFIG, ...input.retryConfig },
+      active: input.active ?? true,
+      description: input.description ?? null,
       secretSealed: '',
       integration: { connectionId, connector: connection.connector, triggers, ...(qualification ? { qualification } : {}) },
       disabledReason: null,
       createdAt: now,
       updatedAt: now,
     };
-    await this.o.store.insertSubscription(record);
-    this.o.cache.invalidate();
+    await this.options.store.insertSubscription(record);
+    this.options.cache.invalidate();
     return record;
   }
 
   async get(tenantId: string, id: string): Promise<SubscriptionRecord> {
-    const record = await this.o.store.getSubscription(tenantId, id);
+    const record = await this.options.store.getSubscription(tenantId, id);
     if (!record || record.kind !== 'integration') throw new NotFoundError('integration', id);
     return record;
   }
 
   list(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
-    return this.o.store.listSubscriptions(tenantId, 'integration', page);
+    return this.options.store.listSubscriptions(tenantId, 'integration', page);
   }
 
-  async update(tenantId: string, id: string, input: Record<string, unknown>): Promise<SubscriptionRecord> {
-    if (!this.validatePatch(input)) throw invalid(describeErrors(this.validatePatch.errors), 'integration');
-    if (input['connection'] !== undefined) throw invalid([{ path: '/connection', message: 'cannot change; create a new integration for another connection' }], 'integration');
-    await this.o.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
+  async update(tenantId: string, id: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
+    if (!this.validatePatch(body)) throw invalid(describeErrors(this.validatePatch.errors), 'integration');
+    const input: IntegrationInput = body;
+    if (input.connection !== undefined) throw invalid([{ path: '/connection', message: 'cannot change; create a new integration for another connection' }], 'integration');
+    await this.options.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
     const current = await this.get(tenantId, id);
     const target = current.integration;
     if (!target) throw new NotFoundError('integration', id);
-    const patch = pick(input, ['events', 'filters', 'filter', 'active', 'description']) as SubscriptionPatch;
-    if (input['retryConfig']) patch.retryConfig = { ...current.retryConfig, ...(input['retryConfig'] as object) };
-    if (input['active'] === true) patch.disabledReason = null;
-    if (input['triggers'] !== undefined) patch.integration = { ...target, triggers: input['triggers'] as string[] | null };
-    if (input['qualification'] !== undefined) {
+    const patch: SubscriptionPatch = pick(input, ['events', 'filters', 'filter', 'active', 'description']);
+    if (input.retryConfig) patch.retryConfig = { ...current.retryConfig, ...input.retryConfig };
+    if (input.active === true) patch.disabledReason = null;
+    if (input.triggers !== undefined) patch.integration = { ...target, triggers: input.triggers };
+    if (input.qualification !== undefined) {
       const problems: ValidationProblem[] = [];
-      const qualification = await this.qualification(tenantId, input['qualification'], (input['events'] as string[] | undefined) ?? current.events, problems);
+      const qualification = await this.qualification(tenantId, input.qualification, input.events ?? current.events, problems);
       if (problems.length > 0) throw invalid(problems, 'integration');
       patch.integration = { ...(patch.integration ?? target), qualification };
     }
-    const connection = await this.o.store.getConnection(tenantId, target.connectionId);
-    const connector = connection ? this.o.connections.pinned(connection) : null;
+    const connection = await this.options.store.getConnection(tenantId, target.connectionId);
+    const connector = connection ? this.options.connections.pinned(connection) : null;
     if (connector) {
       const problems = checkAgainstConnector(connector, patch.events ?? current.events, patch.integration?.triggers ?? target.triggers);
       if (problems.length > 0) throw invalid(problems, 'integration');
     }
-    const updated = await this.o.store.updateSubscription(tenantId, id, patch);
+    const updated = await this.options.store.updateSubscription(tenantId, id, patch);
     if (!updated) throw new NotFoundError('integration', id);
-    this.o.cache.invalidate();
+    this.options.cache.invalidate();
     return updated;
   }
 
   /** Checks qualification rules: JSONata that compiles, route connections of this tenant that handle the events. */
-  private async qualification(tenantId: string, raw: unknown, events: string[], problems: ValidationProblem[]): Promise<Qualification | null> {
-    if (raw === undefined || raw === null) return null;
-    const q = raw as { score?: string; qualify?: string; routes?: Array<{ when?: string; connection: string; label?: string }> };
+  private async qualification(tenantId: string, q: QualificationInput | null | undefined, events: string[], problems: ValidationProblem[]): Promise<Qualification | null> {
+    if (q === undefined || q === null) return null;
     for (const [path, source] of [['/qualification/score', q.score], ['/qualification/qualify', q.qualify], ...(q.routes ?? []).map((r, i) => [`/qualification/routes/${i}/when`, r.when])] as Array<[string, string | undefined]>) {
       if (source === undefined) continue;
       try {
@@ -126,8 +154,8 @@ export class IntegrationService {
     }
     const routes: Qualification['routes'] = [];
     for (const [i, route] of (q.routes ?? []).entries()) {
-      const connection = await this.o.store.getConnection(tenantId, route.connection);
-      const connector = connection ? this.o.connections.pinned(connection) : null;
+      const connection = await this.options.store.getConnection(tenantId, route.connection);
+      const connector = connection ? this.options.connections.pinned(connection) : null;
       if (!connection || !connector) {
         problems.push({ path: `/qualification/routes/${i}/connection`, message: `no usable connection "${route.connection}" exists for this tenant` });
         continue;
@@ -140,8 +168,8 @@ export class IntegrationService {
 
   async remove(tenantId: string, id: string): Promise<void> {
     await this.get(tenantId, id);
-    await this.o.store.deleteSubscription(tenantId, id);
-    this.o.cache.invalidate();
+    await this.options.store.deleteSubscription(tenantId, id);
+    this.options.cache.invalidate();
   }
 }
 
@@ -162,8 +190,9 @@ function checkAgainstConnector(connector: LoadedConnector, events: string[], tri
   return problems;
 }
 
-function pick(input: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** The given fields that are present. */
+function pick<T extends object, K extends keyof T>(input: T, keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
   for (const key of keys) if (input[key] !== undefined) out[key] = input[key];
   return out;
 }

@@ -1,13 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeliveryJob } from '../broker/port';
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import type { HttpResult, HttpSender } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
 import type { EventEnvelope } from '../events/envelope';
 import { NeedsReauthError } from './token-manager';
-import type { AttemptStep, DeadLetterReason, RoutingResult, Store, SubscriptionRecord } from '../store/port';
+import type { AttemptStep } from '../connectors/attempt-step';
+import type { DeadLetterReason, RoutingResult, SubscriptionRecord } from '../subscriptions/model';
+import type { ExternalRefStore } from './ports';
+import type { LoadedSubscription } from '../subscriptions/subscription-cache';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from '../connectors/hooks';
+import type { LoadedConnector } from '../connectors/loader';
 import { RateLimiter } from './rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
@@ -15,26 +21,33 @@ import type { SyncStats } from './sync-stats';
 /** The longest a request waits in process for its connection's rate limit; longer waits go back to the queue. */
 const MAX_RATE_WAIT_MS = 2000;
 
-export type IntegrationDelivery =
+/** Credentials good for the next request of a linked account (the token manager); `force` after the API refused them. */
+export interface AccessTokens {
+  fresh(connection: LoadedConnection, options: { force?: boolean }): Promise<Record<string, unknown>>;
+}
+
+/** What an integration's attempt adds to its record. */
+export interface IntegrationExtras {
+  url: string;
+  externalId: string | null;
+  steps: AttemptStep[];
+  skipped: string | null;
+  routing: RoutingResult | null;
+}
+
+/** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
+export type IntegrationResult =
   | {
-      kind: 'done';
+      kind: 'attempted';
       result: HttpResult;
       outcome: Outcome;
-      url: string;
-      externalId: string | null;
-      steps: AttemptStep[];
-      skipped?: string;
-      routing?: RoutingResult;
+      extras: IntegrationExtras;
       /** Why a permanent failure is dead-lettered: parked deliveries resume when the account is linked again. */
       deadReason?: DeadLetterReason;
     }
-  | { kind: 'defer'; delayMs: number };
+  | { kind: 'deferred'; delayMs: number };
 
-class RateLimitedError extends Error {
-  constructor(readonly delayMs: number) {
-    super('rate limited');
-  }
-}
+type Attempted = Extract<IntegrationResult, { kind: 'attempted' }>;
 
 /** Sends connector requests over the hub's guarded HTTP client. */
 export class HttpTransport implements Transport {
@@ -45,102 +58,100 @@ export class HttpTransport implements Transport {
   }
 }
 
-export interface IntegrationDelivererOptions {
-  connections: ConnectionService;
+export interface IntegrationTargetOptions {
+  connections: Pick<ConnectionService, 'load' | 'contextFor' | 'missingMessage'>;
+  tokens: AccessTokens;
   runtime: ConnectorRuntime;
   sender: HttpSender;
-  store: Store;
+  store: ExternalRefStore;
   stats: SyncStats;
+  clock?: Clock;
 }
 
-/** Runs one delivery job of an integration: lead qualification, then the connector's triggers against the linked account. */
-export class IntegrationDeliverer {
+/** Delivers a job to an integration: lead qualification, then the connector's triggers against the linked account. */
+export class IntegrationTarget {
   private readonly limiter = new RateLimiter();
   private readonly transport: Transport;
+  private readonly clock: Clock;
 
-  constructor(private readonly o: IntegrationDelivererOptions) {
-    this.transport = new HttpTransport(o.sender);
+  constructor(private readonly options: IntegrationTargetOptions) {
+    this.transport = new HttpTransport(options.sender);
+    this.clock = options.clock ?? systemClock;
   }
 
-  async deliver(job: DeliveryJob, subscription: SubscriptionRecord): Promise<IntegrationDelivery> {
+  /** An integration's deliveries share the concurrency of its connection (the linked account's API). */
+  slotKey(subscription: LoadedSubscription): string {
+    return `connection:${subscription.record.integration?.connectionId ?? subscription.record.id}`;
+  }
+
+  async send(job: DeliveryJob, loaded: LoadedSubscription): Promise<IntegrationResult> {
+    const subscription = loaded.record;
     const target = subscription.integration;
-    if (!target) return permanent('the integration has no connection');
-    let routing: RoutingResult | undefined;
+    if (!target) return notSent('the integration has no connection');
+    let routing: RoutingResult | null = null;
     let connectionId = target.connectionId;
     if (target.qualification) {
       try {
         routing = await this.qualify(subscription, job.event);
       } catch (err) {
-        return permanent(`lead qualification: ${errorMessage(err)}; fix the integration's qualification rules`);
+        return notSent(`lead qualification: ${errorMessage(err)}; fix the integration's qualification rules`);
       }
-      if (!routing.qualified) return { ...skipped(`not qualified (score ${routing.score ?? 'none'})`), routing };
+      if (!routing.qualified) return skipped(`not qualified (score ${routing.score ?? 'none'})`, routing);
       connectionId = routing.connectionId;
     }
-    const loaded = await this.o.connections.load(connectionId);
-    if (!loaded || loaded.record.tenantId !== subscription.tenantId) {
-      return { ...permanent('the connection of this integration was deleted; create a new connection and integration'), ...(routing ? { routing } : {}) };
+    const connection = await this.options.connections.load(connectionId);
+    if (!connection || connection.record.tenantId !== subscription.tenantId) {
+      return notSent('the connection of this integration was deleted; create a new connection and integration', routing);
     }
-    if (!loaded.connector) return permanent(this.o.connections.missingMessage(loaded.record));
-    if (loaded.record.status === 'needs_reauth') return parked(loaded.record.lastError, routing);
-    const connector = loaded.connector;
-    const limit = connector.manifest.rate_limit;
-    const key = `${connector.manifest.name}:${loaded.record.id}`;
-    if (limit) {
-      // Go back to the queue before anything is sent when the wait would be long.
-      const wait = this.limiter.waitFor(key, limit.requests, limit.per_seconds);
-      if (wait > MAX_RATE_WAIT_MS) return { kind: 'defer', delayMs: wait };
-    }
+    if (!connection.connector) return notSent(this.options.connections.missingMessage(connection.record));
+    if (connection.record.status === 'needs_reauth') return parked(connection.record.lastError, routing);
     try {
-      const context = await this.o.connections.contextFor(loaded);
-      const headers = limit?.headers;
-      const transport: Transport = !headers
-        ? this.transport
-        : {
-            send: async (action, request) => {
-              const result = await this.transport.send(action, request);
-              const budget = budgetOf(result.headers, headers);
-              if (budget) this.limiter.observeBudget(key, budget.remaining, budget.resetMs);
-              return result;
-            },
-          };
-      const run = await this.o.runtime.run(connector, job.event, context, {
-        webhookId: job.webhookId,
-        triggers: target.triggers,
-        transport,
-        refs: this.refs(loaded),
-        ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
-        refreshCredentials: () => this.o.connections.tokens.fresh({ ...loaded, context }, { force: true }),
-        beforeSend: async () => {
-          if (!limit) return;
-          const wait = this.limiter.reserve(key, limit.requests, limit.per_seconds, MAX_RATE_WAIT_MS);
-          if (wait === null) throw new RateLimitedError(this.limiter.waitFor(key, limit.requests, limit.per_seconds));
-          if (wait > 0) await sleep(wait);
-        },
-      });
-      const steps: AttemptStep[] = run.steps;
-      for (const step of steps) {
-        if (step.objectType && step.result) this.o.stats.record(subscription.tenantId, loaded.record.id, step.objectType, step.result);
-      }
-      const lastStep = steps[steps.length - 1];
-      const durationMs = steps.reduce((sum, s) => sum + s.durationMs, 0);
-      const base: HttpResult = run.last ? { ...run.last, durationMs } : { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: null };
-      const common = { url: lastStep?.url ?? `connector:${connector.manifest.name}`, externalId: run.externalId, steps, ...(routing ? { routing } : {}) };
-      const o = run.outcome;
-      switch (o.kind) {
-        case 'success':
-          return { kind: 'done', result: base, outcome: { kind: 'success' }, ...common };
-        case 'skipped':
-          return { kind: 'done', result: base, outcome: { kind: 'success' }, ...common, externalId: null, skipped: o.reason };
-        case 'retry':
-          return { kind: 'done', result: { ...base, error: base.error ?? o.reason }, outcome: { kind: 'retry', retryAfterMs: o.retryAfterMs }, ...common };
-        case 'fail':
-        case 'refresh':
-          return { kind: 'done', result: { ...base, error: o.reason }, outcome: { kind: 'permanent', reason: o.reason }, ...common };
-      }
+      return await this.run(job, subscription, connection, connection.connector, routing);
     } catch (err) {
-      if (err instanceof RateLimitedError) return { kind: 'defer', delayMs: err.delayMs };
       if (err instanceof NeedsReauthError) return parked(err.message, routing);
       throw err;
+    }
+  }
+
+  /** The connector's triggers for this event, paced by the connection's rate limit. */
+  private async run(job: DeliveryJob, subscription: SubscriptionRecord, connection: LoadedConnection, connector: LoadedConnector, routing: RoutingResult | null): Promise<IntegrationResult> {
+    const limit = connector.manifest.rate_limit;
+    const key = `${connector.manifest.name}:${connection.record.id}`;
+    // Go back to the queue before anything is sent when the wait would be long.
+    const wait = limit ? this.limiter.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
+    if (wait > MAX_RATE_WAIT_MS) return { kind: 'deferred', delayMs: wait };
+    const context = await this.options.connections.contextFor(connection);
+    const paced = limit ? new PacedTransport(this.transport, this.limiter, key, limit, this.clock) : null;
+    const run = await this.options.runtime.run(connector, job.event, context, {
+      webhookId: job.webhookId,
+      triggers: subscription.integration?.triggers ?? null,
+      transport: paced ?? this.transport,
+      refs: this.refs(connection),
+      ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
+      refreshCredentials: () => this.options.tokens.fresh({ ...connection, context }, { force: true }),
+    });
+    // The run stopped at a request the rate limit had no room for: the whole job comes back later.
+    if (paced?.deferMs != null) return { kind: 'deferred', delayMs: paced.deferMs };
+    const steps: AttemptStep[] = run.steps;
+    for (const step of steps) {
+      if (step.objectType && step.result) this.options.stats.record(subscription.tenantId, connection.record.id, step.objectType, step.result);
+    }
+    const lastStep = steps[steps.length - 1];
+    const durationMs = steps.reduce((sum, s) => sum + s.durationMs, 0);
+    // A run that sent nothing (every action's id was known already) taught the connection's health nothing.
+    const base: HttpResult = run.last ? { ...run.last, durationMs } : { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: 'not_sent' };
+    const extras: IntegrationExtras = { url: lastStep?.url ?? `connector:${connector.manifest.name}`, externalId: run.externalId, steps, skipped: null, routing };
+    const outcome = run.outcome;
+    switch (outcome.kind) {
+      case 'success':
+        return { kind: 'attempted', result: base, outcome: { kind: 'success' }, extras };
+      case 'skipped':
+        return { kind: 'attempted', result: base, outcome: { kind: 'success' }, extras: { ...extras, externalId: null, skipped: outcome.reason } };
+      case 'retry':
+        return { kind: 'attempted', result: { ...base, error: base.error ?? outcome.reason }, outcome: { kind: 'retry', retryAfterMs: outcome.retryAfterMs }, extras };
+      case 'fail':
+      case 'refresh':
+        return { kind: 'attempted', result: { ...base, error: outcome.reason }, outcome: { kind: 'permanent', reason: outcome.reason }, extras };
     }
   }
 
@@ -150,13 +161,13 @@ export class IntegrationDeliverer {
     if (!target || !q) throw new UnrecoverableError('no_qualification', 'no qualification rules');
     let score: number | null = null;
     if (q.score) {
-      const value = await this.o.runtime.userExpression(q.score).evaluate(event);
+      const value = await this.options.runtime.userExpression(q.score).evaluate(event);
       score = typeof value === 'number' && Number.isFinite(value) ? value : null;
     }
     const bindings = { score };
-    const qualified = q.qualify ? (await this.o.runtime.userExpression(q.qualify).evaluate(event, bindings)) === true : true;
+    const qualified = q.qualify ? (await this.options.runtime.userExpression(q.qualify).evaluate(event, bindings)) === true : true;
     for (const route of q.routes) {
-      if (route.when === null || (await this.o.runtime.userExpression(route.when).evaluate(event, bindings)) === true) {
+      if (route.when === null || (await this.options.runtime.userExpression(route.when).evaluate(event, bindings)) === true) {
         return { score, qualified, route: route.label, connectionId: route.connectionId };
       }
     }
@@ -166,39 +177,72 @@ export class IntegrationDeliverer {
   private refs(loaded: LoadedConnection): ExternalRefs {
     const id = loaded.record.id;
     return {
-      get: (type, key) => this.o.store.getExternalRef(id, type, key),
-      put: (type, key, externalId) => this.o.store.putExternalRef(id, type, key, externalId),
+      get: (type, key) => this.options.store.getExternalRef(id, type, key),
+      put: (type, key, externalId) => this.options.store.putExternalRef(id, type, key, externalId),
     };
   }
 }
 
+/**
+ * The connection's transport for one run, paced by its rate limit. A request
+ * the limit has no slot for within MAX_RATE_WAIT_MS is not sent: it answers
+ * "not sent", which ends the run there (the runtime stops at a request without
+ * an answer), and `deferMs` says when to try the job again.
+ */
+class PacedTransport implements Transport {
+  deferMs: number | null = null;
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly limiter: RateLimiter,
+    private readonly key: string,
+    private readonly limit: NonNullable<LoadedConnector['manifest']['rate_limit']>,
+    private readonly clock: Clock,
+  ) {}
+
+  async send(action: string, request: OutgoingRequest): Promise<HttpResult> {
+    const { requests, per_seconds: perSeconds, headers } = this.limit;
+    const wait = this.limiter.reserve(this.key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
+    if (wait === null) {
+      this.deferMs = this.limiter.waitFor(this.key, requests, perSeconds, this.clock.now());
+      return { status: null, headers: {}, body: null, durationMs: 0, error: 'rate limited', errorCode: 'not_sent' };
+    }
+    if (wait > 0) await sleep(wait);
+    const result = await this.inner.send(action, request);
+    const budget = headers ? budgetOf(result.headers, headers, this.clock.now()) : null;
+    if (budget) this.limiter.observeBudget(this.key, budget.remaining, budget.resetMs, this.clock.now());
+    return result;
+  }
+}
+
 /** What the API's rate-limit headers say is left, and for how long; null when it did not say. */
-function budgetOf(headers: Record<string, string>, spec: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' }): { remaining: number; resetMs: number } | null {
+function budgetOf(headers: Record<string, string>, spec: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' }, now: number): { remaining: number; resetMs: number } | null {
   const remaining = Number(headers[spec.remaining.toLowerCase()]);
   if (headers[spec.remaining.toLowerCase()] === undefined || !Number.isFinite(remaining)) return null;
   const reset = Number(headers[spec.reset.toLowerCase()]);
   if (!Number.isFinite(reset)) return { remaining, resetMs: 1000 };
   const format = spec.reset_format ?? 'seconds';
-  const ms = format === 'millis' ? reset : format === 'seconds' ? reset * 1000 : reset * 1000 - Date.now();
+  const ms = format === 'millis' ? reset : format === 'seconds' ? reset * 1000 : reset * 1000 - now;
   return { remaining, resetMs: Math.min(Math.max(ms, 0), 60_000) };
 }
 
-function permanent(reason: string): Extract<IntegrationDelivery, { kind: 'done' }> {
-  return {
-    kind: 'done',
-    result: { status: null, headers: {}, body: null, durationMs: 0, error: reason, errorCode: 'not_sent' },
-    outcome: { kind: 'permanent', reason },
-    url: '',
-    externalId: null,
-    steps: [],
-  };
+const NOTHING_SENT: HttpResult = { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: 'not_sent' };
+
+function noExtras(routing: RoutingResult | null): IntegrationExtras {
+  return { url: '', externalId: null, steps: [], skipped: null, routing };
 }
 
-function skipped(reason: string): Extract<IntegrationDelivery, { kind: 'done' }> {
-  return { kind: 'done', result: { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: null }, outcome: { kind: 'success' }, url: '', externalId: null, steps: [], skipped: reason };
+/** Failed for good before anything was sent. */
+function notSent(reason: string, routing: RoutingResult | null = null): Attempted {
+  return { kind: 'attempted', result: { ...NOTHING_SENT, error: reason }, outcome: { kind: 'permanent', reason }, extras: noExtras(routing) };
 }
 
-function parked(reason: string | null, routing: RoutingResult | undefined): IntegrationDelivery {
+/** Nothing to send for this event, which is a success. */
+function skipped(reason: string, routing: RoutingResult): Attempted {
+  return { kind: 'attempted', result: NOTHING_SENT, outcome: { kind: 'success' }, extras: { ...noExtras(routing), skipped: reason } };
+}
+
+function parked(reason: string | null, routing: RoutingResult | null): Attempted {
   const message = `parked: the connection needs to be linked again (${reason ?? 'its grant was revoked'}); it resumes when the account is linked again`;
-  return { ...permanent(message), deadReason: 'connection_needs_reauth', ...(routing ? { routing } : {}) };
+  return { ...notSent(message, routing), deadReason: 'connection_needs_reauth' };
 }

@@ -1,4 +1,8 @@
+import type { HubConfig } from '../config/config';
 import type { OAuth2Spec } from '../connectors/manifest';
+
+/** The settings OAuth apps are read from: the variables the config kept. */
+export type OAuthAppSettings = Pick<HubConfig, 'connectorEnv' | 'connectorVariable'>;
 
 /** A Hookhub OAuth app registered with a provider: its client and the endpoints in use. */
 export interface OAuthApp {
@@ -21,11 +25,12 @@ export type OAuthAppLookup = { ok: true; app: OAuthApp } | { ok: false; missing:
  * defaults), and optional overrides of the provider's endpoints (a Salesforce
  * sandbox, a proxy, a test server).
  */
-export function oauthApp(connector: string, spec: OAuth2Spec, env: Readonly<Record<string, string>>): OAuthAppLookup {
+export function oauthApp(connector: string, spec: OAuth2Spec, settings: OAuthAppSettings): OAuthAppLookup {
+  const env = settings.connectorEnv;
   const idVar = spec.client_id_env ?? connectorEnvName(connector, 'CLIENT_ID');
   const secretVar = spec.client_secret_env ?? connectorEnvName(connector, 'CLIENT_SECRET');
-  const clientId = env[idVar] ?? process.env[idVar];
-  const clientSecret = env[secretVar] ?? process.env[secretVar];
+  const clientId = env[idVar] ?? settings.connectorVariable(idVar);
+  const clientSecret = env[secretVar] ?? settings.connectorVariable(secretVar);
   const missing = [clientId ? null : idVar, clientSecret ? null : secretVar].filter((v): v is string => v !== null);
   if (!clientId || !clientSecret) return { ok: false, missing };
   return {

@@ -8,9 +8,11 @@ import type { ConnectionService } from './connection-service';
 import type { LoadedConnector } from '../connectors/loader';
 import type { OAuth2Spec } from '../connectors/manifest';
 import type { ConnectorRegistry } from '../connectors/registry';
-import type { ConnectionRecord, OAuthStateRecord, Store } from '../store/port';
+import type { ConnectionRecord, OAuthStateRecord } from './model';
+import type { OAuthStates } from './ports';
 import { oauthApp } from './oauth-apps';
-import type { OAuthApp } from './oauth-apps';
+import type { OAuthApp, OAuthAppSettings } from './oauth-apps';
+import { authorizeInput } from './connection-input';
 import { TokenError, tokenRequest } from './token-client';
 import type { TokenResponse } from './token-client';
 
@@ -19,11 +21,11 @@ export const STATE_TTL_MS = 10 * 60_000;
 export const STATE_COOKIE_PREFIX = 'hh_oauth_';
 
 export interface OAuthLinkerOptions {
-  store: Store;
+  store: OAuthStates;
   secretBox: SecretBox;
   registry: ConnectorRegistry;
-  connections: ConnectionService;
-  config: Pick<HubConfig, 'publicUrl' | 'connectorEnv' | 'production'>;
+  connections: Pick<ConnectionService, 'get' | 'pinned' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
+  config: Pick<HubConfig, 'publicUrl' | 'production'> & OAuthAppSettings;
   /** Called after an account was linked again: parked deliveries resume. */
   onRelinked(connection: ConnectionRecord): Promise<void>;
 }
@@ -55,33 +57,30 @@ export class OAuthFlowError extends HubError {
  * the browser that opened the link; tokens are stored sealed.
  */
 export class OAuthLinker {
-  constructor(private readonly o: OAuthLinkerOptions) {}
+  constructor(private readonly options: OAuthLinkerOptions) {}
 
   callbackUrl(connector: string): string {
-    return `${this.o.config.publicUrl}/oauth/callback/${connector}`;
+    return `${this.options.config.publicUrl}/oauth/callback/${connector}`;
   }
 
-  async authorize(tenantId: string, input: Record<string, unknown>): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
-    const allowed = ['connector', 'config', 'redirectAfter', 'connectionId', 'description'];
-    const extra = Object.keys(input).filter((k) => !allowed.includes(k));
-    if (extra.length > 0) throw new ValidationError(`Unknown field ${extra[0] ?? ''}; allowed: ${allowed.join(', ')}.`, extra.map((k) => ({ path: `/${k}`, message: 'is not an allowed property' })));
-    const name = input['connector'];
-    const connector = typeof name === 'string' ? this.o.registry.latest(name) : null;
+  async authorize(tenantId: string, body: Record<string, unknown>): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
+    const input = authorizeInput(body, this.redirectMessage());
+    const connector = this.options.registry.latest(input.connector);
     if (!connector) throw new ValidationError('connector must name an installed connector; see GET /v1/connectors.', [{ path: '/connector', message: 'unknown connector' }]);
     const spec = oauthSpec(connector);
     const app = this.app(connector, spec);
     let relink: ConnectionRecord | null = null;
     let pinned = connector;
-    if (input['connectionId'] !== undefined) {
-      relink = await this.o.connections.get(tenantId, String(input['connectionId']));
+    if (input.connectionId !== undefined) {
+      relink = await this.options.connections.get(tenantId, input.connectionId);
       if (relink.connector !== connector.manifest.name) {
         throw new ValidationError(`Connection ${relink.id} links ${relink.connector}, not ${connector.manifest.name}.`, [{ path: '/connectionId', message: 'another connector' }]);
       }
-      pinned = this.o.connections.pinned(relink) ?? connector;
+      pinned = this.options.connections.pinned(relink) ?? connector;
     }
-    const config = (input['config'] ?? (relink ? undefined : {})) as Record<string, unknown> | undefined;
-    if (config !== undefined) this.o.connections.assertValidConfig(pinned, config);
-    const redirectAfter = this.redirectAfter(input['redirectAfter']);
+    const config = input.config ?? (relink ? undefined : {});
+    if (config !== undefined) this.options.connections.assertValidConfig(pinned, config);
+    const redirectAfter = this.redirectAfter(input.redirectAfter);
     const handle = randomBytes(24).toString('base64url');
     const info: { handle: string; verifier: string | null } = { handle, verifier: null };
     const providerUrl = await new Promise<string>((resolve, reject) => {
@@ -97,23 +96,23 @@ export class OAuthLinker {
       tenantId,
       connector: connector.manifest.name,
       connectionId: relink?.id ?? null,
-      sealed: this.o.secretBox.seal(JSON.stringify({ config: config ?? {}, verifier: info.verifier, description: typeof input['description'] === 'string' ? input['description'] : null } satisfies Sealed)),
+      sealed: this.options.secretBox.seal(JSON.stringify({ config: config ?? {}, verifier: info.verifier, description: input.description ?? null } satisfies Sealed)),
       browserNonceHash: '',
       authorizationUrl: providerUrl,
       redirectAfter,
       createdAt: now,
       expiresAt: new Date(now.getTime() + STATE_TTL_MS),
     };
-    await this.o.store.insertOAuthState(record);
-    return { authorizationUrl: `${this.o.config.publicUrl}/oauth/start/${handle}`, state: handle, expiresAt: record.expiresAt.toISOString() };
+    await this.options.store.insertOAuthState(record);
+    return { authorizationUrl: `${this.options.config.publicUrl}/oauth/start/${handle}`, state: handle, expiresAt: record.expiresAt.toISOString() };
   }
 
   /** The browser opens the link: bind the flow to it with a cookie, then go to the provider. */
   async start(handle: string): Promise<{ location: string; cookieName: string; cookieValue: string; maxAgeMs: number }> {
-    const state = await this.o.store.getOAuthState(handle);
+    const state = await this.options.store.getOAuthState(handle);
     if (!state || state.expiresAt.getTime() < Date.now()) throw new OAuthFlowError('oauth_state_invalid', 'This link has expired or was already used; start linking the account again.', 410);
     const nonce = randomBytes(24).toString('base64url');
-    if (!(await this.o.store.claimOAuthState(handle, sha256Hex(nonce)))) {
+    if (!(await this.options.store.claimOAuthState(handle, sha256Hex(nonce)))) {
       throw new OAuthFlowError('oauth_state_claimed', 'This link was already opened in another browser; start linking the account again.', 409);
     }
     return { location: state.authorizationUrl, cookieName: `${STATE_COOKIE_PREFIX}${handle.slice(0, 16)}`, cookieValue: nonce, maxAgeMs: state.expiresAt.getTime() - Date.now() };
@@ -122,24 +121,24 @@ export class OAuthLinker {
   /** The provider sends the browser back: check the state, exchange the code, store the connection. */
   async callback(connectorName: string, req: CallbackRequest): Promise<{ connection: ConnectionRecord; redirectAfter: string | null }> {
     const stateParam = typeof req.query['state'] === 'string' ? req.query['state'] : '';
-    const state = stateParam ? await this.o.store.getOAuthState(stateParam) : null;
+    const state = stateParam ? await this.options.store.getOAuthState(stateParam) : null;
     if (!state) throw new OAuthFlowError('oauth_state_invalid', 'Unknown or already used authorization state; start linking the account again.', 403);
     if (state.connector !== connectorName) throw new OAuthFlowError('oauth_state_invalid', 'This authorization was started for another connector.', 403);
     const nonce = req.cookies[`${STATE_COOKIE_PREFIX}${state.id.slice(0, 16)}`];
     if (!nonce || state.browserNonceHash === '' || sha256Hex(nonce) !== state.browserNonceHash) {
       throw new OAuthFlowError('oauth_state_invalid', 'This authorization was started in another browser or by another tenant; start linking the account again from your own session.', 403);
     }
-    if (!(await this.o.store.consumeOAuthState(state.id))) throw new OAuthFlowError('oauth_state_invalid', 'This authorization state was already used; start linking the account again.', 403);
+    if (!(await this.options.store.consumeOAuthState(state.id))) throw new OAuthFlowError('oauth_state_invalid', 'This authorization state was already used; start linking the account again.', 403);
     if (state.expiresAt.getTime() < Date.now()) throw new OAuthFlowError('oauth_state_expired', 'The authorization took too long and expired; start linking the account again.', 403);
     if (typeof req.query['error'] === 'string') {
       const description = typeof req.query['error_description'] === 'string' ? `: ${req.query['error_description']}` : '';
       throw new OAuthFlowError('oauth_provider_error', `The provider refused the authorization (${req.query['error']}${description}).`, 400);
     }
-    const connector = this.o.registry.latest(connectorName);
+    const connector = this.options.registry.latest(connectorName);
     if (!connector) throw new OAuthFlowError('connector_not_found', `Connector ${connectorName} is not installed.`, 404);
     const spec = oauthSpec(connector);
     const app = this.app(connector, spec);
-    const sealed = JSON.parse(this.o.secretBox.open(state.sealed)) as Sealed;
+    const sealed = JSON.parse(this.options.secretBox.open(state.sealed)) as Sealed;
     const token = await new Promise<TokenResponse>((resolve, reject) => {
       const flow = Object.create(this.strategy(connector, spec, app, { handle: state.id, verifier: sealed.verifier })) as OAuth2Strategy & PassportActions;
       flow.success = (user: unknown) => resolve(user as TokenResponse);
@@ -153,14 +152,14 @@ export class OAuthLinker {
     });
     const metadata = keptValues(spec, token);
     const connection = state.connectionId
-      ? await this.o.connections.relinkOAuth(state.tenantId, state.connectionId, token, metadata, sealed.config)
-      : await this.o.connections.createOAuth(state.tenantId, connector, sealed.config, token, metadata, sealed.description);
-    if (state.connectionId) await this.o.onRelinked(connection);
+      ? await this.options.connections.relinkOAuth(state.tenantId, state.connectionId, token, metadata, sealed.config)
+      : await this.options.connections.createOAuth(state.tenantId, connector, sealed.config, token, metadata, sealed.description);
+    if (state.connectionId) await this.options.onRelinked(connection);
     return { connection, redirectAfter: state.redirectAfter };
   }
 
   app(connector: LoadedConnector, spec: OAuth2Spec): OAuthApp {
-    const found = oauthApp(connector.manifest.name, spec, this.o.config.connectorEnv);
+    const found = oauthApp(connector.manifest.name, spec, this.options.config);
     if (!found.ok) {
       throw new HubError('oauth_app_not_configured', `${connector.manifest.title} is not set up on this hub: the operator must register a Hookhub OAuth app and set ${found.missing.join(' and ')}.`, { status: 409 });
     }
@@ -197,15 +196,19 @@ export class OAuthLinker {
     return strategy;
   }
 
-  private redirectAfter(value: unknown): string | null {
+  private redirectAfter(value: string | null | undefined): string | null {
     if (value === undefined || value === null) return null;
     try {
-      const url = new URL(String(value));
-      if (url.protocol !== 'https:' && (this.o.config.production || url.protocol !== 'http:')) throw new Error('scheme');
+      const url = new URL(value);
+      if (url.protocol !== 'https:' && (this.options.config.production || url.protocol !== 'http:')) throw new Error('scheme');
       return url.toString();
     } catch {
-      throw new ValidationError(`redirectAfter must be an ${this.o.config.production ? 'https' : 'http(s)'} URL of your app, where the browser goes after linking.`, [{ path: '/redirectAfter', message: 'not a URL' }]);
+      throw new ValidationError(this.redirectMessage(), [{ path: '/redirectAfter', message: 'not a URL' }]);
     }
+  }
+
+  private redirectMessage(): string {
+    return `redirectAfter must be an ${this.options.config.production ? 'https' : 'http(s)'} URL of your app, where the browser goes after linking.`;
   }
 }
 

@@ -1,3 +1,6 @@
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
+
 /**
  * Per-connection request pacing (GCRA): `requests` per `perSeconds`, with a
  * burst of `requests`. reserve() books the next slot and says how long to wait
@@ -11,13 +14,16 @@ export class RateLimiter {
   /** What the API's own headers said is left, until when; each request booked spends one. */
   private readonly budgets = new Map<string, { remaining: number; resetAt: number; limit: number; windowMs: number; lastSentAt: number }>();
 
+  /** Time comes from `clock` where a caller does not say what time it is. */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   /** No request on `key` before `until` (epoch ms). */
   blockUntil(key: string, until: number): void {
     if (until > (this.blocked.get(key) ?? 0)) this.blocked.set(key, until);
   }
 
   /** The API said `remaining` requests are left for `resetMs`: requests beyond that wait for the reset. */
-  observeBudget(key: string, remaining: number, resetMs: number, now = Date.now()): void {
+  observeBudget(key: string, remaining: number, resetMs: number, now = this.clock.now()): void {
     const known = this.budgets.get(key);
     // The largest budget seen approximates the API's limit per window, for after the reset.
     const limit = Math.max(known?.limit ?? 0, remaining + 1);
@@ -28,7 +34,7 @@ export class RateLimiter {
     if (left <= 0) this.blockUntil(key, Math.max(now + resetMs, (known?.lastSentAt ?? now) + resetMs));
   }
 
-  reserve(key: string, requests: number, perSeconds: number, maxWaitMs: number, now = Date.now()): number | null {
+  reserve(key: string, requests: number, perSeconds: number, maxWaitMs: number, now = this.clock.now()): number | null {
     const interval = (perSeconds * 1000) / requests;
     const burst = (requests - 1) * interval;
     const tat = Math.max(this.tat.get(key) ?? now, now, this.blocked.get(key) ?? 0);
@@ -63,7 +69,7 @@ export class RateLimiter {
   }
 
   /** How long until a slot is free, without booking it. */
-  waitFor(key: string, requests: number, perSeconds: number, now = Date.now()): number {
+  waitFor(key: string, requests: number, perSeconds: number, now = this.clock.now()): number {
     const interval = (perSeconds * 1000) / requests;
     const tat = Math.max(this.tat.get(key) ?? now, now);
     return Math.max(0, tat - (requests - 1) * interval - now, (this.blocked.get(key) ?? 0) - now);

@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HubConfig } from '../config/config';
-import { UnrecoverableError } from '../core/errors';
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
+import { errorMessage, UnrecoverableError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
-import type { ConnectionService, LoadedConnection } from './connection-service';
-import type { OperationalEvents } from '../events/operational-events';
-import type { Store } from '../store/port';
+import type { CredentialStore, LoadedConnection } from './credential-store';
+import type { ConnectionRecord } from './model';
 import { oauthApp } from './oauth-apps';
+import type { OAuthAppSettings } from './oauth-apps';
+import type { Leases } from './ports';
 import { credentialsFrom, TokenError, tokenRequest } from './token-client';
 
 /** Refresh when the token has less than this left. */
@@ -23,10 +25,16 @@ export class NeedsReauthError extends UnrecoverableError {
 }
 
 export interface TokenManagerOptions {
-  store: Store;
-  connections: ConnectionService;
-  operational: Pick<OperationalEvents, 'emit'>;
-  config: Pick<HubConfig, 'connectorEnv'>;
+  /** Where the connections' credentials are read and written. */
+  credentials: CredentialStore;
+  /** One refresh per connection at a time, across processes. */
+  leases: Leases;
+  /** The hub's OAuth apps. */
+  apps: OAuthAppSettings;
+  /** After a connection's grant is lost and it was marked needs_reauth: tell its tenant. Must not throw. */
+  onGrantLost(connection: ConnectionRecord, reason: string): Promise<void>;
+  /** Decides when a token expires soon. */
+  clock?: Clock;
   logger: Logger;
 }
 
@@ -40,14 +48,17 @@ export interface TokenManagerOptions {
 export class TokenManager {
   /** Refreshes in progress in this process, by connection: concurrent callers share one. */
   private readonly inFlight = new Map<string, Promise<Record<string, unknown>>>();
+  private readonly clock: Clock;
 
-  constructor(private readonly o: TokenManagerOptions) {}
+  constructor(private readonly options: TokenManagerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** Credentials good for the next request; refreshed first when they expire soon (or `force`, after a 401). */
-  async fresh(loaded: LoadedConnection, options: { force?: boolean } = {}): Promise<Record<string, unknown>> {
+  async fresh(loaded: LoadedConnection, how: { force?: boolean } = {}): Promise<Record<string, unknown>> {
     const { record, context } = loaded;
     if (loaded.connector?.manifest.auth.type !== 'oauth2') return context.credentials;
-    if (!options.force && !expiresSoon(context.credentials)) return context.credentials;
+    if (!how.force && !this.expiresSoon(context.credentials)) return context.credentials;
     let pending = this.inFlight.get(record.id);
     if (!pending) {
       pending = this.refreshShared(loaded).finally(() => this.inFlight.delete(record.id));
@@ -62,22 +73,23 @@ export class TokenManager {
     const used = context.credentials['access_token'];
     const owner = newId('lease');
     const lease = `oauth-refresh:${record.id}`;
+    // Wall time: the wait is for another process, whose lease runs on the store's clock.
     const deadline = Date.now() + WAIT_FOR_OTHER_MS;
     for (;;) {
       // Someone else may have refreshed already: use theirs.
-      const current = await this.o.connections.reload(record.id);
+      const current = await this.options.credentials.reload(record.id);
       if (!current) throw new UnrecoverableError('connection_deleted', 'the connection was deleted');
       if (current.record.status === 'needs_reauth') throw new NeedsReauthError(`the connection needs to be linked again (${current.record.lastError ?? 'grant revoked'})`);
       const theirs = current.context.credentials;
-      if (theirs['access_token'] !== used && !expiresSoon(theirs)) return theirs;
-      if (await this.o.store.acquireLease(lease, owner, LEASE_TTL_MS)) {
+      if (theirs['access_token'] !== used && !this.expiresSoon(theirs)) return theirs;
+      if (await this.options.leases.acquireLease(lease, owner, LEASE_TTL_MS)) {
         try {
-          const again = await this.o.connections.reload(record.id);
+          const again = await this.options.credentials.reload(record.id);
           const latest = again?.context.credentials ?? theirs;
-          if (latest['access_token'] !== used && !expiresSoon(latest)) return latest;
+          if (latest['access_token'] !== used && !this.expiresSoon(latest)) return latest;
           return await this.refresh(again ?? current);
         } finally {
-          await this.o.store.releaseLease(lease, owner);
+          await this.options.leases.releaseLease(lease, owner);
         }
       }
       if (Date.now() > deadline) throw new Error(`another process has been refreshing the token of ${record.id} for too long; will retry`);
@@ -93,13 +105,13 @@ export class TokenManager {
     if (typeof refreshToken !== 'string' || refreshToken === '') {
       return this.lost(loaded, 'the provider gave no refresh token and the access token expired');
     }
-    const app = oauthApp(record.connector, spec, this.o.config.connectorEnv);
+    const app = oauthApp(record.connector, spec, this.options.apps);
     if (!app.ok) throw new Error(`cannot refresh ${record.connector} tokens: set ${app.missing.join(' and ')}`);
     try {
       const token = await tokenRequest(app.app, spec, { grant_type: 'refresh_token', refresh_token: refreshToken });
-      const credentials = credentialsFrom(token, context.credentials);
-      await this.o.connections.saveCredentials(record, credentials);
-      this.o.logger.info({ connectionId: record.id, connector: record.connector, rotated: token.refresh_token !== undefined && token.refresh_token !== refreshToken }, 'OAuth token refreshed');
+      const credentials = credentialsFrom(token, context.credentials, this.clock.now());
+      await this.options.credentials.save(record, credentials);
+      this.options.logger.info({ connectionId: record.id, connector: record.connector, rotated: token.refresh_token !== undefined && token.refresh_token !== refreshToken }, 'OAuth token refreshed');
       return credentials;
     } catch (err) {
       if (err instanceof TokenError && err.permanent) return this.lost(loaded, err.message);
@@ -109,20 +121,19 @@ export class TokenManager {
 
   private async lost(loaded: LoadedConnection, reason: string): Promise<never> {
     const { record } = loaded;
-    await this.o.connections.markNeedsReauth(record, reason);
-    this.o.logger.warn({ connectionId: record.id, connector: record.connector, reason }, 'OAuth grant lost; the connection needs to be linked again');
-    await this.o.operational.emit(record.tenantId, 'connection.needs_reauth', {
-      connection_id: record.id,
-      connector: record.connector,
-      reason,
-      relink: `POST /v1/connections/authorize {"connector": "${record.connector}", "connectionId": "${record.id}"}`,
-    });
+    await this.options.credentials.markNeedsReauth(record, reason);
+    this.options.logger.warn({ connectionId: record.id, connector: record.connector, reason }, 'OAuth grant lost; the connection needs to be linked again');
+    try {
+      await this.options.onGrantLost(record, reason);
+    } catch (err) {
+      this.options.logger.warn({ connectionId: record.id, err: errorMessage(err) }, 'could not report a lost OAuth grant');
+    }
     throw new NeedsReauthError(`the connection needs to be linked again (${reason})`);
   }
-}
 
-function expiresSoon(credentials: Record<string, unknown>): boolean {
-  const at = credentials['expires_at'];
-  if (typeof at !== 'string') return false;
-  return new Date(at).getTime() - Date.now() < REFRESH_AHEAD_MS;
+  private expiresSoon(credentials: Record<string, unknown>): boolean {
+    const at = credentials['expires_at'];
+    if (typeof at !== 'string') return false;
+    return new Date(at).getTime() - this.clock.now() < REFRESH_AHEAD_MS;
+  }
 }

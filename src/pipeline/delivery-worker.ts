@@ -1,34 +1,30 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage, UnrecoverableError } from '../core/errors';
-import { newId } from '../core/ids';
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import { retryUntilStored } from '../core/retry-until-stored';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob, Handover } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
-import type { DeadLetterReason, Store, AttemptRecord } from '../store/port';
-import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
-import type { SubscriptionMatcher } from './matcher';
-import type { IntegrationDeliverer, IntegrationDelivery } from '../integrations/integration-target';
-import type { AttemptRecorder } from './attempt-recorder';
-import { EndpointLimiter, endpointKey } from './endpoint-limiter';
-import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
 import type { OperationalEvents } from '../events/operational-events';
-import { classify } from '../transport/outcome';
-import type { Outcome } from '../transport/outcome';
-import type { PayloadBuilder } from '../webhooks/payload';
+import type { SubscriptionRecord } from '../subscriptions/model';
+import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { AttemptRecorder } from './attempt-recorder';
+import { EndpointLimiter, SATURATED } from './endpoint-limiter';
+import type { SubscriptionMatcher } from './matcher';
+import type { DeliveryLog } from './ports';
 import { RedeliveryCheck } from './redelivery-check';
-import { retryDelayMs } from '../transport/retry-policy';
-import { SubscriptionRateLimiter } from '../webhooks/subscription-rate-limiter';
-import { buildWebhookRequest } from '../webhooks/webhook-request';
+import { deadLetterOf, settlementOf } from './settle-stage';
+import type { Settlement } from './settle-stage';
+import { notSent } from './targets';
+import type { Attempted, DeliveryTarget, DeliveryTargets, TargetResult } from './targets';
 
 export interface DeliveryWorkerOptions {
   broker: Broker;
-  store: Store;
+  store: DeliveryLog;
   subscriptions: SubscriptionCache;
-  sender: HttpSender;
-  payloads: PayloadBuilder;
+  /** The kinds of sending, picked per subscription. */
+  targets: DeliveryTargets;
   recorder: AttemptRecorder;
   operational: OperationalEvents;
   metrics: HubMetrics;
@@ -36,123 +32,49 @@ export interface DeliveryWorkerOptions {
   perEndpointConcurrency: number;
   /** Evaluates the filters the router left pending (quarantined ones). */
   matcher: SubscriptionMatcher;
-  /** Runs connector actions for integrations. */
-  integrations: IntegrationDeliverer;
   /** Called when an endpoint answers 410 Gone. */
   disableSubscription(tenantId: string, id: string, reason: string): Promise<void>;
+  clock?: Clock;
 }
 
-/** How long a job waits when its subscription's rate limit has no room. */
-const DEFER_MS = 1000;
-/** The longest a job holds its place waiting for its subscription's rate limit before going back to the queue. */
-const RATE_WAIT_MS = 2000;
-
 /**
- * Handles one delivery job: one HTTP attempt, its record, and what follows
- * (done, a retry on the ladder, or a dead letter). Resolving means the job is
- * finished with durably; throwing puts the job back for another try.
+ * Handles one delivery job: one attempt through the subscription's target, its
+ * record, and what follows (done, a retry on the ladder, or a dead letter).
+ * Resolving means the job is finished with durably; throwing puts the job back
+ * for another try.
  */
 export class DeliveryWorker {
   private readonly limiter: EndpointLimiter;
-  private readonly rates: SubscriptionRateLimiter;
   private readonly redeliveries: RedeliveryCheck;
+  private readonly clock: Clock;
 
-  constructor(private readonly o: DeliveryWorkerOptions) {
-    this.limiter = new EndpointLimiter(o.perEndpointConcurrency);
-    this.rates = new SubscriptionRateLimiter(o.store);
-    this.redeliveries = new RedeliveryCheck(o.store);
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.limiter = new EndpointLimiter(options.perEndpointConcurrency, { clock: this.clock });
+    this.redeliveries = new RedeliveryCheck(options.store);
   }
 
   async handle(pending: DeliveryJob, handover: Handover = { redelivered: false }): Promise<void> {
     // Sent and recorded, but its message's ack was lost (broker restart, crash): receivers need it once.
     if (handover.redelivered && (await this.redeliveries.alreadySucceeded(pending))) {
-      this.o.metrics.redeliveriesSkipped.inc();
+      this.options.metrics.redeliveriesSkipped.inc();
       return;
     }
     const job = await this.withFilterDecided(pending);
     if (job === null) return;
-    const loaded = await this.o.subscriptions.get(job.subscriptionId);
+    const loaded = await this.options.subscriptions.get(job.subscriptionId);
     if (!loaded || loaded.record.tenantId !== job.tenantId) {
-      this.o.logger.info({ subscriptionId: job.subscriptionId, eventId: job.event.id }, 'subscription was deleted; delivery dropped');
+      this.options.logger.info({ subscriptionId: job.subscriptionId, eventId: job.event.id }, 'subscription was deleted; delivery dropped');
       return;
     }
-    if (!loaded.record.active) {
-      const error = `subscription is disabled${loaded.record.disabledReason ? ` (${loaded.record.disabledReason})` : ''}; re-enable it and replay the dead letter`;
-      await this.recordAndSettle(job, loaded, failedWithoutRequest(error), { kind: 'permanent', reason: error }, 'subscription_disabled');
-      return;
-    }
-    if (job.failure) {
-      // The subscription's filter failed on this event for good (a sandbox limit): on record, nothing sent.
-      await this.recordAndSettle(job, loaded, failedWithoutRequest(job.failure.message), { kind: 'permanent', reason: job.failure.message }, 'expression_failed');
-      return;
-    }
-    const integration = loaded.record.integration;
-    const key = integration ? `connection:${integration.connectionId}` : endpointKey(loaded.record.endpointUrl);
-    if (!(await this.limiter.acquire(key))) {
-      // Move the backlog of a slow, saturated endpoint aside (to a retry tier) instead of holding shared prefetch
-      // slots, for as long as the limiter says: its backlog must not cycle through the broker every second.
-      this.o.metrics.deferred.inc();
-      await this.o.broker.scheduleDelivery(job, this.limiter.deferDelayMs(key));
-      return;
-    }
-    if (integration) {
-      let delivery: IntegrationDelivery;
-      try {
-        delivery = await this.o.integrations.deliver(job, loaded.record);
-        if (delivery.kind === 'done') this.limiter.observe(key, delivery.result.durationMs, delivery.result.status !== null);
-      } finally {
-        this.limiter.release(key);
-      }
-      if (delivery.kind === 'defer') {
-        this.o.metrics.deferred.inc();
-        await this.o.broker.scheduleDelivery(job, delivery.delayMs);
-        return;
-      }
-      this.o.metrics.deliveryDuration.observe(delivery.result.durationMs / 1000);
-      const { externalId, steps, url, skipped, routing } = delivery;
-      await this.recordAndSettle(job, loaded, delivery.result, delivery.outcome, delivery.deadReason ?? 'permanent_failure', {
-        externalId,
-        steps,
-        url,
-        skipped: skipped ?? null,
-        routing: routing ?? null,
-      });
-      return;
-    }
-    const rate = loaded.record.rateLimit;
-    if (rate) {
-      // The subscription's own rate, shared by every worker: wait for a slot, or queue the job again.
-      const wait = await this.rates.acquire(loaded.record.id, rate.requestsPerSecond, RATE_WAIT_MS).catch((err: unknown) => {
-        this.limiter.release(key);
-        throw err;
-      });
-      if (wait === null) {
-        this.limiter.release(key);
-        this.o.metrics.deferred.inc();
-        await this.o.broker.scheduleDelivery(job, DEFER_MS);
-        return;
-      }
-      if (wait > 0) await sleep(wait);
-    }
-    let result: HttpResult;
-    let outcome: Outcome;
-    let permanentReason: DeadLetterReason = 'permanent_failure';
-    try {
-      const request = await buildWebhookRequest(this.o.payloads, loaded.record, loaded.secrets, job.webhookId, job.event, job.attempt);
-      result = await this.o.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
-      this.limiter.observe(key, result.durationMs, result.status !== null);
-      if (rate && result.status === 429) this.rates.slowDown(loaded.record.id);
-      outcome = classify(result);
-    } catch (err) {
-      if (!(err instanceof UnrecoverableError)) throw err;
-      result = failedWithoutRequest(errorMessage(err));
-      outcome = { kind: 'permanent', reason: errorMessage(err) };
-      if (err instanceof ExpressionLimitError) permanentReason = 'expression_failed';
-    } finally {
-      this.limiter.release(key);
-    }
-    this.o.metrics.deliveryDuration.observe(result.durationMs / 1000);
-    await this.recordAndSettle(job, loaded, result, outcome, permanentReason);
+    const subscription = loaded.record;
+    if (!subscription.active) return this.settle(job, subscription, notSent(disabledMessage(subscription), 'subscription_disabled'));
+    // The subscription's filter failed on this event for good (a sandbox limit): on record, nothing sent.
+    if (job.failure) return this.settle(job, subscription, notSent(job.failure.message, 'expression_failed'));
+    const sent = await this.sendInSlot(this.options.targets.for(subscription), job, loaded);
+    if (sent.kind === 'deferred') return this.defer(job, sent.delayMs);
+    this.options.metrics.deliveryDuration.observe(sent.result.durationMs / 1000);
+    await this.settle(job, subscription, sent);
   }
 
   /**
@@ -163,116 +85,84 @@ export class DeliveryWorker {
   private async withFilterDecided(job: DeliveryJob): Promise<DeliveryJob | null> {
     if (!job.filterPending) return job;
     const { filterPending: _decided, ...rest } = job;
-    const loaded = await this.o.subscriptions.get(job.subscriptionId);
+    const loaded = await this.options.subscriptions.get(job.subscriptionId);
     if (!loaded) return rest;
     try {
-      return (await this.o.matcher.matches(loaded.record, job.event)) ? rest : null;
+      return (await this.options.matcher.matches(loaded.record, job.event)) ? rest : null;
     } catch (err) {
       if (!(err instanceof ExpressionLimitError)) throw err;
       return { ...rest, failure: { code: err.code, message: `The subscription's filter failed on this event: ${err.message}` } };
     }
   }
 
-  private async recordAndSettle(
-    job: DeliveryJob,
-    loaded: LoadedSubscription,
-    result: HttpResult,
-    outcome: Outcome,
-    permanentReason: DeadLetterReason = 'permanent_failure',
-    extra: Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing'>> = {},
-  ): Promise<void> {
-    const sub = loaded.record;
-    const retriesUsed = job.attempt - 1;
-    let next: AttemptRecord['next'] = 'none';
-    let delayMs: number | null = null;
-    let deadReason: DeadLetterReason | null = null;
-    if (outcome.kind === 'retry') {
-      if (retriesUsed >= sub.retryConfig.maxRetries) deadReason = 'retries_exhausted';
-      else delayMs = retryDelayMs(sub.retryConfig, job.attempt, outcome.retryAfterMs);
-    } else if (outcome.kind === 'gone') deadReason = 'endpoint_gone';
-    else if (outcome.kind === 'permanent') deadReason = permanentReason;
-    if (delayMs !== null) next = 'retry';
-    if (deadReason !== null) next = 'dead_letter';
-
-    this.o.metrics.deliveries.inc({ outcome: outcome.kind === 'success' ? 'success' : next });
-    const attempt: AttemptRecord = {
-      id: newId('att'),
-      tenantId: job.tenantId,
-      subscriptionId: job.subscriptionId,
-      eventId: job.event.id,
-      eventType: job.event.type,
-      webhookId: job.webhookId,
-      attempt: job.attempt,
-      status: outcome.kind === 'success' ? 'succeeded' : 'failed',
-      next,
-      nextAttemptAt: delayMs === null ? null : new Date(Date.now() + delayMs),
-      url: sub.endpointUrl,
-      httpStatus: result.status,
-      durationMs: result.durationMs,
-      responseHeaders: result.headers,
-      responseBody: result.body,
-      error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
-      replay: job.replayOf !== undefined,
-      createdAt: new Date(),
-      ...extra,
-    };
-    const work: Array<Promise<void>> = [this.o.recorder.record(attempt)];
-    if (delayMs !== null) work.push(this.o.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, delayMs));
-    if (deadReason !== null) work.push(this.deadLetter(job, deadReason, attempt));
-    await Promise.all(work);
-
-    if (outcome.kind === 'gone') {
-      await retryUntilStored('a disabled subscription', () => this.o.disableSubscription(sub.tenantId, sub.id, 'endpoint answered 410 Gone'), this.o.logger);
-      await this.emit(job, 'webhook.endpoint_disabled', {
-        subscription_id: sub.id,
-        endpoint_url: sub.endpointUrl,
-        reason: 'The endpoint answered 410 Gone; the subscription was disabled.',
-      });
-    }
+  /** Sends through the target holding one of its endpoint's slots, and tells the endpoint's health how it answered. */
+  private async sendInSlot(target: DeliveryTarget, job: DeliveryJob, loaded: LoadedSubscription): Promise<TargetResult> {
+    const key = target.slotKey(loaded);
+    if (key === null) return target.send(job, loaded);
+    const sent = await this.limiter.withSlot(key, async () => {
+      const result = await target.send(job, loaded);
+      // Only a request that went out says anything about the endpoint; a deferral or a refusal before sending does not.
+      if (result.kind === 'attempted' && result.result.errorCode !== 'not_sent') {
+        this.limiter.observe(key, result.result.durationMs, result.result.status !== null);
+      }
+      return result;
+    });
+    // Move the backlog of a slow, saturated endpoint aside (to a retry tier) instead of holding shared prefetch
+    // slots, for as long as the limiter says: its backlog must not cycle through the broker every second.
+    return sent === SATURATED ? { kind: 'deferred', delayMs: this.limiter.deferDelayMs(key) } : sent;
   }
 
-  private async deadLetter(job: DeliveryJob, reason: DeadLetterReason, attempt: AttemptRecord): Promise<void> {
-    const id = newId('dl');
-    const record = {
-      id,
-      tenantId: job.tenantId,
-      subscriptionId: job.subscriptionId,
-      eventId: job.event.id,
-      eventType: job.event.type,
-      webhookId: job.webhookId,
-      event: job.event,
-      reason,
-      attempts: job.attempt,
-      lastStatus: attempt.httpStatus,
-      lastError: attempt.error,
-      createdAt: new Date(),
-      replayedAt: null,
-      replayCount: 0,
-    };
-    await retryUntilStored('a dead letter', () => this.o.store.insertDeadLetter(record), this.o.logger);
-    this.o.metrics.deadLetters.inc({ reason });
-    await this.o.broker.publishDeadLetter(job, reason);
-    const about = { subscription_id: job.subscriptionId, event_id: job.event.id, event_type: job.event.type, webhook_id: job.webhookId, dead_letter_id: id };
+  /** The one way a job waits without an attempt: back to the broker for `delayMs`, with the same attempt number. */
+  private async defer(job: DeliveryJob, delayMs: number): Promise<void> {
+    this.options.metrics.deferred.inc();
+    await this.options.broker.scheduleDelivery(job, delayMs);
+  }
+
+  /** Records the attempt and carries out what follows it: a retry, a dead letter, a disabled subscription. */
+  private async settle(job: DeliveryJob, subscription: SubscriptionRecord, attempted: Attempted): Promise<void> {
+    const settlement = settlementOf(job, subscription, attempted, this.clock);
+    this.options.metrics.deliveries.inc({ outcome: settlement.outcome.kind === 'success' ? 'success' : settlement.attempt.next });
+    await Promise.all([this.options.recorder.record(settlement.attempt), this.retry(settlement), this.deadLetter(settlement)]);
+    if (settlement.outcome.kind === 'gone') await this.disable(settlement);
+  }
+
+  private async retry({ job, retryInMs }: Settlement): Promise<void> {
+    if (retryInMs !== null) await this.options.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, retryInMs);
+  }
+
+  private async deadLetter(settlement: Settlement): Promise<void> {
+    const { job, attempt, deadReason: reason } = settlement;
+    if (reason === null) return;
+    const record = deadLetterOf(settlement, reason, this.clock);
+    await retryUntilStored('a dead letter', () => this.options.store.insertDeadLetter(record), this.options.logger);
+    this.options.metrics.deadLetters.inc({ reason });
+    await this.options.broker.publishDeadLetter(job, reason);
+    const about = { subscription_id: job.subscriptionId, event_id: job.event.id, event_type: job.event.type, webhook_id: job.webhookId, dead_letter_id: record.id };
     if (reason === 'expression_failed') await this.emit(job, 'webhook.expression_failed', { ...about, error: attempt.error });
     if (reason === 'retries_exhausted') {
       await this.emit(job, 'webhook.delivery_exhausted', { ...about, attempts: job.attempt, last_status: attempt.httpStatus, last_error: attempt.error });
     }
   }
 
+  /** The endpoint answered 410 Gone: its subscription is disabled, and its tenant told. */
+  private async disable({ job, subscription }: Settlement): Promise<void> {
+    await retryUntilStored('a disabled subscription', () => this.options.disableSubscription(subscription.tenantId, subscription.id, 'endpoint answered 410 Gone'), this.options.logger);
+    await this.emit(job, 'webhook.endpoint_disabled', {
+      subscription_id: subscription.id,
+      endpoint_url: subscription.endpointUrl,
+      reason: 'The endpoint answered 410 Gone; the subscription was disabled.',
+    });
+  }
+
   private async emit(job: DeliveryJob, type: 'webhook.delivery_exhausted' | 'webhook.endpoint_disabled' | 'webhook.expression_failed', data: Record<string, unknown>): Promise<void> {
     // Never alert about failures to deliver alerts: that could loop forever.
     if (isOperationalType(job.event.type)) return;
-    await this.o.operational.emit(job.tenantId, type, data);
+    await this.options.operational.emit(job.tenantId, type, data);
   }
 }
 
-/** The subscription's network rules for the sender: allowed addresses and its client certificate. */
-function sendOptions(loaded: LoadedSubscription): SendOptions | undefined {
-  const allowedIps = loaded.record.allowedIps ?? [];
-  if (allowedIps.length === 0 && !loaded.tls) return undefined;
-  return { ...(allowedIps.length ? { allowedIps } : {}), ...(loaded.tls ? { tls: loaded.tls } : {}) };
-}
-
-function failedWithoutRequest(error: string): HttpResult {
-  return { status: null, headers: {}, body: null, durationMs: 0, error, errorCode: 'not_sent' };
+/** Why a job for a disabled subscription is dead-lettered, and how to have it delivered after all. */
+function disabledMessage(subscription: SubscriptionRecord): string {
+  const why = subscription.disabledReason ? ` (${subscription.disabledReason})` : '';
+  return `subscription is disabled${why}; re-enable it and replay the dead letter`;
 }

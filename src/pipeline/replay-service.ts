@@ -1,6 +1,8 @@
 import { HubError, NotFoundError } from '../core/errors';
 import type { Broker, DeliveryJob } from '../broker/port';
+import type { Logger } from '../core/logger';
 import type { DeadLetterRecord } from './model';
+import type { SubscriptionRecord } from '../subscriptions/model';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { DeadLetters } from './ports';
 
@@ -11,9 +13,35 @@ import type { DeadLetters } from './ports';
  */
 export class ReplayService {
   constructor(
-    private readonly store: DeadLetters & Pick<SubscriptionRepository, 'getSubscription'>,
+    private readonly store: DeadLetters & Pick<SubscriptionRepository, 'getSubscription' | 'listSubscriptions'>,
     private readonly broker: Broker,
+    private readonly logger: Logger,
   ) {}
+
+  /**
+   * After an account is linked again: replays the deliveries parked while it needed to be
+   * (same webhook ids), of every integration that sends to the connection, its routes included.
+   * A replay that fails is logged and left for POST /v1/dead-letters/:id/replay. Returns how many were parked.
+   */
+  async resumeParked(tenantId: string, connectionId: string): Promise<number> {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.listSubscriptions(tenantId, 'integration', { limit: 250, ...(cursor ? { cursor } : {}) });
+      ids.push(...page.data.filter((s) => sendsTo(s, connectionId)).map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const parked = await this.store.findDeadLettersByReason(tenantId, ids, 'connection_needs_reauth');
+    for (const dead of parked) {
+      try {
+        await this.replayOne(tenantId, dead.id);
+      } catch (err) {
+        this.logger.warn({ deadLetterId: dead.id, err: (err as Error).message }, 'could not resume a parked delivery; replay it with POST /v1/dead-letters/:id/replay');
+      }
+    }
+    if (parked.length > 0) this.logger.info({ connectionId, resumed: parked.length }, 'account linked again; parked deliveries resumed');
+    return parked.length;
+  }
 
   async replayOne(tenantId: string, deadLetterId: string): Promise<DeadLetterRecord> {
     const record = await this.store.getDeadLetter(tenantId, deadLetterId);
@@ -60,6 +88,12 @@ export class ReplayService {
       );
     }
   }
+}
+
+/** Whether an integration delivers to this connection, directly or through one of its routes. */
+function sendsTo(subscription: SubscriptionRecord, connectionId: string): boolean {
+  const target = subscription.integration;
+  return target?.connectionId === connectionId || (target?.qualification?.routes ?? []).some((r) => r.connectionId === connectionId);
 }
 
 function jobFor(record: DeadLetterRecord): DeliveryJob {

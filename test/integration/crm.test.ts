@@ -362,7 +362,7 @@ describe('token lifecycle', () => {
     await api('POST', '/v1/integrations', { connection: conId, events: ['business.created'] });
     const loaded = (await th.hub.connections.reload(conId))!;
     // The provider stops accepting the access token before its stated expiry (it was rotated out on its side).
-    await th.hub.connections.saveCredentials(loaded.record, { ...loaded.context.credentials, access_token: 'no-longer-valid' });
+    await th.hub.vault.save(loaded.record, { ...loaded.context.credentials, access_token: 'no-longer-valid' });
     const before = (await th.hub.connections.reload(conId))!.context.credentials;
     const refreshesBefore = tokenProxy.refreshes;
     const bizId = `biz_${randomBytes(4).toString('hex')}`;
@@ -431,7 +431,7 @@ describe('token lifecycle', () => {
     const conId = await link(api, 'salesforce');
     const loaded = (await th.hub.connections.reload(conId))!;
     // Pretend the token expires in a minute.
-    await th.hub.connections.saveCredentials(loaded.record, { ...loaded.context.credentials, expires_at: new Date(Date.now() + 60_000).toISOString() });
+    await th.hub.vault.save(loaded.record, { ...loaded.context.credentials, expires_at: new Date(Date.now() + 60_000).toISOString() });
     await th.hub.connectionJobs.refreshExpiring();
     const after = (await th.hub.connections.reload(conId))!;
     expect(after.context.credentials['access_token']).not.toBe(loaded.context.credentials['access_token']);

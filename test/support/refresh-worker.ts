@@ -8,9 +8,9 @@
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/core/logger';
 import { SecretBox } from '../../src/core/secret-box';
-import { ConnectionService } from '../../src/integrations/connection-service';
+import { ConnectionVault } from '../../src/integrations/connection-vault';
+import { TokenManager } from '../../src/integrations/token-manager';
 import { ConnectorRegistry } from '../../src/connectors/registry';
-import { ConnectorRuntime } from '../../src/connectors/runtime';
 import { MongoStore } from '../../src/store/mongo/mongo-store';
 
 async function main(): Promise<void> {
@@ -20,23 +20,14 @@ async function main(): Promise<void> {
   await store.connect();
   const registry = new ConnectorRegistry({ dir: config.connectors.dir, logger: silentLogger });
   registry.load();
-  const connections = new ConnectionService({
-    store,
-    secretBox: new SecretBox(config.encryptionKeys),
-    registry,
-    runtime: new ConnectorRuntime(),
-    transport: { send: () => Promise.reject(new Error('not used')) },
-    production: false,
-    connectorEnv: config.connectorEnv,
-    operational: { emit: async () => undefined },
-    logger: silentLogger,
-  });
-  const loaded = await connections.reload(connectionId as string);
+  const vault = new ConnectionVault({ store, secretBox: new SecretBox(config.encryptionKeys), registry });
+  const tokens = new TokenManager({ credentials: vault, leases: store, apps: config, onGrantLost: async () => undefined, logger: silentLogger });
+  const loaded = await vault.reload(connectionId as string);
   if (!loaded) throw new Error(`no connection ${connectionId}`);
   // A worker that read the connection after the others refreshed it would be a later request, not a racer.
   if (Date.now() > Number(startAt)) throw new Error('started too late to race; give the workers more time');
   await new Promise((resolve) => setTimeout(resolve, Number(startAt) - Date.now()));
-  const credentials = await connections.tokens.fresh(loaded, { force: true });
+  const credentials = await tokens.fresh(loaded, { force: true });
   process.stdout.write(`${String(credentials['access_token'])}\n`);
   await store.close();
 }

@@ -1,5 +1,7 @@
-import { EndpointHealth, EndpointLimiter, wholeTier } from '../../src/pipeline/endpoint-limiter';
-import type { EndpointRules } from '../../src/pipeline/endpoint-limiter';
+import { EndpointHealth, wholeTier } from '../../src/pipeline/endpoint-health';
+import type { EndpointRules } from '../../src/pipeline/endpoint-health';
+import { EndpointLimiter, SATURATED } from '../../src/pipeline/endpoint-limiter';
+import type { EndpointLimiterOptions } from '../../src/pipeline/endpoint-limiter';
 
 const rules: EndpointRules = { maxConcurrency: 64, startConcurrency: 4, slowMs: 1000, minDeferMs: 1000, maxDeferMs: 300_000 };
 
@@ -125,16 +127,63 @@ describe('EndpointHealth', () => {
   });
 });
 
+/**
+ * The limiter as these tests drive it: acquire() takes a slot through withSlot and holds it
+ * (true once held, false when withSlot moved the job aside), until release() lets go of the
+ * endpoint's oldest held slot and withSlot has given it back.
+ */
+class HeldSlots {
+  readonly limiter: EndpointLimiter;
+  private readonly held = new Map<string, Array<{ letGo: () => void; done: Promise<unknown> }>>();
+
+  constructor(maxConcurrency: number, options: EndpointLimiterOptions) {
+    this.limiter = new EndpointLimiter(maxConcurrency, options);
+  }
+
+  acquire(key: string): Promise<boolean> {
+    return new Promise((granted) => {
+      const holders = this.held.get(key) ?? [];
+      this.held.set(key, holders);
+      let letGo = (): void => undefined;
+      const holding = new Promise<void>((resolve) => (letGo = resolve));
+      const done = this.limiter.withSlot(key, () => {
+        holders.push({ letGo, done });
+        granted(true);
+        return holding;
+      });
+      void done.then((result) => result === SATURATED && granted(false));
+    });
+  }
+
+  async release(key: string): Promise<void> {
+    const holder = this.held.get(key)?.shift();
+    holder?.letGo();
+    await holder?.done;
+  }
+
+  observe(key: string, durationMs: number, answered: boolean): void {
+    this.limiter.observe(key, durationMs, answered);
+  }
+
+  isSlow(key: string): boolean {
+    return this.limiter.isSlow(key);
+  }
+
+  deferDelayMs(key: string): number {
+    return this.limiter.deferDelayMs(key);
+  }
+}
+
 describe('EndpointLimiter', () => {
-  let clock = 0;
-  const now = (): number => clock;
+  let now = 0;
+  const clock = { now: (): number => now };
 
   /** Settles pending promise callbacks. */
   const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
   /** Time passing, for the clock and the timers together. */
   const elapse = (ms: number): void => {
     for (let step = 0; step < ms; step += 10) {
-      clock += 10;
+      now += 10;
       jest.advanceTimersByTime(10);
     }
   };
@@ -142,7 +191,7 @@ describe('EndpointLimiter', () => {
   const atOnce = (acquired: Promise<boolean>): Promise<boolean | 'waiting'> => Promise.race([acquired, flush().then(() => 'waiting' as const)]);
 
   beforeEach(() => {
-    clock = 0;
+    now = 0;
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
   });
   afterEach(() => {
@@ -150,10 +199,10 @@ describe('EndpointLimiter', () => {
   });
 
   it('makes jobs for an endpoint that answers wait their turn, in order, beyond the check interval', async () => {
-    const limiter = new EndpointLimiter(1, { checkIntervalMs: 20, now });
+    const limiter = new HeldSlots(1, { checkIntervalMs: 20, clock });
     expect(await limiter.acquire('https://a')).toBe(true);
     limiter.observe('https://a', 30, true);
-    limiter.release('https://a');
+    await limiter.release('https://a');
     expect(await limiter.acquire('https://a')).toBe(true);
     const order: string[] = [];
     const second = limiter.acquire('https://a').then((ok) => order.push(`second:${ok}`));
@@ -164,15 +213,15 @@ describe('EndpointLimiter', () => {
     await flush();
     expect(order).toEqual([]);
     limiter.observe('https://a', 30, true);
-    limiter.release('https://a');
+    await limiter.release('https://a');
     await second;
-    limiter.release('https://a');
+    await limiter.release('https://a');
     await third;
     expect(order).toEqual(['second:true', 'third:true']);
   });
 
   it('moves waiting jobs aside as soon as a fresh endpoint has hung for slowMs, and refuses new ones at once', async () => {
-    const limiter = new EndpointLimiter(64, { checkIntervalMs: 250, now });
+    const limiter = new HeldSlots(64, { checkIntervalMs: 250, clock });
     // A fresh endpoint gets 4 slots, not 64: that is all a hanging one holds of the shared prefetch.
     const first = await Promise.all(Array.from({ length: 4 }, () => limiter.acquire('https://hangs')));
     expect(first).toEqual([true, true, true, true]);
@@ -188,10 +237,10 @@ describe('EndpointLimiter', () => {
     expect(await atOnce(limiter.acquire('https://hangs'))).toBe(false);
     expect(limiter.deferDelayMs('https://hangs')).toBeGreaterThanOrEqual(1000);
     // A timeout frees a slot and cuts the limit: the next job is still tried (retries go on), one at a time.
-    clock = 30_000;
+    now = 30_000;
     for (let i = 0; i < 4; i += 1) {
       limiter.observe('https://hangs', 30_000, false);
-      limiter.release('https://hangs');
+      await limiter.release('https://hangs');
     }
     expect(await limiter.acquire('https://hangs')).toBe(true);
     expect(await atOnce(limiter.acquire('https://hangs'))).toBe(false);
@@ -200,25 +249,25 @@ describe('EndpointLimiter', () => {
   });
 
   it('lets no more jobs wait for an endpoint not heard from than it has slots, and any number once it answers well', async () => {
-    const limiter = new EndpointLimiter(64, { checkIntervalMs: 250, now });
+    const limiter = new HeldSlots(64, { checkIntervalMs: 250, clock });
     for (let i = 0; i < 4; i += 1) expect(await limiter.acquire('https://new')).toBe(true);
     const waiting = Array.from({ length: 4 }, () => limiter.acquire('https://new'));
     expect(await Promise.all(waiting.map(atOnce))).toEqual(['waiting', 'waiting', 'waiting', 'waiting']);
     expect(await atOnce(limiter.acquire('https://new'))).toBe(false);
     // A fast answer: the endpoint is known to answer, and its backlog may wait its turn.
     limiter.observe('https://new', 20, true);
-    limiter.release('https://new');
+    await limiter.release('https://new');
     expect(await waiting[0]).toBe(true);
     const more = Array.from({ length: 20 }, () => limiter.acquire('https://new'));
     expect(await Promise.all(more.map(atOnce))).toEqual(Array.from({ length: 20 }, () => 'waiting'));
   });
 
   it('does not take a stall of the hub itself for an endpoint hanging', async () => {
-    const limiter = new EndpointLimiter(64, { now });
+    const limiter = new HeldSlots(64, { clock });
     expect(await limiter.acquire('https://a')).toBe(true);
     elapse(300);
     // The event loop is blocked for 1.5 s: the heartbeat comes late.
-    clock += 1500;
+    now += 1500;
     jest.advanceTimersByTime(100);
     expect(limiter.isSlow('https://a')).toBe(false);
     // Running normally, no answer for more than slowMs is a hang.
@@ -227,15 +276,15 @@ describe('EndpointLimiter', () => {
   });
 
   it('lets jobs wait again once a slow endpoint answers well', async () => {
-    const limiter = new EndpointLimiter(1, { checkIntervalMs: 20, now });
+    const limiter = new HeldSlots(1, { checkIntervalMs: 20, clock });
     expect(await limiter.acquire('https://slow')).toBe(true);
     limiter.observe('https://slow', 5000, true);
     expect(await atOnce(limiter.acquire('https://slow'))).toBe(false);
-    limiter.release('https://slow');
+    await limiter.release('https://slow');
     for (let i = 0; i < 20; i += 1) {
       expect(await limiter.acquire('https://slow')).toBe(true);
       limiter.observe('https://slow', 10, true);
-      limiter.release('https://slow');
+      await limiter.release('https://slow');
     }
     expect(limiter.isSlow('https://slow')).toBe(false);
     expect(await limiter.acquire('https://slow')).toBe(true);
@@ -243,9 +292,39 @@ describe('EndpointLimiter', () => {
     const next = limiter.acquire('https://slow').then((ok) => (granted = ok));
     await flush();
     expect(granted).toBeNull();
-    limiter.release('https://slow');
+    await limiter.release('https://slow');
     await next;
     expect(granted).toBe(true);
-    limiter.release('https://slow');
+    await limiter.release('https://slow');
+  });
+});
+
+describe('EndpointLimiter.withSlot', () => {
+  it('gives the slot back when the work resolves', async () => {
+    const limiter = new EndpointLimiter(1, { startConcurrency: 1 });
+    expect(await limiter.withSlot('https://a', async () => 'sent')).toBe('sent');
+    // Slow now, so a job finding no free slot is moved aside (SATURATED) instead of waiting: the next one runs only if the slot came back.
+    limiter.observe('https://a', 5000, true);
+    expect(await limiter.withSlot('https://a', async () => 'again')).toBe('again');
+  });
+
+  it('gives the slot back when the work throws, and passes the error on', async () => {
+    const limiter = new EndpointLimiter(1, { startConcurrency: 1 });
+    await expect(limiter.withSlot('https://a', () => Promise.reject(new Error('store down')))).rejects.toThrow('store down');
+    limiter.observe('https://a', 5000, true);
+    expect(await limiter.withSlot('https://a', async () => 'after')).toBe('after');
+  });
+
+  it('answers SATURATED without running the work when the endpoint has no slot and may not be waited for', async () => {
+    const limiter = new EndpointLimiter(1, { startConcurrency: 1 });
+    let letGo = (): void => undefined;
+    const holding = limiter.withSlot('https://slow', () => new Promise<void>((resolve) => (letGo = resolve)));
+    // A slow answer: the endpoint's backlog is moved aside rather than left waiting.
+    limiter.observe('https://slow', 5000, true);
+    let ran = false;
+    expect(await limiter.withSlot('https://slow', async () => (ran = true))).toBe(SATURATED);
+    expect(ran).toBe(false);
+    letGo();
+    await holding;
   });
 });

@@ -1,0 +1,24 @@
+import type { LoadedConnector } from '../connectors/loader';
+import type { ConnectionContext } from '../connectors/runtime';
+import type { ConnectionRecord } from './model';
+
+/** A connection with its secrets opened and the connector version it is pinned to (null: not installed). */
+export interface LoadedConnection {
+  record: ConnectionRecord;
+  connector: LoadedConnector | null;
+  context: ConnectionContext;
+}
+
+/**
+ * What the token manager needs of the connections: the link as stored now, and
+ * the two writes a refresh ends with. Declared here, by its user, so that the
+ * token manager depends on three methods and not on the connection service.
+ */
+export interface CredentialStore {
+  /** The link as stored now, secrets opened, bypassing any read cache; null once deleted. */
+  reload(connectionId: string): Promise<LoadedConnection | null>;
+  /** Stores refreshed credentials (a rotated refresh token included) before anyone uses them. */
+  save(record: ConnectionRecord, credentials: Record<string, unknown>): Promise<ConnectionRecord>;
+  /** The grant is gone: the connection waits to be linked again. */
+  markNeedsReauth(record: ConnectionRecord, reason: string): Promise<void>;
+}

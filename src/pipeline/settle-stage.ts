@@ -1,0 +1,78 @@
+import type { DeliveryJob } from '../broker/port';
+import type { Clock } from '../core/clock';
+import { newId } from '../core/ids';
+import type { DeadLetterReason, SubscriptionRecord } from '../subscriptions/model';
+import type { Outcome } from '../transport/outcome';
+import { retryDelayMs } from '../transport/retry-policy';
+import type { AttemptRecord, DeadLetterRecord } from './model';
+import type { Attempted } from './targets';
+
+/**
+ * What one attempt comes to, decided before anything is written: the state the
+ * worker's settle stages (record, retry, dead letter, disable) each act on.
+ */
+export interface Settlement {
+  job: DeliveryJob;
+  subscription: SubscriptionRecord;
+  outcome: Outcome;
+  attempt: AttemptRecord;
+  /** The next attempt comes back after this long; null when there is none. */
+  retryInMs: number | null;
+  /** Why the job is dead-lettered; null when it is not. */
+  deadReason: DeadLetterReason | null;
+}
+
+/** Decides what follows an attempt (done, a retry on the subscription's ladder, or a dead letter) and its record. */
+export function settlementOf(job: DeliveryJob, subscription: SubscriptionRecord, attempted: Attempted, clock: Clock): Settlement {
+  const { result, outcome } = attempted;
+  let retryInMs: number | null = null;
+  let deadReason: DeadLetterReason | null = null;
+  if (outcome.kind === 'retry') {
+    if (job.attempt - 1 >= subscription.retryConfig.maxRetries) deadReason = 'retries_exhausted';
+    else retryInMs = retryDelayMs(subscription.retryConfig, job.attempt, outcome.retryAfterMs);
+  } else if (outcome.kind === 'gone') deadReason = 'endpoint_gone';
+  else if (outcome.kind === 'permanent') deadReason = attempted.deadReason ?? 'permanent_failure';
+  const now = clock.now();
+  const attempt: AttemptRecord = {
+    id: newId('att'),
+    tenantId: job.tenantId,
+    subscriptionId: job.subscriptionId,
+    eventId: job.event.id,
+    eventType: job.event.type,
+    webhookId: job.webhookId,
+    attempt: job.attempt,
+    status: outcome.kind === 'success' ? 'succeeded' : 'failed',
+    next: deadReason !== null ? 'dead_letter' : retryInMs !== null ? 'retry' : 'none',
+    nextAttemptAt: retryInMs === null ? null : new Date(now + retryInMs),
+    url: subscription.endpointUrl,
+    httpStatus: result.status,
+    durationMs: result.durationMs,
+    responseHeaders: result.headers,
+    responseBody: result.body,
+    error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
+    replay: job.replayOf !== undefined,
+    createdAt: new Date(now),
+    ...attempted.extras,
+  };
+  return { job, subscription, outcome, attempt, retryInMs, deadReason };
+}
+
+/** The dead letter of a settled job, kept with its event so that it can be replayed. */
+export function deadLetterOf({ job, attempt }: Settlement, reason: DeadLetterReason, clock: Clock): DeadLetterRecord {
+  return {
+    id: newId('dl'),
+    tenantId: job.tenantId,
+    subscriptionId: job.subscriptionId,
+    eventId: job.event.id,
+    eventType: job.event.type,
+    webhookId: job.webhookId,
+    event: job.event,
+    reason,
+    attempts: job.attempt,
+    lastStatus: attempt.httpStatus,
+    lastError: attempt.error,
+    createdAt: new Date(clock.now()),
+    replayedAt: null,
+    replayCount: 0,
+  };
+}

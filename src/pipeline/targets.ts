@@ -1,0 +1,99 @@
+import type { DeliveryJob } from '../broker/port';
+import type { AttemptRecord } from './model';
+import type { DeadLetterReason, SubscriptionRecord } from '../subscriptions/model';
+import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { HttpResult } from '../transport/http-sender';
+import type { Outcome } from '../transport/outcome';
+
+/** What an attempt adds to its record beyond the HTTP exchange (an integration's steps, external id, routing). */
+export type AttemptExtras = Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing'>>;
+
+/** The target tried the job: what to record, and what follows (done, retry, dead letter) as the worker decides. */
+export interface Attempted {
+  kind: 'attempted';
+  /** `errorCode: 'not_sent'` when nothing went out: the endpoint's health learns nothing from it. */
+  result: HttpResult;
+  outcome: Outcome;
+  extras?: AttemptExtras;
+  /** Why a permanent failure is dead-lettered; default `permanent_failure`. */
+  deadReason?: DeadLetterReason;
+}
+
+/** The target did not try the job (its own rate limit, no client connected): it comes back after `delayMs`, same attempt. */
+export interface Deferred {
+  kind: 'deferred';
+  delayMs: number;
+}
+
+export type TargetResult = Attempted | Deferred;
+
+/**
+ * One kind of sending, between the worker and the wire. The worker looks up the
+ * subscription, holds one slot of `slotKey` in the endpoint limiter around
+ * `send`, feeds the answer's timing to that slot's health, and settles what
+ * `send` returns: records the attempt and retries, dead-letters or defers the
+ * job. A target never schedules, records or releases anything itself.
+ *
+ * `send` throws only for trouble that should put the job back as it is (the
+ * store does not answer); anything about the delivery itself is a result.
+ *
+ * Targets live on the floor below the worker (webhooks/, integrations/) and do
+ * not import this file: they match it by shape, and the composition root checks
+ * that when it registers them.
+ *
+ * The next kinds fit the same seam:
+ * - A batch target (many jobs, one request) takes each job into a pending batch
+ *   and resolves every job's `send` when the batch's request answers, with that
+ *   one HttpResult and each job's own outcome; a job that would wait too long
+ *   for its batch to fill resolves `deferred`. Its `slotKey` is null: a slot per
+ *   job would cap a batch at the endpoint's few slots, so it bounds its requests
+ *   (batches) in flight itself.
+ * - A relay target for `hookhub listen` keys its slots by the connected client
+ *   (e.g. `listen:<subscription id>`, not a URL); `send` writes the job to that
+ *   client and resolves with its acknowledgement, or `deferred` while no client
+ *   is connected.
+ */
+export interface DeliveryTarget {
+  /**
+   * What this subscription's deliveries share a concurrency limit with (an
+   * endpoint's origin, a connection, a client); null: the worker holds no slot
+   * per job, and the target bounds its own requests.
+   */
+  slotKey(subscription: LoadedSubscription): string | null;
+  send(job: DeliveryJob, subscription: LoadedSubscription): Promise<TargetResult>;
+}
+
+/** The kinds of subscription, each delivered by its own target. */
+export type SubscriptionKind = SubscriptionRecord['kind'];
+
+/**
+ * The targets of this hub by kind of subscription, registered in the
+ * composition root: a new kind of sending is a new target file, a new kind in
+ * the subscription model, and one `register` line, never an edit of the worker.
+ */
+export class DeliveryTargets {
+  private readonly byKind = new Map<SubscriptionKind, DeliveryTarget>();
+
+  register(kind: SubscriptionKind, target: DeliveryTarget): this {
+    if (this.byKind.has(kind)) throw new Error(`a delivery target for ${kind} subscriptions is registered already`);
+    this.byKind.set(kind, target);
+    return this;
+  }
+
+  /** The target for this subscription; throws (the job goes back to the queue) when this hub has none for its kind. */
+  for(subscription: SubscriptionRecord): DeliveryTarget {
+    const target = this.byKind.get(subscription.kind);
+    if (!target) throw new Error(`no delivery target for ${subscription.kind} subscriptions in this hub`);
+    return target;
+  }
+}
+
+/** An attempt that sent nothing, failed for good for `reason`. */
+export function notSent(reason: string, deadReason?: DeadLetterReason): Attempted {
+  return {
+    kind: 'attempted',
+    result: { status: null, headers: {}, body: null, durationMs: 0, error: reason, errorCode: 'not_sent' },
+    outcome: { kind: 'permanent', reason },
+    ...(deadReason ? { deadReason } : {}),
+  };
+}

@@ -1,0 +1,99 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DeliveryJob } from '../broker/port';
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
+import { errorMessage, UnrecoverableError } from '../core/errors';
+import { Memo } from '../core/memo';
+import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
+import type { DeadLetterReason } from '../subscriptions/model';
+import type { RateSlots } from './rate-slots';
+import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
+import { classify } from '../transport/outcome';
+import type { Outcome } from '../transport/outcome';
+import type { PayloadBuilder } from './payload';
+import { SubscriptionRateLimiter } from './subscription-rate-limiter';
+import { buildWebhookRequest } from './webhook-request';
+
+/** How long a job waits when its subscription's rate limit has no room. */
+const DEFER_MS = 1000;
+/** The longest a job holds its place waiting for its subscription's rate limit before going back to the queue. */
+const RATE_WAIT_MS = 2000;
+
+export interface WebhookTargetOptions {
+  sender: HttpSender;
+  payloads: PayloadBuilder;
+  /** Where the subscriptions' rate slots are claimed, shared by every worker process. */
+  store: RateSlots;
+  clock?: Clock;
+}
+
+/** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
+export type WebhookResult =
+  | { kind: 'attempted'; result: HttpResult; outcome: Outcome; deadReason?: DeadLetterReason }
+  | { kind: 'deferred'; delayMs: number };
+
+/** Delivers a job to a webhook subscription: its rate limit, then the shaped, signed POST to its endpoint. */
+export class WebhookTarget {
+  private readonly rates: SubscriptionRateLimiter;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: WebhookTargetOptions) {
+    this.rates = new SubscriptionRateLimiter(options.store);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Deliveries to one origin share its concurrency, whichever subscriptions they come from. */
+  slotKey(subscription: LoadedSubscription): string {
+    return endpointKey(subscription.record.endpointUrl);
+  }
+
+  async send(job: DeliveryJob, loaded: LoadedSubscription): Promise<WebhookResult> {
+    const subscription = loaded.record;
+    const rate = subscription.rateLimit;
+    if (rate) {
+      // The subscription's own rate, shared by every worker: wait for a slot, or queue the job again.
+      const wait = await this.rates.acquire(subscription.id, rate.requestsPerSecond, RATE_WAIT_MS, this.clock.now());
+      if (wait === null) return { kind: 'deferred', delayMs: DEFER_MS };
+      if (wait > 0) await sleep(wait);
+    }
+    try {
+      const request = await buildWebhookRequest(this.options.payloads, subscription, loaded.secrets, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
+      const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
+      if (rate && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
+      return { kind: 'attempted', result, outcome: classify(result) };
+    } catch (err) {
+      // Building the request failed for good (a payload transform hit a sandbox limit, a secret cannot be opened).
+      if (!(err instanceof UnrecoverableError)) throw err;
+      const reason = errorMessage(err);
+      return {
+        kind: 'attempted',
+        result: { status: null, headers: {}, body: null, durationMs: 0, error: reason, errorCode: 'not_sent' },
+        outcome: { kind: 'permanent', reason },
+        ...(err instanceof ExpressionLimitError ? { deadReason: 'expression_failed' as const } : {}),
+      };
+    }
+  }
+}
+
+/** The subscription's network rules for the sender: allowed addresses and its client certificate. */
+function sendOptions(loaded: LoadedSubscription): SendOptions | undefined {
+  const allowedIps = loaded.record.allowedIps ?? [];
+  if (allowedIps.length === 0 && !loaded.tls) return undefined;
+  return { ...(allowedIps.length ? { allowedIps } : {}), ...(loaded.tls ? { tls: loaded.tls } : {}) };
+}
+
+const origins = new Memo<string, string>(10_000);
+
+/** The origin deliveries to `url` share a limit with (remembered per URL: asked once per delivery). */
+export function endpointKey(url: string): string {
+  return origins.get(url, originOf);
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
