@@ -1,3 +1,4 @@
+import { ManualClock } from '../../src/core/clock';
 import { authorizationUrl, createPkce, linkAccount, tokenRequest } from '../support/oauth/client';
 import { startOAuthServer, type OAuthClientConfig, type OAuthServer } from '../support/oauth/oauth-server';
 import { HubSpotEmulator } from '../support/emulators/hubspot';
@@ -34,11 +35,14 @@ interface Stack {
   pipedrive: PipedriveEmulator;
 }
 
+/** The time HubSpot's rolling rate window is counted in: the test moves it on instead of waiting. */
+const hubspotClock = new ManualClock();
+
 async function startStack(accessTokenTtlSeconds: number, hubspotMax = 100): Promise<Stack> {
   const oauth = await startOAuthServer({ clients, accessTokenTtlSeconds });
   const rs: IntrospectionConfig = oauth.resourceServer;
   const salesforce = await SalesforceEmulator.start(rs, { acceptClientIds: ['sf-app'] });
-  const hubspot = await HubSpotEmulator.start(rs, { acceptClientIds: ['hs-app'], maxPerInterval: hubspotMax, intervalMs: 4000 });
+  const hubspot = await HubSpotEmulator.start(rs, { acceptClientIds: ['hs-app'], maxPerInterval: hubspotMax, intervalMs: 4000, clock: hubspotClock });
   const pipedrive = await PipedriveEmulator.start(rs, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 });
   await oauth.setExtraTokenFields('sf-app', { instance_url: salesforce.url, id: `${oauth.issuer}/id/00D/005`, signature: 'sig' });
   await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
@@ -202,7 +206,7 @@ describe('OAuth authorization server and CRM emulators', () => {
       status: 429,
       body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING', category: 'RATE_LIMITS' },
     });
-    await sleep(4100);
+    hubspotClock.advance(4100);
     expect(await call(`${crm}/companies/${id}`, 'PATCH', token, { properties: { city: 'Berlin' } })).toMatchObject({ status: 200, body: { id, properties: { city: 'Berlin' } } });
     expect(await call(`${crm}/companies/batch/upsert`, 'POST', token, { inputs: [{ ...input, idProperty: 'domain' }] })).toMatchObject({ status: 400, body: { category: 'VALIDATION_ERROR' } });
     expect(await call(`${crm}/companies?limit=1`, 'GET', undefined)).toMatchObject({ status: 401, body: { status: 'error', category: 'INVALID_AUTHENTICATION' } });

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 
+import { systemClock, type Clock } from '../../../src/core/clock';
+
 import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
 
 /**
@@ -23,6 +25,8 @@ export interface HubSpotOptions extends EmulatorOptions {
   uniqueProperties?: string[];
   /** Further custom company properties that exist in the portal. */
   customProperties?: string[];
+  /** What time the rolling interval is counted in (a ManualClock lets a test move past it without waiting). */
+  clock?: Clock;
 }
 
 export interface HubSpotObject {
@@ -104,7 +108,7 @@ export class HubSpotEmulator extends OAuthApiEmulator {
   }
 
   protected override admit(): Reply | undefined {
-    const now = Date.now();
+    const now = (this.options.clock ?? systemClock).now();
     this.window = this.window.filter((t) => now - t < this.interval);
     if (this.daily >= this.dailyLimit) return this.rateLimited('DAILY');
     if (this.window.length >= this.max) return this.rateLimited('TEN_SECONDLY_ROLLING');
