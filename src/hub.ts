@@ -40,7 +40,9 @@ import { MongoStore } from './store/mongo/mongo-store';
 import { SubscriptionCache } from './subscriptions/subscription-cache';
 import { SubscriptionService } from './subscriptions/subscription-service';
 import { ConnectionService } from './integrations/connection-service';
-import { HttpTransport, IntegrationDeliverer } from './integrations/integration-target';
+import { HttpTransport, IntegrationTarget } from './integrations/integration-target';
+import { DeliveryTargets } from './pipeline/targets';
+import { WebhookTarget } from './webhooks/webhook-target';
 import { IntegrationService } from './integrations/integration-service';
 import { formatProblem } from './connectors/loader';
 import { ConnectorRegistry } from './connectors/registry';
@@ -173,21 +175,26 @@ export class Hub {
       broker: this.broker,
       store: this.store,
       subscriptions: cache,
-      sender: this.sender,
-      payloads,
+      // One registration per kind of subscription; the worker picks by kind.
+      targets: new DeliveryTargets()
+        .register('webhook', new WebhookTarget({ sender: this.sender, payloads, store: this.store }))
+        .register(
+          'integration',
+          new IntegrationTarget({
+            connections: this.connections,
+            tokens: this.tokens,
+            runtime,
+            sender: this.sender,
+            store: this.store,
+            stats: this.syncStats,
+          }),
+        ),
       recorder: this.recorder,
       operational,
       metrics: this.metrics,
       logger: this.logger,
       perEndpointConcurrency: config.delivery.perEndpointConcurrency,
       matcher,
-      integrations: new IntegrationDeliverer({
-        connections: this.connections,
-        runtime,
-        sender: this.sender,
-        store: this.store,
-        stats: this.syncStats,
-      }),
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });
     this.app = createApp({
