@@ -1,4 +1,4 @@
-import type { Express, RequestHandler } from 'express';
+import type { Express, RequestHandler, Router } from 'express';
 import { HubError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { principalOf } from './auth';
@@ -13,73 +13,36 @@ export function isApiScope(value: unknown): value is ApiScope {
 
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface RouteRule {
-  method: RouteMethod;
-  /** An express path pattern, as the route files register it. */
-  path: string;
+/** What a route declares where its handler is registered. */
+export interface RouteDeclaration {
   scope: ApiScope;
   /** Successful calls are recorded in the audit log under this action; its resource type is the part before the dot. */
+  audit?: string;
+}
+
+/** A registered route and its declaration, as the scope middleware and the audit trail read it. */
+export interface RouteRule {
+  method: RouteMethod;
+  /** An express path pattern, as registered (with the prefix of the router's mount, if any). */
+  path: string;
+  scope: ApiScope;
   audit: string | null;
 }
 
-const R = (method: RouteMethod, path: string, scope: ApiScope, audit: string | null = null): RouteRule => ({ method, path, scope, audit });
+/** The declarations, keyed by the express route object `route()` made for them. */
+const declarations = new WeakMap<object, RouteDeclaration>();
 
 /**
- * Every authenticated route and the scope it needs. A route the API registers
- * but this table lacks is refused with 403 (and a unit test fails), so a new
- * route cannot slip through unscoped.
+ * Registers a handler together with its rule: the scope a key needs and the
+ * audit action of a successful call. A route registered without one is refused
+ * with 403 (and a unit test fails), so a new route cannot slip through unscoped.
  */
-export const ROUTE_SCOPES: readonly RouteRule[] = [
-  // Served before authentication (public), listed so the table stays complete.
-  R('GET', '/v1/event-types', 'subscriptions:read'),
-
-  // Publishing is ingestion, not a change of the tenant's set-up: the stored event is its record,
-  // and an audit row per event would double the writes of the hot path.
-  R('POST', '/v1/events', 'events:publish'),
-  R('GET', '/v1/events/:id', 'deliveries:read'),
-
-  R('GET', '/v1/subscriptions', 'subscriptions:read'),
-  R('POST', '/v1/subscriptions', 'subscriptions:write', 'subscription.create'),
-  R('GET', '/v1/subscriptions/:id', 'subscriptions:read'),
-  R('PATCH', '/v1/subscriptions/:id', 'subscriptions:write', 'subscription.update'),
-  R('DELETE', '/v1/subscriptions/:id', 'subscriptions:write', 'subscription.delete'),
-  // The signing secret lets its holder forge deliveries: a read-only key does not get it.
-  R('GET', '/v1/subscriptions/:id/secret', 'subscriptions:write'),
-  R('POST', '/v1/subscriptions/:id/rotate-secret', 'subscriptions:write', 'subscription.rotate_secret'),
-  R('POST', '/v1/subscriptions/:id/test', 'subscriptions:write', 'subscription.test'),
-  R('POST', '/v1/subscriptions/:id/replay', 'subscriptions:write', 'subscription.replay'),
-
-  R('GET', '/v1/deliveries', 'deliveries:read'),
-  R('GET', '/v1/dead-letters', 'deliveries:read'),
-  R('GET', '/v1/dead-letters/:id', 'deliveries:read'),
-  R('POST', '/v1/dead-letters/:id/replay', 'subscriptions:write', 'dead_letter.replay'),
-
-  R('GET', '/v1/meta/egress-ips', 'subscriptions:read'),
-
-  R('GET', '/v1/connectors', 'subscriptions:read'),
-  R('GET', '/v1/connectors/:name', 'subscriptions:read'),
-
-  R('GET', '/v1/connections', 'subscriptions:read'),
-  R('POST', '/v1/connections', 'connections:write', 'connection.create'),
-  R('POST', '/v1/connections/authorize', 'connections:write', 'connection.authorize'),
-  R('GET', '/v1/connections/:id', 'subscriptions:read'),
-  R('PATCH', '/v1/connections/:id', 'connections:write', 'connection.update'),
-  R('DELETE', '/v1/connections/:id', 'connections:write', 'connection.delete'),
-  R('POST', '/v1/connections/:id/check', 'connections:write', 'connection.check'),
-  R('GET', '/v1/connections/:id/stats', 'subscriptions:read'),
-
-  R('GET', '/v1/integrations', 'subscriptions:read'),
-  R('POST', '/v1/integrations', 'subscriptions:write', 'integration.create'),
-  R('GET', '/v1/integrations/:id', 'subscriptions:read'),
-  R('PATCH', '/v1/integrations/:id', 'subscriptions:write', 'integration.update'),
-  R('DELETE', '/v1/integrations/:id', 'subscriptions:write', 'integration.delete'),
-  R('POST', '/v1/integrations/:id/replay', 'subscriptions:write', 'integration.replay'),
-
-  R('GET', '/v1/api-keys', 'admin'),
-  R('POST', '/v1/api-keys', 'admin', 'api_key.create'),
-  R('DELETE', '/v1/api-keys/:id', 'admin', 'api_key.revoke'),
-  R('GET', '/v1/audit-log', 'admin'),
-];
+export function route(router: Pick<Router, 'route'>, method: RouteMethod, path: string, declaration: RouteDeclaration, handler: RequestHandler): void {
+  const registered = router.route(path);
+  const verb = method.toLowerCase() as Lowercase<RouteMethod>;
+  registered[verb](handler);
+  declarations.set(registered, declaration);
+}
 
 export interface RouteMatch {
   rule: RouteRule;
@@ -87,7 +50,7 @@ export interface RouteMatch {
 }
 
 /** The rule for a request; a literal segment wins over a parameter (POST /v1/connections/authorize). */
-export function matchRoute(method: string, path: string, rules: readonly RouteRule[] = ROUTE_SCOPES): RouteMatch | null {
+export function matchRoute(method: string, path: string, rules: readonly RouteRule[]): RouteMatch | null {
   const wanted = method === 'HEAD' ? 'GET' : method;
   let best: RouteMatch | null = null;
   let bestLiterals = -1;
@@ -123,14 +86,25 @@ export function hasScope(granted: readonly string[], needed: ApiScope): boolean 
   return granted.includes('admin') || granted.includes(needed);
 }
 
+/** A route the app registers, with the rule `route()` declared for it (null for a route registered without one). */
+export interface RegisteredRoute {
+  method: RouteMethod;
+  path: string;
+  rule: RouteRule | null;
+}
+
 /** Every method + path the app registers (routes of the routers mounted on it), from express's router stack. */
-export function registeredRoutes(app: Express): Array<{ method: RouteMethod; path: string }> {
-  const out: Array<{ method: RouteMethod; path: string }> = [];
+export function registeredRoutes(app: Express): RegisteredRoute[] {
+  const out: RegisteredRoute[] = [];
   const walk = (stack: unknown[], prefix: string): void => {
     for (const layer of stack as Array<{ route?: { path: unknown; methods: Record<string, boolean> }; handle?: { stack?: unknown[] }; rawPath?: unknown }>) {
       if (layer.route && typeof layer.route.path === 'string') {
-        for (const [method, on] of Object.entries(layer.route.methods)) {
-          if (on && method !== '_all') out.push({ method: method.toUpperCase() as RouteMethod, path: `${prefix}${layer.route.path}` });
+        const declared = declarations.get(layer.route);
+        for (const [verb, on] of Object.entries(layer.route.methods)) {
+          if (!on || verb === '_all') continue;
+          const method = verb.toUpperCase() as RouteMethod;
+          const path = `${prefix}${layer.route.path}`;
+          out.push({ method, path, rule: declared ? { method, path, scope: declared.scope, audit: declared.audit ?? null } : null });
         }
       } else if (Array.isArray(layer.handle?.stack)) {
         const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
@@ -142,29 +116,39 @@ export function registeredRoutes(app: Express): Array<{ method: RouteMethod; pat
   return out;
 }
 
+/** The rules of every route the app registers through `route()`. */
+export function routeRules(app: Express): RouteRule[] {
+  return registeredRoutes(app).flatMap((r) => (r.rule ? [r.rule] : []));
+}
+
 /**
- * After authentication: the key must hold the scope the table names for the
- * route. A registered route missing from the table is refused; an unknown path
- * falls through to the 404.
+ * After authentication: the key must hold the scope the route declares. A
+ * registered route without a declaration is refused; an unknown path falls
+ * through to the 404. The app's routes are read at the first request, once
+ * every router is mounted.
  */
 export function requireScope(app: Express, logger: Logger): RequestHandler {
-  let registered: Array<{ method: RouteMethod; path: string }> | null = null;
+  let registered: RegisteredRoute[] | null = null;
+  let rules: RouteRule[] = [];
   const warned = new Set<string>();
   return (req, res, next) => {
+    if (!registered) {
+      registered = registeredRoutes(app);
+      rules = registered.flatMap((r) => (r.rule ? [r.rule] : []));
+    }
     const path = `${req.baseUrl}${req.path}`;
-    const match = matchRoute(req.method, path);
+    const match = matchRoute(req.method, path, rules);
     if (!match) {
-      registered ??= registeredRoutes(app);
       const method = req.method === 'HEAD' ? 'GET' : req.method;
-      const route = registered.find((r) => r.method === method && matchPattern(r.path, path) !== null);
-      if (!route) {
+      const undeclared = registered.find((r) => r.method === method && matchPattern(r.path, path) !== null);
+      if (!undeclared) {
         next();
         return;
       }
-      const name = `${route.method} ${route.path}`;
+      const name = `${undeclared.method} ${undeclared.path}`;
       if (!warned.has(name)) {
         warned.add(name);
-        logger.error({ route: name }, 'route missing from the scope table in src/api/scopes.ts: it is refused until it is added');
+        logger.error({ route: name }, 'route registered without a scope (use route() from src/api/scopes.ts): it is refused until it declares one');
       }
       throw new HubError('route_not_scoped', `${name} has no scope assigned yet, so no key may call it. This is a bug in Hookhub; report it.`, {
         status: 403,

@@ -5,7 +5,7 @@ import type { ApiKeyRecord } from '../../store/port';
 import { principalOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject, pageFrom } from '../params';
-import { API_SCOPES, isApiScope } from '../scopes';
+import { API_SCOPES, isApiScope, route } from '../scopes';
 
 /** The public view of a key: never the key or its hash. */
 export function apiKeyView(k: ApiKeyRecord): Record<string, unknown> {
@@ -23,7 +23,7 @@ export function apiKeyView(k: ApiKeyRecord): Record<string, unknown> {
 export function apiKeyRoutes(deps: ApiDeps): Router {
   const router = Router();
 
-  router.post('/v1/api-keys', async (req, res) => {
+  route(router, 'POST', '/v1/api-keys', { scope: 'admin', audit: 'api_key.create' }, async (req, res) => {
     const { tenantId } = principalOf(res);
     const { name, scopes } = parseKeyRequest(bodyObject(req.body));
     const key = `hh_${randomToken(32)}`;
@@ -33,13 +33,13 @@ export function apiKeyRoutes(deps: ApiDeps): Router {
     res.status(201).json({ id, name, scopes, createdAt: now.toISOString(), key });
   });
 
-  router.get('/v1/api-keys', async (req, res) => {
+  route(router, 'GET', '/v1/api-keys', { scope: 'admin' }, async (req, res) => {
     const page = await deps.store.listApiKeys(principalOf(res).tenantId, pageFrom(req.query));
     res.json({ data: page.data.map(apiKeyView), nextCursor: page.nextCursor });
   });
 
   /** Revokes at once: auth reads the store on every request. Revoking twice is not an error. */
-  router.delete('/v1/api-keys/:id', async (req, res) => {
+  route(router, 'DELETE', '/v1/api-keys/:id', { scope: 'admin', audit: 'api_key.revoke' }, async (req, res) => {
     const id = req.params['id'] as string;
     const revoked = await deps.store.revokeApiKey(principalOf(res).tenantId, id, new Date());
     if (!revoked) throw new NotFoundError('api_key', id);

@@ -3,6 +3,7 @@ import type { AuditEntry } from '../../store/port';
 import { principalOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { optionalString, pageFrom } from '../params';
+import { route } from '../scopes';
 
 export function auditEntryView(e: AuditEntry): Record<string, unknown> {
   return {
@@ -22,7 +23,7 @@ export function auditEntryView(e: AuditEntry): Record<string, unknown> {
 /** The tenant's audit trail, newest first (admin scope). */
 export function auditLogRoutes(deps: ApiDeps): Router {
   const router = Router();
-  router.get('/v1/audit-log', async (req, res) => {
+  route(router, 'GET', '/v1/audit-log', { scope: 'admin' }, async (req, res) => {
     const page = await deps.store.listAuditEntries(principalOf(res).tenantId, {
       ...pageFrom(req.query),
       resourceType: optionalString(req.query, 'resourceType'),

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject, dateParam, optionalString } from '../params';
+import { route } from '../scopes';
 import { connectionView } from '../serializers';
 import { tenantResourceRoutes } from './tenant-resource';
 
@@ -10,16 +11,21 @@ export function connectionRoutes(deps: ApiDeps): Router {
   const service = deps.connections;
   const view = (c: Parameters<typeof connectionView>[0]): Record<string, unknown> => connectionView(c, service.pinned(c));
 
-  router.post('/v1/connections', async (req, res) => {
+  route(router, 'POST', '/v1/connections', { scope: 'connections:write', audit: 'connection.create' }, async (req, res) => {
     const record = await service.create(tenantOf(res), bodyObject(req.body));
     res.status(201).location(`/v1/connections/${record.id}`).json(view(record));
   });
-  tenantResourceRoutes(router, '/v1/connections', service, view);
-  router.post('/v1/connections/:id/check', async (req, res) => {
+  tenantResourceRoutes(router, '/v1/connections', service, view, {
+    list: { scope: 'subscriptions:read' },
+    get: { scope: 'subscriptions:read' },
+    update: { scope: 'connections:write', audit: 'connection.update' },
+    remove: { scope: 'connections:write', audit: 'connection.delete' },
+  });
+  route(router, 'POST', '/v1/connections/:id/check', { scope: 'connections:write', audit: 'connection.check' }, async (req, res) => {
     res.json(await service.check(tenantOf(res), req.params['id'] as string));
   });
   /** Created / updated / failed counts per object type and hour (default: the last 7 days). */
-  router.get('/v1/connections/:id/stats', async (req, res) => {
+  route(router, 'GET', '/v1/connections/:id/stats', { scope: 'subscriptions:read' }, async (req, res) => {
     const tenantId = tenantOf(res);
     const connection = await service.get(tenantId, req.params['id'] as string);
     const sinceRaw = optionalString(req.query, 'since');

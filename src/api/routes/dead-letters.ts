@@ -3,11 +3,12 @@ import { NotFoundError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { optionalString, pageFrom } from '../params';
+import { route } from '../scopes';
 import { deadLetterView } from '../serializers';
 
 export function deadLetterRoutes(deps: ApiDeps): Router {
   const router = Router();
-  router.get('/v1/dead-letters', async (req, res) => {
+  route(router, 'GET', '/v1/dead-letters', { scope: 'deliveries:read' }, async (req, res) => {
     const page = await deps.store.listDeadLetters(tenantOf(res), {
       ...pageFrom(req.query),
       subscriptionId: optionalString(req.query, 'subscriptionId'),
@@ -15,14 +16,14 @@ export function deadLetterRoutes(deps: ApiDeps): Router {
     res.json({ data: page.data.map(deadLetterView), nextCursor: page.nextCursor });
   });
 
-  router.get('/v1/dead-letters/:id', async (req, res) => {
+  route(router, 'GET', '/v1/dead-letters/:id', { scope: 'deliveries:read' }, async (req, res) => {
     const id = req.params['id'] as string;
     const record = await deps.store.getDeadLetter(tenantOf(res), id);
     if (!record) throw new NotFoundError('dead_letter', id);
     res.json(deadLetterView(record));
   });
 
-  router.post('/v1/dead-letters/:id/replay', async (req, res) => {
+  route(router, 'POST', '/v1/dead-letters/:id/replay', { scope: 'subscriptions:write', audit: 'dead_letter.replay' }, async (req, res) => {
     const record = await deps.replays.replayOne(tenantOf(res), req.params['id'] as string);
     res.status(202).json({ replayed: record.id, webhookId: record.webhookId });
   });

@@ -3,12 +3,13 @@ import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { optionalString, pageFrom } from '../params';
+import { route } from '../scopes';
 import { attemptView } from '../serializers';
 
 export function deliveryRoutes(deps: ApiDeps): Router {
   const router = Router();
   /** Delivery attempts, newest first. */
-  router.get('/v1/deliveries', async (req, res) => {
+  route(router, 'GET', '/v1/deliveries', { scope: 'deliveries:read' }, async (req, res) => {
     const status = optionalString(req.query, 'status');
     if (status !== undefined && status !== 'succeeded' && status !== 'failed') {
       throw new ValidationError('status must be "succeeded" or "failed".', [{ path: 'query.status', message: 'unknown status' }]);

@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import type { ApiDeps } from '../deps';
+import { route } from '../scopes';
 
 /** Facts about this hub that receivers need, e.g. for their firewalls. */
 export function metaRoutes(deps: ApiDeps): Router {
   const router = Router();
-  router.get('/v1/meta/egress-ips', (_req, res) => {
+  route(router, 'GET', '/v1/meta/egress-ips', { scope: 'subscriptions:read' }, (_req, res) => {
     res.json({
       data: deps.config.egressIps,
       note:

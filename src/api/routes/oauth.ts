@@ -6,11 +6,12 @@ import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { errorBody } from '../errors';
 import { bodyObject } from '../params';
+import { route } from '../scopes';
 
 /** Account linking over OAuth: the authenticated start, and the browser's side of the flow. */
 export function oauthApiRoutes(deps: ApiDeps): Router {
   const router = Router();
-  router.post('/v1/connections/authorize', async (req, res) => {
+  route(router, 'POST', '/v1/connections/authorize', { scope: 'connections:write', audit: 'connection.authorize' }, async (req, res) => {
     res.status(201).json(await deps.oauth.authorize(tenantOf(res), bodyObject(req.body)));
   });
   return router;

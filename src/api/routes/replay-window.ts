@@ -3,6 +3,8 @@ import { ValidationError } from '../../core/errors';
 import type { ReplayService } from '../../pipeline/replay-service';
 import { tenantOf } from '../auth';
 import { bodyObject, dateParam } from '../params';
+import { route } from '../scopes';
+import type { RouteDeclaration } from '../scopes';
 import type { TenantResourceService } from './tenant-resource';
 
 /**
@@ -23,8 +25,14 @@ async function replayWindow(replays: ReplayService, tenantId: string, id: string
  * tenant's resources of this kind (an integration's id under /v1/subscriptions, say) is a 404 before
  * anything is replayed.
  */
-export function replayWindowRoute(router: Router, base: string, replays: ReplayService, resources: Pick<TenantResourceService<unknown>, 'get'>): void {
-  router.post(`${base}/:id/replay`, async (req, res) => {
+export function replayWindowRoute(
+  router: Router,
+  base: string,
+  replays: ReplayService,
+  resources: Pick<TenantResourceService<unknown>, 'get'>,
+  declaration: RouteDeclaration,
+): void {
+  route(router, 'POST', `${base}/:id/replay`, declaration, async (req, res) => {
     const tenantId = tenantOf(res);
     const id = req.params['id'] as string;
     await resources.get(tenantId, id);

@@ -3,6 +3,7 @@ import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject } from '../params';
+import { route } from '../scopes';
 import { subscriptionView } from '../serializers';
 import { maskSecretHeaders } from '../../subscriptions/secret-headers';
 import { replayWindowRoute } from './replay-window';
@@ -12,25 +13,31 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
   const router = Router();
   const service = deps.subscriptions;
 
-  router.post('/v1/subscriptions', async (req, res) => {
+  route(router, 'POST', '/v1/subscriptions', { scope: 'subscriptions:write', audit: 'subscription.create' }, async (req, res) => {
     const { record, secret } = await service.create(tenantOf(res), bodyObject(req.body));
     // Ed25519 subscriptions get no secret: their view carries the publicKey receivers verify with.
     res.status(201).location(`/v1/subscriptions/${record.id}`).json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }) });
   });
 
-  tenantResourceRoutes(router, '/v1/subscriptions', service, subscriptionView);
+  tenantResourceRoutes(router, '/v1/subscriptions', service, subscriptionView, {
+    list: { scope: 'subscriptions:read' },
+    get: { scope: 'subscriptions:read' },
+    update: { scope: 'subscriptions:write', audit: 'subscription.update' },
+    remove: { scope: 'subscriptions:write', audit: 'subscription.delete' },
+  });
 
-  router.get('/v1/subscriptions/:id/secret', async (req, res) => {
+  // The signing secret lets its holder forge deliveries: a read-only key does not get it.
+  route(router, 'GET', '/v1/subscriptions/:id/secret', { scope: 'subscriptions:write' }, async (req, res) => {
     res.json(await service.secret(tenantOf(res), req.params['id'] as string));
   });
 
   // {overlapSeconds?}: the new secret (HMAC) or public key (Ed25519); the old one keeps signing until previousSecretExpiresAt.
-  router.post('/v1/subscriptions/:id/rotate-secret', async (req, res) => {
+  route(router, 'POST', '/v1/subscriptions/:id/rotate-secret', { scope: 'subscriptions:write', audit: 'subscription.rotate_secret' }, async (req, res) => {
     const { record, secret } = await service.rotateSecret(tenantOf(res), req.params['id'] as string, bodyObject(req.body ?? {}));
     res.json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }) });
   });
 
-  router.post('/v1/subscriptions/:id/test', async (req, res) => {
+  route(router, 'POST', '/v1/subscriptions/:id/test', { scope: 'subscriptions:write', audit: 'subscription.test' }, async (req, res) => {
     const tenantId = tenantOf(res);
     const body = bodyObject(req.body ?? {});
     if (typeof body['type'] !== 'string') {
@@ -46,6 +53,6 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     res.json({ ...result, request: { ...result.request, headers: maskSecretHeaders(result.request.headers, subscription) } });
   });
 
-  replayWindowRoute(router, '/v1/subscriptions', deps.replays, service);
+  replayWindowRoute(router, '/v1/subscriptions', deps.replays, service, { scope: 'subscriptions:write', audit: 'subscription.replay' });
   return router;
 }

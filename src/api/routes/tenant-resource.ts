@@ -2,6 +2,8 @@ import type { Router } from 'express';
 import type { Page, PageRequest } from '../../store/port';
 import { tenantOf } from '../auth';
 import { bodyObject, pageFrom } from '../params';
+import { route } from '../scopes';
+import type { RouteDeclaration } from '../scopes';
 
 /** What a tenant's resource offers the API: every method is scoped to the tenant and answers 404 for another tenant's id. */
 export interface TenantResourceService<T> {
@@ -16,18 +18,32 @@ export interface TenantResourceService<T> {
  * `GET base` (a page of `{data, nextCursor}`), `GET|PATCH|DELETE base/:id`. Creating differs
  * per resource (what the 201 carries), so each router registers its own POST.
  */
-export function tenantResourceRoutes<T>(router: Router, base: string, service: TenantResourceService<T>, view: (record: T) => Record<string, unknown>): void {
-  router.get(base, async (req, res) => {
+/** The scope and audit action of each route `tenantResourceRoutes` registers. */
+export interface TenantResourceDeclarations {
+  list: RouteDeclaration;
+  get: RouteDeclaration;
+  update: RouteDeclaration;
+  remove: RouteDeclaration;
+}
+
+export function tenantResourceRoutes<T>(
+  router: Router,
+  base: string,
+  service: TenantResourceService<T>,
+  view: (record: T) => Record<string, unknown>,
+  declarations: TenantResourceDeclarations,
+): void {
+  route(router, 'GET', base, declarations.list, async (req, res) => {
     const page = await service.list(tenantOf(res), pageFrom(req.query));
     res.json({ data: page.data.map(view), nextCursor: page.nextCursor });
   });
-  router.get(`${base}/:id`, async (req, res) => {
+  route(router, 'GET', `${base}/:id`, declarations.get, async (req, res) => {
     res.json(view(await service.get(tenantOf(res), req.params['id'] as string)));
   });
-  router.patch(`${base}/:id`, async (req, res) => {
+  route(router, 'PATCH', `${base}/:id`, declarations.update, async (req, res) => {
     res.json(view(await service.update(tenantOf(res), req.params['id'] as string, bodyObject(req.body))));
   });
-  router.delete(`${base}/:id`, async (req, res) => {
+  route(router, 'DELETE', `${base}/:id`, declarations.remove, async (req, res) => {
     await service.remove(tenantOf(res), req.params['id'] as string);
     res.status(204).end();
   });
