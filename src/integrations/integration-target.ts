@@ -131,7 +131,7 @@ export class IntegrationTarget {
       refreshCredentials: () => this.options.tokens.fresh({ ...connection, context }, { force: true }),
     });
     // The run stopped at a request the rate limit had no room for: the whole job comes back later.
-    if (paced?.deferMs != null) return { kind: 'deferred', delayMs: paced.deferMs };
+    if (paced && paced.deferMs !== null) return { kind: 'deferred', delayMs: paced.deferMs };
     const steps: AttemptStep[] = run.steps;
     for (const step of steps) {
       if (step.objectType && step.result) this.options.stats.record(subscription.tenantId, connection.record.id, step.objectType, step.result);
