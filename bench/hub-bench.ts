@@ -7,7 +7,8 @@ import type { TopologyNames } from '../src/broker/amqp/topology';
 import { loadConfig } from '../src/config/config';
 import { silentLogger } from '../src/core/logger';
 import { Hub } from '../src/hub';
-import { InstrumentedMongoStore } from './instrumented-store';
+import { instrumentMongoStore } from './instrumented-store';
+import type { InstrumentedMongoStore } from './instrumented-store';
 import type { Cleanup, Receiver } from './support';
 import {
   AMQP_URL,
@@ -80,7 +81,7 @@ export async function startBenchHub(cleanup: Cleanup, endpointUrls: readonly str
   };
   const config = loadConfig(env);
   // The hub's own MongoDB adapter, instrumented (see InstrumentedMongoStore), on the URL of the config.
-  const store = new InstrumentedMongoStore({ url: config.mongodbUrl ?? mongoUrlFor(database) });
+  const store = instrumentMongoStore({ url: config.mongodbUrl ?? mongoUrlFor(database) });
   const hub = new Hub(config, { logger: silentLogger, store });
   cleanup.add('hub', () => hub.stop());
   await hub.start();

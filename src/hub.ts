@@ -34,9 +34,9 @@ import { announceGrantLost } from './integrations/grant-lost';
 import { SyncStats } from './integrations/sync-stats';
 import { EventRouter } from './pipeline/event-router';
 import { SubscriptionMatcher } from './pipeline/matcher';
-import type { Store } from './store/port';
-import { MemoryStore } from './store/memory/memory-store';
-import { MongoStore } from './store/mongo/mongo-store';
+import type { Store } from './store/store';
+import { createMemoryStore } from './store/memory/memory-store';
+import { createMongoStore } from './store/mongo/mongo-store';
 import { SubscriptionCache } from './subscriptions/subscription-cache';
 import { SubscriptionService } from './subscriptions/subscription-service';
 import { ConnectionService } from './integrations/connection-service';
@@ -96,7 +96,7 @@ export class Hub {
     this.broker =
       options.broker ??
       (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
-    this.store = options.store ?? (config.mongodbUrl ? new MongoStore({ url: config.mongodbUrl }) : new MemoryStore());
+    this.store = options.store ?? (config.mongodbUrl ? createMongoStore({ url: config.mongodbUrl }) : createMemoryStore());
     const secretBox = new SecretBox(config.encryptionKeys);
     this.secretBox = secretBox;
     const validator = new EventValidator();

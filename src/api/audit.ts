@@ -2,7 +2,8 @@ import type { RequestHandler } from 'express';
 import { Batcher } from '../core/batcher';
 import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
-import type { AuditEntry, Store } from '../store/port';
+import type { AuditEntry } from '../access/model';
+import type { AuditLog } from '../access/ports';
 import type { Principal } from './auth';
 import type { RouteMatch } from './scopes';
 
@@ -19,7 +20,7 @@ export class AuditTrail {
   private readonly batcher: Batcher<AuditEntry, void>;
 
   constructor(
-    store: Store,
+    store: AuditLog,
     private readonly logger: Logger,
   ) {
     this.batcher = new Batcher<AuditEntry, void>({

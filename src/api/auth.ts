@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import { HubError } from '../core/errors';
 import { sha256Hex } from '../core/ids';
 import type { Logger } from '../core/logger';
-import type { Store } from '../store/port';
+import type { ApiKeys } from '../access/ports';
 
 /** Who is calling: the key's id, name and scopes (set by requireApiKey). */
 export interface Principal {
@@ -19,7 +19,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * Resolves `Authorization: Bearer <api key>` to the key's tenant and scopes.
  * The store is read on every request, so a revocation holds at once in every process.
  */
-export function requireApiKey(store: Store, logger?: Logger): RequestHandler {
+export function requireApiKey(store: ApiKeys, logger?: Logger): RequestHandler {
   const touched = new Map<string, number>();
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';

@@ -9,12 +9,15 @@ import type { ConnectionService } from '../integrations/connection-service';
 import type { IntegrationService } from '../integrations/integration-service';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { OAuthLinker } from '../integrations/oauth-linker';
-import type { Store } from '../store/port';
+import type { ApiKeys, AuditLog } from '../access/ports';
+import type { Health } from '../core/health';
+import type { SyncCounts } from '../integrations/ports';
+import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 
 export interface ApiDeps {
   config: HubConfig;
-  store: Store;
+  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeadLetters & SyncCounts;
   broker: Broker;
   validator: EventValidator;
   subscriptions: SubscriptionService;

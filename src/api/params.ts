@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors';
-import type { PageRequest } from '../store/port';
+import type { PageRequest } from '../core/page';
 
 type Query = Record<string, unknown>;
 

@@ -1,5 +1,7 @@
 import type { LoadedConnector } from '../connectors/loader';
-import type { AttemptRecord, ConnectionRecord, DeadLetterRecord, SubscriptionRecord } from '../store/port';
+import type { AttemptRecord, DeadLetterRecord } from '../pipeline/model';
+import type { ConnectionRecord } from '../integrations/model';
+import type { SubscriptionRecord } from '../subscriptions/model';
 import { headersView } from '../subscriptions/secret-headers';
 
 /** The public view of a subscription. The secret is never part of it. */

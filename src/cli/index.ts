@@ -7,7 +7,7 @@ import { secretCommands } from './secrets';
 import { newId, sha256Hex } from '../core/ids';
 import { API_SCOPES, isApiScope } from '../api/scopes';
 import { startFromCommandLine } from '../main';
-import { MongoStore } from '../store/mongo/mongo-store';
+import { createMongoStore } from '../store/mongo/mongo-store';
 
 /** The `hookhub` command for operators. */
 const program = new Command('hookhub').description('Hookhub, the webhook and integration hub of the Lawless Directory API');
@@ -31,7 +31,7 @@ keys
     if (scopes.length === 0 || unknown.length > 0) fail(`--scopes must list one or more of ${API_SCOPES.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}.`);
     const config = loadConfigOrExit();
     if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode keys live in the memory of the running hub.');
-    const store = new MongoStore({ url: config.mongodbUrl });
+    const store = createMongoStore({ url: config.mongodbUrl });
     await store.connect();
     try {
       const key = `hh_${randomBytes(24).toString('base64url')}`;

@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger';
 import { newId } from '../core/ids';
-import type { Store, SyncCountRow } from '../store/port';
+import type { SyncCounts } from './ports';
+import type { SyncCountRow } from './model';
 
 const HOUR_MS = 3_600_000;
 
@@ -18,7 +19,7 @@ export class SyncStats {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SyncCounts,
     private readonly logger: Logger,
     private readonly flushMs = 2000,
   ) {}

@@ -10,13 +10,14 @@ import { eventStoreKey } from '../events/envelope';
 import type { EventEnvelope } from '../events/envelope';
 import type { EventValidator, ValidationProblem } from '../events/validator';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
-import type { Store, StoredEvent } from '../store/port';
+import type { EventLog } from './ports';
+import type { StoredEvent } from './model';
 import type { SubscriptionCache } from '../subscriptions/subscription-cache';
 import type { SubscriptionMatcher } from './matcher';
 
 export interface EventRouterOptions {
   broker: Broker;
-  store: Store;
+  store: EventLog;
   validator: EventValidator;
   subscriptions: SubscriptionCache;
   matcher: SubscriptionMatcher;

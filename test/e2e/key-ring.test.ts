@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/config';
 import { sealedKeyId } from '../../src/core/secret-box';
 import { silentLogger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
-import { MongoStore } from '../../src/store/mongo/mongo-store';
+import { createMongoStore } from '../../src/store/mongo/mongo-store';
 import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from '../support/services';
 import { startTestHub } from '../support/test-hub';
 
@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const key = (): string => randomBytes(32).toString('base64');
 
 async function keyIdsInUse(database: string): Promise<string[]> {
-  const store = new MongoStore({ url: mongoUrlFor(database) });
+  const store = createMongoStore({ url: mongoUrlFor(database) });
   await store.connect();
   try {
     const ids: string[] = [];

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../../src/core/ids';
-import { MongoStore } from '../../src/store/mongo/mongo-store';
+import { createMongoStore } from '../../src/store/mongo/mongo-store';
 import { startChildHub } from '../support/child-hub';
 import type { ChildHub } from '../support/child-hub';
 import { waitUntil } from '../support/receiver';
@@ -96,7 +96,7 @@ async function hubProcess(): Promise<{ url: string; prefix: string; tenant(): Pr
     HOST: '127.0.0.1',
   });
   const url = `http://127.0.0.1:${child.port()}`;
-  const keys = new MongoStore({ url: mongoUrlFor(database) });
+  const keys = createMongoStore({ url: mongoUrlFor(database) });
   await keys.connect();
   return {
     url,

@@ -11,12 +11,12 @@ import { SecretBox } from '../../src/core/secret-box';
 import { ConnectionVault } from '../../src/integrations/connection-vault';
 import { TokenManager } from '../../src/integrations/token-manager';
 import { ConnectorRegistry } from '../../src/connectors/registry';
-import { MongoStore } from '../../src/store/mongo/mongo-store';
+import { createMongoStore } from '../../src/store/mongo/mongo-store';
 
 async function main(): Promise<void> {
   const [connectionId, startAt] = process.argv.slice(2);
   const config = loadConfig();
-  const store = new MongoStore({ url: config.mongodbUrl as string });
+  const store = createMongoStore({ url: config.mongodbUrl as string });
   await store.connect();
   const registry = new ConnectorRegistry({ dir: config.connectors.dir, logger: silentLogger });
   registry.load();

@@ -10,7 +10,8 @@ import { DeliveryWorker } from '../../src/pipeline/delivery-worker';
 import { SubscriptionMatcher } from '../../src/pipeline/matcher';
 import { DeliveryTargets } from '../../src/pipeline/targets';
 import type { DeliveryTarget, TargetResult } from '../../src/pipeline/targets';
-import { MemoryStore } from '../../src/store/memory/memory-store';
+import { createMemoryStore } from '../../src/store/memory/memory-store';
+import type { Store } from '../../src/store/store';
 import type { SubscriptionRecord } from '../../src/subscriptions/model';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
 import type { LoadedSubscription } from '../../src/subscriptions/subscription-cache';
@@ -68,8 +69,8 @@ function jobFor(sub: SubscriptionRecord): DeliveryJob {
 }
 
 /** A worker over the in-memory broker and store (real adapters), with the targets given. */
-async function setup(targets: DeliveryTargets): Promise<{ worker: DeliveryWorker; store: MemoryStore; broker: MemoryBroker; metrics: HubMetrics; recorder: AttemptRecorder }> {
-  const store = new MemoryStore();
+async function setup(targets: DeliveryTargets): Promise<{ worker: DeliveryWorker; store: Store; broker: MemoryBroker; metrics: HubMetrics; recorder: AttemptRecorder }> {
+  const store = createMemoryStore();
   const broker = new MemoryBroker();
   await broker.start();
   const metrics = new HubMetrics();

@@ -1,9 +1,9 @@
 import { SubscriptionRateLimiter } from '../../src/webhooks/subscription-rate-limiter';
-import { MemoryStore } from '../../src/store/memory/memory-store';
+import { createMemoryStore } from '../../src/store/memory/memory-store';
 
 describe('subscription rate limiter', () => {
   it('hands out evenly spaced slots, never ones already past, and none beyond the wait', async () => {
-    const store = new MemoryStore();
+    const store = createMemoryStore();
     const a = new SubscriptionRateLimiter(store);
     const b = new SubscriptionRateLimiter(store);
     const t = 10_000_000; // the start of a second
@@ -19,7 +19,7 @@ describe('subscription rate limiter', () => {
   });
 
   it('slows down after a 429 and recovers over time', async () => {
-    const limiter = new SubscriptionRateLimiter(new MemoryStore());
+    const limiter = new SubscriptionRateLimiter(createMemoryStore());
     limiter.slowDown('sub', 0);
     expect(limiter.factor('sub', 0)).toBe(0.5);
     limiter.slowDown('sub', 0);

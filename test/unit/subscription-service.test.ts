@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../src/core/secret-box';
-import { MemoryStore } from '../../src/store/memory/memory-store';
+import { createMemoryStore } from '../../src/store/memory/memory-store';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
 import { SubscriptionService } from '../../src/subscriptions/subscription-service';
 
 function service(options: { allowPrivateNetworks: boolean; requireHttps: boolean }): SubscriptionService {
-  const store = new MemoryStore();
+  const store = createMemoryStore();
   const secretBox = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
   return new SubscriptionService({ store, secretBox, cache: new SubscriptionCache(store, secretBox), ...options });
 }

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { subscriptionView } from '../../src/api/serializers';
 import { SecretBox } from '../../src/core/secret-box';
-import { MemoryStore } from '../../src/store/memory/memory-store';
+import { createMemoryStore } from '../../src/store/memory/memory-store';
+import type { Store } from '../../src/store/store';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
 import { SubscriptionService } from '../../src/subscriptions/subscription-service';
 
-function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: MemoryStore; box: SecretBox } {
-  const store = new MemoryStore();
+function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: Store; box: SecretBox } {
+  const store = createMemoryStore();
   const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
   const cache = new SubscriptionCache(store, box);
   return { svc: new SubscriptionService({ store, secretBox: box, cache, allowPrivateNetworks: true, requireHttps: false }), cache, store, box };

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { NotFoundError, ValidationError } from '../../core/errors';
 import { newId, randomToken, sha256Hex } from '../../core/ids';
-import type { ApiKeyRecord } from '../../store/port';
+import type { ApiKeyRecord } from '../../access/model';
 import { principalOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject, pageFrom } from '../params';

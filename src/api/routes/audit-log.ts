@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AuditEntry } from '../../store/port';
+import type { AuditEntry } from '../../access/model';
 import { principalOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { optionalString, pageFrom } from '../params';

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { Page, PageRequest } from '../../store/port';
+import type { Page, PageRequest } from '../../core/page';
 import { tenantOf } from '../auth';
 import { bodyObject, pageFrom } from '../params';
 import { route } from '../scopes';

@@ -1,33 +1,16 @@
 import mongoose from 'mongoose';
+import { apiKeyIdFor } from '../../src/access/model';
 import { newId } from '../../src/core/ids';
-import type { AuditEntry, Store } from '../../src/store/port';
-import { apiKeyIdFor } from '../../src/store/port';
-import { MemoryStore } from '../../src/store/memory/memory-store';
-import { MongoStore } from '../../src/store/mongo/mongo-store';
-import { mongoUrlFor, uniqueName } from '../support/services';
+import { adapters, connectedStore } from './store-adapters';
 
-/** API keys (ids, scopes, revocation, use) and the audit log, on every Store adapter. */
-const adapters: Array<[string, () => { store: Store; url: string | null }]> = [
-  ['memory', () => ({ store: new MemoryStore(), url: null })],
-  [
-    'mongo',
-    () => {
-      const url = mongoUrlFor(uniqueName('hhcontract'));
-      return { store: new MongoStore({ url }), url };
-    },
-  ],
-];
+/** ApiKeys (access/ports.ts), on every adapter: ids, scopes, revocation, use. */
+describe.each(adapters)('ApiKeys contract: %s', (_name, create) => {
+  const { store, url } = connectedStore(create);
 
-describe.each(adapters)('Store contract, keys and audit: %s', (_name, create) => {
-  let store: Store;
-  let url: string | null;
-  beforeAll(async () => {
-    ({ store, url } = create());
-    await store.connect();
-  });
-  afterAll(async () => {
-    if (store instanceof MongoStore) await store.dropDatabase();
-    await store.close();
+  it('keeps API keys by hash', async () => {
+    await store.upsertApiKey({ hash: 'h1', tenantId: 'acme', name: 'ci', createdAt: new Date() });
+    expect(await store.findApiKey('h1')).toMatchObject({ hash: 'h1', tenantId: 'acme', name: 'ci' });
+    expect(await store.findApiKey('h2')).toBeNull();
   });
 
   it('gives keys stored without id or scopes a stable derived id and the admin scope', async () => {
@@ -85,28 +68,5 @@ describe.each(adapters)('Store contract, keys and audit: %s', (_name, create) =>
     expect(listed.data).toEqual([expect.objectContaining({ id: apiKeyIdFor(hash), scopes: ['admin'], revokedAt: null })]);
     expect(await store.revokeApiKey('legacy', apiKeyIdFor(hash), new Date())).not.toBeNull();
     expect((await store.findApiKey(hash))?.revokedAt).toEqual(expect.any(Date));
-  });
-
-  it('keeps audit entries per tenant, newest first, filterable, with a cursor', async () => {
-    const entry = (tenantId: string, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-      id: newId('aud'), tenantId, action: 'subscription.create', resourceType: 'subscription', resourceId: newId('sub'),
-      fields: ['endpointUrl', 'headers'], apiKeyId: 'key_1', apiKeyName: 'ci', ip: '127.0.0.1', userAgent: 'curl/8', status: 201,
-      at: new Date('2026-01-01T00:00:00Z'), ...overrides,
-    });
-    const tenant = `t_${newId('x')}`;
-    const a = entry(tenant);
-    const b = entry(tenant, { action: 'connection.update', resourceType: 'connection', resourceId: 'con_1', status: 200 });
-    const c = entry(tenant, { action: 'api_key.revoke', resourceType: 'api_key', resourceId: 'key_9', fields: [], ip: null, userAgent: null, status: 204 });
-    await store.recordAuditEntries([a, b]);
-    await store.recordAuditEntries([c, a]); // a retried batch: the duplicate is ignored
-    await store.recordAuditEntries([entry('other')]);
-    const all = await store.listAuditEntries(tenant, { limit: 50 });
-    expect(all.data).toEqual([c, b, a]);
-    expect((await store.listAuditEntries(tenant, { limit: 50, resourceType: 'connection' })).data).toEqual([b]);
-    expect((await store.listAuditEntries(tenant, { limit: 50, resourceId: 'key_9' })).data).toEqual([c]);
-    expect((await store.listAuditEntries(tenant, { limit: 50, action: 'subscription.create' })).data).toEqual([a]);
-    const first = await store.listAuditEntries(tenant, { limit: 2 });
-    expect(first.data).toEqual([c, b]);
-    expect((await store.listAuditEntries(tenant, { limit: 2, cursor: first.nextCursor! })).data).toEqual([a]);
   });
 });

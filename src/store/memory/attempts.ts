@@ -1,0 +1,35 @@
+import type { Retention } from '../../jobs/ports';
+import type { AttemptLog } from '../../pipeline/ports';
+import { clone, paginate } from './tables';
+import type { MemoryTables } from './tables';
+
+/** The delivery log in memory, by attempt id. */
+export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retention, 'purgeAttemptsBefore'> {
+  const attempts = tables.attempts;
+  return {
+    async recordAttempts(records) {
+      for (const record of records) if (!attempts.has(record.id)) attempts.set(record.id, clone(record));
+    },
+    async listAttempts(tenantId, query) {
+      return paginate(
+        [...attempts.values()].filter(
+          (a) =>
+            a.tenantId === tenantId &&
+            (query.subscriptionId === undefined || a.subscriptionId === query.subscriptionId) &&
+            (query.eventId === undefined || a.eventId === query.eventId) &&
+            (query.status === undefined || a.status === query.status),
+        ),
+        query,
+      );
+    },
+    async haveSucceeded(deliveries) {
+      const all = [...attempts.values()];
+      return deliveries.map((d) => all.some((a) => a.status === 'succeeded' && a.tenantId === d.tenantId && a.eventId === d.eventId && a.subscriptionId === d.subscriptionId));
+    },
+    async purgeAttemptsBefore(before) {
+      let purged = 0;
+      for (const [id, a] of attempts) if (a.createdAt < before && attempts.delete(id)) purged++;
+      return purged;
+    },
+  };
+}

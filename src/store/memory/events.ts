@@ -1,0 +1,29 @@
+import type { EventLog } from '../../pipeline/ports';
+import { clone, cloneOrNull } from './tables';
+import type { MemoryTables } from './tables';
+
+/** Events in memory, with their routed marks and the invalid events parked. */
+export function memoryEventLog(tables: MemoryTables): EventLog {
+  const events = tables.events;
+  return {
+    async insertEvents(batch) {
+      return batch.map((event) => {
+        if (events.has(event.key)) return 'duplicate';
+        events.set(event.key, clone(event));
+        return 'inserted';
+      });
+    },
+    async getEvent(key) {
+      return cloneOrNull(events.get(key));
+    },
+    async markEventsRouted(keys, at) {
+      for (const key of keys) {
+        const found = events.get(key);
+        if (found && found.routedAt === null) found.routedAt = at;
+      }
+    },
+    async recordInvalidEvent(record) {
+      tables.invalidEvents.push(clone(record));
+    },
+  };
+}

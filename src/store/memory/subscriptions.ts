@@ -1,0 +1,43 @@
+import type { SubscriptionRecord } from '../../subscriptions/model';
+import type { SubscriptionRepository } from '../../subscriptions/repository';
+import { clone, cloneOrNull, duplicateKey, ownedBy, paginate } from './tables';
+import type { MemoryTables } from './tables';
+
+/** Subscriptions in memory. */
+export function memorySubscriptions(tables: MemoryTables): SubscriptionRepository {
+  const subscriptions = tables.subscriptions;
+  return {
+    async insertSubscription(record) {
+      if (subscriptions.has(record.id)) throw duplicateKey();
+      subscriptions.set(record.id, clone(record));
+    },
+    async getSubscription(tenantId, id) {
+      return cloneOrNull(ownedBy(subscriptions, tenantId, id));
+    },
+    async loadSubscription(id) {
+      return cloneOrNull(subscriptions.get(id));
+    },
+    async listSubscriptions(tenantId, kind, page) {
+      return paginate([...subscriptions.values()].filter((s) => s.tenantId === tenantId && s.kind === kind), page);
+    },
+    async updateSubscription(tenantId, id, patch) {
+      const found = ownedBy(subscriptions, tenantId, id);
+      if (!found) return null;
+      const updated = { ...found, ...clone(patch), updatedAt: new Date() } as SubscriptionRecord;
+      subscriptions.set(id, updated);
+      return clone(updated);
+    },
+    async deleteSubscription(tenantId, id) {
+      return ownedBy(subscriptions, tenantId, id) !== undefined && subscriptions.delete(id);
+    },
+    async findSubscriptionsFor(type, scopeTenantId) {
+      return [...subscriptions.values()]
+        .filter((s) => s.active && (s.events.includes(type) || s.events.includes('*')))
+        .filter((s) => scopeTenantId === null || s.tenantId === scopeTenantId)
+        .map(clone);
+    },
+    async findIntegrationsOf(tenantId, connectionId) {
+      return [...subscriptions.values()].filter((s) => s.tenantId === tenantId && s.integration?.connectionId === connectionId).map(clone);
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { idTimeBound } from '../../core/ids';
+import type { Retention } from '../../jobs/ports';
+import type { AttemptRecord, DeliveryRef } from '../../pipeline/model';
+import type { AttemptLog } from '../../pipeline/ports';
+import type { MongoDatabase } from './database';
+import { findPage, insertManySkippingDuplicates } from './documents';
+import type { Doc } from './documents';
+
+/**
+ * Attempts in `delivery_attempts`: the hottest write, so only the fields lists
+ * filter on are fields of their own and the rest travels as one JSON string.
+ */
+export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention, 'purgeAttemptsBefore'> {
+  const attempts = () => db.models.attempts;
+  return {
+    async recordAttempts(records) {
+      if (records.length === 0) return;
+      // createdAt rides in the detail: the purge goes by _id (time-ordered), and every field of its own costs a write.
+      const docs = records.map((r) => {
+        const { id, tenantId, subscriptionId, eventId, status, ...detail } = r;
+        return { _id: id, tenantId, subscriptionId, eventId, status, detailJson: JSON.stringify(detail) };
+      });
+      // A batch retried after a partial failure re-inserts rows that already landed.
+      await insertManySkippingDuplicates(attempts(), docs);
+    },
+
+    async listAttempts(tenantId, query) {
+      const filter: Doc = { tenantId };
+      if (query.subscriptionId !== undefined) filter['subscriptionId'] = query.subscriptionId;
+      if (query.eventId !== undefined) filter['eventId'] = query.eventId;
+      if (query.status !== undefined) filter['status'] = query.status;
+      return findPage(attempts(), filter, query, fromAttemptDoc);
+    },
+
+    /**
+     * One query per distinct event, on the { tenantId, eventId, _id } index: the
+     * deliveries of one redelivered fan-out message share their event. (FerretDB
+     * pushes the eventId equality down to PostgreSQL; an $or of pairs it would not.)
+     */
+    async haveSucceeded(deliveries) {
+      const byEvent = new Map<string, DeliveryRef[]>();
+      for (const d of deliveries) byEvent.set(d.eventId, [...(byEvent.get(d.eventId) ?? []), d]);
+      const succeeded = new Set<string>();
+      await Promise.all(
+        [...byEvent].map(async ([eventId, refs]) => {
+          const filter = {
+            tenantId: { $in: [...new Set(refs.map((r) => r.tenantId))] },
+            eventId,
+            subscriptionId: { $in: [...new Set(refs.map((r) => r.subscriptionId))] },
+            status: 'succeeded',
+          };
+          const docs = await attempts().collection.find(filter as never, { projection: { tenantId: 1, subscriptionId: 1 } }).toArray();
+          for (const doc of docs) succeeded.add(deliveryKey({ tenantId: String(doc['tenantId']), subscriptionId: String(doc['subscriptionId']), eventId }));
+        }),
+      );
+      return deliveries.map((d) => succeeded.has(deliveryKey(d)));
+    },
+
+    async purgeAttemptsBefore(before) {
+      // Attempt ids are time-ordered (newId at createdAt): every id below the bound's time part is older than `before`.
+      const result = await attempts().collection.deleteMany({ _id: { $lt: idTimeBound('att', before) as never } });
+      return result.deletedCount;
+    },
+  };
+}
+
+function deliveryKey(d: DeliveryRef): string {
+  return JSON.stringify([d.tenantId, d.subscriptionId, d.eventId]);
+}
+
+function fromAttemptDoc(doc: Doc): AttemptRecord {
+  const detail = JSON.parse(String(doc['detailJson'])) as Omit<AttemptRecord, 'id' | 'tenantId' | 'subscriptionId' | 'eventId' | 'status' | 'createdAt' | 'nextAttemptAt'> & {
+    nextAttemptAt: string | null;
+    createdAt?: string;
+  };
+  return {
+    ...detail,
+    id: String(doc['_id']),
+    tenantId: String(doc['tenantId']),
+    subscriptionId: String(doc['subscriptionId']),
+    eventId: String(doc['eventId']),
+    status: doc['status'] as AttemptRecord['status'],
+    // Rows written before createdAt moved into the detail have it as a field.
+    createdAt: detail.createdAt === undefined ? (doc['createdAt'] as Date) : new Date(detail.createdAt),
+    nextAttemptAt: detail.nextAttemptAt === null ? null : new Date(detail.nextAttemptAt),
+  };
+}

@@ -1,0 +1,154 @@
+import type { Qualification, SubscriptionRecord } from '../../subscriptions/model';
+import type { SubscriptionRepository } from '../../subscriptions/repository';
+import type { EncryptionOptions } from '../../transport/payload-encryption';
+import type { MongoDatabase } from './database';
+import { findPage } from './documents';
+import type { Doc } from './documents';
+
+/** Subscriptions (webhooks and integrations) in `subscriptions`; user-keyed values as JSON strings (see models.ts). */
+export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
+  const subscriptions = () => db.models.subscriptions;
+  const get = async (tenantId: string, id: string): Promise<SubscriptionRecord | null> => {
+    const doc = await subscriptions().findOne({ _id: id, tenantId }).lean<Doc>();
+    return doc ? fromSubscriptionDoc(doc) : null;
+  };
+  return {
+    async insertSubscription(record) {
+      await subscriptions().collection.insertOne(toSubscriptionDoc(record) as never);
+    },
+
+    getSubscription: get,
+
+    async loadSubscription(id) {
+      const doc = await subscriptions().findById(id).lean<Doc>();
+      return doc ? fromSubscriptionDoc(doc) : null;
+    },
+
+    async listSubscriptions(tenantId, kind, page) {
+      // Subscriptions stored before integrations existed have no kind: they are webhooks.
+      const filter = kind === 'webhook' ? { tenantId, kind: { $ne: 'integration' } } : { tenantId, kind };
+      return findPage(subscriptions(), filter, page, fromSubscriptionDoc);
+    },
+
+    async updateSubscription(tenantId, id, patch) {
+      const set: Doc = { updatedAt: new Date() };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) continue;
+        if (key === 'filters') set['filtersJson'] = JSON.stringify(value);
+        else if (key === 'payload') set['payloadJson'] = value === null ? null : JSON.stringify(value);
+        else if (key === 'headers') set['headers'] = toNameValues(value as Record<string, string>);
+        else if (key === 'integration') set['integration'] = toIntegrationDoc(value as SubscriptionRecord['integration']);
+        else if (key === 'encryption') set['encryptionJson'] = value === null ? null : JSON.stringify(value);
+        else if (key === 'signing') set['signingAlgorithm'] = (value as SubscriptionRecord['signing'])?.algorithm ?? 'hmac-sha256';
+        else set[key] = value;
+      }
+      const result = await subscriptions().updateOne({ _id: id, tenantId }, { $set: set });
+      if (result.matchedCount === 0) return null;
+      return get(tenantId, id);
+    },
+
+    async deleteSubscription(tenantId, id) {
+      const result = await subscriptions().deleteOne({ _id: id, tenantId });
+      return result.deletedCount === 1;
+    },
+
+    async findSubscriptionsFor(type, scopeTenantId) {
+      const query: Doc = { active: true, events: { $in: [type, '*'] } };
+      if (scopeTenantId !== null) query['tenantId'] = scopeTenantId;
+      const docs = await subscriptions().find(query).lean<Doc[]>();
+      return docs.map(fromSubscriptionDoc);
+    },
+
+    async findIntegrationsOf(tenantId, connectionId) {
+      const docs = await subscriptions().find({ tenantId, 'integration.connectionId': connectionId }).lean<Doc[]>();
+      return docs.map(fromSubscriptionDoc);
+    },
+  };
+}
+
+function toNameValues(map: Record<string, string>): Array<{ name: string; value: string }> {
+  return Object.entries(map).map(([name, value]) => ({ name, value }));
+}
+
+function fromNameValues(list: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (list as Array<{ name: string; value: string }> | undefined) ?? []) out[item.name] = item.value;
+  return out;
+}
+
+function toSubscriptionDoc(record: SubscriptionRecord): Doc {
+  const { id, filters, payload, headers, integration, signing, encryption, ...rest } = record;
+  return {
+    _id: id,
+    ...rest,
+    integration: toIntegrationDoc(integration),
+    filtersJson: JSON.stringify(filters),
+    payloadJson: payload === null ? null : JSON.stringify(payload),
+    headers: toNameValues(headers),
+    // publicKey, previousSecretSealed and previousSecretExpiresAt are plain fields (in rest); absent ones stay absent.
+    ...(signing === undefined ? {} : { signingAlgorithm: signing.algorithm }),
+    ...(encryption === undefined ? {} : { encryptionJson: encryption === null ? null : JSON.stringify(encryption) }),
+    ...(record.allowedIps !== undefined ? { allowedIps: record.allowedIps } : {}),
+    ...(record.rateLimit !== undefined ? { rateLimit: record.rateLimit } : {}),
+    ...(record.tlsSealed !== undefined ? { tlsSealed: record.tlsSealed } : {}),
+  };
+}
+
+function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
+  const retry = doc['retryConfig'] as Doc;
+  return {
+    id: String(doc['_id']),
+    tenantId: String(doc['tenantId']),
+    kind: doc['kind'] === 'integration' ? 'integration' : 'webhook',
+    endpointUrl: String(doc['endpointUrl'] ?? ''),
+    events: [...(doc['events'] as string[])],
+    filters: JSON.parse(String(doc['filtersJson'])) as SubscriptionRecord['filters'],
+    filter: (doc['filter'] as string | null) ?? null,
+    payload: doc['payloadJson'] ? (JSON.parse(String(doc['payloadJson'])) as SubscriptionRecord['payload']) : null,
+    headers: fromNameValues(doc['headers']),
+    retryConfig: {
+      maxRetries: Number(retry['maxRetries']),
+      initialDelaySeconds: Number(retry['initialDelaySeconds']),
+      backoffMultiplier: Number(retry['backoffMultiplier']),
+      maxBackoffSeconds: Number(retry['maxBackoffSeconds']),
+    },
+    active: Boolean(doc['active']),
+    description: (doc['description'] as string | null) ?? null,
+    secretSealed: String(doc['secretSealed'] ?? ''),
+    // Documents stored before signing options existed lack these fields: readers default them (HMAC, no rotation, no encryption).
+    ...('signingAlgorithm' in doc ? { signing: { algorithm: doc['signingAlgorithm'] === 'ed25519' ? ('ed25519' as const) : ('hmac-sha256' as const) } } : {}),
+    ...('publicKey' in doc ? { publicKey: typeof doc['publicKey'] === 'string' ? doc['publicKey'] : null } : {}),
+    ...('previousSecretSealed' in doc ? { previousSecretSealed: typeof doc['previousSecretSealed'] === 'string' ? doc['previousSecretSealed'] : null } : {}),
+    ...('previousSecretExpiresAt' in doc ? { previousSecretExpiresAt: doc['previousSecretExpiresAt'] instanceof Date ? doc['previousSecretExpiresAt'] : null } : {}),
+    ...('encryptionJson' in doc ? { encryption: typeof doc['encryptionJson'] === 'string' ? (JSON.parse(doc['encryptionJson']) as EncryptionOptions) : null } : {}),
+    // Network rules are on the record only when they were stored.
+    ...(Array.isArray(doc['allowedIps']) ? { allowedIps: (doc['allowedIps'] as unknown[]).map(String) } : {}),
+    ...(doc['rateLimit'] !== undefined
+      ? { rateLimit: doc['rateLimit'] && typeof doc['rateLimit'] === 'object' ? { requestsPerSecond: Number((doc['rateLimit'] as Doc)['requestsPerSecond']) } : null }
+      : {}),
+    ...(doc['tlsSealed'] !== undefined ? { tlsSealed: typeof doc['tlsSealed'] === 'string' ? doc['tlsSealed'] : null } : {}),
+    ...(Array.isArray(doc['secretHeaders']) ? { secretHeaders: (doc['secretHeaders'] as unknown[]).map(String) } : {}),
+    ...(doc['headersSealed'] !== undefined ? { headersSealed: typeof doc['headersSealed'] === 'string' ? doc['headersSealed'] : null } : {}),
+    integration: fromIntegrationDoc(doc['integration']),
+    disabledReason: (doc['disabledReason'] as string | null) ?? null,
+    createdAt: doc['createdAt'] as Date,
+    updatedAt: doc['updatedAt'] as Date,
+  };
+}
+
+function toIntegrationDoc(target: SubscriptionRecord['integration']): Doc | null {
+  if (!target) return null;
+  const { qualification, ...rest } = target;
+  return { ...rest, qualificationJson: qualification ? JSON.stringify(qualification) : null };
+}
+
+function fromIntegrationDoc(value: unknown): SubscriptionRecord['integration'] {
+  if (value === null || value === undefined || typeof value !== 'object') return null;
+  const doc = value as Doc;
+  return {
+    connectionId: String(doc['connectionId']),
+    connector: String(doc['connector']),
+    triggers: Array.isArray(doc['triggers']) ? (doc['triggers'] as string[]).map(String) : null,
+    ...(typeof doc['qualificationJson'] === 'string' ? { qualification: JSON.parse(doc['qualificationJson']) as Qualification } : {}),
+  };
+}

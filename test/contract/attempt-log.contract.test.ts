@@ -1,0 +1,90 @@
+import type { Collection } from 'mongodb';
+import type { AttemptRecord } from '../../src/pipeline/model';
+import { createMongoStore } from '../../src/store/mongo/mongo-store';
+import { newIdAt } from '../../src/core/ids';
+import { mongoUrlFor, uniqueName } from '../support/services';
+import { adapters, connectedStore } from './store-adapters';
+
+// Attempt ids carry their createdAt, as the worker makes them (newId at that moment).
+const attempt = (overrides: Partial<AttemptRecord>): AttemptRecord => ({
+  id: newIdAt('att', overrides.createdAt ?? new Date('2026-01-01T00:00:00Z')), tenantId: 'att-tenant', subscriptionId: 'sub_a', eventId: 'evt_a', eventType: 'business.created', webhookId: 'msg_a',
+  attempt: 1, status: 'failed', next: 'retry', nextAttemptAt: new Date('2026-01-01T00:00:05Z'), url: 'https://x', httpStatus: 500,
+  durationMs: 12, responseHeaders: { 'x.y': '1', 'content-type': 'text/plain' }, responseBody: 'oops', error: null, replay: false,
+  createdAt: new Date('2026-01-01T00:00:00Z'), ...overrides,
+});
+
+/** AttemptLog (pipeline/ports.ts) and the attempt purge of Retention (jobs/ports.ts), on every adapter. */
+describe.each(adapters)('AttemptLog contract: %s', (_name, create) => {
+  const { store } = connectedStore(create);
+
+  it('records attempts in batches, tolerates a replayed batch, and filters lists', async () => {
+    const first = attempt({});
+    const second = attempt({ attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, subscriptionId: 'sub_b', createdAt: new Date('2026-01-01T00:00:07Z') });
+    const old = attempt({ eventId: 'evt_b', createdAt: new Date('2020-01-01T00:00:00Z') });
+    await store.recordAttempts([first, second]);
+    await store.recordAttempts([first, old]);
+    const all = await store.listAttempts('att-tenant', { limit: 10 });
+    // Newest first, each exactly as recorded (createdAt included).
+    expect(all.data).toEqual([second, first, old]);
+    expect((await store.listAttempts('att-tenant', { limit: 10, status: 'succeeded' })).data).toEqual([second]);
+    expect((await store.listAttempts('att-tenant', { limit: 10, subscriptionId: 'sub_b' })).data).toEqual([second]);
+    expect((await store.listAttempts('att-tenant', { limit: 10, eventId: 'evt_b' })).data).toHaveLength(1);
+    expect((await store.listAttempts('another', { limit: 10 })).data).toEqual([]);
+    expect(await store.purgeAttemptsBefore(new Date('2025-01-01T00:00:00Z'))).toBe(1);
+    expect((await store.listAttempts('att-tenant', { limit: 10 })).data).toHaveLength(2);
+  });
+
+  it('tells which deliveries have a success on record, per tenant, subscription and event', async () => {
+    const evt = uniqueName('evt');
+    const other = uniqueName('evt');
+    await store.recordAttempts([
+      attempt({ tenantId: 'dup-t', eventId: evt, subscriptionId: 'sub_failed', status: 'failed' }),
+      attempt({ tenantId: 'dup-t', eventId: evt, subscriptionId: 'sub_ok', status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200 }),
+      attempt({ tenantId: 'dup-t', eventId: other, subscriptionId: 'sub_failed', status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200 }),
+    ]);
+    const ask = (tenantId: string, subscriptionId: string, eventId: string) => ({ tenantId, subscriptionId, eventId });
+    expect(
+      await store.haveSucceeded([
+        ask('dup-t', 'sub_failed', evt), // only a failure of this one
+        ask('dup-t', 'sub_ok', evt),
+        ask('dup-u', 'sub_ok', evt), // another tenant's
+        ask('dup-t', 'sub_failed', other), // the same subscription, another event
+        ask('dup-t', 'sub_new', other),
+      ]),
+    ).toEqual([false, true, false, true, false]);
+    expect(await store.haveSucceeded([])).toEqual([]);
+    // A retry that succeeds later is seen too.
+    await store.recordAttempts([attempt({ tenantId: 'dup-t', eventId: evt, subscriptionId: 'sub_failed', attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, createdAt: new Date('2026-01-01T00:01:00Z') })]);
+    expect(await store.haveSucceeded([ask('dup-t', 'sub_failed', evt)])).toEqual([true]);
+  });
+});
+
+describe('Mongo adapter: attempt rows written before createdAt moved into the detail', () => {
+  const url = mongoUrlFor(uniqueName('hhlegacy'));
+  const store = createMongoStore({ url });
+  afterAll(async () => {
+    await store.dropDatabase();
+    await store.close();
+  });
+
+  it('still reads them, purges them by age, and drops their createdAt index on start', async () => {
+    // A database as an earlier version left it: a createdAt field and index on delivery_attempts.
+    const probe = createMongoStore({ url });
+    await probe.connect();
+    const attempts = probe.database.models.attempts.collection as unknown as Collection;
+    await attempts.createIndex({ createdAt: 1 }, { name: 'createdAt_1' });
+    const createdAt = new Date('2024-03-01T10:00:00Z');
+    const detail = { eventType: 'business.created', webhookId: 'msg_old', attempt: 1, next: 'none', nextAttemptAt: null, url: 'https://x', httpStatus: 200, durationMs: 5, responseHeaders: {}, responseBody: 'ok', error: null, replay: false };
+    await attempts.insertOne({ _id: newIdAt('att', createdAt), tenantId: 'legacy', subscriptionId: 'sub_l', eventId: 'evt_l', status: 'succeeded', createdAt, detailJson: JSON.stringify(detail) } as never);
+    await probe.close();
+
+    await store.connect();
+    const reopened = store.database.models.attempts.collection as unknown as Collection;
+    const indexes = (await reopened.indexes()).map((i) => i.name);
+    expect(indexes).not.toContain('createdAt_1');
+    const [row] = (await store.listAttempts('legacy', { limit: 10 })).data;
+    expect(row).toMatchObject({ webhookId: 'msg_old', createdAt, httpStatus: 200 });
+    expect(await store.purgeAttemptsBefore(new Date('2024-03-01T09:59:59Z'))).toBe(0);
+    expect(await store.purgeAttemptsBefore(new Date('2024-03-01T10:00:01Z'))).toBe(1);
+  });
+});

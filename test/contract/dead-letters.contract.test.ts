@@ -1,0 +1,48 @@
+import type { DeadLetterReason } from '../../src/subscriptions/model';
+import type { DeadLetterRecord } from '../../src/pipeline/model';
+import { newId } from '../../src/core/ids';
+import { adapters, connectedStore } from './store-adapters';
+
+/** DeadLetters (pipeline/ports.ts), on every adapter. */
+describe.each(adapters)('DeadLetters contract: %s', (_name, create) => {
+  const { store } = connectedStore(create);
+
+  const dead = (createdAt: string, overrides: Partial<DeadLetterRecord> = {}): DeadLetterRecord => ({
+    id: newId('dl'), tenantId: 'dl-tenant', subscriptionId: 'sub_dl', eventId: 'evt', eventType: 'business.created', webhookId: 'msg',
+    event: { id: 'evt', type: 'business.created', version: '1.0', timestamp: '2026-01-01T00:00:00Z', data: { 'a.b': 1 } },
+    reason: 'retries_exhausted', attempts: 9, lastStatus: 500, lastError: null, createdAt: new Date(createdAt), replayedAt: null, replayCount: 0, ...overrides,
+  });
+
+  it('keeps dead letters, finds them by window, and marks replays', async () => {
+    const early = dead('2026-01-01T00:00:00Z');
+    const late = dead('2026-01-02T00:00:00Z');
+    await store.insertDeadLetter(early);
+    await store.insertDeadLetter(late);
+    expect(await store.getDeadLetter('dl-tenant', early.id)).toEqual(early);
+    expect(await store.getDeadLetter('other', early.id)).toBeNull();
+    expect((await store.listDeadLetters('dl-tenant', { limit: 10, subscriptionId: 'sub_dl' })).data.map((d) => d.id)).toEqual([late.id, early.id]);
+    const window = await store.findDeadLettersBetween('dl-tenant', 'sub_dl', new Date('2026-01-01T12:00:00Z'), new Date('2026-01-03T00:00:00Z'));
+    expect(window.map((d) => d.id)).toEqual([late.id]);
+    await store.markDeadLetterReplayed('dl-tenant', late.id, new Date('2026-01-05T00:00:00Z'));
+    expect(await store.getDeadLetter('dl-tenant', late.id)).toMatchObject({ replayCount: 1, replayedAt: new Date('2026-01-05T00:00:00Z') });
+    expect(await store.findDeadLettersBetween('dl-tenant', 'sub_dl', new Date('2026-01-01T12:00:00Z'), new Date('2026-01-03T00:00:00Z'))).toEqual([]);
+    await expect(store.insertDeadLetter(early)).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('finds the parked dead letters of some subscriptions by reason, oldest first, not yet replayed', async () => {
+    const parked = (subscriptionId: string, createdAt: string, reason: DeadLetterReason = 'connection_needs_reauth', tenantId = 'park-t') =>
+      dead(createdAt, { tenantId, subscriptionId, reason });
+    const first = parked('int_a', '2026-02-01T00:00:00Z');
+    const second = parked('int_b', '2026-02-02T00:00:00Z');
+    const replayed = parked('int_a', '2026-02-03T00:00:00Z');
+    const otherReason = parked('int_a', '2026-02-04T00:00:00Z', 'retries_exhausted');
+    const otherSubscription = parked('int_c', '2026-02-05T00:00:00Z');
+    const otherTenant = parked('int_a', '2026-02-06T00:00:00Z', 'connection_needs_reauth', 'park-u');
+    for (const d of [second, first, replayed, otherReason, otherSubscription, otherTenant]) await store.insertDeadLetter(d);
+    await store.markDeadLetterReplayed('park-t', replayed.id, new Date('2026-02-10T00:00:00Z'));
+    const found = await store.findDeadLettersByReason('park-t', ['int_a', 'int_b'], 'connection_needs_reauth');
+    expect(found).toEqual([first, second]);
+    expect((await store.findDeadLettersByReason('park-t', ['int_a'], 'retries_exhausted')).map((d) => d.id)).toEqual([otherReason.id]);
+    expect(await store.findDeadLettersByReason('park-t', [], 'connection_needs_reauth')).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+import { newId } from '../../src/core/ids';
+import { adapters, connectedStore, subscriptionRecord as subscription } from './store-adapters';
+
+/** SubscriptionRepository (subscriptions/repository.ts), on every adapter. */
+describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) => {
+  const { store } = connectedStore(create);
+
+  it('stores subscriptions per tenant, keeping awkward keys intact', async () => {
+    const sub = subscription('t1');
+    await store.insertSubscription(sub);
+    expect(await store.getSubscription('t1', sub.id)).toEqual(sub);
+    expect(await store.getSubscription('t2', sub.id)).toBeNull();
+    expect(await store.loadSubscription(sub.id)).toEqual(sub);
+    await expect(store.insertSubscription(sub)).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('keeps network rules, signing and encryption settings of a subscription', async () => {
+    const sub = subscription('net', {
+      allowedIps: ['203.0.113.0/24'], rateLimit: { requestsPerSecond: 2.5 }, tlsSealed: 'v1:k1:t:l:s',
+      signing: { algorithm: 'ed25519' }, publicKey: 'whpk_abc', previousSecretSealed: null, previousSecretExpiresAt: null,
+      encryption: { jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }, fields: ['data.contact.email'] },
+    });
+    await store.insertSubscription(sub);
+    expect(await store.loadSubscription(sub.id)).toEqual(sub);
+    const updated = await store.updateSubscription('net', sub.id, { allowedIps: [], rateLimit: null, tlsSealed: null });
+    expect(updated).toMatchObject({ allowedIps: [], rateLimit: null, tlsSealed: null });
+  });
+
+  it('keeps secret headers apart: their names, and their values sealed where re-encryption finds them', async () => {
+    const sub = subscription('hdr', { headers: { 'X-Env': 'prod' }, secretHeaders: ['Authorization'], headersSealed: 'v1:k1:h:d:r' });
+    await store.insertSubscription(sub);
+    expect(await store.loadSubscription(sub.id)).toEqual(sub);
+    const found = [];
+    for await (const sealed of store.scanSealed()) if (sealed.id === sub.id) found.push(sealed.field);
+    expect(found.sort()).toEqual(['headersSealed', 'secretSealed']);
+    const cleared = await store.updateSubscription('hdr', sub.id, { headers: { Authorization: 'Bearer public' }, secretHeaders: [], headersSealed: null });
+    expect(cleared).toMatchObject({ headers: { Authorization: 'Bearer public' }, secretHeaders: [], headersSealed: null });
+  });
+
+  it('updates and deletes only within the tenant', async () => {
+    const sub = subscription('t3');
+    await store.insertSubscription(sub);
+    expect(await store.updateSubscription('other', sub.id, { active: false })).toBeNull();
+    const updated = await store.updateSubscription('t3', sub.id, { active: false, disabledReason: 'gone', headers: { A: '1' } });
+    expect(updated).toMatchObject({ active: false, disabledReason: 'gone', headers: { A: '1' }, endpointUrl: sub.endpointUrl });
+    expect(updated!.updatedAt.getTime()).toBeGreaterThan(sub.updatedAt.getTime());
+    expect(await store.deleteSubscription('other', sub.id)).toBe(false);
+    expect(await store.deleteSubscription('t3', sub.id)).toBe(true);
+    expect(await store.loadSubscription(sub.id)).toBeNull();
+  });
+
+  it('lists newest first with a cursor', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const sub = subscription('pager');
+      ids.push(sub.id);
+      await store.insertSubscription(sub);
+    }
+    const first = await store.listSubscriptions('pager', 'webhook', { limit: 2 });
+    expect(first.data.map((s) => s.id)).toEqual([ids[4], ids[3]]);
+    const second = await store.listSubscriptions('pager', 'webhook', { limit: 2, cursor: first.nextCursor! });
+    expect(second.data.map((s) => s.id)).toEqual([ids[2], ids[1]]);
+    const third = await store.listSubscriptions('pager', 'webhook', { limit: 2, cursor: second.nextCursor! });
+    expect(third).toEqual({ data: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+  });
+
+  it('keeps integrations apart from webhooks in lists, and finds them by connection', async () => {
+    const hook = subscription('kinds');
+    const integration = subscription('kinds', {
+      id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '',
+      integration: { connectionId: 'con_1', connector: 'slack', triggers: ['review_created'] },
+    });
+    const open = subscription('kinds', { id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '', integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
+    for (const s of [hook, integration, open]) await store.insertSubscription(s);
+    expect((await store.listSubscriptions('kinds', 'webhook', { limit: 10 })).data.map((s) => s.id)).toEqual([hook.id]);
+    expect((await store.listSubscriptions('kinds', 'integration', { limit: 10 })).data.map((s) => s.id)).toEqual([open.id, integration.id]);
+    expect(await store.loadSubscription(integration.id)).toEqual(integration);
+    expect((await store.findIntegrationsOf('kinds', 'con_1')).map((s) => s.id).sort()).toEqual([integration.id, open.id].sort());
+    expect(await store.findIntegrationsOf('someone-else', 'con_1')).toEqual([]);
+    const updated = await store.updateSubscription('kinds', integration.id, { integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
+    expect(updated?.integration).toEqual({ connectionId: 'con_1', connector: 'slack', triggers: null });
+  });
+
+  it('finds active subscriptions for a type, by name or "*", within a scope', async () => {
+    const named = subscription('finder', { events: ['review.moderated'] });
+    const wildcard = subscription('finder', { events: ['*'] });
+    const paused = subscription('finder', { events: ['review.moderated'], active: false });
+    const otherTenant = subscription('someone-else', { events: ['review.moderated'] });
+    for (const s of [named, wildcard, paused, otherTenant]) await store.insertSubscription(s);
+    const all = (await store.findSubscriptionsFor('review.moderated', null)).map((s) => s.id);
+    expect(all).toEqual(expect.arrayContaining([named.id, wildcard.id, otherTenant.id]));
+    expect(all).not.toContain(paused.id);
+    const scoped = (await store.findSubscriptionsFor('review.moderated', 'finder')).map((s) => s.id).sort();
+    expect(scoped).toEqual([named.id, wildcard.id].sort());
+  });
+});
