@@ -94,7 +94,6 @@ export interface Consumer {
  * unacknowledged comes with `redelivered: true`.
  */
 export interface Broker {
-  readonly kind: 'memory' | 'amqp';
   start(): Promise<void>;
   close(): Promise<void>;
   isReady(): boolean;

@@ -71,7 +71,6 @@ interface Lane {
  * disconnected wait (up to publishTimeoutMs) and resolve only on confirm.
  */
 export class AmqpBroker implements Broker {
-  readonly kind = 'amqp' as const;
   readonly names: TopologyNames;
   private connection: AmqpConnectionManager | null = null;
   private publisher: ChannelWrapper | null = null;

@@ -8,7 +8,6 @@ import type { MemoryConsumeOptions, MemoryQueueOptions } from './memory-queue';
  * Messages are copied through JSON so no caller shares objects with a consumer.
  */
 export class MemoryBroker implements Broker {
-  readonly kind = 'memory' as const;
   private readonly events: MemoryQueue<InboundEvent>;
   private readonly deliveries: MemoryQueue<DeliveryJob>;
   readonly parked: ParkedEvent[] = [];
