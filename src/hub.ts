@@ -65,6 +65,7 @@ export class Hub {
   readonly store: Store;
   readonly metrics = new HubMetrics();
   readonly app: Express;
+  private readonly audit: AuditTrail;
   readonly subscriptions: SubscriptionService;
   readonly connectors: ConnectorRegistry;
   readonly connections: ConnectionService;
@@ -197,10 +198,11 @@ export class Hub {
       matcher,
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });
-    this.app = createApp({
+    const api = createApp({
       config,
       store: this.store,
       broker: this.broker,
+      operational,
       validator,
       subscriptions: this.subscriptions,
       connectors: this.connectors,
@@ -212,6 +214,8 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger,
     });
+    this.app = api.app;
+    this.audit = api.audit;
   }
 
   get port(): number {
@@ -274,7 +278,7 @@ export class Hub {
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
     await this.router.drain();
     await this.recorder.drain();
-    await (this.app.locals['audit'] as AuditTrail | undefined)?.drain();
+    await this.audit.drain();
     await this.syncStats.close();
     await closing;
     await this.broker.close();

@@ -23,7 +23,13 @@ import { integrationRoutes } from './routes/integrations';
 import { oauthApiRoutes, oauthBrowserRoutes } from './routes/oauth';
 import { metaRoutes } from './routes/meta';
 
-export function createApp(deps: ApiDeps): Express {
+/** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
+export interface HubApi {
+  app: Express;
+  audit: AuditTrail;
+}
+
+export function createApp(deps: ApiDeps): HubApi {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -35,11 +41,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use(oauthBrowserRoutes(deps));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
   app.use('/v1', requireApiKey(deps.store, deps.logger));
-  app.use('/v1', apiRateLimit({ limit: deps.config.api.rateLimitPerMinute, broker: deps.broker, logger: deps.logger }));
+  app.use('/v1', apiRateLimit({ limit: deps.config.api.rateLimitPerMinute, operational: deps.operational, logger: deps.logger }));
   app.use('/v1', requireScope(app, deps.logger));
   const audit = new AuditTrail(deps.store, deps.logger);
-  // The composition root drains it on shutdown, so no change goes unrecorded.
-  app.locals['audit'] = audit;
   app.use('/v1', audit.middleware());
   app.use(apiKeyRoutes(deps));
   app.use(auditLogRoutes(deps));
@@ -54,5 +58,5 @@ export function createApp(deps: ApiDeps): Express {
   app.use(deadLetterRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
-  return app;
+  return { app, audit };
 }

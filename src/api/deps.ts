@@ -2,6 +2,7 @@ import type { HubConfig } from '../config/config';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker } from '../broker/port';
+import type { OperationalEvents } from '../events/operational-events';
 import type { EventValidator } from '../events/validator';
 import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
@@ -19,6 +20,8 @@ export interface ApiDeps {
   config: HubConfig;
   store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeadLetters & SyncCounts;
   broker: Broker;
+  /** The hub's own events (API usage). */
+  operational: OperationalEvents;
   validator: EventValidator;
   subscriptions: SubscriptionService;
   connectors: ConnectorRegistry;

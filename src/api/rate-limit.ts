@@ -1,10 +1,8 @@
 import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { RateLimitInfo } from 'express-rate-limit';
-import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
-import type { Broker } from '../broker/port';
-import { CURRENT_EVENT_VERSION } from '../events/envelope';
+import type { ApiUsageEventType, OperationalEvents } from '../events/operational-events';
 import { principalOf } from './auth';
 import { errorBody } from './errors';
 
@@ -14,7 +12,8 @@ const WARN_AT_PERCENT = [80, 95] as const;
 export interface ApiRateLimitOptions {
   /** Requests per minute per API key. */
   limit: number;
-  broker: Broker;
+  /** Publishes api.quota_warning and api.rate_limit_exceeded to the tenant. */
+  operational: Pick<OperationalEvents, 'emit'>;
   logger: Logger;
 }
 
@@ -33,9 +32,12 @@ interface WindowState {
  * key's window crosses 80% and 95% of the quota, api.rate_limit_exceeded on the
  * first refused request of a window (once, not per refusal: a client hammering
  * away must not turn every 429 into an event).
+ *
+ * The window is express-rate-limit's and runs on the real clock, so the
+ * arithmetic on its reset time here does too.
  */
 export function apiRateLimit(options: ApiRateLimitOptions): RequestHandler[] {
-  const { limit, broker, logger } = options;
+  const { limit, operational, logger } = options;
   const windows = new Map<string, WindowState>();
 
   const stateOf = (keyId: string, info: RateLimitInfo): WindowState => {
@@ -49,11 +51,8 @@ export function apiRateLimit(options: ApiRateLimitOptions): RequestHandler[] {
     return state;
   };
 
-  const emit = (tenantId: string, type: 'api.quota_warning' | 'api.rate_limit_exceeded', data: Record<string, unknown>): void => {
-    const now = new Date().toISOString();
-    const envelope = { id: newId('evt'), type, version: CURRENT_EVENT_VERSION, timestamp: now, data: { ...data, occurred_at: now } };
-    broker.publishEvent(envelope, tenantId).catch((err: unknown) => logger.warn({ err: (err as Error).message, type, tenantId }, 'could not publish an API usage event'));
-  };
+  // Not awaited: the answer does not wait for the broker (emit only logs a failure).
+  const emit = (tenantId: string, type: ApiUsageEventType, data: Record<string, unknown>): void => void operational.emit(tenantId, type, data);
 
   const limiter = rateLimit({
     windowMs: WINDOW_MS,
