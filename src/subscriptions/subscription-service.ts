@@ -14,11 +14,11 @@ import { checkEncryption } from '../transport/payload-encryption';
 import { urlProblem } from '../transport/network-guard';
 import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from './repository';
-import type { EncryptionOptions } from '../transport/payload-encryption';
-import type { SigningOptions, SubscriptionPatch, SubscriptionRecord } from './model';
+import type { SubscriptionPatch, SubscriptionRecord } from './model';
 import { networkRules } from './network-rules';
 import { headerFields, headerValue, withSecretHeaders } from './secret-headers';
-import type { HeaderFields, HeaderInput } from './secret-headers';
+import type { HeaderFields } from './secret-headers';
+import type { SubscriptionCreateInput, SubscriptionInput } from './subscription-input';
 import type { NetworkFields } from './network-rules';
 import type { SubscriptionCache } from './subscription-cache';
 
@@ -56,25 +56,24 @@ export interface SubscriptionServiceOptions {
   requireHttps: boolean;
 }
 
-export type SubscriptionInput = Record<string, unknown>;
-
 /** Registration and changes of subscriptions, with every check a client should hear about at once. */
 export class SubscriptionService {
-  private readonly validateCreate: ValidateFunction;
-  private readonly validatePatch: ValidateFunction;
+  private readonly validateCreate: ValidateFunction<SubscriptionCreateInput>;
+  private readonly validatePatch: ValidateFunction<SubscriptionInput>;
 
   constructor(private readonly options: SubscriptionServiceOptions) {
     const ajv = createAjv();
     const schema = loadJsonSchema('subscription.schema.json');
-    this.validateCreate = ajv.compile({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.create.schema.json'), required: ['endpointUrl', 'events'] });
-    this.validatePatch = ajv.compile({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.patch.schema.json'), minProperties: 1 });
+    this.validateCreate = ajv.compile<SubscriptionCreateInput>({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.create.schema.json'), required: ['endpointUrl', 'events'] });
+    this.validatePatch = ajv.compile<SubscriptionInput>({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.patch.schema.json'), minProperties: 1 });
   }
 
   /** `secret` is the whsec_ secret of an HMAC subscription; null for Ed25519, whose record carries the publicKey instead. */
-  async create(tenantId: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string | null }> {
-    if (!this.validateCreate(input)) throw invalid(describeErrors(this.validateCreate.errors), 'subscription');
+  async create(tenantId: string, body: Record<string, unknown>): Promise<{ record: SubscriptionRecord; secret: string | null }> {
+    if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'subscription');
+    const input: SubscriptionCreateInput = body;
     await this.checkSemantics(input);
-    const algorithm = (input['signing'] as SigningOptions | undefined)?.algorithm ?? 'hmac-sha256';
+    const algorithm = input.signing?.algorithm ?? 'hmac-sha256';
     const { secret, publicKey } = generateSigningKey(algorithm);
     const now = new Date();
     const record: SubscriptionRecord = {
@@ -82,21 +81,21 @@ export class SubscriptionService {
       tenantId,
       kind: 'webhook',
       integration: null,
-      endpointUrl: input['endpointUrl'] as string,
-      events: input['events'] as string[],
-      filters: (input['filters'] as SubscriptionRecord['filters'] | undefined) ?? [],
-      filter: (input['filter'] as string | null | undefined) ?? null,
-      payload: (input['payload'] as SubscriptionRecord['payload'] | undefined) ?? null,
+      endpointUrl: input.endpointUrl,
+      events: input.events,
+      filters: input.filters ?? [],
+      filter: input.filter ?? null,
+      payload: input.payload ?? null,
       ...this.headers(input, null),
-      retryConfig: { ...DEFAULT_RETRY_CONFIG, ...((input['retryConfig'] as object | undefined) ?? {}) },
-      active: (input['active'] as boolean | undefined) ?? true,
-      description: (input['description'] as string | null | undefined) ?? null,
+      retryConfig: { ...DEFAULT_RETRY_CONFIG, ...(input.retryConfig ?? {}) },
+      active: input.active ?? true,
+      description: input.description ?? null,
       secretSealed: this.options.secretBox.seal(secret),
       signing: { algorithm },
       publicKey,
       previousSecretSealed: null,
       previousSecretExpiresAt: null,
-      encryption: (input['encryption'] as EncryptionOptions | null | undefined) ?? null,
+      encryption: input.encryption ?? null,
       ...this.network(input),
       disabledReason: null,
       createdAt: now,
@@ -113,7 +112,7 @@ export class SubscriptionService {
    * without losing deliveries; a second rotation within the overlap drops the oldest.
    * Other processes pick the change up within the subscription cache's TTL (~2 s).
    */
-  async rotateSecret(tenantId: string, id: string, input: SubscriptionInput): Promise<{ record: SubscriptionRecord; secret: string | null }> {
+  async rotateSecret(tenantId: string, id: string, input: Record<string, unknown>): Promise<{ record: SubscriptionRecord; secret: string | null }> {
     const unknown = Object.keys(input).filter((k) => k !== 'overlapSeconds');
     const overlap = input['overlapSeconds'] === undefined ? DEFAULT_ROTATION_OVERLAP_SECONDS : input['overlapSeconds'];
     if (unknown.length > 0 || typeof overlap !== 'number' || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_ROTATION_OVERLAP_SECONDS) {
@@ -147,18 +146,20 @@ export class SubscriptionService {
     return this.options.store.listSubscriptions(tenantId, 'webhook', page);
   }
 
-  async update(tenantId: string, id: string, input: SubscriptionInput): Promise<SubscriptionRecord> {
-    if (!this.validatePatch(input)) throw invalid(describeErrors(this.validatePatch.errors), 'subscription');
-    if (input['signing'] !== undefined) {
+  async update(tenantId: string, id: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
+    if (!this.validatePatch(body)) throw invalid(describeErrors(this.validatePatch.errors), 'subscription');
+    const input: SubscriptionInput = body;
+    if (input.signing !== undefined) {
       throw invalid([{ path: '/signing', message: 'is chosen at creation only: create a new subscription with the other algorithm (and delete this one), or rotate this one\'s key with POST /v1/subscriptions/{id}/rotate-secret' }], 'subscription');
     }
     await this.checkSemantics(input);
     const current = await this.get(tenantId, id);
-    const { tls: _tls, headers: _headers, ...rest } = input;
-    const patch = { ...rest, ...this.network(input), ...(input['headers'] === undefined ? {} : this.headers(input, current)) } as SubscriptionPatch;
-    if (input['retryConfig']) patch.retryConfig = { ...current.retryConfig, ...(input['retryConfig'] as object) };
+    // Network rules and headers become record fields of their own (sealed where secret); signing was refused above.
+    const { tls: _tls, headers: _headers, allowedIps: _allowedIps, rateLimit: _rateLimit, signing: _signing, retryConfig, ...rest } = input;
+    const patch: SubscriptionPatch = { ...rest, ...this.network(input), ...(input.headers === undefined ? {} : this.headers(input, current)) };
+    if (retryConfig) patch.retryConfig = { ...current.retryConfig, ...retryConfig };
     // Re-enabling clears why it was disabled.
-    if (input['active'] === true) patch.disabledReason = null;
+    if (input.active === true) patch.disabledReason = null;
     const updated = await this.options.store.updateSubscription(tenantId, id, patch);
     if (!updated) throw new NotFoundError('subscription', id);
     this.options.cache.invalidate();
@@ -199,7 +200,7 @@ export class SubscriptionService {
 
   /** Custom headers as record fields, secret ones sealed (`current`: whose stored secrets `{"secret": true}` keeps); a 400 naming each bad one. */
   private headers(input: SubscriptionInput, current: SubscriptionRecord | null): HeaderFields {
-    const { fields, problems } = headerFields((input['headers'] as Record<string, HeaderInput> | undefined) ?? {}, current, this.options.secretBox);
+    const { fields, problems } = headerFields(input.headers ?? {}, current, this.options.secretBox);
     if (problems.length > 0) throw invalid(problems, 'subscription');
     return fields;
   }
@@ -212,13 +213,13 @@ export class SubscriptionService {
   /** Checks what a schema cannot: URL reachability rules, event types, filters, JSONata, headers. */
   async checkSemantics(input: SubscriptionInput): Promise<void> {
     const problems: ValidationProblem[] = [];
-    if (typeof input['endpointUrl'] === 'string') problems.push(...(await this.checkUrl(input['endpointUrl'])));
-    for (const [i, type] of ((input['events'] as string[] | undefined) ?? []).entries()) {
+    if (typeof input.endpointUrl === 'string') problems.push(...(await this.checkUrl(input.endpointUrl)));
+    for (const [i, type] of (input.events ?? []).entries()) {
       if (type !== '*' && !isEventType(type)) {
         problems.push({ path: `/events/${i}`, message: `"${type}" is not a known event type; see GET /v1/event-types` });
       }
     }
-    for (const [i, filter] of ((input['filters'] as Array<{ field: string; operator: string; value?: unknown }> | undefined) ?? []).entries()) {
+    for (const [i, filter] of (input.filters ?? []).entries()) {
       if (!DOTTED_PATH.test(filter.field)) problems.push({ path: `/filters/${i}/field`, message: 'must be a dotted path such as data.address.city' });
       if (filter.operator === 'in' && !Array.isArray(filter.value)) problems.push({ path: `/filters/${i}/value`, message: 'must be an array for operator "in"' });
       if ((filter.operator === 'equals' || filter.operator === 'contains') && filter.value === undefined) {
@@ -226,8 +227,8 @@ export class SubscriptionService {
       }
     }
     const jsonataFields: Array<[string, unknown]> = [
-      ['/filter', input['filter']],
-      ['/payload/transform', (input['payload'] as { transform?: unknown } | null | undefined)?.transform],
+      ['/filter', input.filter],
+      ['/payload/transform', input.payload?.transform],
     ];
     for (const [path, source] of jsonataFields) {
       if (typeof source !== 'string') continue;
@@ -237,15 +238,15 @@ export class SubscriptionService {
         problems.push({ path, message: (err as Error).message });
       }
     }
-    for (const [i, field] of (((input['payload'] as { fields?: string[] } | null | undefined)?.fields) ?? []).entries()) {
+    for (const [i, field] of (input.payload?.fields ?? []).entries()) {
       if (!DOTTED_PATH.test(field)) problems.push({ path: `/payload/fields/${i}`, message: 'must be a dotted path such as data.name' });
     }
-    for (const [name, header] of Object.entries((input['headers'] as Record<string, HeaderInput> | undefined) ?? {})) {
+    for (const [name, header] of Object.entries(input.headers ?? {})) {
       if (!HEADER_NAME.test(name)) problems.push({ path: `/headers/${name}`, message: 'is not a legal HTTP header name' });
       else if (RESERVED_HEADERS.has(name.toLowerCase())) problems.push({ path: `/headers/${name}`, message: 'is set by Hookhub (signing or transport) and cannot be overridden' });
       if (/[\r\n\0]/.test(headerValue(header) ?? '')) problems.push({ path: `/headers/${name}`, message: 'value must not contain CR, LF or NUL' });
     }
-    problems.push(...(await checkEncryption(input['encryption'])));
+    problems.push(...(await checkEncryption(input.encryption)));
     if (problems.length > 0) throw invalid(problems, 'subscription');
   }
 
