@@ -24,6 +24,7 @@ import { PayloadBuilder } from './webhooks/payload';
 import { ReplayService } from './pipeline/replay-service';
 import { TestSender } from './pipeline/test-sender';
 import { EventValidator } from './events/validator';
+import { EventIntake } from './events/intake';
 import { schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
 import { assertKeysPresent } from './secrets/key-ring';
@@ -163,10 +164,12 @@ export class Hub {
     const integrations = new IntegrationService({ store: this.store, cache, subscriptions: this.subscriptions, connections: this.connections });
     this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
     const matcher = new SubscriptionMatcher();
+    // One intake for events posted to the API and events read from the queue.
+    const intake = new EventIntake({ validator, invalidEvents: this.store, metrics: this.metrics });
     this.router = new EventRouter({
       broker: this.broker,
       store: this.store,
-      validator,
+      intake,
       subscriptions: cache,
       matcher,
       metrics: this.metrics,
@@ -203,7 +206,7 @@ export class Hub {
       store: this.store,
       broker: this.broker,
       operational,
-      validator,
+      intake,
       subscriptions: this.subscriptions,
       connectors: this.connectors,
       connections: this.connections,

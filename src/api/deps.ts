@@ -2,8 +2,8 @@ import type { HubConfig } from '../config/config';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker } from '../broker/port';
+import type { EventIntake } from '../events/intake';
 import type { OperationalEvents } from '../events/operational-events';
-import type { EventValidator } from '../events/validator';
 import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
 import type { ConnectionService } from '../integrations/connection-service';
@@ -22,7 +22,8 @@ export interface ApiDeps {
   broker: Broker;
   /** The hub's own events (API usage). */
   operational: OperationalEvents;
-  validator: EventValidator;
+  /** Checks and records events posted to the API, as the router does those from the queue. */
+  intake: EventIntake;
   subscriptions: SubscriptionService;
   connectors: ConnectorRegistry;
   connections: ConnectionService;

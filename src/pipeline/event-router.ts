@@ -1,6 +1,5 @@
 import { Batcher } from '../core/batcher';
-import { MAX_JSON_DEPTH, exceedsDepth } from '../core/json-depth';
-import { newId, webhookIdFor } from '../core/ids';
+import { webhookIdFor } from '../core/ids';
 import { retryUntilStored } from '../core/retry-until-stored';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
@@ -8,7 +7,7 @@ import type { Broker, DeliveryJob, InboundEvent } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
 import { eventStoreKey } from '../events/envelope';
 import type { EventEnvelope } from '../events/envelope';
-import type { EventValidator, ValidationProblem } from '../events/validator';
+import type { EventIntake, IntakeRefusal, IntakeScope } from '../events/intake';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { EventLog } from './ports';
 import type { StoredEvent } from './model';
@@ -18,14 +17,12 @@ import type { SubscriptionMatcher } from './matcher';
 export interface EventRouterOptions {
   broker: Broker;
   store: EventLog;
-  validator: EventValidator;
+  intake: EventIntake;
   subscriptions: SubscriptionCache;
   matcher: SubscriptionMatcher;
   metrics: HubMetrics;
   logger: Logger;
 }
-
-const RAW_LIMIT = 256 * 1024;
 
 /**
  * The router consumer: validate → dedupe by event id → store → match → one
@@ -68,28 +65,13 @@ export class EventRouter {
   }
 
   async handle(inbound: InboundEvent): Promise<void> {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(inbound.body.toString('utf8'));
-    } catch (err) {
-      await this.park(inbound, 'invalid_json', [{ path: '/', message: `body is not JSON: ${(err as Error).message}` }]);
+    const scope: IntakeScope = { source: 'amqp', tenantId: inbound.scopeTenantId };
+    const accepted = this.o.intake.acceptBytes(inbound.body, scope);
+    if (!('ok' in accepted)) {
+      await this.park(inbound, scope, accepted);
       return;
     }
-    if (exceedsDepth(parsed, MAX_JSON_DEPTH)) {
-      // Deeper than any real event, and deep enough to break recursive code downstream (JSON.stringify, the store).
-      await this.park(inbound, 'too_deep', [{ path: '/', message: `nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep; the limit is ${MAX_JSON_DEPTH}` }]);
-      return;
-    }
-    const check = this.o.validator.check(parsed);
-    if (!check.ok) {
-      await this.park(inbound, check.reason, check.problems);
-      return;
-    }
-    const envelope = check.envelope;
-    if (isOperationalType(envelope.type) && inbound.scopeTenantId === null) {
-      await this.park(inbound, 'reserved_event_type', [{ path: '/type', message: `"${envelope.type}" is emitted by Hookhub only` }]);
-      return;
-    }
+    const envelope = accepted.ok;
     const key = eventStoreKey(envelope.id, inbound.scopeTenantId);
     const stored = await this.inserts.add({ key, envelope, scopeTenantId: inbound.scopeTenantId, receivedAt: new Date(), routedAt: null });
     if (stored === 'duplicate') {
@@ -135,20 +117,13 @@ export class EventRouter {
     return decisions.filter((job): job is DeliveryJob => job !== null);
   }
 
-  private async park(inbound: InboundEvent, reason: string, problems: ValidationProblem[]): Promise<void> {
-    this.o.metrics.eventsInvalid.inc({ source: 'amqp', reason });
+  /** A refused event is recorded, and its bytes parked in the invalid-events queue for the publisher to fix and republish. */
+  private async park(inbound: InboundEvent, scope: IntakeScope, refused: IntakeRefusal): Promise<void> {
+    const { invalid: reason, problems } = refused;
     this.o.logger.warn({ reason, problems: problems.slice(0, 5) }, 'invalid event parked in the invalid-events queue; fix the publisher and republish');
     await Promise.all([
       this.o.broker.parkInvalidEvent({ body: inbound.body, reason, problems }),
-      this.o.store.recordInvalidEvent({
-        id: newId('inv'),
-        source: 'amqp',
-        tenantId: inbound.scopeTenantId,
-        reason,
-        problems,
-        raw: inbound.body.toString('utf8').slice(0, RAW_LIMIT),
-        receivedAt: new Date(),
-      }),
+      this.o.intake.record(refused, inbound.body.toString('utf8'), scope),
     ]);
   }
 }

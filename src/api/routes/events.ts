@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { HubError, NotFoundError } from '../../core/errors';
-import { newId } from '../../core/ids';
-import { isOperationalType } from '../../events/catalog';
-import { CURRENT_EVENT_VERSION, eventStoreKey } from '../../events/envelope';
+import { eventStoreKey } from '../../events/envelope';
+import type { IntakeScope } from '../../events/intake';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject } from '../params';
@@ -18,42 +17,27 @@ export function eventRoutes(deps: ApiDeps): Router {
   route(router, 'POST', '/v1/events', { scope: 'events:publish' }, async (req, res) => {
     const tenantId = tenantOf(res);
     const body = bodyObject(req.body);
-    const candidate = {
-      ...body,
-      id: body['id'] ?? newId('evt'),
-      version: body['version'] ?? CURRENT_EVENT_VERSION,
-      timestamp: body['timestamp'] ?? new Date().toISOString(),
-    };
-    const check = deps.validator.check(candidate);
-    const reserved = check.ok && isOperationalType(check.envelope.type);
-    if (!check.ok || reserved) {
-      const reason = check.ok ? 'reserved_event_type' : check.reason;
-      const problems = check.ok ? [{ path: '/type', message: `"${check.envelope.type}" is emitted by Hookhub only` }] : check.problems;
-      deps.metrics.eventsInvalid.inc({ source: 'http', reason });
-      await deps.store.recordInvalidEvent({
-        id: newId('inv'),
-        source: 'http',
-        tenantId,
-        reason,
-        problems,
-        raw: JSON.stringify(body).slice(0, 256 * 1024),
-        receivedAt: new Date(),
-      });
+    const scope: IntakeScope = { source: 'http', tenantId };
+    const accepted = deps.intake.accept(body, scope);
+    if (!('ok' in accepted)) {
+      const { invalid: reason, problems } = accepted;
+      await deps.intake.record(accepted, JSON.stringify(body), scope);
       throw new HubError('invalid_event', `The event is not valid (${reason}): ${problems.map((p) => `${p.path} ${p.message}`).slice(0, 3).join('; ')}.`, {
         status: 422,
         details: { reason, problems },
       });
     }
+    const envelope = accepted.ok;
     try {
-      await deps.broker.publishEvent(check.envelope, tenantId);
+      await deps.broker.publishEvent(envelope, tenantId);
     } catch (cause) {
       throw new HubError(
         'broker_unavailable',
-        `The event could not be handed to the message broker; it was not accepted. Retry with the same id (${check.envelope.id}).`,
-        { status: 503, details: { id: check.envelope.id }, cause },
+        `The event could not be handed to the message broker; it was not accepted. Retry with the same id (${envelope.id}).`,
+        { status: 503, details: { id: envelope.id }, cause },
       );
     }
-    res.status(202).json({ id: check.envelope.id });
+    res.status(202).json({ id: envelope.id });
   });
 
   /** An event and this tenant's delivery attempts for it. */
