@@ -1,3 +1,6 @@
+import { systemClock } from './clock';
+import type { Clock } from './clock';
+
 interface Entry<T> {
   value: T;
   fresh: number;
@@ -14,11 +17,14 @@ export class SingleFlightCache<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly loading = new Map<string, Promise<T>>();
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async get(key: string, load: () => Promise<T>): Promise<T> {
     const entry = this.entries.get(key);
-    if (entry && entry.fresh > Date.now()) return entry.value;
+    if (entry && entry.fresh > this.clock.now()) return entry.value;
     const refresh = this.refresh(key, load);
     if (entry) {
       refresh.catch(() => undefined);
@@ -36,7 +42,7 @@ export class SingleFlightCache<T> {
     if (!pending) {
       pending = load().then(
         (value) => {
-          this.entries.set(key, { value, fresh: Date.now() + this.ttlMs });
+          this.entries.set(key, { value, fresh: this.clock.now() + this.ttlMs });
           if (this.entries.size > 50_000) this.entries.clear();
           this.loading.delete(key);
           return value;

@@ -1,3 +1,5 @@
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
 import { activeSecrets, signingSecrets } from './secrets';
@@ -27,9 +29,11 @@ export class SubscriptionCache {
     private readonly store: Pick<SubscriptionRepository, 'loadSubscription' | 'findSubscriptionsFor'>,
     private readonly secretBox: SecretBox,
     ttlMs = 2000,
+    /** Decides when entries go stale and when a previous secret's overlap ends. */
+    private readonly clock: Clock = systemClock,
   ) {
-    this.byId = new SingleFlightCache(ttlMs);
-    this.byType = new SingleFlightCache(ttlMs);
+    this.byId = new SingleFlightCache(ttlMs, clock);
+    this.byType = new SingleFlightCache(ttlMs, clock);
   }
 
   get(id: string): Promise<LoadedSubscription | null> {
@@ -39,11 +43,12 @@ export class SubscriptionCache {
       const record = withSecretHeaders(stored, this.secretBox);
       const unsealed = signingSecrets(record, this.secretBox);
       const tls = openTls(record.tlsSealed, this.secretBox);
+      const clock = this.clock;
       return {
         record,
         ...(tls ? { tls } : {}),
         get secrets(): string[] {
-          return activeSecrets(unsealed);
+          return activeSecrets(unsealed, clock.now());
         },
       };
     });

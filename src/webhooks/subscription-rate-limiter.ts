@@ -1,3 +1,5 @@
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import type { RateSlots } from './rate-slots';
 
 /** A 429 halves the rate for a while; each minute without one gives back a fifth of what was taken. */
@@ -15,10 +17,13 @@ export class SubscriptionRateLimiter {
   private readonly penalties = new Map<string, { factor: number; at: number }>();
   private readonly hints = new Map<string, { bucket: number; slot: number }>();
 
-  constructor(private readonly store: RateSlots) {}
+  constructor(
+    private readonly store: RateSlots,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Milliseconds to wait before sending, or null when no slot is free within `maxWaitMs`. */
-  async acquire(subscriptionId: string, requestsPerSecond: number, maxWaitMs: number, now = Date.now()): Promise<number | null> {
+  async acquire(subscriptionId: string, requestsPerSecond: number, maxWaitMs: number, now = this.clock.now()): Promise<number | null> {
     const rate = requestsPerSecond * this.factor(subscriptionId, now);
     const bucketMs = rate >= 1 ? 1000 : Math.ceil(1000 / rate);
     const slots = rate >= 1 ? Math.floor(rate) : 1;
@@ -45,12 +50,12 @@ export class SubscriptionRateLimiter {
   }
 
   /** The endpoint answered 429: slow down further, for this process, until it recovers. */
-  slowDown(subscriptionId: string, now = Date.now()): void {
+  slowDown(subscriptionId: string, now = this.clock.now()): void {
     const factor = Math.max(PENALTY_FLOOR, this.factor(subscriptionId, now) / 2);
     this.penalties.set(subscriptionId, { factor, at: now });
   }
 
-  factor(subscriptionId: string, now = Date.now()): number {
+  factor(subscriptionId: string, now = this.clock.now()): number {
     const penalty = this.penalties.get(subscriptionId);
     if (!penalty) return 1;
     const recovered = penalty.factor + ((1 - penalty.factor) * (now - penalty.at)) / (5 * RECOVERY_MS);

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { subscriptionView } from '../../src/api/serializers';
+import { ManualClock } from '../../src/core/clock';
 import { SecretBox } from '../../src/core/secret-box';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
 import type { Store } from '../../src/store/store';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
 import { SubscriptionService } from '../../src/subscriptions/subscription-service';
 
-function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: Store; box: SecretBox } {
+function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: Store; box: SecretBox; clock: ManualClock } {
   const store = createMemoryStore();
   const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
-  const cache = new SubscriptionCache(store, box);
-  return { svc: new SubscriptionService({ store, secretBox: box, cache, allowPrivateNetworks: true, requireHttps: false }), cache, store, box };
+  const clock = new ManualClock();
+  const cache = new SubscriptionCache(store, box, 2000, clock);
+  return { svc: new SubscriptionService({ store, secretBox: box, cache, allowPrivateNetworks: true, requireHttps: false }), cache, store, box, clock };
 }
 
 const base = { endpointUrl: 'http://127.0.0.1/hook', events: ['business.created'] };
@@ -88,13 +90,17 @@ describe('secret rotation', () => {
   });
 
   it('drops the previous secret from the signing set when it expires, without waiting for the cache', async () => {
-    const { svc, cache } = setup();
+    const { svc, cache, clock } = setup();
     const { record, secret } = await svc.create('t', base);
     const rotated = await svc.rotateSecret('t', record.id, { overlapSeconds: 1 });
+    const expiresAt = rotated.record.previousSecretExpiresAt!.getTime();
+    clock.set(expiresAt - 1);
     const loaded = await cache.get(record.id);
     expect(loaded?.secrets).toEqual([rotated.secret, secret]);
-    await new Promise((r) => setTimeout(r, 1100));
+    // The overlap ends at its instant, with the entry still in the cache.
+    clock.set(expiresAt);
     expect(loaded?.secrets).toEqual([rotated.secret]);
+    expect((await cache.get(record.id))?.secrets).toEqual([rotated.secret]);
   });
 
   it('rotates Ed25519 key pairs: a new public key, no secret', async () => {
