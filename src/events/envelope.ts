@@ -7,11 +7,6 @@ export interface EventEnvelope {
   metadata?: Record<string, unknown>;
 }
 
-/** Who may receive an event: everyone (directory events) or one tenant (its own and operational events). */
-export interface EventScope {
-  tenantId: string | null;
-}
-
 export const CURRENT_EVENT_VERSION = '1.0';
 
 /**
