@@ -1,6 +1,6 @@
 import { parseRetryAfter } from '../transport/retry-policy';
 import type { HttpResult } from '../transport/http-sender';
-import type { CompiledErrorRule } from './loader';
+import type { CompiledErrorRule } from './compiled-connector';
 import type { StatusMatch } from './manifest';
 
 export type ResponseVerdict =

@@ -1,75 +1,54 @@
-import { errorMessage, HubError, UnrecoverableError } from '../core/errors';
+import { errorMessage, UnrecoverableError } from '../core/errors';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
-import type { AttemptStep } from './attempt-step';
 import type { HttpResult } from '../transport/http-sender';
-import { USER_AGENT } from '../webhooks/webhook-request';
+import { evaluateIn } from './connector-failure';
 import type { OutgoingRequest } from './hooks';
-import type { CompiledAction, CompiledTrigger, LoadedConnector } from './loader';
+import type { CompiledAction, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import { renderRequest } from './request-renderer';
 import { judgeResponse, parseBody } from './response-rules';
+import type { ResponseVerdict } from './response-rules';
+import type { ConnectionContext, RunOptions, RunOutcome, RunResult, SentRequest, StepRecord, Transport } from './run-types';
+import { secretMasker } from './secret-masker';
 
-/** What one link brings to a run: its settings (secrets included), credentials and kept token values. */
-export interface ConnectionContext {
-  connectionId: string;
-  config: Record<string, unknown>;
-  credentials: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  /** Values of the config fields marked secret, masked wherever a run records text. */
-  secretValues?: readonly string[];
-  /** Replaces the manifest's base_url (HOOKHUB_<NAME>_BASE_URL: a sandbox, a proxy). */
-  baseUrl?: string;
+export type { ConnectionContext, ExternalRefs, RunOptions, RunOutcome, RunResult, StepRecord, Transport } from './run-types';
+
+/** Everything a run reads, built once per run. */
+interface RunContext {
+  connector: LoadedConnector;
+  ctx: ConnectionContext;
+  options: RunOptions;
+  /** $event, $config, $credentials, $connection, $routing and $ref; each action adds $steps. */
+  bindings: Record<string, unknown>;
+  /** Hides the link's secrets in whatever the run records. */
+  masker: (text: string) => string;
 }
 
-/** Sends one rendered request: over HTTP in the hub, from canned responses in fixtures. */
-export interface Transport {
-  send(action: string, request: OutgoingRequest): Promise<HttpResult>;
+/** What the later actions of a trigger see of an action, as $steps.<name>. */
+interface StepResponse {
+  status: number | null;
+  body: unknown;
+  id: string | null;
 }
 
-/** One request of a run, as the attempt record shows it (credentials masked in the URL). */
-export type StepRecord = Required<AttemptStep>;
-
-/** Ids a connector remembered per connection (external_ref), for $ref(type, key). */
-export interface ExternalRefs {
-  get(type: string, key: string): Promise<string | null>;
-  put(type: string, key: string, externalId: string): Promise<void>;
-}
-
-export type RunOutcome =
-  | { kind: 'success' }
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'retry'; retryAfterMs: number | null; reason: string }
-  | { kind: 'fail'; reason: string }
-  | { kind: 'refresh'; reason: string };
-
-export interface RunResult {
-  outcome: RunOutcome;
+/** How one action ended: what it recorded and sent, and either its response (the run goes on) or the outcome the run stops with. */
+interface StepOutcome {
   steps: StepRecord[];
-  /** The requests as sent, unmasked: for dry runs and fixtures only, never stored. */
-  requests: Array<{ action: string; request: OutgoingRequest }>;
-  /** The external id of the last step that gave one. */
-  externalId: string | null;
-  /** The last HTTP result, for the attempt record. */
+  requests: SentRequest[];
   last: HttpResult | null;
+  response: StepResponse | null;
+  stop: RunOutcome | null;
 }
 
-export interface RunOptions {
-  webhookId: string;
-  /** Trigger names an integration limits itself to; null: every trigger for the event type. */
-  triggers: readonly string[] | null;
-  transport: Transport;
-  /** Waits for a rate-limit slot before each request. */
-  beforeSend?: (action: string) => Promise<void>;
-  /** Refreshes the OAuth token when the API's errors say so; returns the new credentials. Used once per request. */
-  refreshCredentials?: () => Promise<Record<string, unknown>>;
-  refs?: ExternalRefs;
-  /** The integration's lead qualification result, bound as $routing. */
-  routing?: { score: number | null; qualified: boolean; route: string | null };
-  now?: Date;
+/** One request and its answer, after at most one token refresh. */
+interface Exchange {
+  http: HttpResult;
+  body: unknown;
+  verdict: ResponseVerdict;
+  refreshed: boolean;
 }
-
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Runs a connector's triggers for one event: mapping, then the actions in order. */
 export class ConnectorRuntime {
@@ -78,110 +57,102 @@ export class ConnectorRuntime {
 
   async run(connector: LoadedConnector, event: EventEnvelope, ctx: ConnectionContext, options: RunOptions): Promise<RunResult> {
     const result: RunResult = { outcome: { kind: 'success' }, steps: [], requests: [], externalId: null, last: null };
-    const refs = options.refs;
-    const base: Record<string, unknown> = {
-      event,
-      config: ctx.config,
-      credentials: ctx.credentials,
-      connection: { ...ctx.metadata, id: ctx.connectionId },
-      routing: options.routing ?? null,
-      ref: async (type: unknown, key: unknown) => {
-        const found = refs ? await refs.get(String(type), String(key)) : null;
-        if (found === null) throw new Error(`no ${String(type)} is known for "${String(key)}" on this connection (it is remembered when this connection creates it)`);
-        return found;
-      },
-    };
+    const run = runContext(connector, event, ctx, options);
     const selected = connector.triggers.filter(
       (t) => (t.event === event.type || t.event === '*') && (options.triggers === null || options.triggers.includes(t.name)),
     );
     let ran = 0;
-    const masker = secretMasker(ctx);
     try {
       for (const trigger of selected) {
-        if (trigger.when && (await this.evaluate(connector, `trigger ${trigger.name}, when`, trigger.when, event, base)) !== true) continue;
+        if (trigger.when && (await evaluateIn(connector, `trigger ${trigger.name}, when`, trigger.when, event, run.bindings)) !== true) continue;
         ran++;
-        const input = await this.mappingInput(connector, trigger, event, base, ctx);
+        const input = await this.mappingInput(run, trigger, event);
         const steps: Record<string, unknown> = {};
         for (const actionName of trigger.actions) {
           const action = connector.actions.get(actionName);
           if (!action) throw new UnrecoverableError('connector_action_missing', `connector ${connector.manifest.name}: action "${actionName}" is not declared`);
-          const done = await this.runAction(connector, trigger.name, action, input, { ...base, steps }, ctx, options, result, masker);
-          if (!done) return result;
-          steps[actionName] = done;
+          const outcome = await this.runAction(run, trigger.name, action, input, steps);
+          addStep(result, outcome);
+          if (outcome.stop) {
+            result.outcome = outcome.stop;
+            return result;
+          }
+          steps[actionName] = outcome.response;
         }
       }
     } catch (err) {
-      // A lost OAuth grant is the caller's to handle (it parks deliveries), not a failure of this request.
-      if (!(err instanceof UnrecoverableError) || err.code === 'connection_needs_reauth') throw err;
-      result.outcome = { kind: 'fail', reason: masker(err.message) };
+      result.outcome = failedRun(err, run.masker);
       return result;
     }
     if (ran === 0) result.outcome = { kind: 'skipped', reason: selected.length === 0 ? `connector ${connector.manifest.name} has no trigger for ${event.type}` : 'no trigger condition (when) was true' };
     return result;
   }
 
-  /** One action: send (refreshing the token once if the API asks), judge, remember ids. Null when the run must stop. */
-  private async runAction(
-    connector: LoadedConnector,
-    trigger: string,
-    action: CompiledAction,
-    input: unknown,
-    bindings: Record<string, unknown>,
-    ctx: ConnectionContext,
-    options: RunOptions,
-    result: RunResult,
-    masker: (text: string) => string,
-  ): Promise<{ status: number | null; body: unknown; id: string | null } | null> {
-    const step: StepRecord = { trigger, action: action.name, method: '', url: '', status: null, durationMs: 0, externalId: null, error: null, objectType: action.object, result: null };
-    let refKey: string | null = null;
-    if (action.externalRef && options.refs) {
-      refKey = await action.externalRef.key.render(input, bindings);
-      const known = action.externalRef.reuse ? await options.refs.get(action.externalRef.type, refKey) : null;
-      if (known !== null) {
-        result.steps.push({ ...step, method: 'SKIP', url: `${action.externalRef.type} ${refKey} is already ${known}`, externalId: known });
-        result.externalId = known;
-        return { status: null, body: null, id: known };
-      }
+  /** One action: send (refreshing the token once if the API asks), judge, remember ids. */
+  private async runAction(run: RunContext, trigger: string, action: CompiledAction, input: unknown, steps: Record<string, unknown>): Promise<StepOutcome> {
+    const bindings = { ...run.bindings, steps };
+    const record: StepRecord = { trigger, action: action.name, method: '', url: '', status: null, durationMs: 0, externalId: null, error: null, objectType: action.object, result: null };
+    const ref = action.externalRef && run.options.refs ? { spec: action.externalRef, refs: run.options.refs, key: await action.externalRef.key.render(input, bindings) } : null;
+    const known = ref?.spec.reuse ? await ref.refs.get(ref.spec.type, ref.key) : null;
+    if (ref && known !== null) {
+      const skipped = { ...record, method: 'SKIP', url: `${ref.spec.type} ${ref.key} is already ${known}`, externalId: known };
+      return { steps: [skipped], requests: [], last: null, response: { status: null, body: null, id: known }, stop: null };
     }
+    const outcome: StepOutcome = { steps: [], requests: [], last: null, response: null, stop: null };
+    try {
+      const { http, body, verdict, refreshed } = await this.exchange(run, action, input, bindings, record, outcome);
+      outcome.steps.push(record);
+      if (verdict.kind !== 'success') {
+        record.error = run.masker(verdict.kind === 'refresh' && refreshed ? `${verdict.reason} (again after a token refresh; link the account again)` : verdict.reason);
+        if (action.object) record.result = 'failed';
+        outcome.stop = verdict.kind === 'retry' ? { ...verdict, reason: record.error } : { kind: verdict.kind === 'refresh' ? 'fail' : verdict.kind, reason: `${action.name}: ${record.error}` };
+        return outcome;
+      }
+      await this.acceptResponse(run.connector, action, http, body, record);
+      if (ref && record.externalId !== null) await ref.refs.put(ref.spec.type, ref.key, record.externalId);
+      outcome.response = { status: http.status, body, id: record.externalId };
+    } catch (err) {
+      outcome.stop = failedRun(err, run.masker);
+    }
+    return outcome;
+  }
+
+  /**
+   * Renders and sends the action's request, again once with new credentials when the API's errors
+   * ask for a refresh. Each request sent is added to `outcome` at once, so a failure later in the
+   * action still shows it; `record` takes the method, masked URL, status and time.
+   */
+  private async exchange(run: RunContext, action: CompiledAction, input: unknown, bindings: Record<string, unknown>, record: StepRecord, outcome: StepOutcome): Promise<Exchange> {
+    const { connector, ctx, options } = run;
     let refreshed = false;
     for (;;) {
-      const request = await this.render(connector, action, input, bindings, ctx, options);
-      result.requests.push({ action: action.name, request });
+      const request = await renderRequest({ connector, ctx, webhookId: options.webhookId, now: options.now }, action, input, bindings);
+      outcome.requests.push({ action: action.name, request });
       await options.beforeSend?.(action.name);
       const http = await options.transport.send(action.name, request);
-      result.last = http;
+      outcome.last = http;
       const body = parseBody(http);
       const verdict = await judgeResponse(connector.errors, http, body);
-      Object.assign(step, { method: request.method, url: masker(request.url), status: http.status, durationMs: step.durationMs + http.durationMs });
-      if (verdict.kind === 'refresh' && options.refreshCredentials && !refreshed) {
-        refreshed = true;
-        ctx.credentials = await options.refreshCredentials();
-        bindings['credentials'] = ctx.credentials;
-        continue;
-      }
-      result.steps.push(step);
-      if (verdict.kind !== 'success') {
-        step.error = masker(verdict.kind === 'refresh' && refreshed ? `${verdict.reason} (again after a token refresh; link the account again)` : verdict.reason);
-        if (action.object) step.result = 'failed';
-        result.outcome = verdict.kind === 'retry' ? { ...verdict, reason: step.error } : { kind: verdict.kind === 'refresh' ? 'fail' : verdict.kind, reason: `${action.name}: ${step.error}` };
-        return null;
-      }
-      const responseBindings = { status: http.status, headers: http.headers };
-      if (action.responseId) {
-        const id = await this.evaluate(connector, `action ${action.name}, response.id`, action.responseId, body, responseBindings);
-        step.externalId = id === undefined || id === null ? null : String(id);
-        if (step.externalId !== null) result.externalId = step.externalId;
-      }
-      if (action.operation === 'create') step.result = 'created';
-      else if (action.operation === 'update') step.result = 'updated';
-      else if (action.operation === 'upsert') {
-        const created = action.responseCreated ? (await this.evaluate(connector, `action ${action.name}, response.created`, action.responseCreated, body, responseBindings)) === true : http.status === 201;
-        step.result = created ? 'created' : 'updated';
-      }
-      if (action.externalRef && options.refs && refKey !== null && step.externalId !== null) {
-        await options.refs.put(action.externalRef.type, refKey, step.externalId);
-      }
-      return { status: http.status, body, id: step.externalId };
+      Object.assign(record, { method: request.method, url: run.masker(request.url), status: http.status, durationMs: record.durationMs + http.durationMs });
+      if (verdict.kind !== 'refresh' || !options.refreshCredentials || refreshed) return { http, body, verdict, refreshed };
+      refreshed = true;
+      ctx.credentials = await options.refreshCredentials();
+      bindings['credentials'] = ctx.credentials;
+    }
+  }
+
+  /** A successful answer: the external id it gives, and whether the object was created or updated. */
+  private async acceptResponse(connector: LoadedConnector, action: CompiledAction, http: HttpResult, body: unknown, record: StepRecord): Promise<void> {
+    const responseBindings = { status: http.status, headers: http.headers };
+    if (action.responseId) {
+      const id = await evaluateIn(connector, `action ${action.name}, response.id`, action.responseId, body, responseBindings);
+      record.externalId = id === undefined || id === null ? null : String(id);
+    }
+    if (action.operation === 'create') record.result = 'created';
+    else if (action.operation === 'update') record.result = 'updated';
+    else if (action.operation === 'upsert') {
+      const created = action.responseCreated ? (await evaluateIn(connector, `action ${action.name}, response.created`, action.responseCreated, body, responseBindings)) === true : http.status === 201;
+      record.result = created ? 'created' : 'updated';
     }
   }
 
@@ -198,7 +169,7 @@ export class ConnectorRuntime {
     const bindings = { event: null, config: ctx.config, credentials: ctx.credentials, connection: { ...ctx.metadata, id: ctx.connectionId }, steps: {} };
     let request: OutgoingRequest;
     try {
-      request = await this.render(connector, action, spec.input, bindings, ctx, { webhookId: `check_${ctx.connectionId}`, triggers: null, transport });
+      request = await renderRequest({ connector, ctx, webhookId: `check_${ctx.connectionId}` }, action, spec.input, bindings);
     } catch (err) {
       return { ok: false, status: null, durationMs: 0, error: masker(errorMessage(err)) };
     }
@@ -221,7 +192,8 @@ export class ConnectorRuntime {
     return this.userExpressions.get(source, compileJsonata);
   }
 
-  private async mappingInput(connector: LoadedConnector, trigger: CompiledTrigger, event: EventEnvelope, base: Record<string, unknown>, ctx: ConnectionContext): Promise<unknown> {
+  private async mappingInput(run: RunContext, trigger: CompiledTrigger, event: EventEnvelope): Promise<unknown> {
+    const { connector, ctx } = run;
     let mapping = trigger.mapping;
     if (trigger.mappingFromConfig !== null) {
       const source = ctx.config[trigger.mappingFromConfig];
@@ -234,150 +206,45 @@ export class ConnectorRuntime {
       }
     }
     if (!mapping) return event;
-    const mapped = await this.evaluate(connector, `trigger ${trigger.name}, mapping ${trigger.mappingSource}`, mapping, event, base);
+    const mapped = await evaluateIn(connector, `trigger ${trigger.name}, mapping ${trigger.mappingSource}`, mapping, event, run.bindings);
     if (mapped === undefined) {
       throw new UnrecoverableError('connector_mapping_failed', `connector ${connector.manifest.name}, trigger ${trigger.name}, mapping ${trigger.mappingSource}: yielded nothing for this event; check the paths it reads`);
     }
     return mapped;
   }
-
-  private async render(
-    connector: LoadedConnector,
-    action: CompiledAction,
-    input: unknown,
-    bindings: Record<string, unknown>,
-    ctx: ConnectionContext,
-    options: RunOptions,
-  ): Promise<OutgoingRequest> {
-    const where = (part: string): string => `action ${action.name}, ${part}`;
-    const text = async (part: string, render: () => Promise<string>): Promise<string> => {
-      try {
-        return await render();
-      } catch (err) {
-        throw this.failure(connector, where(part), err);
-      }
-    };
-    const method = (await text('method', () => action.method.render(input, bindings))).toUpperCase();
-    if (!METHODS.has(method)) throw this.failure(connector, where('method'), new Error(`"${method}" is not one of ${[...METHODS].join(', ')}`));
-    let urlText: string;
-    if (action.url) urlText = await text('url', () => (action.url as NonNullable<typeof action.url>).render(input, bindings));
-    else {
-      const base = ctx.baseUrl ?? (await text('base_url', () => (connector.baseUrl as NonNullable<typeof connector.baseUrl>).render(input, bindings)));
-      urlText = base.replace(/\/+$/, '') + (await text('path', () => (action.path as NonNullable<typeof action.path>).render(input, bindings)));
-    }
-    let url: URL;
-    try {
-      url = new URL(urlText);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
-    } catch {
-      throw this.failure(connector, where('url'), new Error(`gave "${secretMasker(ctx)(urlText)}", which is not an absolute http(s) URL; check the link's settings`));
-    }
-    for (const [name, template] of action.query) {
-      const value = await text(`query ${name}`, () => template.render(input, bindings));
-      if (value !== '') url.searchParams.append(name, value);
-    }
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    if (Array.isArray(action.headers)) {
-      for (const [name, template] of action.headers) headers[name] = await text(`header ${name}`, () => template.render(input, bindings));
-    } else {
-      const value = await this.evaluate(connector, where('headers'), action.headers, input, bindings);
-      if (value !== undefined && value !== null) {
-        if (typeof value !== 'object' || Array.isArray(value)) throw this.failure(connector, where('headers'), new Error('must yield an object of header names to values'));
-        for (const [name, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined && v !== null) headers[name.toLowerCase()] = String(v);
-      }
-    }
-    applyAuth(connector, ctx, url, headers);
-    let body: string | null = null;
-    if (action.body) {
-      const value = await this.evaluate(connector, where('body'), action.body, input, bindings);
-      if (value !== undefined) {
-        body = JSON.stringify(value);
-        headers['content-type'] ??= 'application/json';
-      }
-    }
-    if (action.idempotency) {
-      headers[action.idempotency.header] = action.idempotency.key
-        ? await text('idempotency key', () => (action.idempotency?.key as NonNullable<typeof action.idempotency.key>).render(input, bindings))
-        : options.webhookId;
-    }
-    for (const [name, value] of Object.entries(headers)) {
-      if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+^_`|~0-9A-Za-z-]+$/.test(name)) {
-        throw this.failure(connector, where(`header ${name}`), new Error('is not a legal header (bad name, or CR/LF in the value)'));
-      }
-    }
-    let request: OutgoingRequest = { method, url: url.toString(), headers, body };
-    if (connector.beforeRequest) {
-      request = await connector.beforeRequest(request, { config: ctx.config, credentials: ctx.credentials, webhookId: options.webhookId, now: options.now ?? new Date() });
-    }
-    return request;
-  }
-
-  private async evaluate(connector: LoadedConnector, where: string, expression: CompiledExpression, input: unknown, bindings: Record<string, unknown>): Promise<unknown> {
-    try {
-      return await expression.evaluate(input, bindings);
-    } catch (err) {
-      throw this.failure(connector, where, err);
-    }
-  }
-
-  private failure(connector: LoadedConnector, where: string, err: unknown): UnrecoverableError {
-    const code = err instanceof HubError ? err.code : 'connector_mapping_failed';
-    return new UnrecoverableError(code, `connector ${connector.manifest.name}, ${where}: ${errorMessage(err)}`, { cause: err });
-  }
 }
 
-function applyAuth(connector: LoadedConnector, ctx: ConnectionContext, url: URL, headers: Record<string, string>): void {
-  const auth = connector.manifest.auth;
-  const credential = (name: string): string => {
-    const value = ctx.credentials[name];
-    if (typeof value !== 'string' || value === '') {
-      throw new UnrecoverableError('connection_credentials_missing', `connector ${connector.manifest.name}: the connection has no ${name}; PATCH /v1/connections/${ctx.connectionId} with credentials.${name}`);
-    }
-    return value;
+/** The bindings every expression of the run sees, and the masker of the link's secrets. */
+function runContext(connector: LoadedConnector, event: EventEnvelope, ctx: ConnectionContext, options: RunOptions): RunContext {
+  const refs = options.refs;
+  const bindings: Record<string, unknown> = {
+    event,
+    config: ctx.config,
+    credentials: ctx.credentials,
+    connection: { ...ctx.metadata, id: ctx.connectionId },
+    routing: options.routing ?? null,
+    ref: async (type: unknown, key: unknown) => {
+      const found = refs ? await refs.get(String(type), String(key)) : null;
+      if (found === null) throw new Error(`no ${String(type)} is known for "${String(key)}" on this connection (it is remembered when this connection creates it)`);
+      return found;
+    },
   };
-  switch (auth.type) {
-    case 'api_key': {
-      const value = `${auth.prefix ?? ''}${credential('api_key')}`;
-      if (auth.in === 'header') headers[auth.name.toLowerCase()] = value;
-      else url.searchParams.set(auth.name, value);
-      return;
-    }
-    case 'basic':
-      headers['authorization'] = `Basic ${Buffer.from(`${credential('username')}:${credential('password')}`).toString('base64')}`;
-      return;
-    case 'oauth2':
-      headers['authorization'] = `Bearer ${credential('access_token')}`;
-      return;
-    default:
-      return;
-  }
+  return { connector, ctx, options, bindings, masker: secretMasker(ctx) };
 }
 
-/** Replaces every secret of a link (credentials, secret config values) in a text; URLs keep their origin. */
-export function secretMasker(ctx: ConnectionContext): (text: string) => string {
-  const secrets: string[] = [];
-  const collect = (value: unknown): void => {
-    if (typeof value === 'string' && value.length >= 6) secrets.push(value);
-    else if (value && typeof value === 'object') for (const v of Object.values(value)) collect(v);
-  };
-  collect(ctx.credentials);
-  for (const v of ctx.secretValues ?? []) collect(v);
-  secrets.sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const secret of secrets) {
-      if (!out.includes(secret)) continue;
-      let replacement = '[redacted]';
-      try {
-        const u = new URL(secret);
-        replacement = `${u.origin}/[redacted]`;
-      } catch {
-        /* not a URL */
-      }
-      out = out.split(secret).join(replacement);
-      const encoded = encodeURIComponent(secret);
-      if (encoded !== secret) out = out.split(encoded).join('[redacted]');
-    }
-    return out;
-  };
+/** Adds what one action recorded and sent to the run's result. */
+function addStep(result: RunResult, outcome: StepOutcome): void {
+  result.steps.push(...outcome.steps);
+  result.requests.push(...outcome.requests);
+  if (outcome.last) result.last = outcome.last;
+  for (const step of outcome.steps) if (step.externalId !== null) result.externalId = step.externalId;
+}
+
+/**
+ * A connector's failure (a bad mapping, template or response) fails the run; anything else is
+ * thrown on. A lost OAuth grant too: the caller handles it (it parks deliveries).
+ */
+function failedRun(err: unknown, masker: (text: string) => string): RunOutcome {
+  if (!(err instanceof UnrecoverableError) || err.code === 'connection_needs_reauth') throw err;
+  return { kind: 'fail', reason: masker(err.message) };
 }

@@ -6,6 +6,18 @@ import { createHash } from 'node:crypto';
 import { checkedLookup, checkLiteralHost, guardedLookup, parseAllowedIps } from './network-guard';
 import type { AllowedRanges } from './network-guard';
 
+/** The User-Agent of every request the hub sends: webhooks and connector actions alike. */
+export const USER_AGENT = `Hookhub/${process.env['npm_package_version'] ?? readVersion()}`;
+
+function readVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
 /** Per-subscription transport settings: where it may connect, and its client certificate. */
 export interface SendOptions {
   allowedIps?: readonly string[];
@@ -37,7 +49,7 @@ export interface HttpSenderOptions {
 export class HttpSender {
   private readonly agent: Agent;
   /** Agents of subscriptions with their own settings (allowedIps, mutual TLS), by those settings. */
-  private readonly special = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
+  private readonly agentsByNetworkRules = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
   /** URLs that passed the literal-address check, split into what undici dispatches on. */
   private readonly targets = new Memo<string, Target>(10_000);
 
@@ -57,14 +69,14 @@ export class HttpSender {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     try {
-      const special = options && (options.allowedIps?.length || options.tls) ? this.specialAgent(options) : null;
+      const own = options && (options.allowedIps?.length || options.tls) ? this.agentFor(options) : null;
       const blockPrivate = !this.options.allowPrivateNetworks;
       // Without allowedIps the literal-address check depends on the URL alone: remember the URLs that
       // passed (a refused one throws and is not kept).
-      const target = special
-        ? checkedTarget(url, blockPrivate, special.allowed)
+      const target = own
+        ? checkedTarget(url, blockPrivate, own.allowed)
         : this.targets.get(url, () => checkedTarget(url, blockPrivate, null));
-      const response = await (special?.agent ?? this.agent).request({
+      const response = await (own?.agent ?? this.agent).request({
         origin: target.origin,
         path: target.path,
         method: method as Dispatcher.HttpMethod,
@@ -81,13 +93,13 @@ export class HttpSender {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), ...[...this.special.values()].map((s) => s.agent.close())]);
-    this.special.clear();
+    await Promise.all([this.agent.close(), ...[...this.agentsByNetworkRules.values()].map((s) => s.agent.close())]);
+    this.agentsByNetworkRules.clear();
   }
 
-  private specialAgent(options: SendOptions): { agent: Agent; allowed: AllowedRanges | null } {
+  private agentFor(options: SendOptions): { agent: Agent; allowed: AllowedRanges | null } {
     const key = createHash('sha256').update(JSON.stringify([options.allowedIps ?? [], options.tls ?? null])).digest('base64url');
-    let found = this.special.get(key);
+    let found = this.agentsByNetworkRules.get(key);
     if (!found) {
       const allowed = options.allowedIps?.length ? parseAllowedIps(options.allowedIps) : null;
       const agent = new Agent({
@@ -103,13 +115,13 @@ export class HttpSender {
           ...(options.tls ? { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca ? { ca: options.tls.ca } : {}) } : {}),
         },
       });
-      if (this.special.size >= 500) {
-        const [oldestKey, oldest] = this.special.entries().next().value as [string, { agent: Agent }];
-        this.special.delete(oldestKey);
+      if (this.agentsByNetworkRules.size >= 500) {
+        const [oldestKey, oldest] = this.agentsByNetworkRules.entries().next().value as [string, { agent: Agent }];
+        this.agentsByNetworkRules.delete(oldestKey);
         void oldest.agent.close();
       }
       found = { agent, allowed };
-      this.special.set(key, found);
+      this.agentsByNetworkRules.set(key, found);
     }
     return found;
   }

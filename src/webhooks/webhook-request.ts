@@ -1,18 +1,8 @@
 import type { EventEnvelope } from '../events/envelope';
 import type { SubscriptionRecord } from '../subscriptions/model';
 import type { PayloadBuilder } from './payload';
+import { USER_AGENT } from '../transport/http-sender';
 import { signPayload } from '../transport/signing';
-
-export const USER_AGENT = `Hookhub/${process.env['npm_package_version'] ?? readVersion()}`;
-
-function readVersion(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('../../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export interface WebhookRequest {
   url: string;

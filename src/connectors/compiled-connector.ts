@@ -1,0 +1,60 @@
+import type { ValidateFunction } from 'ajv';
+import type { CompiledExpression } from '../core/jsonata';
+import type { BeforeRequestHook } from './hooks';
+import type { ConnectorManifest, ErrorRuleSpec, StatusMatch } from './manifest';
+import type { Template } from './template';
+
+export interface CompiledAction {
+  name: string;
+  method: Template;
+  url: Template | null;
+  path: Template | null;
+  query: Array<[string, Template]>;
+  headers: Array<[string, Template]> | CompiledExpression;
+  /** null: the request has no body. */
+  body: CompiledExpression | null;
+  idempotency: { header: string; key: Template | null } | null;
+  responseId: CompiledExpression | null;
+  responseCreated: CompiledExpression | null;
+  object: string | null;
+  operation: 'create' | 'update' | 'upsert' | null;
+  externalRef: { type: string; key: Template; reuse: boolean } | null;
+}
+
+export interface CompiledTrigger {
+  name: string;
+  event: string;
+  when: CompiledExpression | null;
+  actions: string[];
+  mapping: CompiledExpression | null;
+  mappingFromConfig: string | null;
+  /** Where the mapping lives, for error messages: a file or a place in the manifest. */
+  mappingSource: string;
+}
+
+export interface CompiledErrorRule {
+  statuses: StatusMatch[] | null;
+  body: CompiledExpression | null;
+  action: ErrorRuleSpec['action'];
+  backoff: ErrorRuleSpec['backoff'] | null;
+  message: string | null;
+}
+
+export interface LoadedConnector {
+  manifest: ConnectorManifest;
+  major: number;
+  dir: string;
+  file: string;
+  baseUrl: Template | null;
+  actions: Map<string, CompiledAction>;
+  triggers: CompiledTrigger[];
+  errors: CompiledErrorRule[];
+  configValidator: ValidateFunction | null;
+  /** Paths of config fields marked "x-secret": stored encrypted, never returned. */
+  secretPaths: string[][];
+  /** Config fields marked "format": "jsonata", by name. */
+  jsonataConfigFields: Set<string>;
+  healthCheck: { action: string; input: unknown; healthy: CompiledExpression | null } | null;
+  beforeRequest: BeforeRequestHook | null;
+  urlPattern: RegExp | null;
+}

@@ -1,0 +1,224 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ValidateFunction } from 'ajv';
+import { compileJsonata } from '../core/jsonata';
+import type { CompiledExpression } from '../core/jsonata';
+import { isEventType } from '../events/catalog';
+import type { CompiledAction, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import { BEFORE_REQUEST_HOOKS } from './hooks';
+import type { BeforeRequestHook } from './hooks';
+import { connectorAjv } from './schema';
+import { majorOf } from './manifest';
+import type { ActionSpec, ConnectorManifest, TriggerSpec } from './manifest';
+import type { ManifestProblem } from './manifest-problems';
+import { Template } from './template';
+
+/** Compiles a manifest that passed its schema: templates, expressions, mapping files, hooks; each problem is reported, not thrown. */
+export class Compiler {
+  private readonly dir: string;
+
+  constructor(
+    private readonly file: string,
+    private readonly at: (pointer: string, message: string) => ManifestProblem,
+    private readonly problems: ManifestProblem[],
+  ) {
+    this.dir = path.dirname(file);
+  }
+
+  compile(m: ConnectorManifest, connectorsRoot: string | undefined): LoadedConnector | null {
+    const file = this.file;
+    const expectedName = connectorsRoot ? path.relative(connectorsRoot, file).split(path.sep)[0] : undefined;
+    if (expectedName !== undefined && expectedName !== m.name) {
+      this.fail('/name', `is "${m.name}" but the manifest lives in connectors/${expectedName}/; the name and the directory must be the same`);
+    }
+    const config = this.compileConfig(m.config);
+    const baseUrl = m.base_url === undefined ? null : this.template('/base_url', m.base_url, 'raw');
+    const actions = new Map<string, CompiledAction>();
+    for (const [name, spec] of Object.entries(m.actions)) {
+      const action = this.compileAction(name, spec, baseUrl !== null);
+      if (action) actions.set(name, action);
+    }
+    const triggers = m.triggers.map((t, i) => this.compileTrigger(m, t, i, config.jsonataFields));
+    const names = new Set<string>();
+    triggers.forEach((t, i) => {
+      if (names.has(t.name)) this.fail(`/triggers/${i}`, `trigger name "${t.name}" is used twice; give the triggers distinct names`);
+      names.add(t.name);
+    });
+    const errors = (m.errors ?? []).map((rule, i) => ({
+      statuses: rule.status === undefined ? null : Array.isArray(rule.status) ? rule.status : [rule.status],
+      body: rule.body === undefined ? null : this.expression(`/errors/${i}/body`, rule.body),
+      action: rule.action,
+      backoff: rule.backoff ?? null,
+      message: rule.message ?? null,
+    }));
+    let healthCheck: LoadedConnector['healthCheck'] = null;
+    if (m.health_check) {
+      if (!Object.hasOwn(m.actions, m.health_check.action)) this.fail('/health_check/action', `names action "${m.health_check.action}", which is not declared`);
+      healthCheck = {
+        action: m.health_check.action,
+        input: m.health_check.input ?? {},
+        healthy: m.health_check.healthy === undefined ? null : this.expression('/health_check/healthy', m.health_check.healthy),
+      };
+    }
+    let beforeRequest: BeforeRequestHook | null = null;
+    const hookKey = m.hooks?.before_request;
+    if (hookKey !== undefined) {
+      beforeRequest = Object.hasOwn(BEFORE_REQUEST_HOOKS, hookKey) ? (BEFORE_REQUEST_HOOKS[hookKey] ?? null) : null;
+      if (!beforeRequest) this.fail('/hooks/before_request', `"${hookKey}" is not a registered hook (known: ${Object.keys(BEFORE_REQUEST_HOOKS).join(', ')}); hooks live in src/connectors/hooks`);
+    }
+    let urlPattern: RegExp | null = null;
+    if (m.auth.type === 'webhook_url' && m.auth.url_pattern !== undefined) {
+      try {
+        urlPattern = new RegExp(m.auth.url_pattern);
+      } catch (err) {
+        this.fail('/auth/url_pattern', `is not a valid regular expression: ${(err as Error).message}`);
+      }
+    }
+    return {
+      manifest: m,
+      major: majorOf(m.version),
+      dir: this.dir,
+      file,
+      baseUrl,
+      actions,
+      triggers,
+      errors,
+      configValidator: config.validator,
+      secretPaths: config.secretPaths,
+      jsonataConfigFields: config.jsonataFields,
+      healthCheck,
+      beforeRequest,
+      urlPattern,
+    };
+  }
+
+  /** One trigger: its event type, the actions it names, its condition and its one mapping (inline, file or from the link's config). */
+  private compileTrigger(m: ConnectorManifest, t: TriggerSpec, i: number, jsonataConfigFields: ReadonlySet<string>): CompiledTrigger {
+    const where = `/triggers/${i}`;
+    if (t.event !== '*' && !isEventType(t.event)) this.fail(`${where}/event`, `"${t.event}" is not a known event type; see GET /v1/event-types`);
+    t.actions.forEach((a, j) => {
+      if (!Object.hasOwn(m.actions, a)) this.fail(`${where}/actions/${j}`, `names action "${a}", which is not declared under actions (declared: ${Object.keys(m.actions).join(', ')})`);
+    });
+    const mappingKinds = [t.mapping, t.mapping_file, t.mapping_from_config].filter((x) => x !== undefined);
+    if (mappingKinds.length > 1) this.fail(where, 'give at most one of mapping, mapping_file and mapping_from_config');
+    let mapping: CompiledExpression | null = null;
+    let mappingSource = `${path.basename(this.file)}#${where}/mapping`;
+    if (t.mapping !== undefined) mapping = this.expression(`${where}/mapping`, t.mapping);
+    if (t.mapping_file !== undefined) {
+      mappingSource = t.mapping_file;
+      mapping = this.mappingFile(`${where}/mapping_file`, t.mapping_file);
+    }
+    if (t.mapping_from_config !== undefined && !jsonataConfigFields.has(t.mapping_from_config)) {
+      this.fail(`${where}/mapping_from_config`, `names config field "${t.mapping_from_config}", which the config schema must declare with "format": "jsonata"`);
+    }
+    return {
+      name: t.name ?? t.event.replace(/\./g, '_').replace('*', 'any'),
+      event: t.event,
+      when: t.when === undefined ? null : this.expression(`${where}/when`, t.when),
+      actions: t.actions,
+      mapping,
+      mappingFromConfig: t.mapping_from_config ?? null,
+      mappingSource: t.mapping_from_config !== undefined ? `from the link's config field "${t.mapping_from_config}"` : mappingSource,
+    } satisfies CompiledTrigger;
+  }
+
+  private compileAction(name: string, spec: ActionSpec, hasBaseUrl: boolean): CompiledAction | null {
+    const where = `/actions/${name}`;
+    if (spec.path !== undefined && !hasBaseUrl) this.fail(`${where}/path`, 'a path needs base_url at the top of the manifest; or give an absolute url instead');
+    const headers =
+      typeof spec.headers === 'string'
+        ? (this.expression(`${where}/headers`, spec.headers) ?? [])
+        : Object.entries(spec.headers ?? {}).map(([h, t]) => [h.toLowerCase(), this.template(`${where}/headers/${h}`, t, 'raw')] as [string, Template]);
+    return {
+      name,
+      method: this.template(`${where}/method`, spec.method, 'raw'),
+      url: spec.url === undefined ? null : this.template(`${where}/url`, spec.url, 'raw'),
+      path: spec.path === undefined ? null : this.template(`${where}/path`, spec.path, 'path'),
+      query: Object.entries(spec.query ?? {}).map(([q, t]) => [q, this.template(`${where}/query/${q}`, t, 'raw')]),
+      headers,
+      body: spec.body === null ? null : this.expression(`${where}/body`, spec.body ?? '$'),
+      idempotency: spec.idempotency
+        ? { header: spec.idempotency.header.toLowerCase(), key: spec.idempotency.key === undefined ? null : this.template(`${where}/idempotency/key`, spec.idempotency.key, 'raw') }
+        : null,
+      responseId: spec.response?.id === undefined ? null : this.expression(`${where}/response/id`, spec.response.id),
+      responseCreated: spec.response?.created === undefined ? null : this.expression(`${where}/response/created`, spec.response.created),
+      object: spec.object ?? null,
+      operation: spec.operation ?? null,
+      externalRef: spec.external_ref
+        ? { type: spec.external_ref.type, key: this.template(`${where}/external_ref/key`, spec.external_ref.key, 'raw'), reuse: spec.external_ref.reuse ?? false }
+        : null,
+    };
+  }
+
+  private compileConfig(schema: Record<string, unknown> | undefined): { validator: ValidateFunction | null; secretPaths: string[][]; jsonataFields: Set<string> } {
+    const secretPaths: string[][] = [];
+    const jsonataFields = new Set<string>();
+    if (schema === undefined) return { validator: null, secretPaths, jsonataFields };
+    walkProperties(schema, [], (p, prop) => {
+      if (prop['x-secret'] === true) secretPaths.push(p);
+      if (prop['format'] === 'jsonata' && p.length === 1 && p[0] !== undefined) jsonataFields.add(p[0]);
+    });
+    try {
+      const { $schema: _ignored, ...rest } = schema;
+      return { validator: connectorAjv().compile(rest), secretPaths, jsonataFields };
+    } catch (err) {
+      this.fail('/config', `is not a valid JSON Schema: ${(err as Error).message}`);
+      return { validator: null, secretPaths, jsonataFields };
+    }
+  }
+
+  private mappingFile(pointer: string, relative: string): CompiledExpression | null {
+    const file = path.resolve(this.dir, relative);
+    if (!file.startsWith(this.dir + path.sep)) {
+      this.fail(pointer, `"${relative}" points outside the connector's directory`);
+      return null;
+    }
+    if (!existsSync(file)) {
+      this.fail(pointer, `file ${relative} does not exist; create it next to connector.yaml or fix the path`);
+      return null;
+    }
+    const source = readFileSync(file, 'utf8');
+    try {
+      return compileJsonata(source);
+    } catch (err) {
+      const position = ((err as { details?: { position?: number } }).details?.position ?? 1) - 1;
+      const before = source.slice(0, Math.max(0, position));
+      const line = before.split('\n').length;
+      const column = position - before.lastIndexOf('\n');
+      this.problems.push({ file, line, column, path: pointer, message: (err as Error).message });
+      return null;
+    }
+  }
+
+  private expression(pointer: string, source: string): CompiledExpression | null {
+    try {
+      return compileJsonata(source);
+    } catch (err) {
+      this.fail(pointer, (err as Error).message);
+      return null;
+    }
+  }
+
+  private template(pointer: string, source: string, mode: 'raw' | 'path'): Template {
+    try {
+      return new Template(source, mode);
+    } catch (err) {
+      this.fail(pointer, `template placeholder: ${(err as Error).message}`);
+      return new Template('', mode);
+    }
+  }
+
+  private fail(pointer: string, message: string): void {
+    this.problems.push(this.at(pointer, message));
+  }
+}
+
+function walkProperties(schema: Record<string, unknown>, prefix: string[], visit: (path: string[], prop: Record<string, unknown>) => void): void {
+  const props = schema['properties'];
+  if (props === null || typeof props !== 'object') return;
+  for (const [name, prop] of Object.entries(props as Record<string, unknown>)) {
+    if (prop === null || typeof prop !== 'object') continue;
+    visit([...prefix, name], prop as Record<string, unknown>);
+    walkProperties(prop as Record<string, unknown>, [...prefix, name], visit);
+  }
+}

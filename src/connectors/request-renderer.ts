@@ -1,0 +1,144 @@
+import { UnrecoverableError } from '../core/errors';
+import { USER_AGENT } from '../transport/http-sender';
+import { connectorFailure, evaluateIn } from './connector-failure';
+import type { OutgoingRequest } from './hooks';
+import type { CompiledAction, LoadedConnector } from './compiled-connector';
+import type { ConnectionContext } from './run-types';
+import { secretMasker } from './secret-masker';
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const HEADER_NAME = /^[!#$%&'*+^_`|~0-9A-Za-z-]+$/;
+
+/** What rendering an action's request reads besides the action: the connector, the link, the delivery. */
+export interface RenderContext {
+  connector: LoadedConnector;
+  /** Read at each render: a token refresh replaces its credentials. */
+  ctx: ConnectionContext;
+  webhookId: string;
+  now?: Date | undefined;
+}
+
+/** The parts of one action being rendered, for the helpers below. */
+interface Rendering {
+  render: RenderContext;
+  action: CompiledAction;
+  input: unknown;
+  bindings: Record<string, unknown>;
+}
+
+/** An action's request: method, URL, headers (auth included), body, then the connector's before_request hook. */
+export async function renderRequest(render: RenderContext, action: CompiledAction, input: unknown, bindings: Record<string, unknown>): Promise<OutgoingRequest> {
+  const r: Rendering = { render, action, input, bindings };
+  const method = (await text(r, 'method', () => action.method.render(input, bindings))).toUpperCase();
+  if (!METHODS.has(method)) throw failure(r, 'method', new Error(`"${method}" is not one of ${[...METHODS].join(', ')}`));
+  const url = await renderUrl(r);
+  const headers = await renderHeaders(r);
+  applyAuth(render.connector, render.ctx, url, headers);
+  const body = await renderBody(r, headers);
+  if (action.idempotency) {
+    const key = action.idempotency.key;
+    headers[action.idempotency.header] = key ? await text(r, 'idempotency key', () => key.render(input, bindings)) : render.webhookId;
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (/[\r\n\0]/.test(value) || !HEADER_NAME.test(name)) throw failure(r, `header ${name}`, new Error('is not a legal header (bad name, or CR/LF in the value)'));
+  }
+  const request: OutgoingRequest = { method, url: url.toString(), headers, body };
+  if (!render.connector.beforeRequest) return request;
+  const { ctx, webhookId } = render;
+  return render.connector.beforeRequest(request, { config: ctx.config, credentials: ctx.credentials, webhookId, now: render.now ?? new Date() });
+}
+
+/** The action's url, or the base URL (the link's override first) and path; then its query parameters. */
+async function renderUrl(r: Rendering): Promise<URL> {
+  const { action, input, bindings } = r;
+  const { connector, ctx } = r.render;
+  let urlText: string;
+  if (action.url) {
+    const template = action.url;
+    urlText = await text(r, 'url', () => template.render(input, bindings));
+  } else {
+    const baseUrl = connector.baseUrl as NonNullable<typeof connector.baseUrl>;
+    const path = action.path as NonNullable<typeof action.path>;
+    const base = ctx.baseUrl ?? (await text(r, 'base_url', () => baseUrl.render(input, bindings)));
+    urlText = base.replace(/\/+$/, '') + (await text(r, 'path', () => path.render(input, bindings)));
+  }
+  let url: URL;
+  try {
+    url = new URL(urlText);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
+  } catch {
+    throw failure(r, 'url', new Error(`gave "${secretMasker(ctx)(urlText)}", which is not an absolute http(s) URL; check the link's settings`));
+  }
+  for (const [name, template] of action.query) {
+    const value = await text(r, `query ${name}`, () => template.render(input, bindings));
+    if (value !== '') url.searchParams.append(name, value);
+  }
+  return url;
+}
+
+/** The user agent, then the action's headers: templates by name, or one expression giving an object. */
+async function renderHeaders(r: Rendering): Promise<Record<string, string>> {
+  const { action, input, bindings } = r;
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  if (Array.isArray(action.headers)) {
+    for (const [name, template] of action.headers) headers[name] = await text(r, `header ${name}`, () => template.render(input, bindings));
+    return headers;
+  }
+  const value = await evaluateIn(r.render.connector, where(r, 'headers'), action.headers, input, bindings);
+  if (value === undefined || value === null) return headers;
+  if (typeof value !== 'object' || Array.isArray(value)) throw failure(r, 'headers', new Error('must yield an object of header names to values'));
+  for (const [name, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined && v !== null) headers[name.toLowerCase()] = String(v);
+  return headers;
+}
+
+/** The body as JSON (null when the action has none or it yields nothing); sets a JSON content type unless one is given. */
+async function renderBody(r: Rendering, headers: Record<string, string>): Promise<string | null> {
+  if (!r.action.body) return null;
+  const value = await evaluateIn(r.render.connector, where(r, 'body'), r.action.body, r.input, r.bindings);
+  if (value === undefined) return null;
+  headers['content-type'] ??= 'application/json';
+  return JSON.stringify(value);
+}
+
+function where(r: Rendering, part: string): string {
+  return `action ${r.action.name}, ${part}`;
+}
+
+function failure(r: Rendering, part: string, err: unknown): UnrecoverableError {
+  return connectorFailure(r.render.connector, where(r, part), err);
+}
+
+async function text(r: Rendering, part: string, render: () => Promise<string>): Promise<string> {
+  try {
+    return await render();
+  } catch (err) {
+    throw failure(r, part, err);
+  }
+}
+
+function applyAuth(connector: LoadedConnector, ctx: ConnectionContext, url: URL, headers: Record<string, string>): void {
+  const auth = connector.manifest.auth;
+  const credential = (name: string): string => {
+    const value = ctx.credentials[name];
+    if (typeof value !== 'string' || value === '') {
+      throw new UnrecoverableError('connection_credentials_missing', `connector ${connector.manifest.name}: the connection has no ${name}; PATCH /v1/connections/${ctx.connectionId} with credentials.${name}`);
+    }
+    return value;
+  };
+  switch (auth.type) {
+    case 'api_key': {
+      const value = `${auth.prefix ?? ''}${credential('api_key')}`;
+      if (auth.in === 'header') headers[auth.name.toLowerCase()] = value;
+      else url.searchParams.set(auth.name, value);
+      return;
+    }
+    case 'basic':
+      headers['authorization'] = `Basic ${Buffer.from(`${credential('username')}:${credential('password')}`).toString('base64')}`;
+      return;
+    case 'oauth2':
+      headers['authorization'] = `Bearer ${credential('access_token')}`;
+      return;
+    default:
+      return;
+  }
+}
