@@ -28,10 +28,6 @@ export class Template {
     if (last < source.length) this.parts.push(source.slice(last));
   }
 
-  get isConstant(): boolean {
-    return this.parts.every((p) => typeof p === 'string');
-  }
-
   async render(input: unknown, bindings: Record<string, unknown>): Promise<string> {
     let out = '';
     const whole = this.parts.length === 1;

@@ -5,8 +5,6 @@ import { Memo } from '../core/memo';
 import { PUBLIC_KEY_PREFIX, SECRET_PREFIX } from '../verify';
 
 // Receivers verify with src/verify (published as `hookhub/verify`); the hub only signs.
-export { PUBLIC_KEY_PREFIX, SECRET_PREFIX, verifyWebhook, WebhookVerificationError } from '../verify';
-export type { VerifyWebhookOptions, WebhookVerificationErrorCode } from '../verify';
 
 /** HMAC-SHA256 with a `whsec_` secret, or Ed25519 with a `whsk_` key. */
 export type SigningAlgorithm = 'hmac-sha256' | 'ed25519';

@@ -37,7 +37,3 @@ export const BEFORE_REQUEST_HOOKS: Readonly<Record<string, BeforeRequestHook>> =
     return { ...request, headers: { ...request.headers, ...signature } };
   },
 };
-
-export function isHookKey(key: string): boolean {
-  return Object.hasOwn(BEFORE_REQUEST_HOOKS, key);
-}
