@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { DEFAULT_CONNECTORS_DIR } from '../config/config';
+import { connectorsDir } from '../config/config';
 import { fixtureFiles, mapEvent, runFixtures } from '../connectors/fixtures';
 import { findManifests, formatProblem, loadManifest } from '../connectors/loader';
 import type { LoadedConnector } from '../connectors/loader';
@@ -10,7 +10,6 @@ import { ConnectorRuntime } from '../connectors/runtime';
 import { eventCatalog, isEventType } from '../events/catalog';
 import { configProblems, eventProblems, keptValues, missingCredentials } from './map-checks';
 
-const defaultDir = (): string => path.resolve(process.env['HOOKHUB_CONNECTORS_DIR'] ?? DEFAULT_CONNECTORS_DIR);
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
 /** `hookhub connectors validate|test|map`: the integration engineer's tools. */
@@ -21,7 +20,7 @@ export function connectorCommands(program: Command): void {
     .command('validate [dir]')
     .description('check every connectors/<name>/connector.yaml against the schema and compile its JSONata')
     .action((dir: string | undefined) => {
-      const root = path.resolve(dir ?? defaultDir());
+      const root = path.resolve(dir ?? connectorsDir());
       const files = findManifests(root);
       if (files.length === 0) {
         out(`no connector.yaml found under ${root}`);
@@ -46,7 +45,7 @@ export function connectorCommands(program: Command): void {
   connectors
     .command('test [name]')
     .description("run connectors' golden fixtures (connectors/<name>/fixtures/*.yaml) and print a diff on mismatch")
-    .option('--dir <dir>', 'connectors directory', defaultDir())
+    .option('--dir <dir>', 'connectors directory', connectorsDir())
     .action(async (name: string | undefined, options: { dir: string }) => {
       const loaded = loadAll(options.dir, name);
       const runtime = new ConnectorRuntime();
@@ -75,7 +74,7 @@ export function connectorCommands(program: Command): void {
   connectors
     .command('map <name> <event>')
     .description('print the requests a connector would send for an event (a JSON or YAML file with {type, data})')
-    .option('--dir <dir>', 'connectors directory', defaultDir())
+    .option('--dir <dir>', 'connectors directory', connectorsDir())
     .option('--config <file>', "the link's settings (JSON or YAML)")
     .option('--credentials <file>', "the link's credentials (JSON or YAML)")
     .option('--triggers <names>', 'comma-separated trigger names to limit the run to')

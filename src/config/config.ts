@@ -79,6 +79,12 @@ type Env = Record<string, string | undefined>;
 
 const ROLES: readonly Role[] = ['api', 'router', 'worker', 'jobs'];
 
+/** The connectors directory: HOOKHUB_CONNECTORS_DIR, else the connectors/ of this installation. Also the CLI's default. */
+export function connectorsDir(env: Env = process.env): string {
+  const value = env['HOOKHUB_CONNECTORS_DIR']?.trim();
+  return path.resolve(value === undefined || value === '' ? DEFAULT_CONNECTORS_DIR : value);
+}
+
 /**
  * Reads the environment once into a frozen config. Every bad variable is
  * collected and reported together, so one start-up attempt shows all of them.
@@ -202,7 +208,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     connectorVariable: variables(env),
     oauth: { healthCheckMinutes: int('HOOKHUB_HEALTH_CHECK_MINUTES', 15, 1, 1440) },
     connectors: {
-      dir: path.resolve(str('HOOKHUB_CONNECTORS_DIR') ?? DEFAULT_CONNECTORS_DIR),
+      dir: connectorsDir(env),
       watch: bool('HOOKHUB_CONNECTORS_WATCH', mode === 'embedded'),
     },
   };

@@ -18,10 +18,11 @@ export const REDACTED_PATHS = [
   'headers["x-webhook-signature"]',
 ];
 
-export function createLogger(options: { level?: string } = {}, destination?: pino.DestinationStream): Logger {
+/** The hub's logger at the level its creator read from the config (LOG_LEVEL). */
+export function createLogger(options: { level: string }, destination?: pino.DestinationStream): Logger {
   const settings = {
     name: 'hookhub',
-    level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+    level: options.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { checkedLookup, checkLiteralHost, guardedLookup, parseAllowedIps } from './network-guard';
 import type { AllowedRanges } from './network-guard';
 
-/** The User-Agent of every request the hub sends: webhooks and connector actions alike. */
-export const USER_AGENT = `Hookhub/${process.env['npm_package_version'] ?? readVersion()}`;
+/** The User-Agent of every request the hub sends, webhooks and connector actions alike: the version in package.json. */
+export const USER_AGENT = `Hookhub/${readVersion()}`;
 
 function readVersion(): string {
   try {
