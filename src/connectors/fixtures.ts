@@ -141,14 +141,13 @@ function expectedView(f: Fixture): Record<string, unknown> {
 }
 
 function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
-  const o = run.outcome;
-  const outcome = o.kind === 'success' ? 'succeeded' : o.kind === 'skipped' ? 'skipped' : o.kind === 'retry' ? 'retry' : 'failed';
+  const { kind } = run.outcome;
   const view: Record<string, unknown> = {
-    outcome,
+    outcome: kind === 'success' ? 'succeeded' : kind === 'skipped' ? 'skipped' : kind === 'retry' ? 'retry' : 'failed',
     requests: run.requests.map(({ action, request }, i) => requestView(action, request, f.expect.requests?.[i])),
   };
   if (f.expect.error !== undefined) {
-    const reason = 'reason' in o ? o.reason : '';
+    const reason = 'reason' in run.outcome ? run.outcome.reason : '';
     // Show the expected text when it is contained, the whole reason when it is not.
     view['error'] = reason.includes(f.expect.error) ? f.expect.error : reason;
   }
