@@ -51,11 +51,11 @@ export class EventRouter {
   private readonly inserts: Batcher<StoredEvent, 'inserted' | 'duplicate'>;
   private readonly routedMarks: Batcher<string, void>;
 
-  constructor(private readonly o: EventRouterOptions) {
-    this.inserts = new Batcher({ flush: (events) => o.store.insertEvents(events), maxBatch: 500, lingerMs: 20, concurrency: 2 });
+  constructor(private readonly options: EventRouterOptions) {
+    this.inserts = new Batcher({ flush: (events) => options.store.insertEvents(events), maxBatch: 500, lingerMs: 20, concurrency: 2 });
     this.routedMarks = new Batcher({
       flush: async (keys) => {
-        await o.store.markEventsRouted(keys, new Date());
+        await options.store.markEventsRouted(keys, new Date());
         return keys.map(() => undefined);
       },
       maxBatch: 500,
@@ -66,7 +66,7 @@ export class EventRouter {
 
   async handle(inbound: InboundEvent): Promise<void> {
     const scope: IntakeScope = { source: 'amqp', tenantId: inbound.scopeTenantId };
-    const accepted = this.o.intake.acceptBytes(inbound.body, scope);
+    const accepted = this.options.intake.acceptBytes(inbound.body, scope);
     if (!('ok' in accepted)) {
       await this.park(inbound, scope, accepted);
       return;
@@ -75,18 +75,18 @@ export class EventRouter {
     const key = eventStoreKey(envelope.id, inbound.scopeTenantId);
     const stored = await this.inserts.add({ key, envelope, scopeTenantId: inbound.scopeTenantId, receivedAt: new Date(), routedAt: null });
     if (stored === 'duplicate') {
-      const existing = await this.o.store.getEvent(key);
+      const existing = await this.options.store.getEvent(key);
       if (existing?.routedAt) {
-        this.o.metrics.eventsDuplicate.inc();
+        this.options.metrics.eventsDuplicate.inc();
         return;
       }
       if (existing && Date.now() - existing.receivedAt.getTime() < CLAIM_LEASE_MS) throw new DuplicateInProgressError(key);
     }
-    this.o.metrics.eventsReceived.inc({ type: envelope.type });
+    this.options.metrics.eventsReceived.inc({ type: envelope.type });
     const jobs = await this.jobsFor(envelope, inbound.scopeTenantId);
-    if (jobs.length > 0) await this.o.broker.publishDeliveries(jobs);
+    if (jobs.length > 0) await this.options.broker.publishDeliveries(jobs);
     // The jobs are out: from here on, failing would only route the event twice.
-    await retryUntilStored('that an event was routed', () => this.routedMarks.add(key), this.o.logger);
+    await retryUntilStored('that an event was routed', () => this.routedMarks.add(key), this.options.logger);
   }
 
   /** Flushes pending batch writes (shutdown). */
@@ -96,7 +96,7 @@ export class EventRouter {
   }
 
   async jobsFor(envelope: EventEnvelope, scopeTenantId: string | null): Promise<DeliveryJob[]> {
-    const candidates = await this.o.subscriptions.findFor(envelope.type, scopeTenantId);
+    const candidates = await this.options.subscriptions.findFor(envelope.type, scopeTenantId);
     // Filters are evaluated together: the sandbox takes them in one batch.
     const decisions = await Promise.all(
       candidates.map(async (sub): Promise<DeliveryJob | null> => {
@@ -104,7 +104,7 @@ export class EventRouter {
         if (isOperationalType(envelope.type) && !sub.events.includes(envelope.type)) return null;
         const job: DeliveryJob = { webhookId: webhookIdFor(envelope.id, sub.id), tenantId: sub.tenantId, subscriptionId: sub.id, event: envelope, attempt: 1 };
         try {
-          const decision = await this.o.matcher.decide(sub, envelope);
+          const decision = await this.options.matcher.decide(sub, envelope);
           if (decision === 'pending') return { ...job, filterPending: true };
           return decision === 'match' ? job : null;
         } catch (err) {
@@ -120,10 +120,10 @@ export class EventRouter {
   /** A refused event is recorded, and its bytes parked in the invalid-events queue for the publisher to fix and republish. */
   private async park(inbound: InboundEvent, scope: IntakeScope, refused: IntakeRefusal): Promise<void> {
     const { invalid: reason, problems } = refused;
-    this.o.logger.warn({ reason, problems: problems.slice(0, 5) }, 'invalid event parked in the invalid-events queue; fix the publisher and republish');
+    this.options.logger.warn({ reason, problems: problems.slice(0, 5) }, 'invalid event parked in the invalid-events queue; fix the publisher and republish');
     await Promise.all([
-      this.o.broker.parkInvalidEvent({ body: inbound.body, reason, problems }),
-      this.o.intake.record(refused, inbound.body.toString('utf8'), scope),
+      this.options.broker.parkInvalidEvent({ body: inbound.body, reason, problems }),
+      this.options.intake.record(refused, inbound.body.toString('utf8'), scope),
     ]);
   }
 }

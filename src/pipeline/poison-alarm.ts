@@ -18,13 +18,13 @@ export interface PoisonAlarmOptions {
  * log line and the metric are then the whole announcement.
  */
 export class PoisonAlarm {
-  constructor(private readonly o: PoisonAlarmOptions) {}
+  constructor(private readonly options: PoisonAlarmOptions) {}
 
   async raise(poisoned: PoisonedMessage): Promise<void> {
-    this.o.metrics.poisonMessages.inc({ source: poisoned.source });
+    this.options.metrics.poisonMessages.inc({ source: poisoned.source });
     // The body came from a message that broke its consumer: take from it only what is well formed.
     const jobs = poisoned.jobs.filter(wellFormed);
-    this.o.logger.error(
+    this.options.logger.error(
       {
         source: poisoned.source,
         parkedIn: poisoned.parkedIn,
@@ -40,7 +40,7 @@ export class PoisonAlarm {
     for (const job of jobs) {
       // Never alert about a failure to deliver an alert: that could loop.
       if (isOperationalType(job.event.type)) continue;
-      await this.o.operational.emit(job.tenantId, 'webhook.delivery_quarantined', {
+      await this.options.operational.emit(job.tenantId, 'webhook.delivery_quarantined', {
         subscription_id: job.subscriptionId,
         event_id: job.event.id,
         event_type: job.event.type,
