@@ -92,10 +92,14 @@ export class MemoryQueue<T> {
     this.pump();
   }
 
-  private later(entry: Entry<T>, delayMs: number): void {
+  private later(entry: Entry<T>, delayMs: number, dueAt = Date.now() + delayMs): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (!this.closed) this.enqueue(entry);
+      if (this.closed) return;
+      // Node's timers may fire a millisecond before Date.now() reaches the due time: never early.
+      const early = dueAt - Date.now();
+      if (early > 0) this.later(entry, early, dueAt);
+      else this.enqueue(entry);
     }, delayMs);
     this.timers.add(timer);
   }
