@@ -14,17 +14,8 @@ export interface StoredEvent {
   routedAt: Date | null;
 }
 
-/** An event that failed validation, parked as received. */
-export interface InvalidEventRecord {
-  id: string;
-  source: 'amqp' | 'http';
-  tenantId: string | null;
-  reason: string;
-  problems: Array<{ path: string; message: string }>;
-  /** The body as received (truncated to 256 KiB), so nothing is lost. */
-  raw: string;
-  receivedAt: Date;
-}
+/** Refused events are recorded by the intake, which owns their shape. */
+export type { InvalidEventRecord } from '../events/intake';
 
 export type AttemptStatus = 'succeeded' | 'failed';
 export type AttemptNext = 'none' | 'retry' | 'dead_letter';

@@ -1,15 +1,14 @@
 import type { Page } from '../core/page';
 import type { DeadLetterReason } from '../subscriptions/model';
-import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, InvalidEventRecord, StoredEvent } from './model';
+import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, StoredEvent } from './model';
 
-/** The events the router took in: the dedupe record, routed marks, and invalid events parked. */
+/** The events the router took in: the dedupe record and routed marks (refused events go to the intake's InvalidEventLog). */
 export interface EventLog {
   /** Inserts a batch; per event, 'duplicate' when one with its key was stored before. */
   insertEvents(events: StoredEvent[]): Promise<Array<'inserted' | 'duplicate'>>;
   getEvent(key: string): Promise<StoredEvent | null>;
   /** Marks events routed; an event keeps the time of its first mark. */
   markEventsRouted(keys: string[], at: Date): Promise<void>;
-  recordInvalidEvent(record: InvalidEventRecord): Promise<void>;
 }
 
 /** The delivery log: every attempt made. */

@@ -1,5 +1,6 @@
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
+import type { InvalidEventLog } from '../events/intake';
 import type { ConnectionRepository, ExternalRefStore, Leases, OAuthStates, SyncCounts } from '../integrations/ports';
 import type { Retention } from '../jobs/ports';
 import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
@@ -33,6 +34,7 @@ export type Store = StoreLifecycle &
   ExternalRefStore &
   SyncCounts &
   EventLog &
+  InvalidEventLog &
   AttemptLog &
   DeadLetters &
   RateSlots &

@@ -1,9 +1,10 @@
+import type { InvalidEventLog } from '../../events/intake';
 import type { EventLog } from '../../pipeline/ports';
 import { clone, cloneOrNull } from './tables';
 import type { MemoryTables } from './tables';
 
 /** Events in memory, with their routed marks and the invalid events parked. */
-export function memoryEventLog(tables: MemoryTables): EventLog {
+export function memoryEventLog(tables: MemoryTables): EventLog & InvalidEventLog {
   const events = tables.events;
   return {
     async insertEvents(batch) {

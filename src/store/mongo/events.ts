@@ -1,11 +1,12 @@
 import type { EventEnvelope } from '../../events/envelope';
+import type { InvalidEventLog } from '../../events/intake';
 import type { EventLog } from '../../pipeline/ports';
 import type { MongoDatabase } from './database';
 import { insertManySkippingDuplicates } from './documents';
 import type { Doc } from './documents';
 
 /** Events in `events` (the envelope as JSON), routed marks in `routed_events`, invalid events in `invalid_events`. */
-export function mongoEventLog(db: MongoDatabase): EventLog {
+export function mongoEventLog(db: MongoDatabase): EventLog & InvalidEventLog {
   return {
     async insertEvents(events) {
       const results: Array<'inserted' | 'duplicate'> = events.map(() => 'inserted');
