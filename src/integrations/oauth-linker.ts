@@ -1,3 +1,5 @@
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import { randomBytes } from 'node:crypto';
 import { Strategy as OAuth2Strategy } from 'passport-oauth2';
 import type { HubConfig } from '../config/config';
@@ -28,6 +30,8 @@ export interface OAuthLinkerOptions {
   config: Pick<HubConfig, 'publicUrl' | 'production'> & OAuthAppSettings;
   /** Called after an account was linked again: parked deliveries resume. */
   onRelinked(connection: ConnectionRecord): Promise<void>;
+  /** Decides when a linking state has expired. */
+  clock?: Clock;
 }
 
 /** What a browser request to the callback carries; a subset of express's Request. */
@@ -57,7 +61,11 @@ export class OAuthFlowError extends HubError {
  * the browser that opened the link; tokens are stored sealed.
  */
 export class OAuthLinker {
-  constructor(private readonly options: OAuthLinkerOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: OAuthLinkerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   callbackUrl(connector: string): string {
     return `${this.options.config.publicUrl}/oauth/callback/${connector}`;
@@ -90,7 +98,7 @@ export class OAuthLinker {
       flow.fail = () => reject(new Error('the OAuth flow could not start'));
       flow.authenticate({ query: {}, body: {}, headers: {} } as never, { state: { handle } } as never);
     });
-    const now = new Date();
+    const now = new Date(this.clock.now());
     const record: OAuthStateRecord = {
       id: handle,
       tenantId,
@@ -110,12 +118,12 @@ export class OAuthLinker {
   /** The browser opens the link: bind the flow to it with a cookie, then go to the provider. */
   async start(handle: string): Promise<{ location: string; cookieName: string; cookieValue: string; maxAgeMs: number }> {
     const state = await this.options.store.getOAuthState(handle);
-    if (!state || state.expiresAt.getTime() < Date.now()) throw new OAuthFlowError('oauth_state_invalid', 'This link has expired or was already used; start linking the account again.', 410);
+    if (!state || state.expiresAt.getTime() < this.clock.now()) throw new OAuthFlowError('oauth_state_invalid', 'This link has expired or was already used; start linking the account again.', 410);
     const nonce = randomBytes(24).toString('base64url');
     if (!(await this.options.store.claimOAuthState(handle, sha256Hex(nonce)))) {
       throw new OAuthFlowError('oauth_state_claimed', 'This link was already opened in another browser; start linking the account again.', 409);
     }
-    return { location: state.authorizationUrl, cookieName: `${STATE_COOKIE_PREFIX}${handle.slice(0, 16)}`, cookieValue: nonce, maxAgeMs: state.expiresAt.getTime() - Date.now() };
+    return { location: state.authorizationUrl, cookieName: `${STATE_COOKIE_PREFIX}${handle.slice(0, 16)}`, cookieValue: nonce, maxAgeMs: state.expiresAt.getTime() - this.clock.now() };
   }
 
   /** The provider sends the browser back: check the state, exchange the code, store the connection. */
@@ -129,7 +137,7 @@ export class OAuthLinker {
       throw new OAuthFlowError('oauth_state_invalid', 'This authorization was started in another browser or by another tenant; start linking the account again from your own session.', 403);
     }
     if (!(await this.options.store.consumeOAuthState(state.id))) throw new OAuthFlowError('oauth_state_invalid', 'This authorization state was already used; start linking the account again.', 403);
-    if (state.expiresAt.getTime() < Date.now()) throw new OAuthFlowError('oauth_state_expired', 'The authorization took too long and expired; start linking the account again.', 403);
+    if (state.expiresAt.getTime() < this.clock.now()) throw new OAuthFlowError('oauth_state_expired', 'The authorization took too long and expired; start linking the account again.', 403);
     if (typeof req.query['error'] === 'string') {
       const description = typeof req.query['error_description'] === 'string' ? `: ${req.query['error_description']}` : '';
       throw new OAuthFlowError('oauth_provider_error', `The provider refused the authorization (${req.query['error']}${description}).`, 400);
