@@ -1,3 +1,4 @@
+// Over 300 lines: the composition root builds every part and wires them in the order they depend on each other; it holds no domain logic.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
