@@ -25,14 +25,6 @@ export interface EventRouterOptions {
 }
 
 /**
- * The router consumer: validate → dedupe by event id → store → match → one
- * delivery job per matching subscription. Stores and routed-marks are batched
- * across concurrent messages. The event is marked routed only after the broker
- * confirmed the jobs, so a crash in between routes it again (the webhook-id
- * stays the same, receivers dedupe) rather than losing it.
- */
-
-/**
  * A duplicate whose first copy was stored this recently but is not routed yet
  * is probably being routed right now (or the batch that stored it is being
  * retried): wait for it. An older unrouted one was left by a crashed router:
@@ -47,6 +39,13 @@ export class DuplicateInProgressError extends Error {
   }
 }
 
+/**
+ * The router consumer: validate → dedupe by event id → store → match → one
+ * delivery job per matching subscription. Stores and routed-marks are batched
+ * across concurrent messages. The event is marked routed only after the broker
+ * confirmed the jobs, so a crash in between routes it again (the webhook-id
+ * stays the same, receivers dedupe) rather than losing it.
+ */
 export class EventRouter {
   private readonly inserts: Batcher<StoredEvent, 'inserted' | 'duplicate'>;
   private readonly routedMarks: Batcher<string, void>;
