@@ -3,6 +3,7 @@ import type { DeliveryJob } from '../broker/port';
 import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
 import { errorMessage, UnrecoverableError } from '../core/errors';
+import { notSentResult } from '../transport/http-sender';
 import type { HttpResult, HttpSender } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
 import type { EventEnvelope } from '../events/envelope';
@@ -139,7 +140,7 @@ export class IntegrationTarget {
     const lastStep = steps[steps.length - 1];
     const durationMs = steps.reduce((sum, s) => sum + s.durationMs, 0);
     // A run that sent nothing (every action's id was known already) taught the connection's health nothing.
-    const base: HttpResult = run.last ? { ...run.last, durationMs } : { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: 'not_sent' };
+    const base: HttpResult = run.last ? { ...run.last, durationMs } : notSentResult(null);
     const extras: IntegrationExtras = { url: lastStep?.url ?? `connector:${connector.manifest.name}`, externalId: run.externalId, steps, skipped: null, routing };
     const outcome = run.outcome;
     switch (outcome.kind) {
@@ -205,7 +206,7 @@ class PacedTransport implements Transport {
     const wait = this.limiter.reserve(this.key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
     if (wait === null) {
       this.deferMs = this.limiter.waitFor(this.key, requests, perSeconds, this.clock.now());
-      return { status: null, headers: {}, body: null, durationMs: 0, error: 'rate limited', errorCode: 'not_sent' };
+      return notSentResult('rate limited');
     }
     if (wait > 0) await sleep(wait);
     const result = await this.inner.send(action, request);
@@ -226,20 +227,18 @@ function budgetOf(headers: Record<string, string>, spec: { remaining: string; re
   return { remaining, resetMs: Math.min(Math.max(ms, 0), 60_000) };
 }
 
-const NOTHING_SENT: HttpResult = { status: null, headers: {}, body: null, durationMs: 0, error: null, errorCode: 'not_sent' };
-
 function noExtras(routing: RoutingResult | null): IntegrationExtras {
   return { url: '', externalId: null, steps: [], skipped: null, routing };
 }
 
 /** Failed for good before anything was sent. */
 function notSent(reason: string, routing: RoutingResult | null = null): Attempted {
-  return { kind: 'attempted', result: { ...NOTHING_SENT, error: reason }, outcome: { kind: 'permanent', reason }, extras: noExtras(routing) };
+  return { kind: 'attempted', result: notSentResult(reason), outcome: { kind: 'permanent', reason }, extras: noExtras(routing) };
 }
 
 /** Nothing to send for this event, which is a success. */
 function skipped(reason: string, routing: RoutingResult): Attempted {
-  return { kind: 'attempted', result: NOTHING_SENT, outcome: { kind: 'success' }, extras: { ...noExtras(routing), skipped: reason } };
+  return { kind: 'attempted', result: notSentResult(null), outcome: { kind: 'success' }, extras: { ...noExtras(routing), skipped: reason } };
 }
 
 function parked(reason: string | null, routing: RoutingResult | null): Attempted {

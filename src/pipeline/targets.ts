@@ -2,6 +2,7 @@ import type { DeliveryJob } from '../broker/port';
 import type { AttemptRecord } from './model';
 import type { DeadLetterReason, SubscriptionRecord } from '../subscriptions/model';
 import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
 
@@ -92,7 +93,7 @@ export class DeliveryTargets {
 export function notSent(reason: string, deadReason?: DeadLetterReason): Attempted {
   return {
     kind: 'attempted',
-    result: { status: null, headers: {}, body: null, durationMs: 0, error: reason, errorCode: 'not_sent' },
+    result: notSentResult(reason),
     outcome: { kind: 'permanent', reason },
     ...(deadReason ? { deadReason } : {}),
   };

@@ -10,6 +10,7 @@ import type { EventValidator } from '../events/validator';
 import type { AttemptRecord } from './model';
 import type { SubscriptionRecord } from '../subscriptions/model';
 import type { AttemptRecorder } from './attempt-recorder';
+import { notSentResult } from '../transport/http-sender';
 import type { HttpResult, HttpSender } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
 import type { PayloadBuilder } from '../webhooks/payload';
@@ -63,7 +64,7 @@ export class TestSender {
       request = await buildWebhookRequest(this.payloads, subscription, secrets, webhookId, event, 1);
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;
-      await this.record(subscription, event, webhookId, notSent(errorMessage(err)), false);
+      await this.record(subscription, event, webhookId, notSentResult(errorMessage(err)), false);
       // A sandbox limit (time, memory) is the expression's fault: 422 with the reason, so the tenant fixes it before events flow.
       if (err instanceof ExpressionLimitError) throw new ExpressionLimitError(err.limit, `The subscription's payload transform failed on the test event: ${err.message}`);
       // The subscription's own payload transform failed: report it like the delivery would.
@@ -117,8 +118,4 @@ export class TestSender {
     };
     await this.recorder.record(attempt);
   }
-}
-
-function notSent(error: string): HttpResult {
-  return { status: null, headers: {}, body: null, durationMs: 0, error, errorCode: 'not_sent' };
 }

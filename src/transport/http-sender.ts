@@ -36,6 +36,11 @@ export interface HttpResult {
   errorCode: string | null;
 }
 
+/** The result of a request that never went out, for `error` (null: nothing needed sending); the endpoint's health learns nothing from it. */
+export function notSentResult(error: string | null): HttpResult {
+  return { status: null, headers: {}, body: null, durationMs: 0, error, errorCode: 'not_sent' };
+}
+
 export interface HttpSenderOptions {
   timeoutMs: number;
   allowPrivateNetworks: boolean;

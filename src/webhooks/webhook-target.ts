@@ -8,6 +8,7 @@ import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { DeadLetterReason } from '../subscriptions/model';
 import type { RateSlots } from './rate-slots';
 import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import { notSentResult } from '../transport/http-sender';
 import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
 import type { Outcome } from '../transport/outcome';
@@ -68,7 +69,7 @@ export class WebhookTarget {
       const reason = errorMessage(err);
       return {
         kind: 'attempted',
-        result: { status: null, headers: {}, body: null, durationMs: 0, error: reason, errorCode: 'not_sent' },
+        result: notSentResult(reason),
         outcome: { kind: 'permanent', reason },
         ...(err instanceof ExpressionLimitError ? { deadReason: 'expression_failed' as const } : {}),
       };
