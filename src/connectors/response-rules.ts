@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../transport/retry-policy';
+import { headerDelayMs } from '../transport/retry-policy';
 import type { HttpResult } from '../transport/http-sender';
 import type { CompiledErrorRule } from './compiled-connector';
 import type { StatusMatch } from './manifest';
@@ -30,7 +30,7 @@ export function parseBody(result: HttpResult): unknown {
  * retried (honouring Retry-After), anything else is a permanent failure: the
  * API refused this request and would refuse it again.
  */
-export async function judgeResponse(rules: readonly CompiledErrorRule[], result: HttpResult, body: unknown): Promise<ResponseVerdict> {
+export async function judgeResponse(rules: readonly CompiledErrorRule[], result: HttpResult, body: unknown, now: number = Date.now()): Promise<ResponseVerdict> {
   if (result.status === null) {
     const reason = result.error ?? 'no response';
     return result.errorCode === 'endpoint_address_blocked' ? { kind: 'fail', reason } : { kind: 'retry', retryAfterMs: null, reason };
@@ -56,12 +56,12 @@ export async function judgeResponse(rules: readonly CompiledErrorRule[], result:
       case 'refresh_token_then_retry':
         return { kind: 'refresh', reason };
       case 'retry':
-        return { kind: 'retry', retryAfterMs: backoffFrom(rule, result.headers), reason };
+        return { kind: 'retry', retryAfterMs: backoffFrom(rule, result.headers, now), reason };
     }
   }
   if (status >= 200 && status < 300) return { kind: 'success' };
   if (status === 408 || status === 429 || status >= 500) {
-    return { kind: 'retry', retryAfterMs: parseRetryAfter(result.headers['retry-after']), reason: describe(status, result.body) };
+    return { kind: 'retry', retryAfterMs: headerDelayMs(result.headers['retry-after'], 'seconds', now), reason: describe(status, result.body) };
   }
   return { kind: 'fail', reason: describe(status, result.body) };
 }
@@ -71,17 +71,15 @@ function statusMatches(match: StatusMatch, status: number): boolean {
   return Math.floor(status / 100) === Number(match[0]);
 }
 
-function backoffFrom(rule: CompiledErrorRule, headers: Record<string, string>): number | null {
+/**
+ * The delay a retry rule reads: its backoff header in the declared format, or
+ * Retry-After when the rule names none. A header that is missing or unreadable
+ * gives null, and the subscription's own schedule applies.
+ */
+function backoffFrom(rule: CompiledErrorRule, headers: Record<string, string>, now: number): number | null {
   const backoff = rule.backoff;
-  if (!backoff) return parseRetryAfter(headers['retry-after']);
-  const value = headers[backoff.header.toLowerCase()];
-  if (value === undefined) return null;
-  const format = backoff.format ?? 'seconds';
-  if (format === 'seconds') return parseRetryAfter(value);
-  const n = Number(value);
-  if (!Number.isFinite(n)) return null;
-  const at = format === 'epoch_seconds' ? n * 1000 : n;
-  return Math.max(0, at - Date.now());
+  if (!backoff) return headerDelayMs(headers['retry-after'], 'seconds', now);
+  return headerDelayMs(headers[backoff.header.toLowerCase()], backoff.format ?? 'seconds', now);
 }
 
 function describe(status: number, body: string | null): string {

@@ -132,7 +132,7 @@ export class ConnectorRuntime {
       const http = await options.transport.send(action.name, request);
       outcome.last = http;
       const body = parseBody(http);
-      const verdict = await judgeResponse(connector.errors, http, body);
+      const verdict = await judgeResponse(connector.errors, http, body, options.now?.getTime());
       Object.assign(record, { method: request.method, url: run.masker(request.url), status: http.status, durationMs: record.durationMs + http.durationMs });
       if (verdict.kind !== 'refresh' || !options.refreshCredentials || refreshed) return { http, body, verdict, refreshed };
       refreshed = true;

@@ -15,7 +15,7 @@ import type { LoadedSubscription } from '../subscriptions/subscription-cache';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
-import { RateLimiter } from './rate-limiter';
+import { budgetFromHeaders, RateLimiter } from './rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
 
@@ -210,21 +210,10 @@ class PacedTransport implements Transport {
     }
     if (wait > 0) await sleep(wait);
     const result = await this.inner.send(action, request);
-    const budget = headers ? budgetOf(result.headers, headers, this.clock.now()) : null;
+    const budget = headers ? budgetFromHeaders(result.headers, headers, this.clock.now()) : null;
     if (budget) this.limiter.observeBudget(this.key, budget.remaining, budget.resetMs, this.clock.now());
     return result;
   }
-}
-
-/** What the API's rate-limit headers say is left, and for how long; null when it did not say. */
-function budgetOf(headers: Record<string, string>, spec: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' }, now: number): { remaining: number; resetMs: number } | null {
-  const remaining = Number(headers[spec.remaining.toLowerCase()]);
-  if (headers[spec.remaining.toLowerCase()] === undefined || !Number.isFinite(remaining)) return null;
-  const reset = Number(headers[spec.reset.toLowerCase()]);
-  if (!Number.isFinite(reset)) return { remaining, resetMs: 1000 };
-  const format = spec.reset_format ?? 'seconds';
-  const ms = format === 'millis' ? reset : format === 'seconds' ? reset * 1000 : reset * 1000 - now;
-  return { remaining, resetMs: Math.min(Math.max(ms, 0), 60_000) };
 }
 
 function noExtras(routing: RoutingResult | null): IntegrationExtras {

@@ -1,5 +1,32 @@
 import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
+import { headerDelayMs } from '../transport/retry-policy';
+
+/** A connector's `rate_limit.headers`: which response headers say what is left and when it is back. */
+export interface BudgetHeaders {
+  remaining: string;
+  reset: string;
+  reset_format?: 'seconds' | 'millis' | 'epoch_seconds';
+}
+
+/** A count of requests left: a non-negative number (some APIs send "0.0"), whole or not. */
+const COUNT = /^\d+(?:\.\d+)?$/;
+/** A reset further away than this is not believed: a bad header must not stop a connection for longer. */
+const LONGEST_RESET_MS = 60_000;
+/** The window assumed when the API says what is left but not when it is back. */
+const UNKNOWN_RESET_MS = 1000;
+
+/**
+ * What the API's rate-limit headers say is left, and for how long; null when it
+ * did not say. The reset is read like every delay a response gives (headerDelayMs:
+ * decimal seconds included), then bounded.
+ */
+export function budgetFromHeaders(headers: Record<string, string>, spec: BudgetHeaders, now: number): { remaining: number; resetMs: number } | null {
+  const left = headers[spec.remaining.toLowerCase()]?.trim();
+  if (left === undefined || !COUNT.test(left)) return null;
+  const resetMs = headerDelayMs(headers[spec.reset.toLowerCase()], spec.reset_format ?? 'seconds', now);
+  return { remaining: Number(left), resetMs: resetMs === null ? UNKNOWN_RESET_MS : Math.min(resetMs, LONGEST_RESET_MS) };
+}
 
 /**
  * Per-connection request pacing (GCRA): `requests` per `perSeconds`, with a

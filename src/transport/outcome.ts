@@ -1,5 +1,5 @@
 import type { HttpResult } from './http-sender';
-import { parseRetryAfter } from './retry-policy';
+import { headerDelayMs } from './retry-policy';
 
 export type Outcome =
   | { kind: 'success' }
@@ -23,7 +23,7 @@ export function classify(result: HttpResult): Outcome {
   if (result.status >= 200 && result.status < 300) return { kind: 'success' };
   if (result.status === 410) return { kind: 'gone' };
   if (result.status === 429 || result.status === 503) {
-    return { kind: 'retry', retryAfterMs: parseRetryAfter(result.headers['retry-after']) };
+    return { kind: 'retry', retryAfterMs: headerDelayMs(result.headers['retry-after']) };
   }
   return { kind: 'retry', retryAfterMs: null };
 }

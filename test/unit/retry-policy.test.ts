@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_CONFIG, parseRetryAfter, retryDelayMs } from '../../src/transport/retry-policy';
+import { DEFAULT_RETRY_CONFIG, retryDelayMs } from '../../src/transport/retry-policy';
 import { RETRY_TIERS_S, tierFor } from '../../src/broker/amqp/topology';
 
 describe('retry policy', () => {
@@ -19,15 +19,6 @@ describe('retry policy', () => {
     const config = { ...DEFAULT_RETRY_CONFIG, maxBackoffSeconds: 60 };
     expect(retryDelayMs(config, 3, 7_000)).toBe(7_000);
     expect(retryDelayMs(config, 1, 3_600_000)).toBe(60_000);
-  });
-
-  it('reads Retry-After as seconds or as an HTTP date', () => {
-    const now = Date.parse('2026-11-28T12:00:00Z');
-    expect(parseRetryAfter('120', now)).toBe(120_000);
-    expect(parseRetryAfter('Sat, 28 Nov 2026 12:00:30 GMT', now)).toBe(30_000);
-    expect(parseRetryAfter('Sat, 28 Nov 2026 11:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeNull();
-    expect(parseRetryAfter(undefined, now)).toBeNull();
   });
 });
 
