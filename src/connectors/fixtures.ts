@@ -26,6 +26,7 @@ interface Fixture {
     outcome?: 'succeeded' | 'skipped' | 'failed' | 'retry';
     error?: string;
     external_id?: string;
+    retry_after_ms?: number | null;
   };
 }
 
@@ -132,12 +133,19 @@ export class CannedTransport implements Transport {
 
 function expectedView(f: Fixture): Record<string, unknown> {
   const view: Record<string, unknown> = {
-    outcome: f.expect.outcome ?? (f.expect.error !== undefined ? 'failed' : 'succeeded'),
+    outcome: f.expect.outcome ?? defaultOutcome(f.expect),
     requests: (f.expect.requests ?? []).map((r) => ({ ...r, ...(r.headers ? { headers: lower(r.headers) } : {}) })),
   };
   if (f.expect.error !== undefined) view['error'] = f.expect.error;
   if (f.expect.external_id !== undefined) view['external_id'] = f.expect.external_id;
+  if (f.expect.retry_after_ms !== undefined) view['retry_after_ms'] = f.expect.retry_after_ms;
   return view;
+}
+
+/** What a fixture expects when it does not say: a retry when it names the retry's delay, a failure when it names an error. */
+function defaultOutcome(expect: Fixture['expect']): NonNullable<Fixture['expect']['outcome']> {
+  if (expect.retry_after_ms !== undefined) return 'retry';
+  return expect.error !== undefined ? 'failed' : 'succeeded';
 }
 
 function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
@@ -152,6 +160,8 @@ function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
     view['error'] = reason.includes(f.expect.error) ? f.expect.error : reason;
   }
   if (f.expect.external_id !== undefined) view['external_id'] = run.externalId;
+  // The delay before the subscription's cap: what the connector read from the response, which is what a fixture can pin down.
+  if (f.expect.retry_after_ms !== undefined) view['retry_after_ms'] = run.outcome.kind === 'retry' ? run.outcome.retryAfterMs : null;
   return view;
 }
 
