@@ -5,6 +5,7 @@ import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { isEventType } from '../events/catalog';
 import type { CompiledAction, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import { bindingProblems } from './binding-checks';
 import { BEFORE_REQUEST_HOOKS } from './hooks';
 import type { BeforeRequestHook } from './hooks';
 import { connectorAjv } from './schema';
@@ -16,6 +17,8 @@ import { Template } from './template';
 /** Compiles a manifest that passed its schema: templates, expressions, mapping files, hooks; each problem is reported, not thrown. */
 export class Compiler {
   private readonly dir: string;
+  /** Mapping files that compiled, by the path the manifest gives, for the binding checks. */
+  private readonly mappingSources = new Map<string, string>();
 
   constructor(
     private readonly file: string,
@@ -72,6 +75,13 @@ export class Compiler {
         urlPattern = new RegExp(m.auth.url_pattern);
       } catch (err) {
         this.fail('/auth/url_pattern', `is not a valid regular expression: ${(err as Error).message}`);
+      }
+    }
+    for (const p of bindingProblems(m, (relative) => this.mappingSources.get(relative) ?? null)) {
+      if (!p.mapping) this.fail(p.pointer, p.message);
+      else {
+        const file = path.resolve(this.dir, p.mapping.file);
+        this.problems.push({ file, ...lineAndColumn(this.mappingSources.get(p.mapping.file) ?? '', p.mapping.offset), path: p.pointer, message: p.message });
       }
     }
     return {
@@ -179,13 +189,12 @@ export class Compiler {
     }
     const source = readFileSync(file, 'utf8');
     try {
-      return compileJsonata(source);
+      const compiled = compileJsonata(source);
+      this.mappingSources.set(relative, source);
+      return compiled;
     } catch (err) {
       const position = ((err as { details?: { position?: number } }).details?.position ?? 1) - 1;
-      const before = source.slice(0, Math.max(0, position));
-      const line = before.split('\n').length;
-      const column = position - before.lastIndexOf('\n');
-      this.problems.push({ file, line, column, path: pointer, message: (err as Error).message });
+      this.problems.push({ file, ...lineAndColumn(source, position), path: pointer, message: (err as Error).message });
       return null;
     }
   }
@@ -211,6 +220,12 @@ export class Compiler {
   private fail(pointer: string, message: string): void {
     this.problems.push(this.at(pointer, message));
   }
+}
+
+/** 1-based line and column of a 0-based offset in a source text. */
+function lineAndColumn(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, Math.max(0, offset));
+  return { line: before.split('\n').length, column: Math.max(0, offset) - before.lastIndexOf('\n') };
 }
 
 function walkProperties(schema: Record<string, unknown>, prefix: string[], visit: (path: string[], prop: Record<string, unknown>) => void): void {

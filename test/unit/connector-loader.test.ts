@@ -22,6 +22,7 @@ triggers:
   - event: business.created
     actions: [create]
     mapping: '{"name": data.name}'
+config: { type: object, properties: { space: { type: string } } }
 `;
 
 let root: string;
