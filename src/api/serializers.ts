@@ -1,11 +1,11 @@
 import type { LoadedConnector } from '../connectors/loader';
 import type { AttemptRecord, DeadLetterRecord } from '../pipeline/model';
 import type { ConnectionRecord } from '../integrations/model';
-import type { SubscriptionRecord } from '../subscriptions/model';
+import type { IntegrationSubscription, WebhookSubscription } from '../subscriptions/model';
 import { headersView } from '../subscriptions/secret-headers';
 
 /** The public view of a subscription. The secret is never part of it. */
-export function subscriptionView(s: SubscriptionRecord): Record<string, unknown> {
+export function subscriptionView(s: WebhookSubscription): Record<string, unknown> {
   return {
     id: s.id,
     endpointUrl: s.endpointUrl,
@@ -60,16 +60,16 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
 }
 
 /** The public view of an integration: a connection subscribed to events. */
-export function integrationView(s: SubscriptionRecord): Record<string, unknown> {
+export function integrationView(s: IntegrationSubscription): Record<string, unknown> {
   return {
     id: s.id,
-    connection: s.integration?.connectionId ?? null,
-    connector: s.integration?.connector ?? null,
+    connection: s.integration.connectionId,
+    connector: s.integration.connector,
     events: s.events,
     filters: s.filters,
     filter: s.filter,
-    triggers: s.integration?.triggers ?? null,
-    qualification: s.integration?.qualification ?? null,
+    triggers: s.integration.triggers,
+    qualification: s.integration.qualification ?? null,
     retryConfig: s.retryConfig,
     active: s.active,
     disabledReason: s.disabledReason,

@@ -7,7 +7,7 @@ import type { ValidationProblem } from '../events/validator';
 import { DEFAULT_RETRY_CONFIG } from '../transport/retry-policy';
 import { compileJsonata } from '../core/jsonata';
 import type { Page, PageRequest } from '../core/page';
-import type { FieldFilter, Qualification, SubscriptionPatch, SubscriptionRecord } from '../subscriptions/model';
+import type { FieldFilter, IntegrationPatch, IntegrationSubscription, Qualification, Subscription } from '../subscriptions/model';
 import type { RetryConfig } from '../transport/retry-policy';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { ConnectionRepository } from './ports';
@@ -63,7 +63,7 @@ export class IntegrationService {
     this.validatePatch = ajv.compile<IntegrationInput>({ ...schema, $id: 'https://hookhub.dev/schemas/integration.patch.schema.json', minProperties: 1 });
   }
 
-  async create(tenantId: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
+  async create(tenantId: string, body: Record<string, unknown>): Promise<IntegrationSubscription> {
     if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'integration');
     const input: IntegrationCreateInput = body;
     await this.options.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
@@ -77,20 +77,16 @@ export class IntegrationService {
     const qualification = await this.qualification(tenantId, input.qualification, input.events, problems);
     if (problems.length > 0) throw invalid(problems, 'integration');
     const now = new Date();
-    const record: SubscriptionRecord = {
+    const record: IntegrationSubscription = {
       id: newId('int'),
       tenantId,
       kind: 'integration',
-      endpointUrl: '',
       events: input.events,
       filters: input.filters ?? [],
       filter: input.filter ?? null,
-      payload: null,
-      headers: {},
       retryConfig: { ...DEFAULT_RETRY_CONFIG, ...input.retryConfig },
       active: input.active ?? true,
       description: input.description ?? null,
-      secretSealed: '',
       integration: { connectionId, connector: connection.connector, triggers, ...(qualification ? { qualification } : {}) },
       disabledReason: null,
       createdAt: now,
@@ -101,25 +97,22 @@ export class IntegrationService {
     return record;
   }
 
-  async get(tenantId: string, id: string): Promise<SubscriptionRecord> {
-    const record = await this.options.store.getSubscription(tenantId, id);
-    if (!record || record.kind !== 'integration') throw new NotFoundError('integration', id);
-    return record;
+  async get(tenantId: string, id: string): Promise<IntegrationSubscription> {
+    return integrationOrNotFound(await this.options.store.getSubscription(tenantId, id), id);
   }
 
-  list(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
+  list(tenantId: string, page: PageRequest): Promise<Page<IntegrationSubscription>> {
     return this.options.store.listSubscriptions(tenantId, 'integration', page);
   }
 
-  async update(tenantId: string, id: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
+  async update(tenantId: string, id: string, body: Record<string, unknown>): Promise<IntegrationSubscription> {
     if (!this.validatePatch(body)) throw invalid(describeErrors(this.validatePatch.errors), 'integration');
     const input: IntegrationInput = body;
     if (input.connection !== undefined) throw invalid([{ path: '/connection', message: 'cannot change; create a new integration for another connection' }], 'integration');
     await this.options.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
     const current = await this.get(tenantId, id);
     const target = current.integration;
-    if (!target) throw new NotFoundError('integration', id);
-    const patch: SubscriptionPatch = pick(input, ['events', 'filters', 'filter', 'active', 'description']);
+    const patch: IntegrationPatch = pick(input, ['events', 'filters', 'filter', 'active', 'description']);
     if (input.retryConfig) patch.retryConfig = { ...current.retryConfig, ...input.retryConfig };
     if (input.active === true) patch.disabledReason = null;
     if (input.triggers !== undefined) patch.integration = { ...target, triggers: input.triggers };
@@ -135,8 +128,7 @@ export class IntegrationService {
       const problems = checkAgainstConnector(connector, patch.events ?? current.events, patch.integration?.triggers ?? target.triggers);
       if (problems.length > 0) throw invalid(problems, 'integration');
     }
-    const updated = await this.options.store.updateSubscription(tenantId, id, patch);
-    if (!updated) throw new NotFoundError('integration', id);
+    const updated = integrationOrNotFound(await this.options.store.updateSubscription(tenantId, id, patch), id);
     this.options.cache.invalidate();
     return updated;
   }
@@ -171,6 +163,12 @@ export class IntegrationService {
     await this.options.store.deleteSubscription(tenantId, id);
     this.options.cache.invalidate();
   }
+}
+
+/** The record when it is an integration: a webhook subscription is not found under /v1/integrations. */
+function integrationOrNotFound(record: Subscription | null, id: string): IntegrationSubscription {
+  if (!record || record.kind !== 'integration') throw new NotFoundError('integration', id);
+  return record;
 }
 
 function checkAgainstConnector(connector: LoadedConnector, events: string[], triggers: string[] | null): ValidationProblem[] {

@@ -9,9 +9,9 @@ import type { Outcome } from '../transport/outcome';
 import type { EventEnvelope } from '../events/envelope';
 import { NeedsReauthError } from './token-manager';
 import type { AttemptStep } from '../connectors/attempt-step';
-import type { DeadLetterReason, RoutingResult, SubscriptionRecord } from '../subscriptions/model';
+import type { DeadLetterReason, IntegrationSubscription, RoutingResult } from '../subscriptions/model';
 import type { ExternalRefStore } from './ports';
-import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { LoadedIntegration } from '../subscriptions/subscription-cache';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
@@ -81,14 +81,13 @@ export class IntegrationTarget {
   }
 
   /** An integration's deliveries share the concurrency of its connection (the linked account's API). */
-  slotKey(subscription: LoadedSubscription): string {
-    return `connection:${subscription.record.integration?.connectionId ?? subscription.record.id}`;
+  slotKey(subscription: LoadedIntegration): string {
+    return `connection:${subscription.record.integration.connectionId}`;
   }
 
-  async send(job: DeliveryJob, loaded: LoadedSubscription): Promise<IntegrationResult> {
+  async send(job: DeliveryJob, loaded: LoadedIntegration): Promise<IntegrationResult> {
     const subscription = loaded.record;
     const target = subscription.integration;
-    if (!target) return notSent('the integration has no connection');
     let routing: RoutingResult | null = null;
     let connectionId = target.connectionId;
     if (target.qualification) {
@@ -115,7 +114,7 @@ export class IntegrationTarget {
   }
 
   /** The connector's triggers for this event, paced by the connection's rate limit. */
-  private async run(job: DeliveryJob, subscription: SubscriptionRecord, connection: LoadedConnection, connector: LoadedConnector, routing: RoutingResult | null): Promise<IntegrationResult> {
+  private async run(job: DeliveryJob, subscription: IntegrationSubscription, connection: LoadedConnection, connector: LoadedConnector, routing: RoutingResult | null): Promise<IntegrationResult> {
     const limit = connector.manifest.rate_limit;
     const key = `${connector.manifest.name}:${connection.record.id}`;
     // Go back to the queue before anything is sent when the wait would be long.
@@ -125,7 +124,7 @@ export class IntegrationTarget {
     const paced = limit ? new PacedTransport(this.transport, this.limiter, key, limit, this.clock) : null;
     const run = await this.options.runtime.run(connector, job.event, context, {
       webhookId: job.webhookId,
-      triggers: subscription.integration?.triggers ?? null,
+      triggers: subscription.integration.triggers,
       transport: paced ?? this.transport,
       refs: this.refs(connection),
       ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
@@ -156,10 +155,10 @@ export class IntegrationTarget {
     }
   }
 
-  private async qualify(subscription: SubscriptionRecord, event: EventEnvelope): Promise<RoutingResult> {
+  private async qualify(subscription: IntegrationSubscription, event: EventEnvelope): Promise<RoutingResult> {
     const target = subscription.integration;
-    const q = target?.qualification;
-    if (!target || !q) throw new UnrecoverableError('no_qualification', 'no qualification rules');
+    const q = target.qualification;
+    if (!q) throw new UnrecoverableError('no_qualification', 'no qualification rules');
     let score: number | null = null;
     if (q.score) {
       const value = await this.options.runtime.userExpression(q.score).evaluate(event);

@@ -71,7 +71,7 @@ export class DeliveryWorker {
     if (!subscription.active) return this.settle(job, subscription, notSent(disabledMessage(subscription), 'subscription_disabled'));
     // The subscription's filter failed on this event for good (a sandbox limit): on record, nothing sent.
     if (job.failure) return this.settle(job, subscription, notSent(job.failure.message, 'expression_failed'));
-    const sent = await this.sendInSlot(this.options.targets.for(subscription), job, loaded);
+    const sent = await this.sendInSlot(this.options.targets.for(loaded), job, loaded);
     if (sent.kind === 'deferred') return this.defer(job, sent.delayMs);
     this.options.metrics.deliveryDuration.observe(sent.result.durationMs / 1000);
     await this.settle(job, subscription, sent);
@@ -149,7 +149,8 @@ export class DeliveryWorker {
     await retryUntilStored('a disabled subscription', () => this.options.disableSubscription(subscription.tenantId, subscription.id, 'endpoint answered 410 Gone'), this.options.logger);
     await this.emit(job, 'webhook.endpoint_disabled', {
       subscription_id: subscription.id,
-      endpoint_url: subscription.endpointUrl,
+      // Only a webhook's endpoint answers 410; an integration has none.
+      endpoint_url: subscription.kind === 'webhook' ? subscription.endpointUrl : null,
       reason: 'The endpoint answered 410 Gone; the subscription was disabled.',
     });
   }

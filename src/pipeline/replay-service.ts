@@ -2,7 +2,7 @@ import { HubError, NotFoundError } from '../core/errors';
 import type { Broker, DeliveryJob } from '../broker/port';
 import type { Logger } from '../core/logger';
 import type { DeadLetterRecord } from './model';
-import type { SubscriptionRecord } from '../subscriptions/model';
+import type { IntegrationSubscription } from '../subscriptions/model';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { DeadLetters } from './ports';
 
@@ -91,9 +91,9 @@ export class ReplayService {
 }
 
 /** Whether an integration delivers to this connection, directly or through one of its routes. */
-function sendsTo(subscription: SubscriptionRecord, connectionId: string): boolean {
+function sendsTo(subscription: IntegrationSubscription, connectionId: string): boolean {
   const target = subscription.integration;
-  return target?.connectionId === connectionId || (target?.qualification?.routes ?? []).some((r) => r.connectionId === connectionId);
+  return target.connectionId === connectionId || (target.qualification?.routes ?? []).some((r) => r.connectionId === connectionId);
 }
 
 function jobFor(record: DeadLetterRecord): DeliveryJob {

@@ -1,7 +1,7 @@
 import type { DeliveryJob } from '../broker/port';
 import type { AttemptRecord } from './model';
-import type { DeadLetterReason, SubscriptionRecord } from '../subscriptions/model';
-import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { DeadLetterReason, SubscriptionKind } from '../subscriptions/model';
+import type { LoadedOf, LoadedSubscription } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
@@ -54,18 +54,15 @@ export type TargetResult = Attempted | Deferred;
  *   client and resolves with its acknowledgement, or `deferred` while no client
  *   is connected.
  */
-export interface DeliveryTarget {
+export interface DeliveryTarget<L extends LoadedSubscription = LoadedSubscription> {
   /**
    * What this subscription's deliveries share a concurrency limit with (an
    * endpoint's origin, a connection, a client); null: the worker holds no slot
    * per job, and the target bounds its own requests.
    */
-  slotKey(subscription: LoadedSubscription): string | null;
-  send(job: DeliveryJob, subscription: LoadedSubscription): Promise<TargetResult>;
+  slotKey(subscription: L): string | null;
+  send(job: DeliveryJob, subscription: L): Promise<TargetResult>;
 }
-
-/** The kinds of subscription, each delivered by its own target. */
-export type SubscriptionKind = SubscriptionRecord['kind'];
 
 /**
  * The targets of this hub by kind of subscription, registered in the
@@ -73,19 +70,22 @@ export type SubscriptionKind = SubscriptionRecord['kind'];
  * the subscription model, and one `register` line, never an edit of the worker.
  */
 export class DeliveryTargets {
-  private readonly byKind = new Map<SubscriptionKind, DeliveryTarget>();
+  // Each target is stored under the kind it takes (register checks that), so `for` hands it only subscriptions of that kind.
+  private readonly byKind = new Map<SubscriptionKind, DeliveryTarget<never>>();
 
-  register(kind: SubscriptionKind, target: DeliveryTarget): this {
+  /** `target` takes subscriptions of `kind` only: the webhook target needs no check that it got no integration. */
+  register<K extends SubscriptionKind>(kind: K, target: DeliveryTarget<LoadedOf<K>>): this {
     if (this.byKind.has(kind)) throw new Error(`a delivery target for ${kind} subscriptions is registered already`);
     this.byKind.set(kind, target);
     return this;
   }
 
-  /** The target for this subscription; throws (the job goes back to the queue) when this hub has none for its kind. */
-  for(subscription: SubscriptionRecord): DeliveryTarget {
-    const target = this.byKind.get(subscription.kind);
-    if (!target) throw new Error(`no delivery target for ${subscription.kind} subscriptions in this hub`);
-    return target;
+  /** The target for this subscription's kind; throws (the job goes back to the queue) when this hub has none for it. */
+  for<L extends LoadedSubscription>(subscription: L): DeliveryTarget<L> {
+    const kind = subscription.record.kind;
+    const target = this.byKind.get(kind);
+    if (!target) throw new Error(`no delivery target for ${kind} subscriptions in this hub`);
+    return target as DeliveryTarget<L>;
   }
 }
 

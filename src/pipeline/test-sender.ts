@@ -8,7 +8,7 @@ import type { EventEnvelope } from '../events/envelope';
 import { sampleData } from '../events/samples';
 import type { EventValidator } from '../events/validator';
 import type { AttemptRecord } from './model';
-import type { SubscriptionRecord } from '../subscriptions/model';
+import type { WebhookSubscription } from '../subscriptions/model';
 import type { AttemptRecorder } from './attempt-recorder';
 import { notSentResult } from '../transport/http-sender';
 import type { HttpResult, HttpSender } from '../transport/http-sender';
@@ -43,7 +43,7 @@ export class TestSender {
     private readonly recorder: AttemptRecorder,
   ) {}
 
-  async send(subscription: SubscriptionRecord, type: string, data: Record<string, unknown> | undefined): Promise<TestResult> {
+  async send(subscription: WebhookSubscription, type: string, data: Record<string, unknown> | undefined): Promise<TestResult> {
     if (!isEventType(type)) throw new ValidationError(`"${type}" is not a known event type; see GET /v1/event-types.`, [{ path: '/type', message: 'unknown event type' }]);
     const eventData = data ?? sampleData(type);
     const problems = this.validator.checkData(type, eventData);
@@ -94,7 +94,7 @@ export class TestSender {
     };
   }
 
-  private async record(subscription: SubscriptionRecord, event: EventEnvelope, webhookId: string, result: HttpResult, success: boolean): Promise<void> {
+  private async record(subscription: WebhookSubscription, event: EventEnvelope, webhookId: string, result: HttpResult, success: boolean): Promise<void> {
     const attempt: AttemptRecord = {
       id: newId('att'),
       tenantId: subscription.tenantId,

@@ -50,26 +50,28 @@ export interface RoutingResult {
   connectionId: string;
 }
 
-/**
- * A webhook subscription, or an integration (a connection subscribed to events).
- * The router treats both alike; the delivery worker POSTs to endpointUrl for a
- * webhook and runs the connector's actions for an integration.
- */
-export interface SubscriptionRecord {
+/** What every subscription has, whichever kind: which events it gets, how it retries, whether it is on. */
+interface SubscriptionBase {
   id: string;
   tenantId: string;
-  kind: 'webhook' | 'integration';
-  /** Empty for integrations. */
-  endpointUrl: string;
   events: string[];
   filters: FieldFilter[];
   filter: string | null;
-  payload: PayloadOptions | null;
-  headers: Record<string, string>;
   retryConfig: RetryConfig;
   active: boolean;
   description: string | null;
-  /** The signing secret, sealed by SecretBox; never leaves the hub unsealed except on request. Empty for integrations. */
+  disabledReason: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A webhook subscription: signed POSTs of shaped events to its endpoint. */
+export interface WebhookSubscription extends SubscriptionBase {
+  kind: 'webhook';
+  endpointUrl: string;
+  payload: PayloadOptions | null;
+  headers: Record<string, string>;
+  /** The signing secret, sealed by SecretBox; never leaves the hub unsealed except on request. */
   secretSealed: string;
   /** Absent on records stored before signing options existed: HMAC. */
   signing?: SigningOptions;
@@ -89,25 +91,39 @@ export interface SubscriptionRecord {
   secretHeaders?: string[];
   /** The values of the secret headers: JSON of {name: value}, sealed. */
   headersSealed?: string | null;
-  integration: IntegrationTarget | null;
-  disabledReason: string | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
-/** The fields of a subscription that change after creation. */
-export type SubscriptionPatch = Partial<
-  Pick<
-    SubscriptionRecord,
-    'endpointUrl' | 'events' | 'filters' | 'filter' | 'payload' | 'headers' | 'retryConfig' | 'active' | 'description' | 'disabledReason' | 'integration'
-  >
-> &
-  // Secret rotation and payload encryption (signing.algorithm is fixed at creation).
-  Partial<Pick<SubscriptionRecord, 'secretSealed' | 'publicKey' | 'previousSecretSealed' | 'previousSecretExpiresAt' | 'encryption'>> &
-  // Network rules.
-  Partial<Pick<SubscriptionRecord, 'allowedIps' | 'rateLimit' | 'tlsSealed'>> &
-  // Secret custom headers (set together with headers).
-  Partial<Pick<SubscriptionRecord, 'secretHeaders' | 'headersSealed'>>;
+/** An integration: a connection subscribed to events, delivered by its connector's triggers. */
+export interface IntegrationSubscription extends SubscriptionBase {
+  kind: 'integration';
+  integration: IntegrationTarget;
+}
+
+/**
+ * A webhook subscription, or an integration (a connection subscribed to events).
+ * The router treats both alike; the delivery worker hands each to the target of its kind.
+ */
+export type Subscription = WebhookSubscription | IntegrationSubscription;
+
+/** The kinds of subscription, each delivered by its own target. */
+export type SubscriptionKind = Subscription['kind'];
+
+/** The subscription of one kind. */
+export type SubscriptionOf<K extends SubscriptionKind> = Extract<Subscription, { kind: K }>;
+
+/** Either kind, as stored: the name the repositories and most readers use. */
+export type SubscriptionRecord = Subscription;
+
+type Changeable<T> = Omit<T, 'id' | 'tenantId' | 'kind' | 'createdAt' | 'updatedAt'>;
+
+/** The fields of a webhook subscription that change after creation (signing.algorithm is fixed at creation). */
+export type WebhookPatch = Partial<Omit<Changeable<WebhookSubscription>, 'signing'>>;
+
+/** The fields of an integration that change after creation. */
+export type IntegrationPatch = Partial<Changeable<IntegrationSubscription>>;
+
+/** A change to a subscription of either kind; the repository applies it to the stored one. */
+export type SubscriptionPatch = WebhookPatch | IntegrationPatch;
 
 /**
  * Why a delivery to a subscription ends as a dead letter. Here rather than with

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { SecretBox } from '../core/secret-box';
 import type { ValidationProblem } from '../events/validator';
-import type { SubscriptionRecord } from './model';
+import type { WebhookSubscription } from './model';
 
 /** A subscription's client certificate for mutual TLS, as the sender uses it. */
 export interface ClientTls {
@@ -11,7 +11,7 @@ export interface ClientTls {
   ca?: string;
 }
 
-export type NetworkFields = Pick<SubscriptionRecord, 'allowedIps' | 'rateLimit' | 'tlsSealed'>;
+export type NetworkFields = Pick<WebhookSubscription, 'allowedIps' | 'rateLimit' | 'tlsSealed'>;
 
 /**
  * Reads a request's network rules (allowedIps, rateLimit, tls) into record

@@ -1,6 +1,6 @@
 import type { SecretBox } from '../core/secret-box';
 import type { ValidationProblem } from '../events/validator';
-import type { SubscriptionRecord } from './model';
+import type { WebhookSubscription } from './model';
 
 /** A custom header as a request gives it: a plain value, or `{"value"?, "secret"}`. */
 export type HeaderInput = string | { value?: string; secret: boolean };
@@ -11,7 +11,7 @@ export const SECRET_HEADER_VIEW = Object.freeze({ secret: true });
 /** What a test send shows in place of a secret header's value in the request it reports. */
 export const MASKED_VALUE = '********';
 
-export type HeaderFields = Pick<SubscriptionRecord, 'headers'> & { secretHeaders: string[]; headersSealed: string | null };
+export type HeaderFields = Pick<WebhookSubscription, 'headers'> & { secretHeaders: string[]; headersSealed: string | null };
 
 /** A header's value as given, for checks that apply to plain and secret values alike (undefined: keep the stored one). */
 export function headerValue(input: HeaderInput): string | undefined {
@@ -24,7 +24,7 @@ export function headerValue(input: HeaderInput): string | undefined {
  * value stored for that header in `current`, so an answer sent back as it was
  * (the secret shown as `{"secret": true}`) changes nothing.
  */
-export function headerFields(raw: Record<string, HeaderInput>, current: SubscriptionRecord | null, box: SecretBox): { fields: HeaderFields; problems: ValidationProblem[] } {
+export function headerFields(raw: Record<string, HeaderInput>, current: WebhookSubscription | null, box: SecretBox): { fields: HeaderFields; problems: ValidationProblem[] } {
   const stored = current ? openSecretHeaders(current, box) : {};
   const headers: Record<string, string> = {};
   const secrets: Record<string, string> = {};
@@ -51,7 +51,7 @@ function storedValue(stored: Record<string, string>, name: string): string | und
 }
 
 /** The values of a subscription's secret headers, unsealed; {} without any. */
-export function openSecretHeaders(record: SubscriptionRecord, box: SecretBox): Record<string, string> {
+export function openSecretHeaders(record: WebhookSubscription, box: SecretBox): Record<string, string> {
   return record.headersSealed ? (JSON.parse(box.open(record.headersSealed)) as Record<string, string>) : {};
 }
 
@@ -59,20 +59,20 @@ export function openSecretHeaders(record: SubscriptionRecord, box: SecretBox): R
  * The record as requests are built from it: `headers` holds the secret headers'
  * values too, in clear. Only for sending; answers are made from stored records.
  */
-export function withSecretHeaders(record: SubscriptionRecord, box: SecretBox): SubscriptionRecord {
+export function withSecretHeaders(record: WebhookSubscription, box: SecretBox): WebhookSubscription {
   if (!record.headersSealed) return record;
   return { ...record, headers: { ...record.headers, ...openSecretHeaders(record, box) } };
 }
 
 /** The custom headers as answers show them: plain values as stored, secret ones as {"secret": true}. */
-export function headersView(record: SubscriptionRecord): Record<string, string | typeof SECRET_HEADER_VIEW> {
+export function headersView(record: WebhookSubscription): Record<string, string | typeof SECRET_HEADER_VIEW> {
   const view: Record<string, string | typeof SECRET_HEADER_VIEW> = { ...record.headers };
   for (const name of record.secretHeaders ?? []) view[name] = SECRET_HEADER_VIEW;
   return view;
 }
 
 /** Request headers with the values of the subscription's secret headers replaced by MASKED_VALUE (names compared case-insensitively). */
-export function maskSecretHeaders(headers: Record<string, string>, record: SubscriptionRecord): Record<string, string> {
+export function maskSecretHeaders(headers: Record<string, string>, record: WebhookSubscription): Record<string, string> {
   const secret = new Set((record.secretHeaders ?? []).map((n) => n.toLowerCase()));
   if (secret.size === 0) return headers;
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, secret.has(name.toLowerCase()) ? MASKED_VALUE : value]));

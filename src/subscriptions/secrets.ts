@@ -1,9 +1,9 @@
 import type { SecretBox } from '../core/secret-box';
-import type { SubscriptionRecord } from './model';
+import type { WebhookSubscription } from './model';
 
 /** A subscription's signing secrets, unsealed, with the end of the previous one's overlap. */
 export interface SigningSecrets {
-  current: string | null;
+  current: string;
   previous: string | null;
   previousExpiresAt: number;
 }
@@ -12,10 +12,10 @@ export interface SigningSecrets {
  * The unsealed secrets a delivery is signed with, newest first: the current one,
  * and the previous one while its rotation overlap lasts.
  */
-export function signingSecrets(record: SubscriptionRecord, secretBox: SecretBox): SigningSecrets {
+export function signingSecrets(record: WebhookSubscription, secretBox: SecretBox): SigningSecrets {
   const previous = record.previousSecretSealed && record.previousSecretExpiresAt ? record.previousSecretSealed : null;
   return {
-    current: record.secretSealed === '' ? null : secretBox.open(record.secretSealed),
+    current: secretBox.open(record.secretSealed),
     previous: previous === null ? null : secretBox.open(previous),
     previousExpiresAt: record.previousSecretExpiresAt?.getTime() ?? 0,
   };
@@ -23,8 +23,7 @@ export function signingSecrets(record: SubscriptionRecord, secretBox: SecretBox)
 
 /** The secrets to sign with at `nowMs`, newest first. */
 export function activeSecrets(secrets: SigningSecrets, nowMs: number = Date.now()): string[] {
-  const out: string[] = [];
-  if (secrets.current !== null) out.push(secrets.current);
+  const out: string[] = [secrets.current];
   if (secrets.previous !== null && nowMs < secrets.previousExpiresAt) out.push(secrets.previous);
   return out;
 }

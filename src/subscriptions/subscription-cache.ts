@@ -4,14 +4,15 @@ import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
 import { activeSecrets, signingSecrets } from './secrets';
 import type { SubscriptionRepository } from './repository';
-import type { SubscriptionRecord } from './model';
+import type { IntegrationSubscription, Subscription, WebhookSubscription } from './model';
 import { openTls } from './network-rules';
 import { withSecretHeaders } from './secret-headers';
 import type { ClientTls } from './network-rules';
 
-export interface LoadedSubscription {
+/** A webhook subscription as deliveries use it: with its secrets and client certificate unsealed. */
+export interface LoadedWebhook {
   /** As stored, but `headers` also holds the secret headers' values in clear: requests are built from it, answers never. */
-  record: SubscriptionRecord;
+  record: WebhookSubscription;
   /**
    * Unsealed signing secrets, newest first: the current one, and the previous one
    * while its rotation overlap lasts (checked on each read, not when cached).
@@ -21,9 +22,20 @@ export interface LoadedSubscription {
   readonly tls?: ClientTls;
 }
 
+/** An integration as deliveries use it: it has no secrets of its own (its connection has). */
+export interface LoadedIntegration {
+  record: IntegrationSubscription;
+}
+
+/** A subscription as the delivery worker gets it, of either kind. */
+export type LoadedSubscription = LoadedWebhook | LoadedIntegration;
+
+/** The loaded subscription of one kind. */
+export type LoadedOf<K extends Subscription['kind']> = Extract<LoadedSubscription, { record: { kind: K } }>;
+
 export class SubscriptionCache {
   private readonly byId: SingleFlightCache<LoadedSubscription | null>;
-  private readonly byType: SingleFlightCache<SubscriptionRecord[]>;
+  private readonly byType: SingleFlightCache<Subscription[]>;
 
   constructor(
     private readonly store: Pick<SubscriptionRepository, 'loadSubscription' | 'findSubscriptionsFor'>,
@@ -40,6 +52,7 @@ export class SubscriptionCache {
     return this.byId.get(id, async () => {
       const stored = await this.store.loadSubscription(id);
       if (!stored) return null;
+      if (stored.kind === 'integration') return { record: stored };
       const record = withSecretHeaders(stored, this.secretBox);
       const unsealed = signingSecrets(record, this.secretBox);
       const tls = openTls(record.tlsSealed, this.secretBox);
@@ -54,7 +67,7 @@ export class SubscriptionCache {
     });
   }
 
-  findFor(type: string, scopeTenantId: string | null): Promise<SubscriptionRecord[]> {
+  findFor(type: string, scopeTenantId: string | null): Promise<Subscription[]> {
     return this.byType.get(`${type}\n${scopeTenantId ?? ''}`, () => this.store.findSubscriptionsFor(type, scopeTenantId));
   }
 

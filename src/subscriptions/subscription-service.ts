@@ -1,4 +1,6 @@
 import type { ValidateFunction } from 'ajv';
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import { invalid, NotFoundError } from '../core/errors';
 import { newId } from '../core/ids';
 import { compileJsonata } from '../core/jsonata';
@@ -14,7 +16,7 @@ import { checkEncryption } from '../transport/payload-encryption';
 import { urlProblem } from '../transport/network-guard';
 import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from './repository';
-import type { SubscriptionPatch, SubscriptionRecord } from './model';
+import type { Subscription, WebhookPatch, WebhookSubscription } from './model';
 import { networkRules } from './network-rules';
 import { headerFields, headerValue, withSecretHeaders } from './secret-headers';
 import type { HeaderFields } from './secret-headers';
@@ -54,14 +56,18 @@ export interface SubscriptionServiceOptions {
   cache: SubscriptionCache;
   allowPrivateNetworks: boolean;
   requireHttps: boolean;
+  /** Stamps creation and the end of a rotated-out secret's overlap; default the system's. */
+  clock?: Clock;
 }
 
 /** Registration and changes of subscriptions, with every check a client should hear about at once. */
 export class SubscriptionService {
   private readonly validateCreate: ValidateFunction<SubscriptionCreateInput>;
   private readonly validatePatch: ValidateFunction<SubscriptionInput>;
+  private readonly clock: Clock;
 
   constructor(private readonly options: SubscriptionServiceOptions) {
+    this.clock = options.clock ?? systemClock;
     const ajv = createAjv();
     const schema = loadJsonSchema('subscription.schema.json');
     this.validateCreate = ajv.compile<SubscriptionCreateInput>({ ...schema, $id: String(schema['$id']).replace('.schema.json', '.create.schema.json'), required: ['endpointUrl', 'events'] });
@@ -69,18 +75,17 @@ export class SubscriptionService {
   }
 
   /** `secret` is the whsec_ secret of an HMAC subscription; null for Ed25519, whose record carries the publicKey instead. */
-  async create(tenantId: string, body: Record<string, unknown>): Promise<{ record: SubscriptionRecord; secret: string | null }> {
+  async create(tenantId: string, body: Record<string, unknown>): Promise<{ record: WebhookSubscription; secret: string | null }> {
     if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'subscription');
     const input: SubscriptionCreateInput = body;
     await this.checkSemantics(input);
     const algorithm = input.signing?.algorithm ?? 'hmac-sha256';
     const { secret, publicKey } = generateSigningKey(algorithm);
-    const now = new Date();
-    const record: SubscriptionRecord = {
+    const now = new Date(this.clock.now());
+    const record: WebhookSubscription = {
       id: newId('sub'),
       tenantId,
       kind: 'webhook',
-      integration: null,
       endpointUrl: input.endpointUrl,
       events: input.events,
       filters: input.filters ?? [],
@@ -112,7 +117,7 @@ export class SubscriptionService {
    * without losing deliveries; a second rotation within the overlap drops the oldest.
    * Other processes pick the change up within the subscription cache's TTL (~2 s).
    */
-  async rotateSecret(tenantId: string, id: string, input: Record<string, unknown>): Promise<{ record: SubscriptionRecord; secret: string | null }> {
+  async rotateSecret(tenantId: string, id: string, input: Record<string, unknown>): Promise<{ record: WebhookSubscription; secret: string | null }> {
     const unknown = Object.keys(input).filter((k) => k !== 'overlapSeconds');
     const overlap = input['overlapSeconds'] === undefined ? DEFAULT_ROTATION_OVERLAP_SECONDS : input['overlapSeconds'];
     if (unknown.length > 0 || typeof overlap !== 'number' || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_ROTATION_OVERLAP_SECONDS) {
@@ -125,28 +130,24 @@ export class SubscriptionService {
     }
     const current = await this.get(tenantId, id);
     const { secret, publicKey } = generateSigningKey(current.signing?.algorithm ?? 'hmac-sha256');
-    const updated = await this.options.store.updateSubscription(tenantId, id, {
+    const updated = await this.change(tenantId, id, {
       secretSealed: this.options.secretBox.seal(secret),
       publicKey,
       previousSecretSealed: overlap > 0 ? current.secretSealed : null,
-      previousSecretExpiresAt: overlap > 0 ? new Date(Date.now() + overlap * 1000) : null,
+      previousSecretExpiresAt: overlap > 0 ? new Date(this.clock.now() + overlap * 1000) : null,
     });
-    if (!updated) throw new NotFoundError('subscription', id);
-    this.options.cache.invalidate();
     return { record: updated, secret: publicKey === null ? secret : null };
   }
 
-  async get(tenantId: string, id: string): Promise<SubscriptionRecord> {
-    const record = await this.options.store.getSubscription(tenantId, id);
-    if (!record || record.kind !== 'webhook') throw new NotFoundError('subscription', id);
-    return record;
+  async get(tenantId: string, id: string): Promise<WebhookSubscription> {
+    return webhookOrNotFound(await this.options.store.getSubscription(tenantId, id), id);
   }
 
-  list(tenantId: string, page: PageRequest): Promise<Page<SubscriptionRecord>> {
+  list(tenantId: string, page: PageRequest): Promise<Page<WebhookSubscription>> {
     return this.options.store.listSubscriptions(tenantId, 'webhook', page);
   }
 
-  async update(tenantId: string, id: string, body: Record<string, unknown>): Promise<SubscriptionRecord> {
+  async update(tenantId: string, id: string, body: Record<string, unknown>): Promise<WebhookSubscription> {
     if (!this.validatePatch(body)) throw invalid(describeErrors(this.validatePatch.errors), 'subscription');
     const input: SubscriptionInput = body;
     if (input.signing !== undefined) {
@@ -156,12 +157,16 @@ export class SubscriptionService {
     const current = await this.get(tenantId, id);
     // Network rules and headers become record fields of their own (sealed where secret); signing was refused above.
     const { tls: _tls, headers: _headers, allowedIps: _allowedIps, rateLimit: _rateLimit, signing: _signing, retryConfig, ...rest } = input;
-    const patch: SubscriptionPatch = { ...rest, ...this.network(input), ...(input.headers === undefined ? {} : this.headers(input, current)) };
+    const patch: WebhookPatch = { ...rest, ...this.network(input), ...(input.headers === undefined ? {} : this.headers(input, current)) };
     if (retryConfig) patch.retryConfig = { ...current.retryConfig, ...retryConfig };
     // Re-enabling clears why it was disabled.
     if (input.active === true) patch.disabledReason = null;
-    const updated = await this.options.store.updateSubscription(tenantId, id, patch);
-    if (!updated) throw new NotFoundError('subscription', id);
+    return this.change(tenantId, id, patch);
+  }
+
+  /** Stores a change to a webhook subscription read just before, and drops what the cache holds. */
+  private async change(tenantId: string, id: string, patch: WebhookPatch): Promise<WebhookSubscription> {
+    const updated = webhookOrNotFound(await this.options.store.updateSubscription(tenantId, id, patch), id);
     this.options.cache.invalidate();
     return updated;
   }
@@ -199,14 +204,14 @@ export class SubscriptionService {
   }
 
   /** Custom headers as record fields, secret ones sealed (`current`: whose stored secrets `{"secret": true}` keeps); a 400 naming each bad one. */
-  private headers(input: SubscriptionInput, current: SubscriptionRecord | null): HeaderFields {
+  private headers(input: SubscriptionInput, current: WebhookSubscription | null): HeaderFields {
     const { fields, problems } = headerFields(input.headers ?? {}, current, this.options.secretBox);
     if (problems.length > 0) throw invalid(problems, 'subscription');
     return fields;
   }
 
   /** The record with its secret headers' values in clear, for a request sent now (a test send); never for an answer. */
-  forSending(record: SubscriptionRecord): SubscriptionRecord {
+  forSending(record: WebhookSubscription): WebhookSubscription {
     return withSecretHeaders(record, this.options.secretBox);
   }
 
@@ -260,3 +265,8 @@ export class SubscriptionService {
   }
 }
 
+/** The record when it is a webhook subscription: an integration is not found under /v1/subscriptions. */
+function webhookOrNotFound(record: Subscription | null, id: string): WebhookSubscription {
+  if (!record || record.kind !== 'webhook') throw new NotFoundError('subscription', id);
+  return record;
+}

@@ -5,7 +5,7 @@ import { getPath, setPath } from '../core/json-path';
 import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
 import type { EncryptionOptions } from '../transport/payload-encryption';
-import type { PayloadOptions, SubscriptionRecord } from '../subscriptions/model';
+import type { PayloadOptions, WebhookSubscription } from '../subscriptions/model';
 import { PayloadEncryptor } from '../transport/payload-encryption';
 
 export interface WebhookBody {
@@ -60,7 +60,7 @@ export class PayloadBuilder {
    * for it), byte for byte. Unencrypted bodies are assembled around the JSON of `data`, which for an
    * unshaped subscription is serialized once per event rather than once per subscription.
    */
-  async serialize(envelope: EventEnvelope, subscription: Pick<SubscriptionRecord, 'id' | 'payload' | 'encryption'>, attempt: number): Promise<string> {
+  async serialize(envelope: EventEnvelope, subscription: Pick<WebhookSubscription, 'id' | 'payload' | 'encryption'>, attempt: number): Promise<string> {
     if (subscription.encryption) {
       return JSON.stringify(await this.encrypt(await this.build(envelope, subscription.payload, subscription.id, attempt), subscription.encryption));
     }

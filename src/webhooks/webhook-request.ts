@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../events/envelope';
-import type { SubscriptionRecord } from '../subscriptions/model';
+import type { WebhookSubscription } from '../subscriptions/model';
 import type { PayloadBuilder } from './payload';
 import { USER_AGENT } from '../transport/http-sender';
 import { signPayload } from '../transport/signing';
@@ -18,7 +18,7 @@ export interface WebhookRequest {
  */
 export async function buildWebhookRequest(
   builder: PayloadBuilder,
-  subscription: SubscriptionRecord,
+  subscription: WebhookSubscription,
   secrets: readonly string[],
   webhookId: string,
   event: EventEnvelope,

@@ -7,7 +7,7 @@ import { Memo } from '../core/memo';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { DeadLetterReason } from '../subscriptions/model';
 import type { RateSlots } from './rate-slots';
-import type { LoadedSubscription } from '../subscriptions/subscription-cache';
+import type { LoadedWebhook } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
@@ -45,11 +45,11 @@ export class WebhookTarget {
   }
 
   /** Deliveries to one origin share its concurrency, whichever subscriptions they come from. */
-  slotKey(subscription: LoadedSubscription): string {
+  slotKey(subscription: LoadedWebhook): string {
     return endpointKey(subscription.record.endpointUrl);
   }
 
-  async send(job: DeliveryJob, loaded: LoadedSubscription): Promise<WebhookResult> {
+  async send(job: DeliveryJob, loaded: LoadedWebhook): Promise<WebhookResult> {
     const subscription = loaded.record;
     const rate = subscription.rateLimit;
     if (rate) {
@@ -78,7 +78,7 @@ export class WebhookTarget {
 }
 
 /** The subscription's network rules for the sender: allowed addresses and its client certificate. */
-function sendOptions(loaded: LoadedSubscription): SendOptions | undefined {
+function sendOptions(loaded: LoadedWebhook): SendOptions | undefined {
   const allowedIps = loaded.record.allowedIps ?? [];
   if (allowedIps.length === 0 && !loaded.tls) return undefined;
   return { ...(allowedIps.length ? { allowedIps } : {}), ...(loaded.tls ? { tls: loaded.tls } : {}) };

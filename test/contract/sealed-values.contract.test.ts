@@ -1,14 +1,15 @@
 import { newId } from '../../src/core/ids';
 import type { SealedValue } from '../../src/secrets/sealed-values';
+import type { WebhookSubscription } from '../../src/subscriptions/model';
 import { uniqueName } from '../support/services';
-import { adapters, connectedStore, subscriptionRecord } from './store-adapters';
+import { adapters, connectedStore, integrationRecord, subscriptionRecord } from './store-adapters';
 
 /** SealedValues (secrets/sealed-values.ts), on every adapter: what the key check and re-encryption walk over. */
 describe.each(adapters)('SealedValues contract: %s', (_name, create) => {
   const { store } = connectedStore(create);
 
   const subscription = subscriptionRecord('seal-t', { secretSealed: 'v1:k1:sub:sec:ret', previousSecretSealed: 'v1:k0:old:sec:ret', previousSecretExpiresAt: new Date('2026-01-02T00:00:00Z'), tlsSealed: null });
-  const integration = subscriptionRecord('seal-t', { id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '', integration: { connectionId: 'con_x', connector: 'slack', triggers: null } });
+  const integration = integrationRecord('seal-t', { connectionId: 'con_x', connector: 'slack', triggers: null });
   const connection = {
     id: newId('con'), tenantId: 'seal-t', connector: 'slack', connectorVersion: '1.0.0', config: {}, secretsSealed: 'v1:k1:con:sec:ret', metadata: {},
     status: 'active' as const, tokenExpiresAt: null, description: null, lastCheckAt: null, lastCheckOk: null, lastError: null,
@@ -17,6 +18,11 @@ describe.each(adapters)('SealedValues contract: %s', (_name, create) => {
   const state = {
     id: uniqueName('st'), tenantId: 'seal-t', connector: 'salesforce', connectionId: null, sealed: 'v1:k1:sta:te:x', browserNonceHash: '',
     authorizationUrl: 'https://login.example/authorize', redirectAfter: null, createdAt: new Date('2026-01-01T00:00:00Z'), expiresAt: new Date('2026-01-01T00:10:00Z'),
+  };
+  const loadWebhook = async (id: string): Promise<WebhookSubscription> => {
+    const loaded = await store.loadSubscription(id);
+    if (loaded?.kind !== 'webhook') throw new Error(`no webhook subscription ${id}`);
+    return loaded;
   };
   const scan = async (): Promise<SealedValue[]> => {
     const found: SealedValue[] = [];
@@ -46,14 +52,14 @@ describe.each(adapters)('SealedValues contract: %s', (_name, create) => {
     expect(await store.replaceSealed(bySource('subscriptions', 'secretSealed'), 'v1:k2:sub:sec:ret')).toBe(true);
     expect(await store.replaceSealed(bySource('connections', 'secretsSealed'), 'v1:k2:con:sec:ret')).toBe(true);
     expect(await store.replaceSealed(bySource('oauth_states', 'sealed'), 'v1:k2:sta:te:x')).toBe(true);
-    expect((await store.loadSubscription(subscription.id))?.secretSealed).toBe('v1:k2:sub:sec:ret');
-    expect((await store.loadSubscription(subscription.id))?.previousSecretSealed).toBe('v1:k0:old:sec:ret');
+    expect((await loadWebhook(subscription.id)).secretSealed).toBe('v1:k2:sub:sec:ret');
+    expect((await loadWebhook(subscription.id)).previousSecretSealed).toBe('v1:k0:old:sec:ret');
     expect((await store.loadConnection(connection.id))?.secretsSealed).toBe('v1:k2:con:sec:ret');
     expect((await store.getOAuthState(state.id))?.sealed).toBe('v1:k2:sta:te:x');
     // Rotated meanwhile: the stale value is not written over the new one.
     await store.updateSubscription('seal-t', subscription.id, { previousSecretSealed: 'v1:k2:rot:at:ed' });
     expect(await store.replaceSealed(bySource('subscriptions', 'previousSecretSealed'), 'v1:k2:old:sec:ret')).toBe(false);
-    expect((await store.loadSubscription(subscription.id))?.previousSecretSealed).toBe('v1:k2:rot:at:ed');
+    expect((await loadWebhook(subscription.id)).previousSecretSealed).toBe('v1:k2:rot:at:ed');
     expect(await store.replaceSealed({ collection: 'connections', id: 'con_gone', field: 'secretsSealed', value: 'v1:k1:x:y:z' }, 'v1:k2:x:y:z')).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { MemoryTables } from '../../src/store/memory/tables';
 import { createMongoStore } from '../../src/store/mongo/mongo-store';
 import type { Store } from '../../src/store/store';
 import type { InvalidEventRecord } from '../../src/pipeline/model';
-import type { SubscriptionRecord } from '../../src/subscriptions/model';
+import type { IntegrationSubscription, WebhookSubscription } from '../../src/subscriptions/model';
 import { newId } from '../../src/core/ids';
 import { mongoUrlFor, uniqueName } from '../support/services';
 
@@ -64,13 +64,24 @@ export function connectedStore(create: () => StoreUnderTest): StoreUnderTest {
 }
 
 /** A webhook subscription with awkward keys in the values stored as JSON. */
-export function subscriptionRecord(tenantId: string, overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+export function subscriptionRecord(tenantId: string, overrides: Partial<WebhookSubscription> = {}): WebhookSubscription {
   return {
-    id: newId('sub'), tenantId, kind: 'webhook', integration: null, endpointUrl: 'https://example.com/hook', events: ['business.created'],
+    id: newId('sub'), tenantId, kind: 'webhook', endpointUrl: 'https://example.com/hook', events: ['business.created'],
     filters: [{ field: 'data.category', operator: 'equals', value: { $weird: 'key', 'dotted.key': 1 } }], filter: null,
     payload: { fields: ['data.name'] }, headers: { 'X-Api.Version': '2' },
     retryConfig: { maxRetries: 8, initialDelaySeconds: 5, backoffMultiplier: 5, maxBackoffSeconds: 36000 },
     active: true, description: null, secretSealed: 'v1:k1:a:b:c', disabledReason: null,
+    createdAt: new Date('2026-01-01T00:00:00Z'), updatedAt: new Date('2026-01-01T00:00:00Z'), ...overrides,
+  };
+}
+
+/** An integration of the given connection target. */
+export function integrationRecord(tenantId: string, integration: IntegrationSubscription['integration'], overrides: Partial<IntegrationSubscription> = {}): IntegrationSubscription {
+  return {
+    id: newId('int'), tenantId, kind: 'integration', integration, events: ['business.created'],
+    filters: [{ field: 'data.category', operator: 'equals', value: { $weird: 'key', 'dotted.key': 1 } }], filter: null,
+    retryConfig: { maxRetries: 8, initialDelaySeconds: 5, backoffMultiplier: 5, maxBackoffSeconds: 36000 },
+    active: true, description: null, disabledReason: null,
     createdAt: new Date('2026-01-01T00:00:00Z'), updatedAt: new Date('2026-01-01T00:00:00Z'), ...overrides,
   };
 }

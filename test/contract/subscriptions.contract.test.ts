@@ -1,5 +1,4 @@
-import { newId } from '../../src/core/ids';
-import { adapters, connectedStore, subscriptionRecord as subscription } from './store-adapters';
+import { adapters, connectedStore, integrationRecord, subscriptionRecord as subscription } from './store-adapters';
 
 /** SubscriptionRepository (subscriptions/repository.ts), on every adapter. */
 describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) => {
@@ -66,11 +65,8 @@ describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) =
 
   it('keeps integrations apart from webhooks in lists, and finds them by connection', async () => {
     const hook = subscription('kinds');
-    const integration = subscription('kinds', {
-      id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '',
-      integration: { connectionId: 'con_1', connector: 'slack', triggers: ['review_created'] },
-    });
-    const open = subscription('kinds', { id: newId('int'), kind: 'integration', endpointUrl: '', secretSealed: '', integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
+    const integration = integrationRecord('kinds', { connectionId: 'con_1', connector: 'slack', triggers: ['review_created'] });
+    const open = integrationRecord('kinds', { connectionId: 'con_1', connector: 'slack', triggers: null });
     for (const s of [hook, integration, open]) await store.insertSubscription(s);
     expect((await store.listSubscriptions('kinds', 'webhook', { limit: 10 })).data.map((s) => s.id)).toEqual([hook.id]);
     expect((await store.listSubscriptions('kinds', 'integration', { limit: 10 })).data.map((s) => s.id)).toEqual([open.id, integration.id]);
@@ -78,7 +74,8 @@ describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) =
     expect((await store.findIntegrationsOf('kinds', 'con_1')).map((s) => s.id).sort()).toEqual([integration.id, open.id].sort());
     expect(await store.findIntegrationsOf('someone-else', 'con_1')).toEqual([]);
     const updated = await store.updateSubscription('kinds', integration.id, { integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
-    expect(updated?.integration).toEqual({ connectionId: 'con_1', connector: 'slack', triggers: null });
+    expect(updated?.kind).toBe('integration');
+    expect(updated?.kind === 'integration' ? updated.integration : null).toEqual({ connectionId: 'con_1', connector: 'slack', triggers: null });
   });
 
   it('finds active subscriptions for a type, by name or "*", within a scope', async () => {

@@ -12,7 +12,7 @@ import { DeliveryTargets } from '../../src/pipeline/targets';
 import type { DeliveryTarget, TargetResult } from '../../src/pipeline/targets';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
 import type { Store } from '../../src/store/store';
-import type { SubscriptionRecord } from '../../src/subscriptions/model';
+import type { SubscriptionKind, SubscriptionRecord } from '../../src/subscriptions/model';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
 import type { LoadedSubscription } from '../../src/subscriptions/subscription-cache';
 
@@ -35,27 +35,26 @@ class FakeTarget implements DeliveryTarget {
   }
 }
 
-function subscription(kind: SubscriptionRecord['kind']): SubscriptionRecord {
+const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
+
+function subscription(kind: SubscriptionKind): SubscriptionRecord {
   const now = new Date();
-  return {
+  const common = {
     id: `sub_${randomBytes(4).toString('hex')}`,
     tenantId: 't1',
-    kind,
-    endpointUrl: kind === 'webhook' ? 'https://receiver.example/hook' : '',
     events: ['business.created'],
     filters: [],
     filter: null,
-    payload: null,
-    headers: {},
     retryConfig: { maxRetries: 3, initialDelaySeconds: 1, backoffMultiplier: 2, maxBackoffSeconds: 60 },
     active: true,
     description: null,
-    secretSealed: '',
-    integration: kind === 'integration' ? { connectionId: 'conn_1', connector: 'crm', triggers: null, qualification: null } : null,
     disabledReason: null,
     createdAt: now,
     updatedAt: now,
   };
+  return kind === 'webhook'
+    ? { ...common, kind, endpointUrl: 'https://receiver.example/hook', payload: null, headers: {}, secretSealed: box.seal('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw') }
+    : { ...common, kind, integration: { connectionId: 'conn_1', connector: 'crm', triggers: null, qualification: null } };
 }
 
 function jobFor(sub: SubscriptionRecord): DeliveryJob {
@@ -78,7 +77,7 @@ async function setup(targets: DeliveryTargets): Promise<{ worker: DeliveryWorker
   const worker = new DeliveryWorker({
     broker,
     store,
-    subscriptions: new SubscriptionCache(store, new SecretBox([{ id: 'k1', key: randomBytes(32) }]), 0),
+    subscriptions: new SubscriptionCache(store, box, 0),
     targets,
     recorder,
     operational: new OperationalEvents(broker, silentLogger),

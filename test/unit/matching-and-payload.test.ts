@@ -2,7 +2,7 @@ import { PayloadBuilder, selectFields } from '../../src/webhooks/payload';
 import { buildWebhookRequest } from '../../src/webhooks/webhook-request';
 import type { EventEnvelope } from '../../src/events/envelope';
 import { matchesFieldFilter, SubscriptionMatcher } from '../../src/pipeline/matcher';
-import type { SubscriptionRecord } from '../../src/subscriptions/model';
+import type { WebhookSubscription } from '../../src/subscriptions/model';
 
 const event: EventEnvelope = {
   id: 'evt_1',
@@ -12,9 +12,9 @@ const event: EventEnvelope = {
   data: { id: 'rev_1', business_id: 'biz_1', rating: 2, title: 'Cold soup', author: { name: 'Ann', verified: true }, photos: ['https://x/1.jpg'], created_at: '2026-11-28T10:00:00Z' },
 };
 
-function sub(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
+function sub(overrides: Partial<WebhookSubscription>): WebhookSubscription {
   return {
-    id: 'sub_1', tenantId: 't', kind: 'webhook', integration: null, endpointUrl: 'https://example.com', events: ['review.created'], filters: [], filter: null, payload: null, headers: {},
+    id: 'sub_1', tenantId: 't', kind: 'webhook', endpointUrl: 'https://example.com', events: ['review.created'], filters: [], filter: null, payload: null, headers: {},
     retryConfig: { maxRetries: 1, initialDelaySeconds: 1, backoffMultiplier: 1, maxBackoffSeconds: 1 }, active: true, description: null,
     secretSealed: 'x', disabledReason: null, createdAt: new Date(), updatedAt: new Date(), ...overrides,
   };

@@ -4,7 +4,7 @@ import { SecretBox } from '../../src/core/secret-box';
 import { generateEd25519KeyPair, generateSecret, signPayload } from '../../src/transport/signing';
 import { verifyWebhook } from '../../src/verify';
 import { activeSecrets, signingSecrets } from '../../src/subscriptions/secrets';
-import type { SubscriptionRecord } from '../../src/subscriptions/model';
+import type { WebhookSubscription } from '../../src/subscriptions/model';
 
 const body = JSON.stringify({ id: 'evt_1', type: 'business.created', data: { name: 'Blue Door' } });
 const now = Math.floor(Date.now() / 1000);
@@ -76,8 +76,8 @@ describe('Ed25519 (v1a) signing', () => {
 
 describe('signing secrets of a subscription', () => {
   const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
-  const record = (extra: Partial<SubscriptionRecord>): SubscriptionRecord =>
-    ({ secretSealed: box.seal('whsec_bmV3'), previousSecretSealed: box.seal('whsec_b2xk'), ...extra }) as SubscriptionRecord;
+  const record = (extra: Partial<WebhookSubscription>): WebhookSubscription =>
+    ({ secretSealed: box.seal('whsec_bmV3'), previousSecretSealed: box.seal('whsec_b2xk'), ...extra }) as WebhookSubscription;
 
   it('adds the previous secret, after the current one, only until it expires', () => {
     const unsealed = signingSecrets(record({ previousSecretExpiresAt: new Date(Date.now() + 1000) }), box);
@@ -87,6 +87,6 @@ describe('signing secrets of a subscription', () => {
   });
 
   it('loads records stored before rotation existed', () => {
-    expect(activeSecrets(signingSecrets({ secretSealed: box.seal('whsec_bmV3') } as SubscriptionRecord, box))).toEqual(['whsec_bmV3']);
+    expect(activeSecrets(signingSecrets({ secretSealed: box.seal('whsec_bmV3') } as WebhookSubscription, box))).toEqual(['whsec_bmV3']);
   });
 });

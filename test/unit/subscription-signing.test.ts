@@ -6,6 +6,7 @@ import { SecretBox } from '../../src/core/secret-box';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
 import type { Store } from '../../src/store/store';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
+import type { LoadedWebhook } from '../../src/subscriptions/subscription-cache';
 import { SubscriptionService } from '../../src/subscriptions/subscription-service';
 
 function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: Store; box: SecretBox; clock: ManualClock } {
@@ -14,6 +15,13 @@ function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: S
   const clock = new ManualClock();
   const cache = new SubscriptionCache(store, box, 2000, clock);
   return { svc: new SubscriptionService({ store, secretBox: box, cache, allowPrivateNetworks: true, requireHttps: false }), cache, store, box, clock };
+}
+
+/** The cached webhook subscription with its unsealed secrets. */
+async function loadedWebhook(cache: SubscriptionCache, id: string): Promise<LoadedWebhook> {
+  const loaded = await cache.get(id);
+  if (!loaded || !('secrets' in loaded)) throw new Error(`no webhook subscription ${id} in the cache`);
+  return loaded;
 }
 
 const base = { endpointUrl: 'http://127.0.0.1/hook', events: ['business.created'] };
@@ -47,7 +55,7 @@ describe('signing algorithm', () => {
     const revealed = await svc.secret('t', record.id);
     expect(revealed).toEqual({ algorithm: 'ed25519', publicKey: record.publicKey, note: expect.stringMatching(/only Hookhub holds the private key/) });
     expect(box.open(record.secretSealed)).toMatch(/^whsk_/);
-    expect((await cache.get(record.id))?.secrets).toEqual([box.open(record.secretSealed)]);
+    expect((await loadedWebhook(cache, record.id)).secrets).toEqual([box.open(record.secretSealed)]);
   });
 
   it('cannot be changed by PATCH, and says what to do instead', async () => {
@@ -76,7 +84,7 @@ describe('secret rotation', () => {
     expect(expiresAt).toBeGreaterThanOrEqual(before + 86_400_000);
     expect(expiresAt).toBeLessThan(Date.now() + 86_400_000 + 1000);
     expect(subscriptionView(rotated.record)['previousSecretExpiresAt']).toBe(new Date(expiresAt).toISOString());
-    expect((await cache.get(record.id))?.secrets).toEqual([rotated.secret, secret]);
+    expect((await loadedWebhook(cache, record.id)).secrets).toEqual([rotated.secret, secret]);
     expect(await svc.secret('t', record.id)).toEqual({ secret: rotated.secret });
     expect(box.open(rotated.record.previousSecretSealed!)).toBe(secret);
   });
@@ -86,7 +94,7 @@ describe('secret rotation', () => {
     const { record } = await svc.create('t', base);
     const rotated = await svc.rotateSecret('t', record.id, { overlapSeconds: 0 });
     expect(rotated.record.previousSecretExpiresAt).toBeNull();
-    expect((await cache.get(record.id))?.secrets).toEqual([rotated.secret]);
+    expect((await loadedWebhook(cache, record.id)).secrets).toEqual([rotated.secret]);
   });
 
   it('drops the previous secret from the signing set when it expires, without waiting for the cache', async () => {
@@ -95,12 +103,23 @@ describe('secret rotation', () => {
     const rotated = await svc.rotateSecret('t', record.id, { overlapSeconds: 1 });
     const expiresAt = rotated.record.previousSecretExpiresAt!.getTime();
     clock.set(expiresAt - 1);
-    const loaded = await cache.get(record.id);
-    expect(loaded?.secrets).toEqual([rotated.secret, secret]);
+    const loaded = await loadedWebhook(cache, record.id);
+    expect(loaded.secrets).toEqual([rotated.secret, secret]);
     // The overlap ends at its instant, with the entry still in the cache.
     clock.set(expiresAt);
-    expect(loaded?.secrets).toEqual([rotated.secret]);
-    expect((await cache.get(record.id))?.secrets).toEqual([rotated.secret]);
+    expect(loaded.secrets).toEqual([rotated.secret]);
+    expect((await loadedWebhook(cache, record.id)).secrets).toEqual([rotated.secret]);
+  });
+
+  it("stamps creation and the end of the overlap by the service's clock", async () => {
+    const { store, box, cache, clock } = setup();
+    const svc = new SubscriptionService({ store, secretBox: box, cache, allowPrivateNetworks: true, requireHttps: false, clock });
+    clock.set(Date.parse('2030-01-01T00:00:00Z'));
+    const { record } = await svc.create('t', base);
+    expect(record.createdAt).toEqual(new Date('2030-01-01T00:00:00Z'));
+    clock.advance(5000);
+    const rotated = await svc.rotateSecret('t', record.id, { overlapSeconds: 60 });
+    expect(rotated.record.previousSecretExpiresAt).toEqual(new Date('2030-01-01T00:01:05Z'));
   });
 
   it('rotates Ed25519 key pairs: a new public key, no secret', async () => {
@@ -110,7 +129,7 @@ describe('secret rotation', () => {
     expect(rotated.secret).toBeNull();
     expect(rotated.record.publicKey).toMatch(/^whpk_/);
     expect(rotated.record.publicKey).not.toBe(record.publicKey);
-    const secrets = (await cache.get(record.id))?.secrets ?? [];
+    const secrets = (await loadedWebhook(cache, record.id)).secrets;
     expect(secrets).toHaveLength(2);
     expect(secrets.every((s) => s.startsWith('whsk_'))).toBe(true);
   });

@@ -1,4 +1,5 @@
-import type { SubscriptionRecord } from '../../subscriptions/model';
+import type { IntegrationSubscription, SubscriptionKind, SubscriptionOf, SubscriptionRecord } from '../../subscriptions/model';
+import type { PageRequest } from '../../core/page';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import { clone, cloneOrNull, duplicateKey, ownedBy, paginate } from './tables';
 import type { MemoryTables } from './tables';
@@ -17,8 +18,8 @@ export function memorySubscriptions(tables: MemoryTables): SubscriptionRepositor
     async loadSubscription(id) {
       return cloneOrNull(subscriptions.get(id));
     },
-    async listSubscriptions(tenantId, kind, page) {
-      return paginate([...subscriptions.values()].filter((s) => s.tenantId === tenantId && s.kind === kind), page);
+    async listSubscriptions<K extends SubscriptionKind>(tenantId: string, kind: K, page: PageRequest) {
+      return paginate([...subscriptions.values()].filter((s): s is SubscriptionOf<K> => s.tenantId === tenantId && s.kind === kind), page);
     },
     async updateSubscription(tenantId, id, patch) {
       const found = ownedBy(subscriptions, tenantId, id);
@@ -37,7 +38,9 @@ export function memorySubscriptions(tables: MemoryTables): SubscriptionRepositor
         .map(clone);
     },
     async findIntegrationsOf(tenantId, connectionId) {
-      return [...subscriptions.values()].filter((s) => s.tenantId === tenantId && s.integration?.connectionId === connectionId).map(clone);
+      return [...subscriptions.values()]
+        .filter((s): s is IntegrationSubscription => s.tenantId === tenantId && s.kind === 'integration' && s.integration.connectionId === connectionId)
+        .map(clone);
     },
   };
 }

@@ -1,6 +1,7 @@
-import type { Qualification, SubscriptionRecord } from '../../subscriptions/model';
+import type { IntegrationSubscription, IntegrationTarget, Qualification, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import type { EncryptionOptions } from '../../transport/payload-encryption';
+import type { PageRequest } from '../../core/page';
 import type { MongoDatabase } from './database';
 import { findPage } from './documents';
 import type { Doc } from './documents';
@@ -8,7 +9,7 @@ import type { Doc } from './documents';
 /** Subscriptions (webhooks and integrations) in `subscriptions`; user-keyed values as JSON strings (see models.ts). */
 export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
   const subscriptions = () => db.models.subscriptions;
-  const get = async (tenantId: string, id: string): Promise<SubscriptionRecord | null> => {
+  const get = async (tenantId: string, id: string): Promise<Subscription | null> => {
     const doc = await subscriptions().findOne({ _id: id, tenantId }).lean<Doc>();
     return doc ? fromSubscriptionDoc(doc) : null;
   };
@@ -24,10 +25,10 @@ export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
       return doc ? fromSubscriptionDoc(doc) : null;
     },
 
-    async listSubscriptions(tenantId, kind, page) {
-      // Subscriptions stored before integrations existed have no kind: they are webhooks.
+    async listSubscriptions<K extends SubscriptionKind>(tenantId: string, kind: K, page: PageRequest) {
+      // Subscriptions stored before integrations existed have no kind: they are webhooks (and read as such).
       const filter = kind === 'webhook' ? { tenantId, kind: { $ne: 'integration' } } : { tenantId, kind };
-      return findPage(subscriptions(), filter, page, fromSubscriptionDoc);
+      return findPage(subscriptions(), filter, page, (doc) => fromSubscriptionDoc(doc) as SubscriptionOf<K>);
     },
 
     async updateSubscription(tenantId, id, patch) {
@@ -37,9 +38,9 @@ export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
         if (key === 'filters') set['filtersJson'] = JSON.stringify(value);
         else if (key === 'payload') set['payloadJson'] = value === null ? null : JSON.stringify(value);
         else if (key === 'headers') set['headers'] = toNameValues(value as Record<string, string>);
-        else if (key === 'integration') set['integration'] = toIntegrationDoc(value as SubscriptionRecord['integration']);
+        else if (key === 'integration') set['integration'] = toIntegrationDoc(value as IntegrationTarget);
         else if (key === 'encryption') set['encryptionJson'] = value === null ? null : JSON.stringify(value);
-        else if (key === 'signing') set['signingAlgorithm'] = (value as SubscriptionRecord['signing'])?.algorithm ?? 'hmac-sha256';
+        else if (key === 'signing') set['signingAlgorithm'] = (value as WebhookSubscription['signing'])?.algorithm ?? 'hmac-sha256';
         else set[key] = value;
       }
       const result = await subscriptions().updateOne({ _id: id, tenantId }, { $set: set });
@@ -61,7 +62,7 @@ export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
 
     async findIntegrationsOf(tenantId, connectionId) {
       const docs = await subscriptions().find({ tenantId, 'integration.connectionId': connectionId }).lean<Doc[]>();
-      return docs.map(fromSubscriptionDoc);
+      return docs.map(fromSubscriptionDoc).filter((s): s is IntegrationSubscription => s.kind === 'integration');
     },
   };
 }
@@ -76,12 +77,21 @@ function fromNameValues(list: unknown): Record<string, string> {
   return out;
 }
 
-function toSubscriptionDoc(record: SubscriptionRecord): Doc {
-  const { id, filters, payload, headers, integration, signing, encryption, ...rest } = record;
+/**
+ * The document of a subscription, shaped as it always was: one collection and
+ * one shape for both kinds, so an integration's document keeps the webhook
+ * fields, empty, and a webhook's has `integration: null`.
+ */
+function toSubscriptionDoc(record: Subscription): Doc {
+  if (record.kind === 'integration') {
+    const { id, filters, integration, ...rest } = record;
+    return { _id: id, ...rest, endpointUrl: '', secretSealed: '', integration: toIntegrationDoc(integration), filtersJson: JSON.stringify(filters), payloadJson: null, headers: [] };
+  }
+  const { id, filters, payload, headers, signing, encryption, ...rest } = record;
   return {
     _id: id,
     ...rest,
-    integration: toIntegrationDoc(integration),
+    integration: null,
     filtersJson: JSON.stringify(filters),
     payloadJson: payload === null ? null : JSON.stringify(payload),
     headers: toNameValues(headers),
@@ -94,18 +104,15 @@ function toSubscriptionDoc(record: SubscriptionRecord): Doc {
   };
 }
 
-function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
+/** A subscription from its document: the kind decides which fields are read; an integration's empty webhook fields are dropped. */
+function fromSubscriptionDoc(doc: Doc): Subscription {
   const retry = doc['retryConfig'] as Doc;
-  return {
+  const common = {
     id: String(doc['_id']),
     tenantId: String(doc['tenantId']),
-    kind: doc['kind'] === 'integration' ? 'integration' : 'webhook',
-    endpointUrl: String(doc['endpointUrl'] ?? ''),
     events: [...(doc['events'] as string[])],
-    filters: JSON.parse(String(doc['filtersJson'])) as SubscriptionRecord['filters'],
+    filters: JSON.parse(String(doc['filtersJson'])) as Subscription['filters'],
     filter: (doc['filter'] as string | null) ?? null,
-    payload: doc['payloadJson'] ? (JSON.parse(String(doc['payloadJson'])) as SubscriptionRecord['payload']) : null,
-    headers: fromNameValues(doc['headers']),
     retryConfig: {
       maxRetries: Number(retry['maxRetries']),
       initialDelaySeconds: Number(retry['initialDelaySeconds']),
@@ -114,6 +121,20 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
     },
     active: Boolean(doc['active']),
     description: (doc['description'] as string | null) ?? null,
+    disabledReason: (doc['disabledReason'] as string | null) ?? null,
+    createdAt: doc['createdAt'] as Date,
+    updatedAt: doc['updatedAt'] as Date,
+  };
+  if (doc['kind'] === 'integration') {
+    // A damaged document without its target reads as an integration whose connection is gone: its deliveries fail as such.
+    return { ...common, kind: 'integration', integration: fromIntegrationDoc(doc['integration']) ?? { connectionId: '', connector: '', triggers: null } };
+  }
+  return {
+    ...common,
+    kind: 'webhook',
+    endpointUrl: String(doc['endpointUrl'] ?? ''),
+    payload: doc['payloadJson'] ? (JSON.parse(String(doc['payloadJson'])) as WebhookSubscription['payload']) : null,
+    headers: fromNameValues(doc['headers']),
     secretSealed: String(doc['secretSealed'] ?? ''),
     // Documents stored before signing options existed lack these fields: readers default them (HMAC, no rotation, no encryption).
     ...('signingAlgorithm' in doc ? { signing: { algorithm: doc['signingAlgorithm'] === 'ed25519' ? ('ed25519' as const) : ('hmac-sha256' as const) } } : {}),
@@ -129,20 +150,15 @@ function fromSubscriptionDoc(doc: Doc): SubscriptionRecord {
     ...(doc['tlsSealed'] !== undefined ? { tlsSealed: typeof doc['tlsSealed'] === 'string' ? doc['tlsSealed'] : null } : {}),
     ...(Array.isArray(doc['secretHeaders']) ? { secretHeaders: (doc['secretHeaders'] as unknown[]).map(String) } : {}),
     ...(doc['headersSealed'] !== undefined ? { headersSealed: typeof doc['headersSealed'] === 'string' ? doc['headersSealed'] : null } : {}),
-    integration: fromIntegrationDoc(doc['integration']),
-    disabledReason: (doc['disabledReason'] as string | null) ?? null,
-    createdAt: doc['createdAt'] as Date,
-    updatedAt: doc['updatedAt'] as Date,
   };
 }
 
-function toIntegrationDoc(target: SubscriptionRecord['integration']): Doc | null {
-  if (!target) return null;
+function toIntegrationDoc(target: IntegrationTarget): Doc {
   const { qualification, ...rest } = target;
   return { ...rest, qualificationJson: qualification ? JSON.stringify(qualification) : null };
 }
 
-function fromIntegrationDoc(value: unknown): SubscriptionRecord['integration'] {
+function fromIntegrationDoc(value: unknown): IntegrationTarget | null {
   if (value === null || value === undefined || typeof value !== 'object') return null;
   const doc = value as Doc;
   return {
