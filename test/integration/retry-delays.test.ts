@@ -121,4 +121,20 @@ describe('a connector whose API answers 429 with a decimal backoff header', () =
     expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(2500);
     expect(requests[1]!.at - requests[0]!.at).toBeLessThan(6000);
   });
+
+  it("caps the backoff at the integration's maxBackoffSeconds, while the rate-limit pause still holds the retry", async () => {
+    const api = await tenant();
+    // The backoff asks for 8.5 s, cut to 1 s; the budget is spent for 2.5 s.
+    const r = await receiver((_req, nth) =>
+      nth === 1 ? { status: 429, headers: { 'x-ratelimit-reset-after': '8.5', 'x-budget-remaining': '0', 'x-budget-reset-after': '2.5' } } : { status: 200 },
+    );
+    const connection = await api('POST', '/v1/connections', { connector: 'paced-api', config: { url: r.url } });
+    const created = await api('POST', '/v1/integrations', { connection: connection.body['id'], events: ['business.created'], retryConfig: { ...SLOW_SCHEDULE, maxBackoffSeconds: 1 } });
+    await api('POST', '/v1/events', businessCreated());
+    const requests = await r.waitFor(2, 15_000);
+    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(2500);
+    expect(requests[1]!.at - requests[0]!.at).toBeLessThan(6000);
+    const { createdAt, nextAttemptAt } = firstAttempt(await waitForAttempts(api, String(created.body['id']), 2));
+    expect(nextAttemptAt - createdAt).toBeGreaterThanOrEqual(1000);
+  });
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CONNECTORS_DIR } from '../../src/config/config';
-import { runFixture } from '../../src/connectors/fixtures';
+import { fixtureFiles, runFixture } from '../../src/connectors/fixtures';
 import { loadManifest } from '../../src/connectors/loader';
 import type { LoadedConnector } from '../../src/connectors/loader';
 import { ConnectorRuntime } from '../../src/connectors/runtime';
@@ -77,3 +77,22 @@ describe('a fixture asserting the retry delay', () => {
   });
 });
 
+
+it("the tutorial's rate-limited fixture passes against the tutorial's connector", async () => {
+  const tutorial = readFileSync(path.resolve(__dirname, '../../docs/connectors/write-your-first-connector.md'), 'utf8');
+  const blocks = [...tutorial.matchAll(/```(yaml|jsonata)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], text: m[2] ?? '' }));
+  const manifest = blocks.find((b) => b.lang === 'yaml' && b.text.includes('name: acme-crm'));
+  const mapping = blocks.find((b) => b.lang === 'jsonata');
+  const rateLimited = blocks.find((b) => b.lang === 'yaml' && b.text.includes('retry_after_ms:'));
+  expect([manifest, mapping, rateLimited].every(Boolean)).toBe(true);
+  const root = path.join(dir, 'tutorial');
+  mkdirSync(path.join(root, 'acme-crm', 'mappings'), { recursive: true });
+  mkdirSync(path.join(root, 'acme-crm', 'fixtures'));
+  writeFileSync(path.join(root, 'acme-crm', 'connector.yaml'), manifest!.text);
+  writeFileSync(path.join(root, 'acme-crm', 'mappings', 'business-created.jsonata'), mapping!.text);
+  writeFileSync(path.join(root, 'acme-crm', 'fixtures', 'rate-limited.yaml'), rateLimited!.text);
+  const loaded = loadManifest(path.join(root, 'acme-crm', 'connector.yaml'), root);
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+  const [file] = fixtureFiles(loaded.connector);
+  expect(await runFixture(loaded.connector, runtime, file!)).toMatchObject({ ok: true, error: null });
+});
