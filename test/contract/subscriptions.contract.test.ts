@@ -1,8 +1,9 @@
+import mongoose from 'mongoose';
 import { adapters, connectedStore, integrationRecord, subscriptionRecord as subscription } from './store-adapters';
 
 /** SubscriptionRepository (subscriptions/repository.ts), on every adapter. */
 describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) => {
-  const { store } = connectedStore(create);
+  const { store, url } = connectedStore(create);
 
   it('stores subscriptions per tenant, keeping awkward keys intact', async () => {
     const sub = subscription('t1');
@@ -76,6 +77,25 @@ describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) =
     const updated = await store.updateSubscription('kinds', integration.id, { integration: { connectionId: 'con_1', connector: 'slack', triggers: null } });
     expect(updated?.kind).toBe('integration');
     expect(updated?.kind === 'integration' ? updated.integration : null).toEqual({ connectionId: 'con_1', connector: 'slack', triggers: null });
+  });
+
+  it("stores both kinds in one document shape, an integration's webhook fields empty, and reads those back without them", async () => {
+    if (url === null) return; // only a database holds documents, some written by an earlier version
+    const hook = subscription('docs');
+    const integration = integrationRecord('docs', { connectionId: 'con_d', connector: 'slack', triggers: null });
+    for (const s of [hook, integration]) await store.insertSubscription(s);
+    const connection = await mongoose.createConnection(url).asPromise();
+    try {
+      const docs = connection.db!.collection('subscriptions');
+      const stored = await docs.findOne({ _id: integration.id as never });
+      expect(stored).toMatchObject({ kind: 'integration', endpointUrl: '', secretSealed: '', payloadJson: null, headers: [], integration: { connectionId: 'con_d', connector: 'slack', triggers: null } });
+      expect(await docs.findOne({ _id: hook.id as never })).toMatchObject({ kind: 'webhook', endpointUrl: hook.endpointUrl, integration: null });
+      // The same document under another id, as an earlier version wrote it.
+      await docs.insertOne({ ...stored, _id: 'int_legacy' as never });
+    } finally {
+      await connection.close();
+    }
+    expect(await store.loadSubscription('int_legacy')).toEqual({ ...integration, id: 'int_legacy' });
   });
 
   it('finds active subscriptions for a type, by name or "*", within a scope', async () => {
