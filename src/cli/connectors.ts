@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { connectorsDir } from '../config/config';
+import { failurePlace } from '../connectors/failure-places';
 import { fixtureFiles, mapEvent, runFixtures } from '../connectors/fixtures';
 import { findManifests, formatProblem, loadManifest } from '../connectors/loader';
 import type { LoadedConnector } from '../connectors/loader';
@@ -47,7 +48,7 @@ export function connectorCommands(program: Command): void {
     .description("run connectors' golden fixtures (connectors/<name>/fixtures/*.yaml) and print a diff on mismatch")
     .option('--dir <dir>', 'connectors directory', connectorsDir())
     .action(async (name: string | undefined, options: { dir: string }) => {
-      const loaded = loadAll(options.dir, name);
+      const { loaded, invalid } = loadManifests(options.dir, name);
       const runtime = new ConnectorRuntime();
       let failed = 0;
       let total = 0;
@@ -64,11 +65,13 @@ export function connectorCommands(program: Command): void {
           failed++;
           out(`FAIL  ${where}  ${result.description}`);
           if (result.error) out(`      ${result.error}`);
+          if (result.reason !== undefined) out(`      ${describeReason(connector, result.reason)}`);
           if (result.diff) out(result.diff.split('\n').filter((l) => !l.startsWith('=====')).map((l) => `      ${l}`).join('\n'));
         }
       }
-      out(`\n${total - failed} of ${total} fixture(s) passed`);
-      if (failed > 0) process.exitCode = 1;
+      if (invalid > 0) out(`\n${invalid} manifest(s) invalid (problems above), so their fixtures did not run; fix them (hookhub connectors validate) and run again`);
+      if (total > 0 || invalid === 0) out(`${invalid > 0 ? '' : '\n'}${total - failed} of ${total} fixture(s) passed`);
+      if (failed > 0 || invalid > 0) process.exitCode = 1;
     });
 
   connectors
@@ -100,7 +103,9 @@ export function connectorCommands(program: Command): void {
         ...(options.triggers ? { triggers: options.triggers.split(',').map((t) => t.trim()) } : {}),
       });
       const requests = run.requests.map(({ action, request }) => ({ action, ...request, body: request.body === null ? null : tryJson(request.body) }));
-      out(JSON.stringify({ outcome: run.outcome, requests }, null, 2));
+      const place = 'reason' in run.outcome ? failurePlace(connector, run.outcome.reason) : null;
+      const at = place ? { at: `${placeText(place.file, place.line, place.column)}${place.pointer ? `  ${place.pointer}` : ''}` } : {};
+      out(JSON.stringify({ outcome: run.outcome, ...at, requests }, null, 2));
       if (run.outcome.kind === 'fail') process.exitCode = 1;
     });
 }
@@ -147,13 +152,32 @@ function inputsUsable(
 }
 
 function loadAll(dir: string, name: string | undefined): LoadedConnector[] {
+  return loadManifests(dir, name).loaded;
+}
+
+/** The run's outcome reason, and the manifest's place of the template or expression that failed when it names one. */
+function describeReason(connector: LoadedConnector, reason: string): string {
+  const place = failurePlace(connector, reason);
+  if (!place) return `reason: ${reason}`;
+  return `reason: ${reason}\n      at ${placeText(place.file, place.line, place.column)}${place.pointer ? `  ${place.pointer}` : ''}`;
+}
+
+function placeText(file: string, line: number | null, column: number | null): string {
+  const relative = path.relative(process.cwd(), file) || file;
+  return line === null ? relative : `${relative}:${line}:${column ?? 1}`;
+}
+
+/** The manifests under `dir` (only `name`'s when given) that load, printing the problems of those that do not. */
+function loadManifests(dir: string, name: string | undefined): { loaded: LoadedConnector[]; invalid: number } {
   const root = path.resolve(dir);
   const loaded: LoadedConnector[] = [];
+  let invalid = 0;
   for (const file of findManifests(root)) {
     if (name !== undefined && path.relative(root, file).split(path.sep)[0] !== name) continue;
     const result = loadManifest(file, root);
     if (result.ok) loaded.push(result.connector);
     else {
+      invalid++;
       for (const problem of result.problems) out(`error ${formatProblem(problem)}`);
       process.exitCode = 1;
     }
@@ -162,7 +186,7 @@ function loadAll(dir: string, name: string | undefined): LoadedConnector[] {
     out(`no connector "${name}" under ${root}`);
     process.exitCode = 1;
   }
-  return loaded;
+  return { loaded, invalid };
 }
 
 function readData(file: string): unknown {

@@ -1,6 +1,7 @@
-import { describeErrors, EventValidator } from '../events/validator';
+import { EventValidator } from '../events/validator';
 import type { ValidationProblem } from '../events/validator';
 import type { LoadedConnector } from '../connectors/loader';
+import { settingsProblems } from '../connectors/settings-check';
 
 /**
  * What `hookhub connectors map` checks before it runs a mapping, so that a wrong
@@ -58,7 +59,5 @@ export function eventProblems(type: string, data: unknown): ValidationProblem[] 
 
 /** The link settings' problems against the connector's settings schema, as linking reports them. */
 export function configProblems(connector: LoadedConnector, config: Record<string, unknown>): ValidationProblem[] {
-  const validate = connector.configValidator;
-  if (!validate) return Object.keys(config).length === 0 ? [] : [{ path: '/config', message: `connector ${connector.manifest.name} takes no settings` }];
-  return validate(config) ? [] : describeErrors(validate.errors, '/config');
+  return settingsProblems(connector, config);
 }

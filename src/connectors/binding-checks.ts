@@ -52,10 +52,12 @@ export function bindingProblems(m: ConnectorManifest, mappingSource: (file: stri
   });
 
   const allEvents = triggers.map((t) => t.event);
-  template('/base_url', m.base_url, actionScope(shapes, allEvents));
+  template('/base_url', m.base_url, actionScope(shapes, allEvents, false));
   for (const [name, spec] of Object.entries(m.actions ?? {})) {
     const where = `/actions/${name}`;
-    const scope = actionScope(shapes, triggers.filter((t) => Array.isArray(t.actions) && t.actions.includes(name)).map((t) => t.event));
+    const runBy = triggers.filter((t) => Array.isArray(t.actions) && t.actions.includes(name));
+    const unmapped = runBy.length > 0 && runBy.every((t) => t.mapping === undefined && t.mapping_file === undefined && t.mapping_from_config === undefined);
+    const scope = actionScope(shapes, runBy.map((t) => t.event), unmapped);
     template(`${where}/method`, spec.method, scope);
     template(`${where}/url`, spec.url, scope);
     template(`${where}/path`, spec.path, scope);
@@ -129,10 +131,13 @@ function triggerScope(shapes: LinkShapes, event: string): Scope {
   };
 }
 
-/** An action's templates and expressions: the mapping's result as input (not known here), $event of the triggers that run it, and $steps. */
-function actionScope(shapes: LinkShapes, events: string[]): Scope {
+/**
+ * An action's templates and expressions: $event of the triggers that run it, and $steps. Their input
+ * is the mapping's result, not known here; or the envelope itself when none of those triggers maps.
+ */
+function actionScope(shapes: LinkShapes, events: string[], unmapped: boolean): Scope {
   return {
-    input: null,
+    input: unmapped ? envelopeShape(events) : null,
     variables: new Map<string, Shape>([
       // Run by no trigger (the health check only): $event is null there.
       ['event', events.length === 0 ? null : envelopeShape(events)],

@@ -10,6 +10,7 @@ import type { OutgoingRequest } from './hooks';
 import type { LoadedConnector } from './loader';
 import type { ConnectionContext, ConnectorRuntime, ExternalRefs, RunResult, Transport } from './runtime';
 import { fixtureValidator } from './schema';
+import { settingsProblems } from './settings-check';
 
 /** A golden test of a connector: connectors/<name>/fixtures/*.yaml. */
 interface Fixture {
@@ -38,6 +39,8 @@ export interface FixtureResult {
   diff: string | null;
   /** A fixture that cannot run (invalid file) says why here. */
   error: string | null;
+  /** Why the run did not succeed (the outcome's reason), when it did not and that is not what the fixture expects. */
+  reason?: string;
 }
 
 /** Fixed inputs so that fixtures, signatures included, give the same requests on every run. */
@@ -72,6 +75,11 @@ export async function runFixture(connector: LoadedConnector, runtime: ConnectorR
     return { file, description: '', ok: false, diff: null, error: `not a valid fixture (schemas/connector-fixture.schema.json): ${problems}` };
   }
   const description = fixture.description ?? path.basename(file);
+  const settings = settingsProblems(connector, fixture.config ?? {});
+  if (settings.length > 0) {
+    const problems = settings.map((p) => `${p.path} ${p.message}`).join('; ');
+    return { file, description, ok: false, diff: null, error: `its config does not fit the connector's settings schema (linking would refuse it): ${problems}` };
+  }
   const run = await runtime.run(connector, fixtureEvent(fixture.event), fixtureContext(fixture), {
     webhookId: FIXTURE_WEBHOOK_ID,
     triggers: fixture.triggers ?? null,
@@ -83,7 +91,7 @@ export async function runFixture(connector: LoadedConnector, runtime: ConnectorR
   const actual = actualView(run, fixture);
   if (isDeepStrictEqual(expected, actual)) return { file, description, ok: true, diff: null, error: null };
   const diff = createTwoFilesPatch('expected', 'actual', stringify(expected), stringify(actual), undefined, undefined, { context: 4 });
-  return { file, description, ok: false, diff, error: null };
+  return { file, description, ok: false, diff, error: null, ...('reason' in run.outcome ? { reason: run.outcome.reason } : {}) };
 }
 
 export function fixtureEvent(event: Fixture['event']): EventEnvelope {

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
-import type { Document, LineCounter } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
 
 /** One thing wrong with a manifest, placed as precisely as we can. */
 export interface ManifestProblem {
@@ -71,4 +73,16 @@ export function formatProblem(p: ManifestProblem, cwd = process.cwd()): string {
   const file = path.relative(cwd, p.file) || p.file;
   const place = p.line === null ? file : `${file}:${p.line}:${p.column ?? 1}`;
   return `${place}  ${p.path}  ${p.message}`;
+}
+
+/** The line and column of a pointer in a manifest file, read again (for failures a run reports after loading). */
+export function placePointer(file: string, pointer: string): { line: number | null; column: number | null } {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter });
+    const { line, column } = placeProblem(file, doc, lineCounter, pointer, '');
+    return { line, column };
+  } catch {
+    return { line: null, column: null };
+  }
 }

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from '../core/errors';
 import { USER_AGENT } from '../transport/http-sender';
 import { connectorFailure, evaluateIn } from './connector-failure';
+import { urlSuspects } from './failure-places';
 import type { OutgoingRequest } from './hooks';
 import type { CompiledAction, LoadedConnector } from './compiled-connector';
 import type { ConnectionContext } from './run-types';
@@ -67,7 +68,7 @@ async function renderUrl(r: Rendering): Promise<URL> {
     url = new URL(urlText);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
   } catch {
-    throw failure(r, 'url', new Error(`gave "${secretMasker(ctx)(urlText)}", which is not an absolute http(s) URL; check the link's settings`));
+    throw failure(r, 'url', new Error(`gave "${secretMasker(ctx)(urlText)}", which is not an absolute http(s) URL; ${urlSuspects(connector, action, !action.url && ctx.baseUrl !== undefined)}`));
   }
   for (const [name, template] of action.query) {
     const value = await text(r, `query ${name}`, () => template.render(input, bindings));

@@ -1,7 +1,7 @@
 import type { ValidationProblem } from '../core/errors';
-import { describeErrors } from '../events/validator';
 import { urlProblem } from '../transport/network-guard';
 import type { LoadedConnector } from '../connectors/loader';
+import { settingsProblems } from '../connectors/settings-check';
 
 export interface ConnectionChecksOptions {
   /** Production: webhook URLs must be https and match the connector's url_pattern. */
@@ -36,9 +36,7 @@ export class ConnectionChecks {
   }
 
   config(connector: LoadedConnector, config: Record<string, unknown>): ValidationProblem[] {
-    const validate = connector.configValidator;
-    if (!validate) return Object.keys(config).length === 0 ? [] : [{ path: '/config', message: `connector ${connector.manifest.name} takes no settings` }];
-    return validate(config) ? [] : describeErrors(validate.errors, '/config');
+    return settingsProblems(connector, config);
   }
 
   /**

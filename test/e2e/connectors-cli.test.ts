@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -71,6 +71,106 @@ describe('hookhub connectors', () => {
     writeFileSync(where, typeof content === 'string' ? content : JSON.stringify(content));
     return where;
   };
+
+  // A connector whose URL is the link's credential, as an incoming-webhook connector's is.
+  const hookConnector = (dir: string, url = '{{ $credentials.webhook_url }}'): void => {
+    mkdirSync(path.join(dir, 'hook', 'fixtures'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'hook', 'connector.yaml'),
+      `name: hook
+version: 1.0.0
+title: Hook
+description: posts business names
+auth: { type: webhook_url }
+config:
+  type: object
+  additionalProperties: false
+  properties:
+    username: { type: string, maxLength: 10 }
+actions:
+  post:
+    method: POST
+    url: "${url}"
+    body: '{"content": data.name, "username": $config.username}'
+triggers:
+  - event: business.created
+    actions: [post]
+`,
+    );
+  };
+  const hookFixture = (dir: string, credentials: string, config = '{}'): void =>
+    writeFileSync(
+      path.join(dir, 'hook', 'fixtures', 'created.yaml'),
+      `description: posts the name
+event: { type: business.created, data: { id: b1, name: Acme } }
+credentials: ${credentials}
+config: ${config}
+expect:
+  requests:
+    - { action: post, method: POST, url: "https://discord.example/api/webhooks/1/x", body: { content: Acme } }
+`,
+    );
+
+  it('validate: names a misspelt binding, a setting the schema lacks and an event field the trigger\'s event lacks, with what was meant', async () => {
+    const dir = path.join(scratch, 'slips');
+    hookConnector(dir, '{{ $credential.webhook_url }}');
+    const manifest = path.join(dir, 'hook', 'connector.yaml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('data.name, "username": $config.username', 'data.nme, "username": $config.usrname'));
+    const bad = await cli('validate', dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^error .*hook\/connector\.yaml:14:10 {2}\/actions\/post\/url {2}\$credential is not bound .*; did you mean \$credentials\?$/m);
+    expect(bad.stdout).toMatch(/^error .*hook\/connector\.yaml:15:11 {2}\/actions\/post\/body {2}\$config\.usrname: .*did you mean "username"\?$/m);
+    expect(bad.stdout).toMatch(/^error .*hook\/connector\.yaml:15:11 {2}\/actions\/post\/body {2}data\.nme: .*business\.created.*did you mean "name"\?$/m);
+  });
+
+  it('test: a failing fixture says why the run failed and where in the manifest, before the diff', async () => {
+    const dir = path.join(scratch, 'reason');
+    hookConnector(dir);
+    hookFixture(dir, '{ webhook_url: "discord.example/api/webhooks/1/x" }');
+    const failed = await cli('test', 'hook', '--dir', dir);
+    expect(failed.code).toBe(1);
+    const lines = failed.stdout.split('\n');
+    const reason = lines.findIndex((l) => l.includes("reason: connector hook, action post, url: gave \"[redacted]\", which is not an absolute http(s) URL"));
+    expect(reason).toBeGreaterThan(0);
+    // The URL comes from the link's credential, not its settings: the message says so.
+    expect(lines[reason]).toContain("it is built from $credentials.webhook_url by the connector's actions.post.url: check the link's credentials");
+    expect(lines[reason]).not.toContain("link's settings");
+    expect(lines[reason + 1]).toMatch(/^ {6}at .*hook\/connector\.yaml:14:10 {2}\/actions\/post\/url$/);
+    expect(lines.findIndex((l) => l.includes('+requests: []'))).toBeGreaterThan(reason);
+  });
+
+  it('test: refuses a fixture whose config the settings schema refuses, as linking would', async () => {
+    const dir = path.join(scratch, 'settings');
+    hookConnector(dir);
+    hookFixture(dir, '{ webhook_url: "https://discord.example/api/webhooks/1/x" }', '{ username: "a name far too long", colour: red }');
+    const refused = await cli('test', 'hook', '--dir', dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("its config does not fit the connector's settings schema (linking would refuse it):");
+    expect(refused.stdout).toContain('/config/username must NOT have more than 10 characters');
+    expect(refused.stdout).toContain('/config/colour');
+  });
+
+  it('test: on an invalid manifest says so and lists its problems instead of "0 of 0 passed"', async () => {
+    const dir = path.join(scratch, 'invalid');
+    hookConnector(dir, '{{ $credential.webhook_url }}');
+    hookFixture(dir, '{ webhook_url: "https://discord.example/api/webhooks/1/x" }');
+    const invalid = await cli('test', 'hook', '--dir', dir);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toMatch(/^error .*hook\/connector\.yaml:14:10 {2}\/actions\/post\/url {2}\$credential is not bound/m);
+    expect(invalid.stdout).toContain('1 manifest(s) invalid (problems above), so their fixtures did not run');
+    expect(invalid.stdout).not.toContain('0 of 0');
+  });
+
+  it('map: a URL built by the manifest alone blames the manifest, and the output says where', async () => {
+    const dir = path.join(scratch, 'manifest-url');
+    hookConnector(dir, 'discord.example/{{ $event.data.id }}');
+    const credentials = file('hook-credentials.json', { webhook_url: 'https://discord.example/api/webhooks/1/x' });
+    const mapped = await cli('map', 'hook', file('hook-event.json', { type: 'business.created', data: business }), '--dir', dir, '--credentials', credentials);
+    expect(mapped.code).toBe(1);
+    const printed = JSON.parse(mapped.stdout) as { outcome: { kind: string; reason: string }; at: string };
+    expect(printed.outcome.reason).toContain("it is built by the connector's actions.post.url alone: the manifest is wrong, not the link");
+    expect(printed.at).toMatch(/hook\/connector\.yaml:14:10 {2}\/actions\/post\/url$/);
+  });
 
   it('map: prints the requests a connector would send for an event', async () => {
     const event = file('event.json', { type: 'business.created', data: business });
