@@ -7,7 +7,7 @@ import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob, Handover } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
 import type { OperationalEvents } from '../events/operational-events';
-import type { SubscriptionRecord } from '../subscriptions/model';
+import type { Subscription } from '../subscriptions/model';
 import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
 import type { AttemptRecorder } from './attempt-recorder';
 import { EndpointLimiter, SATURATED } from './endpoint-limiter';
@@ -119,7 +119,7 @@ export class DeliveryWorker {
   }
 
   /** Records the attempt and carries out what follows it: a retry, a dead letter, a disabled subscription. */
-  private async settle(job: DeliveryJob, subscription: SubscriptionRecord, attempted: Attempted): Promise<void> {
+  private async settle(job: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<void> {
     const settlement = settlementOf(job, subscription, attempted, this.clock);
     this.options.metrics.deliveries.inc({ outcome: settlement.outcome.kind === 'success' ? 'success' : settlement.attempt.next });
     await Promise.all([this.options.recorder.record(settlement.attempt), this.retry(settlement), this.deadLetter(settlement)]);
@@ -163,7 +163,7 @@ export class DeliveryWorker {
 }
 
 /** Why a job for a disabled subscription is dead-lettered, and how to have it delivered after all. */
-function disabledMessage(subscription: SubscriptionRecord): string {
+function disabledMessage(subscription: Subscription): string {
   const why = subscription.disabledReason ? ` (${subscription.disabledReason})` : '';
   return `subscription is disabled${why}; re-enable it and replay the dead letter`;
 }

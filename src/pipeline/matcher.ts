@@ -4,7 +4,7 @@ import { getPath } from '../core/json-path';
 import { Memo } from '../core/memo';
 import { ExpressionLimitError, expressionSandbox } from '../core/sandbox/expression-sandbox';
 import type { EventEnvelope } from '../events/envelope';
-import type { FieldFilter, SubscriptionRecord } from '../subscriptions/model';
+import type { FieldFilter, Subscription } from '../subscriptions/model';
 
 export function matchesFieldFilter(envelope: EventEnvelope, filter: FieldFilter): boolean {
   const actual = getPath(envelope, filter.field);
@@ -40,7 +40,7 @@ export class SubscriptionMatcher {
    * Throws an ExpressionLimitError when the JSONata filter hit a sandbox limit:
    * that is the subscription's failure to record, not a quiet non-match.
    */
-  async matches(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<boolean> {
+  async matches(subscription: Subscription, envelope: EventEnvelope): Promise<boolean> {
     if (!this.matchesWithoutFilter(subscription, envelope)) return false;
     return this.filterMatches(subscription, envelope);
   }
@@ -50,19 +50,19 @@ export class SubscriptionMatcher {
    * waited for: 'pending' leaves it to the delivery worker, so one tenant's
    * quarantined filter never holds up routing an event to everyone else.
    */
-  async decide(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<'match' | 'no_match' | 'pending'> {
+  async decide(subscription: Subscription, envelope: EventEnvelope): Promise<'match' | 'no_match' | 'pending'> {
     if (!this.matchesWithoutFilter(subscription, envelope)) return 'no_match';
     if (subscription.filter !== null && expressionSandbox().isQuarantined(subscription.filter)) return 'pending';
     return (await this.filterMatches(subscription, envelope)) ? 'match' : 'no_match';
   }
 
-  private matchesWithoutFilter(subscription: SubscriptionRecord, envelope: EventEnvelope): boolean {
+  private matchesWithoutFilter(subscription: Subscription, envelope: EventEnvelope): boolean {
     if (!subscription.active) return false;
     if (!subscription.events.includes(envelope.type) && !subscription.events.includes('*')) return false;
     return subscription.filters.every((f) => matchesFieldFilter(envelope, f));
   }
 
-  private async filterMatches(subscription: SubscriptionRecord, envelope: EventEnvelope): Promise<boolean> {
+  private async filterMatches(subscription: Subscription, envelope: EventEnvelope): Promise<boolean> {
     if (subscription.filter === null) return true;
     try {
       return (await this.expression(subscription.filter).evaluate(envelope)) === true;

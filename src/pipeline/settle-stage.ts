@@ -1,7 +1,7 @@
 import type { DeliveryJob } from '../broker/port';
 import type { Clock } from '../core/clock';
 import { newId } from '../core/ids';
-import type { DeadLetterReason, SubscriptionRecord } from '../subscriptions/model';
+import type { DeadLetterReason, Subscription } from '../subscriptions/model';
 import type { Outcome } from '../transport/outcome';
 import { retryDelayMs } from '../transport/retry-policy';
 import type { AttemptRecord, DeadLetterRecord } from './model';
@@ -13,7 +13,7 @@ import type { Attempted } from './targets';
  */
 export interface Settlement {
   job: DeliveryJob;
-  subscription: SubscriptionRecord;
+  subscription: Subscription;
   outcome: Outcome;
   attempt: AttemptRecord;
   /** The next attempt comes back after this long; null when there is none. */
@@ -23,7 +23,7 @@ export interface Settlement {
 }
 
 /** Decides what follows an attempt (done, a retry on the subscription's ladder, or a dead letter) and its record. */
-export function settlementOf(job: DeliveryJob, subscription: SubscriptionRecord, attempted: Attempted, clock: Clock): Settlement {
+export function settlementOf(job: DeliveryJob, subscription: Subscription, attempted: Attempted, clock: Clock): Settlement {
   const { result, outcome } = attempted;
   let retryInMs: number | null = null;
   let deadReason: DeadLetterReason | null = null;

@@ -111,9 +111,6 @@ export type SubscriptionKind = Subscription['kind'];
 /** The subscription of one kind. */
 export type SubscriptionOf<K extends SubscriptionKind> = Extract<Subscription, { kind: K }>;
 
-/** Either kind, as stored: the name the repositories and most readers use. */
-export type SubscriptionRecord = Subscription;
-
 type Changeable<T> = Omit<T, 'id' | 'tenantId' | 'kind' | 'createdAt' | 'updatedAt'>;
 
 /** The fields of a webhook subscription that change after creation (signing.algorithm is fixed at creation). */

@@ -12,7 +12,7 @@ import { DeliveryTargets } from '../../src/pipeline/targets';
 import type { DeliveryTarget, TargetResult } from '../../src/pipeline/targets';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
 import type { Store } from '../../src/store/store';
-import type { SubscriptionKind, SubscriptionRecord } from '../../src/subscriptions/model';
+import type { Subscription, SubscriptionKind } from '../../src/subscriptions/model';
 import { SubscriptionCache } from '../../src/subscriptions/subscription-cache';
 import type { LoadedSubscription } from '../../src/subscriptions/subscription-cache';
 
@@ -37,7 +37,7 @@ class FakeTarget implements DeliveryTarget {
 
 const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
 
-function subscription(kind: SubscriptionKind): SubscriptionRecord {
+function subscription(kind: SubscriptionKind): Subscription {
   const now = new Date();
   const common = {
     id: `sub_${randomBytes(4).toString('hex')}`,
@@ -57,7 +57,7 @@ function subscription(kind: SubscriptionKind): SubscriptionRecord {
     : { ...common, kind, integration: { connectionId: 'conn_1', connector: 'crm', triggers: null, qualification: null } };
 }
 
-function jobFor(sub: SubscriptionRecord): DeliveryJob {
+function jobFor(sub: Subscription): DeliveryJob {
   return {
     webhookId: `msg_${randomBytes(4).toString('hex')}`,
     tenantId: sub.tenantId,

@@ -1,4 +1,4 @@
-import type { IntegrationSubscription, SubscriptionKind, SubscriptionOf, SubscriptionRecord } from '../../subscriptions/model';
+import type { IntegrationSubscription, Subscription, SubscriptionKind, SubscriptionOf } from '../../subscriptions/model';
 import type { PageRequest } from '../../core/page';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import { clone, cloneOrNull, duplicateKey, ownedBy, paginate } from './tables';
@@ -24,7 +24,7 @@ export function memorySubscriptions(tables: MemoryTables): SubscriptionRepositor
     async updateSubscription(tenantId, id, patch) {
       const found = ownedBy(subscriptions, tenantId, id);
       if (!found) return null;
-      const updated = { ...found, ...clone(patch), updatedAt: new Date() } as SubscriptionRecord;
+      const updated = { ...found, ...clone(patch), updatedAt: new Date() } as Subscription;
       subscriptions.set(id, updated);
       return clone(updated);
     },

@@ -2,13 +2,13 @@ import type { ApiKeyRecord, AuditEntry } from '../../access/model';
 import type { Page, PageRequest } from '../../core/page';
 import type { ConnectionRecord, OAuthStateRecord, SyncCountRow } from '../../integrations/model';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
-import type { SubscriptionRecord } from '../../subscriptions/model';
+import type { Subscription } from '../../subscriptions/model';
 
 /** Everything the memory adapter holds, shared by its aggregates (sealed values span three of them). */
 export class MemoryTables {
   readonly apiKeys = new Map<string, ApiKeyRecord>();
   readonly auditEntries = new Map<string, AuditEntry>();
-  readonly subscriptions = new Map<string, SubscriptionRecord>();
+  readonly subscriptions = new Map<string, Subscription>();
   readonly connections = new Map<string, ConnectionRecord>();
   readonly oauthStates = new Map<string, OAuthStateRecord>();
   readonly leases = new Map<string, { owner: string; expiresAt: number }>();
