@@ -111,6 +111,7 @@ export type SubscriptionKind = Subscription['kind'];
 /** The subscription of one kind. */
 export type SubscriptionOf<K extends SubscriptionKind> = Extract<Subscription, { kind: K }>;
 
+/** What a patch may carry: everything but identity, kind and the timestamps the store keeps. */
 type Changeable<T> = Omit<T, 'id' | 'tenantId' | 'kind' | 'createdAt' | 'updatedAt'>;
 
 /** The fields of a webhook subscription that change after creation (signing.algorithm is fixed at creation). */
