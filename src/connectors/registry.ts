@@ -80,11 +80,25 @@ export class ConnectorRegistry {
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => {
         this.reloadTimer = null;
-        this.load();
-        this.options.logger.info({ changed: path.relative(this.options.dir, file) }, `connectors reloaded: ${this.list().map((c) => `${c.manifest.name}@${c.manifest.version}`).join(', ') || 'none'}`);
+        this.reload(path.relative(this.options.dir, file));
       }, 150);
     });
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  }
+
+  /** Loads again after a change, and says what is served now: a refused manifest is not "reloaded", its previous version stays. */
+  reload(changed: string): void {
+    this.load();
+    const serving = this.list().map((c) => `${c.manifest.name}@${c.manifest.version}`).join(', ') || 'none';
+    const refused = [...new Set(this.currentProblems.map((p) => path.relative(this.options.dir, p.file).split(path.sep)[0] ?? p.file))];
+    if (refused.length === 0) {
+      this.options.logger.info({ changed }, `connectors reloaded: ${serving}`);
+      return;
+    }
+    this.options.logger.warn(
+      { changed, refused },
+      `connectors not reloaded: ${refused.join(', ')} refused (invalid manifest, problems above; the previous version of each is kept, if there was one); serving ${serving}`,
+    );
   }
 
   onReload(listener: () => void): () => void {
