@@ -183,8 +183,11 @@ export class ConnectorRuntime {
         ok = false;
       }
     }
-    const error = ok ? null : masker(http.error ?? `the API answered ${http.status}: ${(http.body ?? '').slice(0, 300)}`);
-    return { ok, status: http.status, durationMs: http.durationMs, error };
+    if (ok) return { ok, status: http.status, durationMs: http.durationMs, error: null };
+    // The manifest's error rules say what an answer means ("the webhook URL is revoked"), better than the raw answer.
+    const verdict = await judgeResponse(connector.errors, http, body);
+    const error = verdict.kind !== 'success' ? verdict.reason : (http.error ?? `the API answered ${http.status}: ${(http.body ?? '').slice(0, 300)}`);
+    return { ok, status: http.status, durationMs: http.durationMs, error: masker(error) };
   }
 
   /** Compiles a tenant's expression from a link's config; a syntax error is a HubError with its place. */

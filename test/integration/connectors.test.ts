@@ -118,7 +118,10 @@ describe('slack', () => {
     const revoked = slack.createWebhook();
     slack.setState(revoked, 'revoked');
     const conId = String((await api('POST', '/v1/connections', { connector: 'slack', credentials: { webhook_url: revoked } })).body['id']);
-    expect((await api('POST', `/v1/connections/${conId}/check`)).body).toMatchObject({ ok: false, status: 403 });
+    // The health check says what the manifest says a 403 means, not Slack's raw answer.
+    const check = (await api('POST', `/v1/connections/${conId}/check`)).body;
+    expect(check).toMatchObject({ ok: false, status: 403, error: expect.stringContaining('Slack says the webhook URL is revoked') });
+    expect((await api('GET', `/v1/connections/${conId}`)).body).toMatchObject({ lastError: check['error'] });
     const intId = String((await api('POST', '/v1/integrations', { connection: conId, events: ['review.moderated'] })).body['id']);
     const published = await api('POST', '/v1/events', { type: 'review.moderated', data: { id: id('rev'), business_id: id('biz'), action: 'removed', moderated_at: '2026-11-01T10:00:00Z' } });
     expect(published.status).toBe(202);
