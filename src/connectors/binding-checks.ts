@@ -72,6 +72,8 @@ export function bindingProblems(m: ConnectorManifest, mappingSource: (file: stri
   }
   (m.errors ?? []).forEach((rule, i) => {
     if (typeof rule.body === 'string') check(`/errors/${i}/body`, rule.body, response);
+    const backoff: unknown = rule.backoff;
+    if (backoff !== null && typeof backoff === 'object' && 'expression' in backoff && typeof backoff.expression === 'string') check(`/errors/${i}/backoff/expression`, backoff.expression, response);
   });
   if (typeof m.health_check?.healthy === 'string') check('/health_check/healthy', m.health_check.healthy, response);
   return problems;
@@ -154,7 +156,7 @@ function actionScope(shapes: LinkShapes, events: string[], unmapped: boolean): S
 
 /** Expressions over an API's response: the parsed body as input, $status and $headers. */
 function responseScope(): Scope {
-  return { input: null, variables: new Map<string, Shape>([['status', null], ['headers', null]]), where: 'an expression over the response (response.id, response.created, errors[].body, health_check.healthy)' };
+  return { input: null, variables: new Map<string, Shape>([['status', null], ['headers', null]]), where: 'an expression over the response (response.id, response.created, errors[].body, errors[].backoff.expression, health_check.healthy)' };
 }
 
 /** The envelope of these event types; null when one is "*" or unknown (any event: nothing to check against). */

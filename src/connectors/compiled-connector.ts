@@ -1,7 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { CompiledExpression } from '../core/jsonata';
 import type { BeforeRequestHook } from './hooks';
-import type { ConnectorManifest, ErrorRuleSpec, StatusMatch } from './manifest';
+import type { ConnectorManifest, ErrorRuleSpec, HeaderBackoff, StatusMatch } from './manifest';
 import type { Template } from './template';
 
 export interface CompiledAction {
@@ -36,7 +36,8 @@ export interface CompiledErrorRule {
   statuses: StatusMatch[] | null;
   body: CompiledExpression | null;
   action: ErrorRuleSpec['action'];
-  backoff: ErrorRuleSpec['backoff'] | null;
+  /** A header to read, or an expression over the parsed body; null: Retry-After. */
+  backoff: HeaderBackoff | { expression: CompiledExpression; unit: 'seconds' | 'milliseconds' } | null;
   message: string | null;
 }
 

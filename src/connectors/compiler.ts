@@ -4,13 +4,13 @@ import type { ValidateFunction } from 'ajv';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { isEventType } from '../events/catalog';
-import type { CompiledAction, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import type { CompiledAction, CompiledErrorRule, CompiledTrigger, LoadedConnector } from './compiled-connector';
 import { bindingProblems } from './binding-checks';
 import { BEFORE_REQUEST_HOOKS } from './hooks';
 import type { BeforeRequestHook } from './hooks';
 import { connectorAjv } from './schema';
 import { majorOf } from './manifest';
-import type { ActionSpec, ConnectorManifest, TriggerSpec } from './manifest';
+import type { ActionSpec, ConnectorManifest, ErrorRuleSpec, TriggerSpec } from './manifest';
 import type { ManifestProblem } from './manifest-problems';
 import { Template } from './template';
 
@@ -51,7 +51,7 @@ export class Compiler {
       statuses: rule.status === undefined ? null : Array.isArray(rule.status) ? rule.status : [rule.status],
       body: rule.body === undefined ? null : this.expression(`/errors/${i}/body`, rule.body),
       action: rule.action,
-      backoff: rule.backoff ?? null,
+      backoff: this.backoff(`/errors/${i}/backoff`, rule.backoff),
       message: rule.message ?? null,
     }));
     let healthCheck: LoadedConnector['healthCheck'] = null;
@@ -158,6 +158,14 @@ export class Compiler {
         ? { type: spec.external_ref.type, key: this.template(`${where}/external_ref/key`, spec.external_ref.key, 'raw'), reuse: spec.external_ref.reuse ?? false }
         : null,
     };
+  }
+
+  /** A rule's backoff: a header as given, or the body's expression compiled. */
+  private backoff(pointer: string, spec: ErrorRuleSpec['backoff']): CompiledErrorRule['backoff'] {
+    if (spec === undefined) return null;
+    if ('header' in spec) return spec;
+    const expression = this.expression(`${pointer}/expression`, spec.expression);
+    return expression ? { expression, unit: spec.unit ?? 'seconds' } : null;
   }
 
   private compileConfig(schema: Record<string, unknown> | undefined): { validator: ValidateFunction | null; secretPaths: string[][]; jsonataFields: Set<string> } {

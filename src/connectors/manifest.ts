@@ -53,11 +53,23 @@ export type StatusMatch = number | string;
 
 export type ErrorAction = 'retry' | 'fail' | 'refresh_token_then_retry' | 'success';
 
+/** The delay a response gives in a header. */
+export interface HeaderBackoff {
+  header: string;
+  format?: 'seconds' | 'epoch_seconds' | 'epoch_millis';
+}
+
+/** The delay a response gives in its body: JSONata over the parsed body, a number of `unit`s. */
+export interface BodyBackoff {
+  expression: string;
+  unit?: 'seconds' | 'milliseconds';
+}
+
 export interface ErrorRuleSpec {
   status?: StatusMatch | StatusMatch[];
   body?: string;
   action: ErrorAction;
-  backoff?: { header: string; format?: 'seconds' | 'epoch_seconds' | 'epoch_millis' };
+  backoff?: HeaderBackoff | BodyBackoff;
   message?: string;
 }
 

@@ -56,7 +56,7 @@ export async function judgeResponse(rules: readonly CompiledErrorRule[], result:
       case 'refresh_token_then_retry':
         return { kind: 'refresh', reason };
       case 'retry':
-        return { kind: 'retry', retryAfterMs: backoffFrom(rule, result.headers, now), reason };
+        return { kind: 'retry', retryAfterMs: await backoffFrom(rule, result, body, now), reason };
     }
   }
   if (status >= 200 && status < 300) return { kind: 'success' };
@@ -72,14 +72,27 @@ function statusMatches(match: StatusMatch, status: number): boolean {
 }
 
 /**
- * The delay a retry rule reads: its backoff header in the declared format, or
- * Retry-After when the rule names none. A header that is missing or unreadable
- * gives null, and the subscription's own schedule applies.
+ * The delay a retry rule reads: its backoff header in the declared format, its
+ * expression over the parsed body (a number of seconds or milliseconds), or
+ * Retry-After when the rule names none. Every value is read as headerDelayMs
+ * reads a header (decimals accepted): one that is missing, negative or
+ * unreadable gives null, and the subscription's own schedule applies.
  */
-function backoffFrom(rule: CompiledErrorRule, headers: Record<string, string>, now: number): number | null {
+async function backoffFrom(rule: CompiledErrorRule, result: HttpResult, body: unknown, now: number): Promise<number | null> {
   const backoff = rule.backoff;
+  const headers = result.headers;
   if (!backoff) return headerDelayMs(headers['retry-after'], 'seconds', now);
-  return headerDelayMs(headers[backoff.header.toLowerCase()], backoff.format ?? 'seconds', now);
+  if ('header' in backoff) return headerDelayMs(headers[backoff.header.toLowerCase()], backoff.format ?? 'seconds', now);
+  let value: unknown;
+  try {
+    value = await backoff.expression.evaluate(body, { status: result.status, headers });
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'number' && typeof value !== 'string') return null;
+  // A number is written out in plain digits (1e-7 would not be), so the header's reader takes it as is.
+  const text = typeof value === 'number' ? (Number.isFinite(value) && value >= 0 ? value.toFixed(3).replace(/\.?0+$/, '') : 'unreadable') : value;
+  return headerDelayMs(text, backoff.unit === 'milliseconds' ? 'millis' : 'seconds', now);
 }
 
 function describe(status: number, body: string | null): string {

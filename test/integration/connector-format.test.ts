@@ -1,0 +1,90 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { businessCreated, hubPerFile, waitForAttempts } from '../support/test-hub';
+import type { TenantApi } from '../support/test-hub';
+
+/**
+ * What a connector's manifest says about its API's answers, through the whole pipeline (RabbitMQ's
+ * retry ladder, the store's attempts and dead letters, operational events): a delay given in the
+ * response body, and an answer that says the link itself is dead.
+ */
+const connectorsDir = mkdtempSync(path.join(os.tmpdir(), 'hh-connector-format-'));
+mkdirSync(path.join(connectorsDir, 'chat-api'));
+// An API like Discord's webhooks: a 429 says how long to wait in its JSON body; code 10015 says the webhook is gone.
+writeFileSync(
+  path.join(connectorsDir, 'chat-api', 'connector.yaml'),
+  `name: chat-api
+version: 1.0.0
+title: Chat API
+description: An API that gives its retry delay in the body and can say a link is dead.
+auth: { type: none }
+config:
+  type: object
+  required: [url]
+  properties:
+    url: { type: string }
+actions:
+  send:
+    method: POST
+    url: "{{ $config.url }}"
+triggers:
+  - event: business.created
+    actions: [send]
+    mapping: "{ 'name': data.name }"
+errors:
+  - status: 429
+    action: retry
+    backoff: { expression: "retry_after", unit: seconds }
+`,
+);
+
+const shared = hubPerFile({ env: { HOOKHUB_CONNECTORS_DIR: connectorsDir } });
+const { receiver, tenant } = shared;
+
+afterAll(() => rmSync(connectorsDir, { recursive: true, force: true }));
+
+// With a minute as the first step of their own schedule, a retry within seconds can only be the body's.
+const SLOW_SCHEDULE = { initialDelaySeconds: 60 };
+
+async function integration(api: TenantApi, url: string, retryConfig: Record<string, unknown> = SLOW_SCHEDULE): Promise<{ connectionId: string; integrationId: string }> {
+  const connection = await api('POST', '/v1/connections', { connector: 'chat-api', config: { url } });
+  expect(connection.status).toBe(201);
+  const created = await api('POST', '/v1/integrations', { connection: connection.body['id'], events: ['business.created'], retryConfig });
+  expect(created.status).toBe(201);
+  return { connectionId: String(connection.body['id']), integrationId: String(created.body['id']) };
+}
+
+const tooMany = (retryAfter: unknown) => ({
+  status: 429,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfter, global: false }),
+});
+
+describe('a connector whose API gives the retry delay in the response body', () => {
+  it('is retried no earlier than the body says (1.5 s), and the attempt says when', async () => {
+    const api = await tenant();
+    const r = await receiver((_req, nth) => (nth === 1 ? tooMany(1.5) : { status: 204 }));
+    const { integrationId } = await integration(api, r.url);
+    await api('POST', '/v1/events', businessCreated());
+    const requests = await r.waitFor(2, 15_000);
+    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1500);
+    expect(requests[1]!.at - requests[0]!.at).toBeLessThan(5000);
+    const attempts = await waitForAttempts(api, integrationId, 2);
+    const first = attempts.find((a) => a['attempt'] === 1)!;
+    expect(first).toMatchObject({ status: 'failed', next: 'retry', httpStatus: 429 });
+    expect(Date.parse(String(first['nextAttemptAt'])) - Date.parse(String(first['createdAt']))).toBe(1500);
+  });
+
+  it("caps the body's delay at the integration's maxBackoffSeconds", async () => {
+    const api = await tenant();
+    const r = await receiver((_req, nth) => (nth === 1 ? tooMany(30) : { status: 204 }));
+    const { integrationId } = await integration(api, r.url, { ...SLOW_SCHEDULE, maxBackoffSeconds: 1 });
+    await api('POST', '/v1/events', businessCreated());
+    const requests = await r.waitFor(2, 15_000);
+    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(requests[1]!.at - requests[0]!.at).toBeLessThan(5000);
+    const first = (await waitForAttempts(api, integrationId, 2)).find((a) => a['attempt'] === 1)!;
+    expect(Date.parse(String(first['nextAttemptAt'])) - Date.parse(String(first['createdAt']))).toBe(1000);
+  });
+});

@@ -1,0 +1,131 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadManifest } from '../../src/connectors/loader';
+import type { LoadedConnector, ManifestProblem } from '../../src/connectors/loader';
+import { ConnectorRuntime } from '../../src/connectors/runtime';
+import type { ConnectionContext, RunResult } from '../../src/connectors/runtime';
+import type { OutgoingRequest } from '../../src/connectors/hooks';
+import type { HttpResult } from '../../src/transport/http-sender';
+
+/**
+ * What a manifest can say about an API's answers and requests, run through the compiler and the
+ * runtime as the hub runs them: each manifest is written to a temp dir, loaded, and run against
+ * canned answers.
+ */
+const root = mkdtempSync(path.join(os.tmpdir(), 'hh-connector-features-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let count = 0;
+/** Writes a manifest (the common head plus `rest`) and loads it. */
+function load(rest: string): { connector: LoadedConnector | null; problems: ManifestProblem[] } {
+  const name = `feat-${++count}`;
+  mkdirSync(path.join(root, name));
+  const file = path.join(root, name, 'connector.yaml');
+  writeFileSync(
+    file,
+    `name: ${name}
+version: 1.0.0
+title: Features
+description: a connector for one test
+auth: { type: webhook_url }
+${rest}`,
+  );
+  const result = loadManifest(file, root);
+  return result.ok ? { connector: result.connector, problems: [] } : { connector: null, problems: result.problems };
+}
+
+function loaded(rest: string): LoadedConnector {
+  const { connector, problems } = load(rest);
+  expect(problems).toEqual([]);
+  return connector!;
+}
+
+const ACTIONS = `actions:
+  post:
+    method: POST
+    url: "{{ $credentials.webhook_url }}"
+    body: '{"content": data.name}'
+triggers:
+  - event: business.created
+    actions: [post]
+`;
+
+const SECRET_URL = 'https://api.example.com/webhooks/123/s3cr3t-t0ken';
+const ctx = (): ConnectionContext => ({ connectionId: 'con_1', config: {}, credentials: { webhook_url: SECRET_URL }, metadata: {} });
+const event = { id: 'evt_1', type: 'business.created', version: '1.0', timestamp: '2026-12-01T00:00:00Z', data: { id: 'biz_1', name: 'Cafe' } };
+
+/** Runs the connector once against `answers` (one per request, the last repeated); returns the result and the requests sent. */
+async function run(connector: LoadedConnector, answers: Array<Partial<HttpResult> & { json?: unknown }>, webhookId = 'msg_1'): Promise<{ result: RunResult; sent: OutgoingRequest[] }> {
+  const sent: OutgoingRequest[] = [];
+  const transport = {
+    send: async (_action: string, request: OutgoingRequest): Promise<HttpResult> => {
+      const a = answers[Math.min(sent.length, answers.length - 1)]!;
+      sent.push(request);
+      const body = a.json === undefined ? (a.body ?? '') : JSON.stringify(a.json);
+      const headers = a.json === undefined ? (a.headers ?? {}) : { 'content-type': 'application/json', ...a.headers };
+      return { status: a.status ?? 200, headers, body, durationMs: 1, error: null, errorCode: null };
+    },
+  };
+  const result = await new ConnectorRuntime().run(connector, event, ctx(), { webhookId, triggers: null, transport });
+  return { result, sent };
+}
+
+describe('errors[].backoff from the response body', () => {
+  const connector = (unit = '') =>
+    loaded(`${ACTIONS}errors:
+  - status: 429
+    action: retry
+    backoff: { expression: "retry_after"${unit} }
+`);
+
+  it.each([
+    [1.5, 1500],
+    [64.57, 64570],
+    ['0.25', 250],
+    [0, 0],
+  ])('reads %j seconds from the body as %i ms', async (retryAfter, ms) => {
+    const { result } = await run(connector(), [{ status: 429, json: { message: 'You are being rate limited.', retry_after: retryAfter, global: false } }]);
+    expect(result.outcome).toMatchObject({ kind: 'retry', retryAfterMs: ms });
+  });
+
+  it('reads milliseconds when the rule says so', async () => {
+    const { result } = await run(connector(', unit: milliseconds'), [{ status: 429, json: { retry_after: 1500.5 } }]);
+    expect(result.outcome).toMatchObject({ kind: 'retry', retryAfterMs: 1501 });
+  });
+
+  it.each([
+    ['a missing', { message: 'slow down' }],
+    ['a negative', { retry_after: -1 }],
+    ['a non-numeric', { retry_after: 'soon' }],
+    ['a date-like', { retry_after: '1.5.2001' }],
+    ['an object', { retry_after: { s: 1 } }],
+  ])('treats %s value as absent (the subscription’s own schedule), never as a retry at once', async (_what, json) => {
+    const { result } = await run(connector(), [{ status: 429, json }]);
+    expect(result.outcome).toMatchObject({ kind: 'retry', retryAfterMs: null });
+  });
+
+  it('treats a body that is not JSON as absent', async () => {
+    const { result } = await run(connector(), [{ status: 429, body: 'Too Many Requests', headers: { 'content-type': 'text/plain' } }]);
+    expect(result.outcome).toMatchObject({ kind: 'retry', retryAfterMs: null });
+  });
+
+  it('reports a backoff expression that does not parse, at its place', () => {
+    const { problems } = load(`${ACTIONS}errors:
+  - status: 429
+    action: retry
+    backoff: { expression: "retry_after +" }
+`);
+    expect(problems).toEqual([expect.objectContaining({ path: '/errors/0/backoff/expression' })]);
+  });
+
+  it('refuses a backoff that gives both a header and an expression', () => {
+    const { problems } = load(`${ACTIONS}errors:
+  - status: 429
+    action: retry
+    backoff: { header: Retry-After, expression: "retry_after" }
+`);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]!.path).toMatch(/^\/errors\/0\/backoff/);
+  });
+});
