@@ -72,6 +72,7 @@ export function bindingProblems(m: ConnectorManifest, mappingSource: (file: stri
   }
   (m.errors ?? []).forEach((rule, i) => {
     if (typeof rule.body === 'string') check(`/errors/${i}/body`, rule.body, response);
+    template(`/errors/${i}/message`, rule.message, messageScope());
     const backoff: unknown = rule.backoff;
     if (backoff !== null && typeof backoff === 'object' && 'expression' in backoff && typeof backoff.expression === 'string') check(`/errors/${i}/backoff/expression`, backoff.expression, response);
   });
@@ -157,6 +158,11 @@ function actionScope(shapes: LinkShapes, events: string[], unmapped: boolean): S
 /** Expressions over an API's response: the parsed body as input, $status and $headers. */
 function responseScope(): Scope {
   return { input: null, variables: new Map<string, Shape>([['status', null], ['headers', null]]), where: 'an expression over the response (response.id, response.created, errors[].body, errors[].backoff.expression, health_check.healthy)' };
+}
+
+/** An error rule's message placeholders: the parsed body as input, and as $body; $status and $headers. */
+function messageScope(): Scope {
+  return { input: null, variables: new Map<string, Shape>([['body', null], ['status', null], ['headers', null]]), where: "an error rule's message" };
 }
 
 /** The envelope of these event types; null when one is "*" or unknown (any event: nothing to check against). */

@@ -38,7 +38,8 @@ export interface CompiledErrorRule {
   action: ErrorRuleSpec['action'];
   /** A header to read, or an expression over the parsed body; null: Retry-After. */
   backoff: HeaderBackoff | { expression: CompiledExpression; unit: 'seconds' | 'milliseconds' } | null;
-  message: string | null;
+  /** What the delivery says when the rule matches; {{ }} placeholders read the response. */
+  message: Template | null;
 }
 
 export interface LoadedConnector {

@@ -52,7 +52,7 @@ export class Compiler {
       body: rule.body === undefined ? null : this.expression(`/errors/${i}/body`, rule.body),
       action: rule.action,
       backoff: this.backoff(`/errors/${i}/backoff`, rule.backoff),
-      message: rule.message ?? null,
+      message: rule.message === undefined ? null : this.template(`/errors/${i}/message`, rule.message, 'raw'),
     }));
     let healthCheck: LoadedConnector['healthCheck'] = null;
     if (m.health_check) {

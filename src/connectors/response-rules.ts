@@ -2,6 +2,7 @@ import { headerDelayMs } from '../transport/retry-policy';
 import type { HttpResult } from '../transport/http-sender';
 import type { CompiledErrorRule } from './compiled-connector';
 import type { StatusMatch } from './manifest';
+import type { Template } from './template';
 
 export type ResponseVerdict =
   | { kind: 'success' }
@@ -47,7 +48,7 @@ export async function judgeResponse(rules: readonly CompiledErrorRule[], result:
       }
       if (matched !== true) continue;
     }
-    const reason = rule.message ?? describe(status, result.body);
+    const reason = rule.message ? await messageOf(rule.message, result, body) : describe(status, result.body);
     switch (rule.action) {
       case 'success':
         return { kind: 'success' };
@@ -93,6 +94,23 @@ async function backoffFrom(rule: CompiledErrorRule, result: HttpResult, body: un
   // A number is written out in plain digits (1e-7 would not be), so the header's reader takes it as is.
   const text = typeof value === 'number' ? (Number.isFinite(value) && value >= 0 ? value.toFixed(3).replace(/\.?0+$/, '') : 'unreadable') : value;
   return headerDelayMs(text, backoff.unit === 'milliseconds' ? 'millis' : 'seconds', now);
+}
+
+/** The longest text a message takes from one placeholder: an API's error, not its whole answer. */
+const MESSAGE_VALUE_LIMIT = 300;
+
+/**
+ * A rule's message with its placeholders filled from the response: the parsed body as input,
+ * $body, $status and $headers bound; each value cut to MESSAGE_VALUE_LIMIT characters, with the
+ * whitespace of the answer collapsed. A placeholder that fails leaves the message without the
+ * answer's text. The runtime masks the link's secrets in the result.
+ */
+async function messageOf(message: Template, result: HttpResult, body: unknown): Promise<string> {
+  try {
+    return (await message.render(body, { body, status: result.status, headers: result.headers }, MESSAGE_VALUE_LIMIT)).replace(/\s+/g, ' ').trim();
+  } catch {
+    return `${message.source} (the API answered ${result.status ?? 'nothing'})`;
+  }
 }
 
 function describe(status: number, body: string | null): string {

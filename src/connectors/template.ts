@@ -28,7 +28,8 @@ export class Template {
     if (last < source.length) this.parts.push(source.slice(last));
   }
 
-  async render(input: unknown, bindings: Record<string, unknown>): Promise<string> {
+  /** `maxValueLength`: each placeholder's value is cut to this many characters (text from a response, in a message). */
+  async render(input: unknown, bindings: Record<string, unknown>, maxValueLength?: number): Promise<string> {
     let out = '';
     const whole = this.parts.length === 1;
     for (const part of this.parts) {
@@ -37,7 +38,8 @@ export class Template {
         continue;
       }
       const value = await part.evaluate(input, bindings);
-      const text = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+      let text = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+      if (maxValueLength !== undefined && text.length > maxValueLength) text = `${text.slice(0, maxValueLength - 1)}…`;
       out += this.mode === 'path' && !whole ? encodeURIComponent(text) : text;
     }
     return out;

@@ -129,3 +129,49 @@ describe('errors[].backoff from the response body', () => {
     expect(problems[0]!.path).toMatch(/^\/errors\/0\/backoff/);
   });
 });
+
+describe("errors[].message with the API's own words", () => {
+  const connector = () =>
+    loaded(`${ACTIONS}errors:
+  - status: 400
+    body: "code = 50006"
+    action: fail
+    message: "Discord refused the message: {{ message }} (code {{ $body.code }}, HTTP {{ $status }})"
+  - status: 400
+    action: fail
+    message: "The API refused the request: {{ $body.error }}"
+`);
+
+  it("puts the answer's text in the failure, from the body as input or as $body", async () => {
+    const { result } = await run(connector(), [{ status: 400, json: { message: 'Cannot send an empty message', code: 50006 } }]);
+    expect(result.outcome).toEqual({ kind: 'fail', reason: 'post: Discord refused the message: Cannot send an empty message (code 50006, HTTP 400)' });
+    expect(result.steps[0]!.error).toBe('Discord refused the message: Cannot send an empty message (code 50006, HTTP 400)');
+  });
+
+  it("cuts a long answer to 300 characters and collapses its whitespace", async () => {
+    const { result } = await run(connector(), [{ status: 400, json: { error: `${'x'.repeat(200)}\n\n${'y'.repeat(500)}` } }]);
+    const reason = (result.outcome as { reason: string }).reason;
+    expect(reason).toBe(`post: The API refused the request: ${'x'.repeat(200)} ${'y'.repeat(97)}…`);
+  });
+
+  it("masks the link's secrets the answer repeats", async () => {
+    const { result } = await run(connector(), [{ status: 400, json: { error: `unknown webhook ${SECRET_URL}` } }]);
+    const reason = (result.outcome as { reason: string }).reason;
+    expect(reason).not.toContain('s3cr3t-t0ken');
+    expect(reason).toBe('post: The API refused the request: unknown webhook https://api.example.com/[redacted]');
+  });
+
+  it('leaves the placeholder empty when the body is not JSON', async () => {
+    const { result } = await run(connector(), [{ status: 400, body: '<html>Bad Request</html>', headers: { 'content-type': 'text/html' } }]);
+    expect(result.outcome).toEqual({ kind: 'fail', reason: 'post: The API refused the request:' });
+  });
+
+  it('reports a misspelt binding in a message, with a guess', () => {
+    const { problems } = load(`${ACTIONS}errors:
+  - status: 400
+    action: fail
+    message: "refused: {{ $bdy.message }}"
+`);
+    expect(problems).toEqual([expect.objectContaining({ path: '/errors/0/message', message: expect.stringContaining('$body') })]);
+  });
+});
