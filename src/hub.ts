@@ -33,6 +33,7 @@ import { OAuthLinker } from './integrations/oauth-linker';
 import { TokenManager } from './integrations/token-manager';
 import { ConnectionVault } from './integrations/connection-vault';
 import { announceGrantLost } from './integrations/grant-lost';
+import { announceLinkBroken } from './integrations/link-broken';
 import { SyncStats } from './integrations/sync-stats';
 import { EventRouter } from './pipeline/event-router';
 import { SubscriptionMatcher } from './pipeline/matcher';
@@ -141,6 +142,11 @@ export class Hub {
       production: config.production,
       allowPrivateNetworks: config.allowPrivateNetworks,
       connectorEnv: config.connectorEnv,
+      onBroken: announceLinkBroken(operational),
+      // A broken or unlinked connection fixed with new settings or credentials: its parked deliveries are replayed.
+      onRepaired: async (connection) => {
+        await replays.resumeParked(connection.tenantId, connection.id);
+      },
     });
     this.syncStats = new SyncStats(this.store, this.logger);
     this.connectionJobs = new ConnectionJobs({

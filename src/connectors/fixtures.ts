@@ -24,7 +24,7 @@ interface Fixture {
   responses?: Record<string, { status?: number; headers?: Record<string, string>; body?: unknown }>;
   expect: {
     requests?: Array<{ action: string; method: string; url: string; headers?: Record<string, string>; body?: unknown }>;
-    outcome?: 'succeeded' | 'skipped' | 'failed' | 'retry';
+    outcome?: 'succeeded' | 'skipped' | 'failed' | 'retry' | 'broken';
     error?: string;
     external_id?: string;
     retry_after_ms?: number | null;
@@ -159,7 +159,7 @@ function defaultOutcome(expect: Fixture['expect']): NonNullable<Fixture['expect'
 function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
   const { kind } = run.outcome;
   const view: Record<string, unknown> = {
-    outcome: kind === 'success' ? 'succeeded' : kind === 'skipped' ? 'skipped' : kind === 'retry' ? 'retry' : 'failed',
+    outcome: kind === 'success' ? 'succeeded' : kind === 'skipped' || kind === 'retry' || kind === 'broken' ? kind : 'failed',
     requests: run.requests.map(({ action, request }, i) => requestView(action, request, f.expect.requests?.[i])),
   };
   if (f.expect.error !== undefined) {

@@ -51,7 +51,7 @@ export interface TriggerSpec {
 
 export type StatusMatch = number | string;
 
-export type ErrorAction = 'retry' | 'fail' | 'refresh_token_then_retry' | 'success';
+export type ErrorAction = 'retry' | 'fail' | 'refresh_token_then_retry' | 'success' | 'broken';
 
 /** The delay a response gives in a header. */
 export interface HeaderBackoff {

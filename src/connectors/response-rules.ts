@@ -8,7 +8,9 @@ export type ResponseVerdict =
   | { kind: 'success' }
   | { kind: 'retry'; retryAfterMs: number | null; reason: string }
   | { kind: 'fail'; reason: string }
-  | { kind: 'refresh'; reason: string };
+  | { kind: 'refresh'; reason: string }
+  /** The link itself is dead (a deleted webhook, a revoked key): no later delivery through it can succeed until it is fixed. */
+  | { kind: 'broken'; reason: string };
 
 /** The response body as JSON when it is JSON, else the text (or null when there was none). */
 export function parseBody(result: HttpResult): unknown {
@@ -56,6 +58,8 @@ export async function judgeResponse(rules: readonly CompiledErrorRule[], result:
         return { kind: 'fail', reason };
       case 'refresh_token_then_retry':
         return { kind: 'refresh', reason };
+      case 'broken':
+        return { kind: 'broken', reason };
       case 'retry':
         return { kind: 'retry', retryAfterMs: await backoffFrom(rule, result, body, now), reason };
     }

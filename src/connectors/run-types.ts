@@ -39,7 +39,9 @@ export type RunOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'retry'; retryAfterMs: number | null; reason: string }
   | { kind: 'fail'; reason: string }
-  | { kind: 'refresh'; reason: string };
+  | { kind: 'refresh'; reason: string }
+  /** An error rule said the link is dead: the caller marks the connection broken and parks its deliveries. */
+  | { kind: 'broken'; reason: string };
 
 export interface RunResult {
   outcome: RunOutcome;

@@ -220,9 +220,19 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
       occurred_at: iso(),
     }),
   ],
+  [
+    'connection.broken',
+    () => ({
+      connection_id: 'con_01JD9A2K7M3P5Q8R1S4T6V9W0X',
+      connector: 'discord',
+      reason: 'post_message: The Discord webhook was deleted (Unknown Webhook); give the connection a new webhook URL',
+      fix: 'PATCH /v1/connections/con_01JD9A2K7M3P5Q8R1S4T6V9W0X with the link\'s new credentials or settings (or link the account again); the parked deliveries are then replayed',
+      occurred_at: iso(),
+    }),
+  ],
 ]);
 
-/** The 17 event types that have a sample (and a data schema). */
+/** The 18 event types that have a sample (and a data schema). */
 export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
 
 /** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */

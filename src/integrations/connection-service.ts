@@ -35,6 +35,10 @@ export interface ConnectionServiceOptions extends ConnectionChecksOptions {
   transport: Transport;
   /** Per-connector settings from the environment: base URL overrides. */
   connectorEnv: Readonly<Record<string, string>>;
+  /** After a connection was marked broken: tell its tenant (connection.broken). Must not throw. */
+  onBroken?: (connection: ConnectionRecord, reason: string) => Promise<void>;
+  /** After a broken or unlinked connection was fixed through the API (new settings or credentials): resume its parked deliveries. */
+  onRepaired?: (connection: ConnectionRecord) => Promise<void>;
 }
 
 export interface CheckResult {
@@ -140,14 +144,18 @@ export class ConnectionService {
     const config = { ...this.options.vault.settings(current), ...input.config };
     const problems = await this.checks.all(connector, config, input.credentials);
     if (problems.length > 0) throw invalid(problems, 'connection');
+    // New credentials may fix a lost grant; new credentials or settings may fix a dead link (a new webhook URL, a new key).
+    const repaired =
+      (input.credentials !== undefined && current.status === 'needs_reauth') || ((input.credentials !== undefined || input.config !== undefined) && current.status === 'broken');
     const updated = await this.options.store.updateConnection(tenantId, id, {
       ...this.options.vault.seal(connector, config, input.credentials ?? this.options.vault.credentials(current)),
       connectorVersion: upgrade ? connector.manifest.version : current.connectorVersion,
       ...(typeof input.description === 'string' ? { description: input.description } : {}),
-      ...(input.credentials !== undefined && current.status === 'needs_reauth' ? { status: 'active' as const } : {}),
+      ...(repaired ? { status: 'active' as const, lastError: null } : {}),
     });
     if (!updated) throw new NotFoundError('connection', id);
     this.invalidate();
+    if (repaired) await this.options.onRepaired?.(updated);
     return updated;
   }
 
@@ -181,6 +189,14 @@ export class ConnectionService {
     const result = await this.options.runtime.check(loaded.connector, context, spec, this.options.transport);
     await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: result.ok, lastError: result.error });
     return result;
+  }
+
+  /**
+   * The connector's API said this link is dead: mark it broken (its deliveries are parked from now
+   * on) and, the first time, tell its tenant.
+   */
+  async markBroken(record: ConnectionRecord, reason: string): Promise<void> {
+    if (await this.options.vault.markBroken(record, reason)) await this.options.onBroken?.(record, reason);
   }
 
   /** For the delivery worker: the link with its secrets opened and its pinned connector. */

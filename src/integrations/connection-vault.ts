@@ -55,6 +55,15 @@ export class ConnectionVault implements CredentialStore {
     this.invalidate();
   }
 
+  /** The API said the link is dead; false when it was marked broken already (by another delivery). */
+  async markBroken(record: ConnectionRecord, reason: string): Promise<boolean> {
+    const current = await this.options.store.loadConnection(record.id);
+    if (!current || current.status === 'broken') return false;
+    await this.options.store.updateConnection(record.tenantId, record.id, { status: 'broken', lastError: reason });
+    this.invalidate();
+    return true;
+  }
+
   invalidate(): void {
     this.cache.clear();
   }

@@ -60,7 +60,7 @@ export class HttpTransport implements Transport {
 }
 
 export interface IntegrationTargetOptions {
-  connections: Pick<ConnectionService, 'load' | 'contextFor' | 'missingMessage'>;
+  connections: Pick<ConnectionService, 'load' | 'contextFor' | 'missingMessage' | 'markBroken'>;
   tokens: AccessTokens;
   runtime: ConnectorRuntime;
   sender: HttpSender;
@@ -105,6 +105,7 @@ export class IntegrationTarget {
     }
     if (!connection.connector) return notSent(this.options.connections.missingMessage(connection.record));
     if (connection.record.status === 'needs_reauth') return parked(connection.record.lastError, routing);
+    if (connection.record.status === 'broken') return parkedBroken(connection.record.lastError, routing);
     try {
       return await this.run(job, subscription, connection, connection.connector, routing);
     } catch (err) {
@@ -152,6 +153,12 @@ export class IntegrationTarget {
       case 'fail':
       case 'refresh':
         return { kind: 'attempted', result: { ...base, error: outcome.reason }, outcome: { kind: 'permanent', reason: outcome.reason }, extras };
+      case 'broken': {
+        // The API said the link is dead: every later delivery through it parks without a request, until it is fixed.
+        await this.options.connections.markBroken(connection.record, outcome.reason);
+        const reason = brokenMessage(outcome.reason);
+        return { kind: 'attempted', result: { ...base, error: reason }, outcome: { kind: 'permanent', reason }, extras, deadReason: 'connection_broken' };
+      }
     }
   }
 
@@ -227,6 +234,14 @@ function notSent(reason: string, routing: RoutingResult | null = null): Attempte
 /** Nothing to send for this event, which is a success. */
 function skipped(reason: string, routing: RoutingResult): Attempted {
   return { kind: 'attempted', result: notSentResult(null), outcome: { kind: 'success' }, extras: { ...noExtras(routing), skipped: reason } };
+}
+
+function brokenMessage(reason: string | null): string {
+  return `parked: the connection is broken (${reason ?? 'its API said the link is dead'}); fix its settings or credentials with PATCH /v1/connections/:id and its parked deliveries are replayed`;
+}
+
+function parkedBroken(reason: string | null, routing: RoutingResult | null): Attempted {
+  return { ...notSent(brokenMessage(reason), routing), deadReason: 'connection_broken' };
 }
 
 function parked(reason: string | null, routing: RoutingResult | null): Attempted {

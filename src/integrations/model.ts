@@ -1,4 +1,5 @@
-export type ConnectionStatus = 'active' | 'needs_reauth' | 'error';
+/** broken: an error rule of the connector said the link is dead (a deleted webhook, a revoked key); lastError says why. */
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'broken' | 'error';
 
 /** A tenant's link to a connector: its settings and (sealed) credentials. */
 export interface ConnectionRecord {

@@ -19,8 +19,8 @@ export class ReplayService {
   ) {}
 
   /**
-   * After an account is linked again: replays the deliveries parked while it needed to be
-   * (same webhook ids), of every integration that sends to the connection, its routes included.
+   * After an account is linked again, or a broken link fixed: replays the deliveries parked while
+   * it needed to be (same webhook ids), of every integration that sends to the connection, its routes included.
    * A replay that fails is logged and left for POST /v1/dead-letters/:id/replay. Returns how many were parked.
    */
   async resumeParked(tenantId: string, connectionId: string): Promise<number> {
@@ -31,7 +31,8 @@ export class ReplayService {
       ids.push(...page.data.filter((s) => sendsTo(s, connectionId)).map((s) => s.id));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    const parked = await this.store.findDeadLettersByReason(tenantId, ids, 'connection_needs_reauth');
+    // Parked while it needed linking again, or while its link was broken: either way it is fixed now.
+    const parked = [...(await this.store.findDeadLettersByReason(tenantId, ids, 'connection_needs_reauth')), ...(await this.store.findDeadLettersByReason(tenantId, ids, 'connection_broken'))];
     for (const dead of parked) {
       try {
         await this.replayOne(tenantId, dead.id);
@@ -39,7 +40,7 @@ export class ReplayService {
         this.logger.warn({ deadLetterId: dead.id, err: (err as Error).message }, 'could not resume a parked delivery; replay it with POST /v1/dead-letters/:id/replay');
       }
     }
-    if (parked.length > 0) this.logger.info({ connectionId, resumed: parked.length }, 'account linked again; parked deliveries resumed');
+    if (parked.length > 0) this.logger.info({ connectionId, resumed: parked.length }, 'connection usable again; parked deliveries resumed');
     return parked.length;
   }
 

@@ -133,5 +133,7 @@ export type DeadLetterReason =
   | 'subscription_disabled'
   | 'permanent_failure'
   | 'connection_needs_reauth'
+  /** Parked: the connector's API said the connection's link is dead; replayed once it is fixed. */
+  | 'connection_broken'
   /** A filter or transform of the subscription hit a sandbox limit (time, memory) on this event. */
   | 'expression_failed';

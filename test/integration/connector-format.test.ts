@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { waitUntil } from '../support/receiver';
 import { businessCreated, hubPerFile, waitForAttempts } from '../support/test-hub';
 import type { TenantApi } from '../support/test-hub';
 
@@ -36,6 +37,10 @@ errors:
   - status: 429
     action: retry
     backoff: { expression: "retry_after", unit: seconds }
+  - status: 404
+    body: "code = 10015"
+    action: broken
+    message: "The webhook was deleted ({{ message }}); give the connection a new URL"
 `,
 );
 
@@ -86,5 +91,52 @@ describe('a connector whose API gives the retry delay in the response body', () 
     expect(requests[1]!.at - requests[0]!.at).toBeLessThan(5000);
     const first = (await waitForAttempts(api, integrationId, 2)).find((a) => a['attempt'] === 1)!;
     expect(Date.parse(String(first['nextAttemptAt'])) - Date.parse(String(first['createdAt']))).toBe(1000);
+  });
+});
+
+describe('a connector whose API says the link is dead (an error rule with action broken)', () => {
+  const unknownWebhook = { status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Unknown Webhook', code: 10015 }) };
+
+  it('marks the connection broken, parks its deliveries with the reason, alerts, and replays them once the link is fixed', async () => {
+    const api = await tenant();
+    const dead = await receiver(() => unknownWebhook);
+    const alerts = await receiver(() => ({ status: 204 }));
+    const { connectionId, integrationId } = await integration(api, dead.url);
+    expect((await api('POST', '/v1/subscriptions', { endpointUrl: alerts.url, events: ['connection.broken'] })).status).toBe(201);
+
+    const first = businessCreated({}, { name: 'First Bistro' });
+    await api('POST', '/v1/events', first);
+    const [alert] = await alerts.waitFor(1, 15_000);
+    expect(alert!.json).toMatchObject({
+      type: 'connection.broken',
+      data: { connection_id: connectionId, connector: 'chat-api', reason: 'send: The webhook was deleted (Unknown Webhook); give the connection a new URL', fix: expect.stringContaining(`PATCH /v1/connections/${connectionId}`) },
+    });
+    const view = (await api('GET', `/v1/connections/${connectionId}`)).body;
+    expect(view).toMatchObject({ status: 'broken', lastError: 'send: The webhook was deleted (Unknown Webhook); give the connection a new URL' });
+
+    // A later delivery is parked without a request to the dead link.
+    const second = businessCreated({}, { name: 'Second Bistro' });
+    await api('POST', '/v1/events', second);
+    let parked: Array<Record<string, unknown>> = [];
+    await waitUntil(async () => {
+      parked = (await api('GET', `/v1/dead-letters?subscriptionId=${integrationId}`)).body['data'] as Array<Record<string, unknown>>;
+      return parked.length === 2;
+    });
+    for (const letter of parked) {
+      expect(letter).toMatchObject({ reason: 'connection_broken', lastError: expect.stringContaining('The webhook was deleted (Unknown Webhook)') });
+    }
+    expect(dead.requests).toHaveLength(1);
+    // One alert for the link, not one per delivery.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(alerts.requests).toHaveLength(1);
+
+    // A new URL fixes the link: the connection is active again and both parked deliveries go, to the new URL.
+    const fixed = await receiver(() => ({ status: 204 }));
+    const patched = await api('PATCH', `/v1/connections/${connectionId}`, { config: { url: fixed.url } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ status: 'active', lastError: null });
+    const resumed = await fixed.waitFor(2, 15_000);
+    expect(resumed.map((r) => r.json['name']).sort()).toEqual(['First Bistro', 'Second Bistro']);
+    expect(dead.requests).toHaveLength(1);
   });
 });

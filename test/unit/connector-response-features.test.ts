@@ -175,3 +175,19 @@ describe("errors[].message with the API's own words", () => {
     expect(problems).toEqual([expect.objectContaining({ path: '/errors/0/message', message: expect.stringContaining('$body') })]);
   });
 });
+
+describe('errors[].action broken', () => {
+  it('ends the run as broken with the rule’s message, for the caller to park the link', async () => {
+    const connector = loaded(`${ACTIONS}errors:
+  - status: 404
+    body: "code = 10015"
+    action: broken
+    message: "The Discord webhook was deleted ({{ message }})"
+`);
+    const { result } = await run(connector, [{ status: 404, json: { message: 'Unknown Webhook', code: 10015 } }]);
+    expect(result.outcome).toEqual({ kind: 'broken', reason: 'post: The Discord webhook was deleted (Unknown Webhook)' });
+    // Another 404 is not the dead link: it fails this delivery only.
+    const other = await run(connector, [{ status: 404, json: { message: 'Unknown Channel', code: 10003 } }]);
+    expect(other.result.outcome).toMatchObject({ kind: 'fail' });
+  });
+});
