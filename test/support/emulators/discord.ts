@@ -58,10 +58,14 @@ export interface DiscordAnswer {
   headers: Record<string, string>;
 }
 
-/** How a forced 429 looks: `headers: false` leaves only the body's retry_after (as a proxy that strips headers would). */
+/**
+ * How a forced 429 looks: `headers: false` leaves only the body's retry_after (as a proxy that
+ * strips headers would); `body: false` gives a plain-text body, as a proxy's own 429 has.
+ */
 export interface ForcedLimit {
   retryAfter: number;
   headers?: boolean;
+  body?: boolean;
   global?: boolean;
 }
 
@@ -138,8 +142,9 @@ export class DiscordEmulator {
     const match = ROUTE.exec(url.pathname);
     const id = match?.[1] ?? '';
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
-      const text = body === null ? '' : JSON.stringify(body);
-      const all = body === null ? headers : { 'content-type': 'application/json', ...headers };
+      const text = body === null ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+      const type = typeof body === 'string' ? 'text/plain' : 'application/json';
+      const all = body === null ? headers : { 'content-type': type, ...headers };
       this.answers.push({ webhook: id, at: Date.now(), status, body: text, headers: all });
       res.writeHead(status, all);
       res.end(text);
@@ -181,7 +186,7 @@ export class DiscordEmulator {
   }
 
   private rateLimited(hook: Hook, limit: ForcedLimit, answer: (status: number, body: unknown, headers?: Record<string, string>) => void): void {
-    const body = { message: 'You are being rate limited.', retry_after: limit.retryAfter, global: limit.global === true };
+    const body = limit.body === false ? 'Too Many Requests' : { message: 'You are being rate limited.', retry_after: limit.retryAfter, global: limit.global === true };
     if (limit.headers === false) return answer(429, body);
     const headers: Record<string, string> = {
       'retry-after': String(Math.ceil(limit.retryAfter)),
