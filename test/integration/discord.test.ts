@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { waitUntil } from '../support/receiver';
+import { startReceiver, waitUntil } from '../support/receiver';
 import { DiscordEmulator } from '../support/emulators/discord';
 import type { DiscordMessage } from '../support/emulators/discord';
 import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
@@ -182,26 +182,43 @@ describe('discord', () => {
     });
   });
 
-  it('dead-letters at once when the webhook was deleted (10015 Unknown Webhook), says how to fix the link, and delivers on replay after the URL is replaced', async () => {
+  it('marks the link broken when the webhook was deleted (10015 Unknown Webhook): alerts once, parks later events without sending them, and delivers them all once the URL is replaced', async () => {
     const { api, webhook, connectionId, integrationId } = await linked(['review.created']);
-    discord.deleteWebhook(webhook);
-    const check = (await api('POST', `/v1/connections/${connectionId}/check`)).body;
-    expect(check).toMatchObject({ ok: false, status: 404, error: expect.stringContaining('10015 Unknown Webhook') });
+    const alerts = await startReceiver(() => ({ status: 204 }));
+    try {
+      expect((await api('POST', '/v1/subscriptions', { endpointUrl: alerts.url, events: ['connection.broken'] })).status).toBe(201);
+      discord.deleteWebhook(webhook);
+      const check = (await api('POST', `/v1/connections/${connectionId}/check`)).body;
+      expect(check).toMatchObject({ ok: false, status: 404, error: expect.stringContaining('(10015 Unknown Webhook)') });
 
-    await publish(api, reviewCreated({ title: 'First' }));
-    let dead: Json[] = [];
-    await waitUntil(async () => {
-      dead = (await api('GET', `/v1/dead-letters?subscriptionId=${integrationId}`)).body['data'] as Json[];
-      return dead.length === 1;
-    });
-    expect(dead[0]).toMatchObject({ reason: 'permanent_failure', lastStatus: 404, attempts: 1 });
-    expect(String(dead[0]!['lastError'])).toContain("Discord says the webhook no longer exists (10015 Unknown Webhook): it was deleted from the channel. Create a new webhook in the channel's Integrations settings and PATCH the connection's credentials");
-    expect(discord.answersFor(webhook).filter((a) => a.status === 404)).toHaveLength(2);
+      await publish(api, reviewCreated({ title: 'First' }));
+      const [alert] = await alerts.waitFor(1, 15_000);
+      const reason = "execute_webhook: Discord says the webhook no longer exists (10015 Unknown Webhook): it was deleted from the channel. Create a new webhook in the channel's Integrations settings and PATCH the connection's credentials with its URL.";
+      expect(alert!.json).toMatchObject({ type: 'connection.broken', data: { connection_id: connectionId, connector: 'discord', reason } });
+      expect((await api('GET', `/v1/connections/${connectionId}`)).body).toMatchObject({ status: 'broken', lastError: reason });
 
-    const replacement = discord.createWebhook();
-    expect((await api('PATCH', `/v1/connections/${connectionId}`, { credentials: { webhook_url: replacement } })).status).toBe(200);
-    expect((await api('POST', `/v1/dead-letters/${String(dead[0]!['id'])}/replay`)).status).toBe(202);
-    await waitUntil(() => discord.messagesFor(replacement).length === 1);
-    expect(discord.messagesFor(replacement)[0]?.body.content).toBe('New 2-star review: First');
+      // Later events are parked with the reason; Discord hears nothing more from the dead link.
+      await publish(api, reviewCreated({ title: 'Second' }));
+      let parked: Json[] = [];
+      await waitUntil(async () => {
+        parked = (await api('GET', `/v1/dead-letters?subscriptionId=${integrationId}`)).body['data'] as Json[];
+        return parked.length === 2;
+      });
+      for (const letter of parked) expect(letter).toMatchObject({ reason: 'connection_broken', lastError: expect.stringContaining('(10015 Unknown Webhook)') });
+      // Only the health check's GET and the first event's POST reached Discord.
+      expect(discord.answersFor(webhook).map((a) => a.status)).toEqual([404, 404]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(alerts.requests).toHaveLength(1);
+
+      // A new webhook URL fixes the link: both parked events go to it.
+      const replacement = discord.createWebhook();
+      const patched = await api('PATCH', `/v1/connections/${connectionId}`, { credentials: { webhook_url: replacement } });
+      expect(patched.body).toMatchObject({ status: 'active', lastError: null });
+      await waitUntil(() => discord.messagesFor(replacement).length === 2);
+      expect(discord.messagesFor(replacement).map((m) => m.body.content).sort()).toEqual(['New 2-star review: First', 'New 2-star review: Second']);
+      expect(discord.answersFor(webhook)).toHaveLength(2);
+    } finally {
+      await alerts.close();
+    }
   });
 });
