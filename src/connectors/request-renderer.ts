@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { UnrecoverableError } from '../core/errors';
 import { USER_AGENT } from '../transport/http-sender';
 import { connectorFailure, evaluateIn } from './connector-failure';
@@ -16,6 +17,8 @@ export interface RenderContext {
   /** Read at each render: a token refresh replaces its credentials. */
   ctx: ConnectionContext;
   webhookId: string;
+  /** The trigger running the action; none for the health check. */
+  trigger?: string;
   now?: Date | undefined;
 }
 
@@ -38,7 +41,7 @@ export async function renderRequest(render: RenderContext, action: CompiledActio
   const body = await renderBody(r, headers);
   if (action.idempotency) {
     const key = action.idempotency.key;
-    headers[action.idempotency.header] = key ? await text(r, 'idempotency key', () => key.render(input, bindings)) : render.webhookId;
+    headers[action.idempotency.header] = key ? await text(r, 'idempotency key', () => key.render(input, bindings)) : idempotencyKey(render.webhookId, render.trigger ?? '', action.name);
   }
   for (const [name, value] of Object.entries(headers)) {
     if (/[\r\n\0]/.test(value) || !HEADER_NAME.test(name)) throw failure(r, `header ${name}`, new Error('is not a legal header (bad name, or CR/LF in the value)'));
@@ -99,6 +102,19 @@ async function renderBody(r: Rendering, headers: Record<string, string>): Promis
   if (value === undefined) return null;
   headers['content-type'] ??= 'application/json';
   return JSON.stringify(value);
+}
+
+/**
+ * The default idempotency key of one request: a UUID (the form the strictest APIs ask for) derived
+ * from the delivery's webhook id, the trigger and the action. The webhook id is the same on every
+ * retry and replay of a delivery and different for every other delivery (another event or another
+ * integration); the trigger and action tell apart the requests of one delivery.
+ */
+export function idempotencyKey(webhookId: string, trigger: string, action: string): string {
+  const hex = createHash('sha256').update(`${webhookId}\n${trigger}\n${action}`).digest('hex');
+  // RFC 9562 version 8 (custom), variant 10xx: a valid UUID whatever the hash.
+  const variant = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 function where(r: Rendering, part: string): string {

@@ -126,7 +126,7 @@ export class ConnectorRuntime {
     const { connector, ctx, options } = run;
     let refreshed = false;
     for (;;) {
-      const request = await renderRequest({ connector, ctx, webhookId: options.webhookId, now: options.now }, action, input, bindings);
+      const request = await renderRequest({ connector, ctx, webhookId: options.webhookId, trigger: record.trigger, now: options.now }, action, input, bindings);
       outcome.requests.push({ action: action.name, request });
       await options.beforeSend?.(action.name);
       const http = await options.transport.send(action.name, request);

@@ -191,3 +191,41 @@ describe('errors[].action broken', () => {
     expect(other.result.outcome).toMatchObject({ kind: 'fail' });
   });
 });
+
+describe('actions[].idempotency', () => {
+  const connector = () =>
+    loaded(`actions:
+  create_org:
+    method: POST
+    url: "{{ $credentials.webhook_url }}/orgs"
+    idempotency: { header: Idempotency-Key }
+  create_person:
+    method: POST
+    url: "{{ $credentials.webhook_url }}/people"
+    idempotency: { header: Idempotency-Key }
+  custom:
+    method: POST
+    url: "{{ $credentials.webhook_url }}/custom"
+    idempotency: { header: X-Request-Id, key: "biz-{{ data.id }}" }
+triggers:
+  - event: business.created
+    actions: [create_org, create_person, custom]
+`);
+  const keys = async (webhookId: string) => (await run(connector(), [{ status: 201, json: {} }], webhookId)).sent.map((r) => r.headers['idempotency-key'] ?? r.headers['x-request-id']);
+
+  it('sends the same key on every retry of a delivery, a UUID', async () => {
+    const first = await keys('msg_a');
+    expect(await keys('msg_a')).toEqual(first);
+    expect(first[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('never sends one key for two deliveries, nor for two actions of one delivery', async () => {
+    const [orgA, personA] = await keys('msg_a');
+    const [orgB, personB] = await keys('msg_b');
+    expect(new Set([orgA, personA, orgB, personB]).size).toBe(4);
+  });
+
+  it('sends the key template when the action gives one', async () => {
+    expect((await keys('msg_a'))[2]).toBe('biz-biz_1');
+  });
+});
