@@ -171,11 +171,8 @@ export class DiscordEmulator {
     } catch {
       return answer(400, { message: 'The request body contains invalid JSON.', code: 50109 });
     }
-    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return answer(400, { message: 'The request body contains invalid JSON.', code: 50109 });
-    const errors = formErrors(payload);
-    if (errors) return answer(400, { message: 'Invalid Form Body', code: 50035, errors });
-    const empty = !(typeof payload.content === 'string' && payload.content.trim() !== '') && !(Array.isArray(payload.embeds) && payload.embeds.length > 0) && !payload['poll'] && !payload['components'];
-    if (empty) return answer(400, { message: 'Cannot send an empty message', code: 50006 });
+    const refusal = discordRefusal(payload);
+    if (refusal) return answer(400, refusal);
 
     hook.sent.push(now);
     const message: DiscordMessage = { webhook: hook.id, id: snowflake(), at: now, body: payload, mentionEveryone: pingsEveryone(payload), headers: req.headers };
@@ -211,6 +208,16 @@ export class DiscordEmulator {
 }
 
 type Errors = Record<string, unknown>;
+
+/** The 400 body Discord answers a parsed Execute Webhook body with, or null when it accepts it. */
+export function discordRefusal(payload: unknown): { message: string; code: number; errors?: Errors } | null {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return { message: 'The request body contains invalid JSON.', code: 50109 };
+  const body = payload as DiscordPayload;
+  const errors = formErrors(body);
+  if (errors) return { message: 'Invalid Form Body', code: 50035, errors };
+  const empty = !(typeof body.content === 'string' && body.content.trim() !== '') && !(Array.isArray(body.embeds) && body.embeds.length > 0) && !body['poll'] && !body['components'];
+  return empty ? { message: 'Cannot send an empty message', code: 50006 } : null;
+}
 
 /** Discord's Invalid Form Body errors object: the failing field's path as nested keys, `_errors` at the leaf. */
 function formErrors(payload: DiscordPayload): Errors | null {
