@@ -37,3 +37,27 @@ describe('Discord fixtures', () => {
     expect(discordRefusal({ content: ' ' })).toEqual({ code: 50006, message: 'Cannot send an empty message' });
   });
 });
+
+describe('Discord webhook URLs', () => {
+  const auth = loaded.connector.manifest.auth as { url_pattern?: string };
+  const pattern = new RegExp(auth.url_pattern ?? '(?!)');
+
+  it.each([
+    'https://discord.com/api/webhooks/1180000000000000001/wEbHoOkToKeN-abc_123',
+    'https://discordapp.com/api/webhooks/1180000000000000001/wEbHoOkToKeN-abc_123',
+    'https://ptb.discord.com/api/webhooks/1180000000000000001/wEbHoOkToKeN-abc_123',
+    'https://discord.com/api/v10/webhooks/1180000000000000001/wEbHoOkToKeN-abc_123',
+  ])('accepts %s', (url) => {
+    expect(url).toMatch(pattern);
+  });
+
+  it.each([
+    'http://discord.com/api/webhooks/1180000000000000001/token',
+    'https://discord.com.evil.example/api/webhooks/1180000000000000001/token',
+    'https://evil.example/?https://discord.com/api/webhooks/1/token',
+    'https://discord.com/api/webhooks/1180000000000000001',
+    'https://hooks.slack.com/services/T000/B000/XXXXXXXX',
+  ])('refuses %s', (url) => {
+    expect(url).not.toMatch(pattern);
+  });
+});
