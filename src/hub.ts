@@ -198,6 +198,8 @@ export class Hub {
             sender: this.sender,
             store: this.store,
             stats: this.syncStats,
+            // rate_limit.shared: one connector-wide rate for every process, in the store's rate slots.
+            rateSlots: this.store,
           }),
         ),
       recorder: this.recorder,

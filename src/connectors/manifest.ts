@@ -89,6 +89,8 @@ export interface ConnectorManifest {
     requests: number;
     per_seconds: number;
     headers?: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' };
+    /** A limit for all links of the connector together (an app-wide quota), in every process. */
+    shared?: { requests: number; per_seconds: number };
   };
   health_check?: { action: string; input?: unknown; healthy?: string };
   hooks?: { before_request?: string };

@@ -10,12 +10,13 @@ import type { EventEnvelope } from '../events/envelope';
 import { NeedsReauthError } from './token-manager';
 import type { AttemptStep } from '../connectors/attempt-step';
 import type { DeadLetterReason, IntegrationSubscription, RoutingResult } from '../subscriptions/model';
-import type { ExternalRefStore } from './ports';
+import type { ExternalRefStore, SharedRateSlots } from './ports';
 import type { LoadedIntegration } from '../subscriptions/subscription-cache';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
 import { budgetFromHeaders, RateLimiter } from './rate-limiter';
+import { localRateSlots, SharedRateLimiter } from './shared-rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
 
@@ -66,18 +67,22 @@ export interface IntegrationTargetOptions {
   sender: HttpSender;
   store: ExternalRefStore;
   stats: SyncStats;
+  /** Where connector-wide limits (rate_limit.shared) take their slots: the store, shared by every process. */
+  rateSlots?: SharedRateSlots;
   clock?: Clock;
 }
 
 /** Delivers a job to an integration: lead qualification, then the connector's triggers against the linked account. */
 export class IntegrationTarget {
   private readonly limiter = new RateLimiter();
+  private readonly shared: SharedRateLimiter;
   private readonly transport: Transport;
   private readonly clock: Clock;
 
   constructor(private readonly options: IntegrationTargetOptions) {
     this.transport = new HttpTransport(options.sender);
     this.clock = options.clock ?? systemClock;
+    this.shared = new SharedRateLimiter(options.rateSlots ?? localRateSlots());
   }
 
   /** An integration's deliveries share the concurrency of its connection (the linked account's API). */
@@ -122,7 +127,7 @@ export class IntegrationTarget {
     const wait = limit ? this.limiter.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
     if (wait > MAX_RATE_WAIT_MS) return { kind: 'deferred', delayMs: wait };
     const context = await this.options.connections.contextFor(connection);
-    const paced = limit ? new PacedTransport(this.transport, this.limiter, key, limit, this.clock) : null;
+    const paced = limit ? new PacedTransport(this.transport, { local: this.limiter, shared: this.shared }, { key, connector: connector.manifest.name }, limit, this.clock) : null;
     const run = await this.options.runtime.run(connector, job.event, context, {
       webhookId: job.webhookId,
       triggers: subscription.integration.triggers,
@@ -201,23 +206,32 @@ class PacedTransport implements Transport {
 
   constructor(
     private readonly inner: Transport,
-    private readonly limiter: RateLimiter,
-    private readonly key: string,
+    private readonly limiters: { local: RateLimiter; shared: SharedRateLimiter },
+    /** The connection's key in the local limiter, and the connector's name for its shared limit. */
+    private readonly keys: { key: string; connector: string },
     private readonly limit: NonNullable<LoadedConnector['manifest']['rate_limit']>,
     private readonly clock: Clock,
   ) {}
 
   async send(action: string, request: OutgoingRequest): Promise<HttpResult> {
-    const { requests, per_seconds: perSeconds, headers } = this.limit;
-    const wait = this.limiter.reserve(this.key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
+    const { requests, per_seconds: perSeconds, headers, shared } = this.limit;
+    const { local, shared: sharedLimiter } = this.limiters;
+    const key = this.keys.key;
+    const wait = local.reserve(key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
     if (wait === null) {
-      this.deferMs = this.limiter.waitFor(this.key, requests, perSeconds, this.clock.now());
+      this.deferMs = local.waitFor(key, requests, perSeconds, this.clock.now());
       return notSentResult('rate limited');
     }
-    if (wait > 0) await sleep(wait);
+    // The connector-wide limit after the connection's: a slot claimed there is one every process gives up.
+    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, MAX_RATE_WAIT_MS, this.clock.now()) : 0;
+    if (sharedWait === null) {
+      this.deferMs = SharedRateLimiter.retryAfterMs(shared?.requests ?? 1, shared?.per_seconds ?? 1, MAX_RATE_WAIT_MS);
+      return notSentResult('rate limited (the limit all links of the connector share)');
+    }
+    if (Math.max(wait, sharedWait) > 0) await sleep(Math.max(wait, sharedWait));
     const result = await this.inner.send(action, request);
     const budget = headers ? budgetFromHeaders(result.headers, headers, this.clock.now()) : null;
-    if (budget) this.limiter.observeBudget(this.key, budget.remaining, budget.resetMs, this.clock.now());
+    if (budget) local.observeBudget(key, budget.remaining, budget.resetMs, this.clock.now());
     return result;
   }
 }

@@ -51,3 +51,12 @@ export interface SyncCounts {
   /** Counts of all processes, summed per object type and hour, since `since`, oldest first. */
   listSyncCounts(tenantId: string, connectionId: string, since: Date): Promise<SyncCountRow[]>;
 }
+
+/**
+ * Rate-limit slots shared by every process (the store's): a slot id only one claim can take.
+ * Declared here by shape, as the webhook side declares its own, so this floor imports no other.
+ */
+export interface SharedRateSlots {
+  /** Takes slot `slot` of time bucket `bucket` for `key`; false when another claim took it first. */
+  claimRateSlot(key: string, bucket: number, slot: number): Promise<boolean>;
+}

@@ -44,6 +44,35 @@ errors:
 `,
 );
 
+mkdirSync(path.join(connectorsDir, 'quota-api'));
+// An API with an app-wide quota (Discord's global limit): 2 requests a second for all links together.
+writeFileSync(
+  path.join(connectorsDir, 'quota-api', 'connector.yaml'),
+  `name: quota-api
+version: 1.0.0
+title: Quota API
+description: An API whose quota is shared by every link of the app.
+auth: { type: none }
+config:
+  type: object
+  required: [url]
+  properties:
+    url: { type: string }
+actions:
+  send:
+    method: POST
+    url: "{{ $config.url }}"
+triggers:
+  - event: business.created
+    actions: [send]
+    mapping: "{ 'name': data.name }"
+rate_limit:
+  requests: 50
+  per_seconds: 1
+  shared: { requests: 2, per_seconds: 1 }
+`,
+);
+
 const shared = hubPerFile({ env: { HOOKHUB_CONNECTORS_DIR: connectorsDir } });
 const { receiver, tenant } = shared;
 
@@ -138,5 +167,23 @@ describe('a connector whose API says the link is dead (an error rule with action
     const resumed = await fixed.waitFor(2, 15_000);
     expect(resumed.map((r) => r.json['name']).sort()).toEqual(['First Bistro', 'Second Bistro']);
     expect(dead.requests).toHaveLength(1);
+  });
+});
+
+describe('a connector with a limit shared by all its links (rate_limit.shared)', () => {
+  it('sends no more than the shared rate across two connections, and every delivery arrives', async () => {
+    const api = await tenant();
+    const r = await receiver(() => ({ status: 204 }));
+    for (let i = 0; i < 2; i++) {
+      const connection = await api('POST', '/v1/connections', { connector: 'quota-api', config: { url: r.url } });
+      expect(connection.status).toBe(201);
+      expect((await api('POST', '/v1/integrations', { connection: connection.body['id'], events: ['business.created'] })).status).toBe(201);
+    }
+    for (let i = 0; i < 3; i++) await api('POST', '/v1/events', businessCreated({}, { name: `Bistro ${i}` }));
+    const requests = await r.waitFor(6, 20_000);
+    const times = requests.map((q) => q.at).sort((a, b) => a - b);
+    // Two a second: any three requests span about a second (slots 500 ms apart; a slot may start up to 50 ms early).
+    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(900);
+    expect(requests.map((q) => q.json['name']).sort()).toEqual(['Bistro 0', 'Bistro 0', 'Bistro 1', 'Bistro 1', 'Bistro 2', 'Bistro 2']);
   });
 });
