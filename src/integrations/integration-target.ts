@@ -46,6 +46,8 @@ export type IntegrationResult =
       extras: IntegrationExtras;
       /** Why a permanent failure is dead-lettered: parked deliveries resume when the account is linked again. */
       deadReason?: DeadLetterReason;
+      /** For a retry: the connection's rate limit lets nothing go for this long, so the retry is no earlier. */
+      notBeforeMs?: number;
     }
   | { kind: 'deferred'; delayMs: number };
 
@@ -153,8 +155,12 @@ export class IntegrationTarget {
         return { kind: 'attempted', result: base, outcome: { kind: 'success' }, extras };
       case 'skipped':
         return { kind: 'attempted', result: base, outcome: { kind: 'success' }, extras: { ...extras, externalId: null, skipped: outcome.reason } };
-      case 'retry':
-        return { kind: 'attempted', result: { ...base, error: base.error ?? outcome.reason }, outcome: { kind: 'retry', retryAfterMs: outcome.retryAfterMs }, extras };
+      case 'retry': {
+        // The API may have said its budget is spent for longer than the backoff (rate_limit.headers): the retry waits for both.
+        const notBeforeMs = limit ? this.limiter.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
+        const retry: Attempted = { kind: 'attempted', result: { ...base, error: base.error ?? outcome.reason }, outcome: { kind: 'retry', retryAfterMs: outcome.retryAfterMs }, extras };
+        return notBeforeMs > 0 ? { ...retry, notBeforeMs } : retry;
+      }
       case 'fail':
       case 'refresh':
         return { kind: 'attempted', result: { ...base, error: outcome.reason }, outcome: { kind: 'permanent', reason: outcome.reason }, extras };

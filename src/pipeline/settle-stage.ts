@@ -29,7 +29,8 @@ export function settlementOf(job: DeliveryJob, subscription: Subscription, attem
   let deadReason: DeadLetterReason | null = null;
   if (outcome.kind === 'retry') {
     if (job.attempt - 1 >= subscription.retryConfig.maxRetries) deadReason = 'retries_exhausted';
-    else retryInMs = retryDelayMs(subscription.retryConfig, job.attempt, outcome.retryAfterMs);
+    // A retry sooner than the target can send would only be deferred again: it goes, and says it goes, when the target can.
+    else retryInMs = Math.max(retryDelayMs(subscription.retryConfig, job.attempt, outcome.retryAfterMs), attempted.notBeforeMs ?? 0);
   } else if (outcome.kind === 'gone') deadReason = 'endpoint_gone';
   else if (outcome.kind === 'permanent') deadReason = attempted.deadReason ?? 'permanent_failure';
   const now = clock.now();

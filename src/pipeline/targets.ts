@@ -18,6 +18,8 @@ export interface Attempted {
   extras?: AttemptExtras;
   /** Why a permanent failure is dead-lettered; default `permanent_failure`. */
   deadReason?: DeadLetterReason;
+  /** For a retry: the target sends nothing for this long (its connection's rate-limit pause), so the retry goes no earlier. */
+  notBeforeMs?: number;
 }
 
 /** The target did not try the job (its own rate limit, no client connected): it comes back after `delayMs`, same attempt. */

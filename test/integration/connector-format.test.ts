@@ -41,6 +41,10 @@ errors:
     body: "code = 10015"
     action: broken
     message: "The webhook was deleted ({{ message }}); give the connection a new URL"
+rate_limit:
+  requests: 50
+  per_seconds: 1
+  headers: { remaining: X-Budget-Remaining, reset: X-Budget-Reset-After }
 `,
 );
 
@@ -120,6 +124,26 @@ describe('a connector whose API gives the retry delay in the response body', () 
     expect(requests[1]!.at - requests[0]!.at).toBeLessThan(5000);
     const first = (await waitForAttempts(api, integrationId, 2)).find((a) => a['attempt'] === 1)!;
     expect(Date.parse(String(first['nextAttemptAt'])) - Date.parse(String(first['createdAt']))).toBe(1000);
+  });
+});
+
+describe("a retry held back by the connection's rate-limit pause", () => {
+  it('says in nextAttemptAt when it really goes: the pause (2.5 s), later than the backoff (0.5 s)', async () => {
+    const api = await tenant();
+    const r = await receiver((_req, nth) =>
+      nth === 1 ? { ...tooMany(0.5), headers: { 'content-type': 'application/json', 'x-budget-remaining': '0', 'x-budget-reset-after': '2.5' } } : { status: 204 },
+    );
+    const { integrationId } = await integration(api, r.url);
+    await api('POST', '/v1/events', businessCreated());
+    const requests = await r.waitFor(2, 15_000);
+    const waited = requests[1]!.at - requests[0]!.at;
+    expect(waited).toBeGreaterThanOrEqual(2500);
+    const first = (await waitForAttempts(api, integrationId, 2)).find((a) => a['attempt'] === 1)!;
+    const nextAttemptAt = Date.parse(String(first['nextAttemptAt']));
+    expect(nextAttemptAt - Date.parse(String(first['createdAt']))).toBeGreaterThanOrEqual(2400);
+    // The retry went when the record said, not seconds after it.
+    expect(requests[1]!.at - nextAttemptAt).toBeGreaterThanOrEqual(-50);
+    expect(requests[1]!.at - nextAttemptAt).toBeLessThan(1000);
   });
 });
 
