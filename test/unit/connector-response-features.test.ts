@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadManifest } from '../../src/connectors/loader';
 import type { LoadedConnector, ManifestProblem } from '../../src/connectors/loader';
 import { ConnectorRuntime } from '../../src/connectors/runtime';
+import { ConnectionChecks } from '../../src/integrations/connection-checks';
 import type { ConnectionContext, RunResult } from '../../src/connectors/runtime';
 import type { OutgoingRequest } from '../../src/connectors/hooks';
 import type { HttpResult } from '../../src/transport/http-sender';
@@ -229,3 +230,119 @@ triggers:
     expect((await keys('msg_a'))[2]).toBe('biz-biz_1');
   });
 });
+
+describe('what the runtime does, and does not do, as the tutorial says', () => {
+  it("adds query parameters after the URL's own, keeps a repeated name, leaves out empty values", async () => {
+    const connector = loaded(`actions:
+  search:
+    method: GET
+    url: "https://api.example.com/search?type=lead&q=a%20b"
+    query: { page: "2", q: "{{ data.name }}", empty: "{{ data.missing }}" }
+    body: null
+triggers:
+  - event: business.created
+    actions: [search]
+`);
+    const { sent } = await run(connector, [{ status: 200 }]);
+    expect(sent[0]!.url).toBe("https://api.example.com/search?type=lead&q=a+b&page=2&q=Cafe");
+  });
+
+  it('does not apply settings defaults: the manifest writes its fallback', async () => {
+    const connector = loaded(`config:
+  type: object
+  properties:
+    username: { type: string, default: Hookhub }
+actions:
+  post:
+    method: POST
+    url: "{{ $credentials.webhook_url }}"
+    body: '{"plain": $config.username, "fallback": $exists($config.username) ? $config.username : "Hookhub"}'
+triggers:
+  - event: business.created
+    actions: [post]
+`);
+    const { sent } = await run(connector, [{ status: 204 }]);
+    expect(JSON.parse(sent[0]!.body!)).toEqual({ fallback: 'Hookhub' });
+  });
+
+  it('sends a JSON content type with a body unless the action gives one, and none without a body', async () => {
+    const connector = loaded(`actions:
+  json:
+    method: POST
+    url: "{{ $credentials.webhook_url }}"
+  form:
+    method: POST
+    url: "{{ $credentials.webhook_url }}"
+    headers: { Content-Type: "application/x-www-form-urlencoded" }
+    body: '"name=" & data.name'
+  none:
+    method: POST
+    url: "{{ $credentials.webhook_url }}"
+    body: null
+triggers:
+  - event: business.created
+    actions: [json, form, none]
+`);
+    const { sent } = await run(connector, [{ status: 204 }]);
+    expect(sent.map((r) => [r.headers['content-type'], r.body])).toEqual([
+      ['application/json', JSON.stringify(event)],
+      ['application/x-www-form-urlencoded', '"name=Cafe"'],
+      [undefined, null],
+    ]);
+  });
+
+  it('lets a body rule fall through on an answer that is not JSON, and a text test match it', async () => {
+    const connector = loaded(`${ACTIONS}errors:
+  - status: 404
+    body: "code = 10015"
+    action: broken
+  - status: 404
+    body: '$contains($, "Unknown Webhook")'
+    action: broken
+    message: "matched the text"
+  - status: 404
+    action: fail
+    message: "some other 404"
+`);
+    const html = await run(connector, [{ status: 404, body: '<html>Not Found</html>', headers: { 'content-type': 'text/html' } }]);
+    expect(html.result.outcome).toEqual({ kind: 'fail', reason: 'post: some other 404' });
+    const text = await run(connector, [{ status: 404, body: 'Unknown Webhook', headers: { 'content-type': 'text/plain' } }]);
+    expect(text.result.outcome).toEqual({ kind: 'broken', reason: 'post: matched the text' });
+  });
+
+  it('enforces url_pattern only in production', async () => {
+    const withPattern = loadedWithPattern();
+    const local = { webhook_url: 'http://127.0.0.1:8080/api/webhooks/1/x' };
+    expect(await new ConnectionChecks({ production: false }).all(withPattern, {}, local)).toEqual([]);
+    expect(await new ConnectionChecks({ production: true }).all(withPattern, {}, local)).toEqual([
+      { path: '/credentials/webhook_url', message: 'must use https' },
+      { path: '/credentials/webhook_url', message: expect.stringContaining('does not look like a Features webhook URL') },
+    ]);
+    expect(await new ConnectionChecks({ production: true }).all(withPattern, {}, { webhook_url: 'https://discord.com/api/webhooks/1/x' })).toEqual([]);
+  });
+
+  it("the tutorial's Discord errors and rate_limit block validates", () => {
+    const tutorial = readFileSync(path.resolve(__dirname, '../../docs/connectors/write-your-first-connector.md'), 'utf8');
+    const block = [...tutorial.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((b) => b.includes('code = 10015'));
+    expect(block).toBeDefined();
+    loaded(`${ACTIONS}${block!}`);
+  });
+});
+
+function loadedWithPattern(): LoadedConnector {
+  const name = `feat-${++count}`;
+  mkdirSync(path.join(root, name));
+  const file = path.join(root, name, 'connector.yaml');
+  writeFileSync(
+    file,
+    `name: ${name}
+version: 1.0.0
+title: Features
+description: a connector for one test
+auth: { type: webhook_url, url_pattern: "^https://discord\\\\.com/api/webhooks/" }
+${ACTIONS}`,
+  );
+  const result = loadManifest(file, root);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.connector;
+}
