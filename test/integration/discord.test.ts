@@ -143,6 +143,22 @@ describe('discord', () => {
     expect(attempt).toMatchObject({ status: 'succeeded', httpStatus: 200 });
   });
 
+  it("keeps every link together within Discord's global limit (50 requests a second), which Discord counts for the whole hub", async () => {
+    // Twelve links, each of its own tenant, five messages each: each link's own limit (5 per 2 s) lets
+    // all 60 go at once, which Discord would answer with global 429s.
+    const links = await Promise.all(Array.from({ length: 12 }, () => linked(['review.created'])));
+    const before = discord.answers.length;
+    await Promise.all(links.flatMap(({ api }) => Array.from({ length: 5 }, (_, n) => publish(api, reviewCreated({ title: `Burst ${n}` })))));
+    await waitUntil(() => links.every(({ webhook }) => discord.messagesFor(webhook).length === 5), 20_000);
+
+    const answers = discord.answers.slice(before);
+    expect(answers.filter((a) => a.status === 429)).toEqual([]);
+    const times = answers.map((a) => a.at).sort((a, b) => a - b);
+    expect(times).toHaveLength(60);
+    const busiest = Math.max(...times.map((t, i) => times.filter((u, j) => j <= i && t - u < 1000).length));
+    expect(busiest).toBeLessThanOrEqual(50);
+  });
+
   // The broker hands a job back when it is due within 200 ms (the ladder's margin), so a delay
   // just over a whole tier (1.1 s) can come up to 200 ms early; these delays are clear of that.
   describe('a 429 is retried no earlier than Discord asked', () => {

@@ -26,7 +26,8 @@ import type { LocalServer } from '../local-server';
  *   -Reset (epoch seconds, decimal), -Reset-After (seconds, decimal), -Bucket on every answer;
  *   a 429 adds X-RateLimit-Scope, Retry-After (whole seconds) and the body
  *   {"message": "You are being rate limited.", "retry_after": 0.64, "global": false}; the global
- *   limit adds X-RateLimit-Global: true.
+ *   limit (50 requests a second; by IP address for webhooks, which carry no token header) adds
+ *   X-RateLimit-Global: true.
  *
  * Tests can delete a webhook, or force the next answers to be 429s (with headers, from the body
  * only, or global). Every answer is recorded, and each accepted message says whether it pinged.
@@ -82,12 +83,17 @@ interface Hook {
 /** Discord does not publish webhook limits; five messages per two seconds is what webhooks get in practice. */
 const LIMIT = 5;
 const WINDOW_MS = 2000;
+/** The global limit: 50 requests a second, counted by IP address for requests without a token, as webhooks are. */
+const GLOBAL_LIMIT = 50;
+const GLOBAL_WINDOW_MS = 1000;
 const ROUTE = /^\/api(?:\/v\d+)?\/webhooks\/(\d+)\/([^/?]+)\/?$/;
 
 export class DiscordEmulator {
   readonly messages: DiscordMessage[] = [];
   readonly answers: DiscordAnswer[] = [];
   private readonly hooks = new Map<string, Hook>();
+  /** When each request of the last second came, for the global limit. */
+  private recent: number[] = [];
   private server: LocalServer | null = null;
   private base = '';
 
@@ -157,6 +163,11 @@ export class DiscordEmulator {
     if (req.method !== 'POST') return answer(405, { message: '405: Method Not Allowed', code: 0 });
 
     const now = Date.now();
+    this.recent = this.recent.filter((t) => now - t < GLOBAL_WINDOW_MS);
+    if (this.recent.length >= GLOBAL_LIMIT) {
+      return this.rateLimited(hook, { retryAfter: Math.max(0.001, (this.recent[0]! + GLOBAL_WINDOW_MS - now) / 1000), global: true }, answer);
+    }
+    this.recent.push(now);
     const forced = hook.forced.shift();
     if (forced) return this.rateLimited(hook, forced, answer);
     hook.sent = hook.sent.filter((t) => now - t < WINDOW_MS);
