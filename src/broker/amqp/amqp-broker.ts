@@ -12,7 +12,7 @@ import type { TopologyNames } from './topology';
 
 const SCOPE_HEADER = 'x-hookhub-scope-tenant';
 const DUE_HEADER = 'x-hookhub-due';
-/** A job due within this margin is handled now rather than sent round the ladder again. */
+/** A job due within this margin waits here for its time rather than going round the ladder again. */
 const DUE_MARGIN_MS = 200;
 /** Handler failures (store outage, etc.) are retried in place with backoff from 1 s up to 30 s, this many times. */
 const REQUEUE_PAUSE_MS = 1000;
@@ -215,10 +215,13 @@ export class AmqpBroker implements Broker {
     };
     return this.consumeLane(lane, options, async (msg) => {
       const due = Number(msg.properties.headers?.[DUE_HEADER] ?? 0);
-      if (due - Date.now() > DUE_MARGIN_MS) {
+      const early = due - Date.now();
+      if (early > DUE_MARGIN_MS) {
         await this.sendAlongLadder(msg.content, due);
         return;
       }
+      // Nearly due: wait out the rest here, so a retry never goes before the time its endpoint asked for.
+      if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
       const jobs = decodeJobs(msg.content);
       const retry = done.get(msg);
       const finished = retry ?? new Set<number>();
