@@ -22,7 +22,7 @@ export class SharedRateLimiter {
       const hint = this.hints.get(slotKey);
       const spacing = bucketMs / count;
       // Slots already past are capacity that went unused; taking them now would burst.
-      const firstUsable = Math.max(0, Math.ceil((now - bucket * bucketMs - 50) / spacing));
+      const firstUsable = Math.max(0, Math.ceil((now - bucket * bucketMs) / spacing));
       for (let slot = Math.max(firstUsable, hint && hint.bucket === bucket ? hint.slot : 0); slot < count; slot++) {
         const at = bucket * bucketMs + Math.floor(slot * spacing);
         if (at - now > maxWaitMs) return null;
