@@ -10,4 +10,6 @@ export interface AttemptStep {
   error: string | null;
   objectType?: string | null;
   result?: 'created' | 'updated' | 'failed' | null;
+  /** Body fields cut to the action's max_lengths, e.g. "LastName (95 → 80)"; null when none was. */
+  truncated?: string[] | null;
 }

@@ -19,6 +19,8 @@ export interface CompiledAction {
   object: string | null;
   operation: 'create' | 'update' | 'upsert' | null;
   externalRef: { type: string; key: Template; reuse: boolean } | null;
+  /** Longest text per top-level body field; longer strings are cut and the step says so. */
+  maxLengths: Array<[string, number]>;
 }
 
 export interface CompiledTrigger {

@@ -157,6 +157,7 @@ export class Compiler {
       externalRef: spec.external_ref
         ? { type: spec.external_ref.type, key: this.template(`${where}/external_ref/key`, spec.external_ref.key, 'raw'), reuse: spec.external_ref.reuse ?? false }
         : null,
+      maxLengths: Object.entries(spec.max_lengths ?? {}),
     };
   }
 

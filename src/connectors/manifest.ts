@@ -37,6 +37,7 @@ export interface ActionSpec {
   object?: string;
   operation?: 'create' | 'update' | 'upsert';
   external_ref?: { type: string; key: string; reuse?: boolean };
+  max_lengths?: Record<string, number>;
 }
 
 export interface TriggerSpec {

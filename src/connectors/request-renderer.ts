@@ -20,6 +20,8 @@ export interface RenderContext {
   /** The trigger running the action; none for the health check. */
   trigger?: string;
   now?: Date | undefined;
+  /** Receives the body fields cut to the action's max_lengths, e.g. "City (52 → 40)". */
+  truncated?: string[];
 }
 
 /** The parts of one action being rendered, for the helpers below. */
@@ -101,7 +103,26 @@ async function renderBody(r: Rendering, headers: Record<string, string>): Promis
   const value = await evaluateIn(r.render.connector, where(r, 'body'), r.action.body, r.input, r.bindings);
   if (value === undefined) return null;
   headers['content-type'] ??= 'application/json';
-  return JSON.stringify(value);
+  return JSON.stringify(truncate(r, value));
+}
+
+/**
+ * The body with each string longer than the action's max_lengths cut to it: an API refuses the
+ * whole record for one long field (Salesforce's STRING_TOO_LONG), and a cut name serves better
+ * than no record. A UTF-16 surrogate pair is never split. The fields cut go to render.truncated.
+ */
+function truncate(r: Rendering, value: unknown): unknown {
+  if (r.action.maxLengths.length === 0 || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out = { ...(value as Record<string, unknown>) };
+  for (const [field, max] of r.action.maxLengths) {
+    const text = out[field];
+    if (typeof text !== 'string' || text.length <= max) continue;
+    let cut = text.slice(0, max);
+    if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+    out[field] = cut;
+    r.render.truncated?.push(`${field} (${text.length} → ${max})`);
+  }
+  return out;
 }
 
 /**

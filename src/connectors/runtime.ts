@@ -91,7 +91,7 @@ export class ConnectorRuntime {
   /** One action: send (refreshing the token once if the API asks), judge, remember ids. */
   private async runAction(run: RunContext, trigger: string, action: CompiledAction, input: unknown, steps: Record<string, unknown>): Promise<StepOutcome> {
     const bindings = { ...run.bindings, steps };
-    const record: StepRecord = { trigger, action: action.name, method: '', url: '', status: null, durationMs: 0, externalId: null, error: null, objectType: action.object, result: null };
+    const record: StepRecord = { trigger, action: action.name, method: '', url: '', status: null, durationMs: 0, externalId: null, error: null, objectType: action.object, result: null, truncated: null };
     const ref = action.externalRef && run.options.refs ? { spec: action.externalRef, refs: run.options.refs, key: await action.externalRef.key.render(input, bindings) } : null;
     const known = ref?.spec.reuse ? await ref.refs.get(ref.spec.type, ref.key) : null;
     if (ref && known !== null) {
@@ -126,7 +126,9 @@ export class ConnectorRuntime {
     const { connector, ctx, options } = run;
     let refreshed = false;
     for (;;) {
-      const request = await renderRequest({ connector, ctx, webhookId: options.webhookId, trigger: record.trigger, now: options.now }, action, input, bindings);
+      const truncated: string[] = [];
+      const request = await renderRequest({ connector, ctx, webhookId: options.webhookId, trigger: record.trigger, now: options.now, truncated }, action, input, bindings);
+      record.truncated = truncated.length > 0 ? truncated : null;
       outcome.requests.push({ action: action.name, request });
       await options.beforeSend?.(action.name);
       const http = await options.transport.send(action.name, request);
