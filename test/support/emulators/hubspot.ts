@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 
 import { systemClock, type Clock } from '../../../src/core/clock';
 
-import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
+import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type EmulatorOptions, type IntrospectionConfig, type RecordedRequest, type Reply } from './oauth-api';
 
 /**
  * HubSpot CRM v3 emulator (api.hubapi.com): companies (create, read, list, PATCH,
@@ -11,6 +11,17 @@ import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type 
  * `{status: 'error', message, correlationId, category, ...}`. Every authenticated
  * answer carries the X-HubSpot-RateLimit-* headers; past `maxPerInterval` requests
  * in the rolling interval the answer is 429 TEN_SECONDLY_ROLLING.
+ *
+ * It enforces what HubSpot enforces (docs/connectors/hubspot-conformance.md lists each with its page):
+ * - OAuth scopes per endpoint (SCOPES below): a token without one gets 403 MISSING_SCOPES with
+ *   requiredGranularScopes. Notes need crm.objects.contacts.* (developers.hubspot.com/docs/api-reference/latest/crm/activities/notes/guide).
+ * - Only properties that exist in the portal: the default company properties of a new portal, the
+ *   unique properties and the custom ones the test says the customer created; anything else is 400
+ *   VALIDATION_ERROR with PROPERTY_DOESNT_EXIST in the message (developers.hubspot.com/changelog/upcoming-property-validations-rules-will-be-enforced-for-apis-and-integrations).
+ * - The token endpoint of the current OAuth API, POST /oauth/2026-03/token, with every parameter in the
+ *   form body (none in the query), forwarded to the test authorization server; /oauth/v1/token is gone
+ *   (404), as from HubSpot's sunset on 2027-02-16
+ *   (developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/migration-guide).
  */
 export interface HubSpotOptions extends EmulatorOptions {
   /** Requests allowed per rolling interval; default 100 (HubSpot's OAuth app limit per 10 s). */
@@ -49,6 +60,17 @@ const COMPANY_PROPERTIES = [
 const NOTE_PROPERTIES = ['hs_note_body', 'hs_timestamp', 'hubspot_owner_id', 'hs_attachment_ids'];
 /** HUBSPOT_DEFINED association type "note to company". */
 export const NOTE_TO_COMPANY = 190;
+
+/** The path of the current OAuth token endpoint; the v1 one is gone. */
+export const TOKEN_PATH = '/oauth/2026-03/token';
+
+/** The scope each endpoint needs (one of them), as HubSpot's reference lists it per API. */
+const SCOPES: Array<{ method: string; path: RegExp; scopes: string[] }> = [
+  { method: 'GET', path: /^\/crm\/v3\/objects\/companies(\/[^/]+)?$/, scopes: ['crm.objects.companies.read'] },
+  { method: 'POST', path: /^\/crm\/v3\/objects\/companies(\/batch\/upsert)?$/, scopes: ['crm.objects.companies.write'] },
+  { method: 'PATCH', path: /^\/crm\/v3\/objects\/companies\/[^/]+$/, scopes: ['crm.objects.companies.write'] },
+  { method: 'POST', path: /^\/crm\/v3\/objects\/notes$/, scopes: ['crm.objects.contacts.write'] },
+];
 
 export class HubSpotEmulator extends OAuthApiEmulator {
   readonly companies: HubSpotObject[] = [];
@@ -127,8 +149,42 @@ export class HubSpotEmulator extends OAuthApiEmulator {
     };
   }
 
+  protected override async unauthenticated(method: string, path: string, request?: RecordedRequest): Promise<Reply | undefined> {
+    if (path === '/oauth/v1/token' || path.startsWith('/oauth/v1/')) {
+      return this.error(404, 'OBJECT_NOT_FOUND', 'The OAuth v1 API was retired on 2027-02-16; use POST /oauth/2026-03/token.');
+    }
+    if (path !== TOKEN_PATH) return undefined;
+    if (method !== 'POST') return this.error(405, 'VALIDATION_ERROR', `${method} is not allowed; use POST`);
+    if (request && [...request.query.keys()].length > 0) {
+      return this.error(400, 'VALIDATION_ERROR', 'The token endpoint takes its parameters in the form-encoded body, not in the query string');
+    }
+    // The test authorization server issues the tokens; this endpoint forwards to its /token.
+    const target = this.oauth.introspectionUrl.replace(/\/introspection$/, '');
+    const res = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': String(request?.headers['content-type'] ?? 'application/x-www-form-urlencoded'), accept: 'application/json' },
+      body: request?.body ?? '',
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers: { 'cache-control': 'no-store' } };
+  }
+
+  /** 403 MISSING_SCOPES when the token has none of the scopes the endpoint needs. */
+  private missingScopes(req: ApiRequest, path: string): Reply | undefined {
+    const rule = SCOPES.find((r) => r.method === req.method && r.path.test(path));
+    if (!rule) return undefined;
+    const granted = req.token.scope.split(/\s+/);
+    if (rule.scopes.some((s) => granted.includes(s))) return undefined;
+    return this.error(403, 'MISSING_SCOPES', "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.", {
+      errors: [{ message: 'One or more of the following scopes are required.', context: { requiredGranularScopes: rule.scopes } }],
+      links: { scopes: 'https://developers.hubspot.com/scopes' },
+    });
+  }
+
   protected route(req: ApiRequest): Reply {
     const path = req.path.replace(/\/$/, '');
+    const refused = this.missingScopes(req, path);
+    if (refused) return refused;
     const company = /^\/crm\/v3\/objects\/companies\/([^/]+)$/.exec(path);
     if (path === '/crm/v3/objects/companies' && req.method === 'GET') return this.list(req);
     if (path === '/crm/v3/objects/companies' && req.method === 'POST') return this.createCompany(req);

@@ -111,8 +111,8 @@ export abstract class OAuthApiEmulator {
   protected abstract unauthorized(reason: AuthFailure): Reply;
   /** This API's error body for an injected failure status. */
   protected abstract failureBody(status: number): unknown;
-  /** Requests that need no token (e.g. a version list); undefined: authenticate first. */
-  protected unauthenticated(_method: string, _path: string): Reply | undefined {
+  /** Requests that need no token (e.g. a version list, a token endpoint); undefined: authenticate first. */
+  protected unauthenticated(_method: string, _path: string, _request?: RecordedRequest): Reply | undefined | Promise<Reply | undefined> {
     return undefined;
   }
   /** Called for every authenticated request before routing: a rate limit answers here. */
@@ -155,7 +155,7 @@ export abstract class OAuthApiEmulator {
   private async handle(record: RecordedRequest): Promise<Reply> {
     const failure = this.failures.shift();
     if (failure) return { status: failure.status, body: failure.body ?? this.failureBody(failure.status) };
-    const open = this.unauthenticated(record.method, record.path);
+    const open = await this.unauthenticated(record.method, record.path, record);
     if (open) return open;
 
     const match = /^Bearer\s+(\S+)\s*$/i.exec(String(record.headers.authorization ?? ''));

@@ -22,6 +22,8 @@ export interface OAuthClientConfig {
   default_scope?: string;
   /** Added to every successful token response of this client, e.g. `{instance_url}` or `{api_domain}`. */
   extraTokenFields?: Record<string, unknown>;
+  /** This client's access token lifetime (HubSpot's are 1800 s); default the server's accessTokenTtlSeconds. */
+  accessTokenTtlSeconds?: number;
 }
 
 export interface OAuthServerOptions {
@@ -37,7 +39,7 @@ export interface OAuthServerOptions {
   /**
    * Scope values the server grants, any strings. Default
    * 'openid offline_access email profile api refresh_token crm.objects.companies.write crm.objects.companies.read
-   * crm.objects.contacts.write base leads:full contacts:full'. Requested values outside this list are dropped.
+   * crm.objects.contacts.read crm.objects.contacts.write oauth base leads:full contacts:full'. Requested values outside this list are dropped.
    */
   scopes?: string[] | string;
   /**
@@ -81,14 +83,26 @@ export interface OAuthServer {
   revoke(token: string, tokenTypeHint?: 'access_token' | 'refresh_token'): Promise<void>;
   /** Replaces the extra token response fields of a client (e.g. once the emulator's URL is known). */
   setExtraTokenFields(clientId: string, fields: Record<string, unknown>): Promise<void>;
+  /** Makes every token request answer this (an outage: 503; refused app credentials: 401 invalid_client) until set to null. */
+  setTokenFault(fault: TokenFault | null): Promise<void>;
+  /** Token requests (every grant, faulted or not) since the server started. */
+  tokenRequests(): Promise<number>;
   stop(): Promise<void>;
 }
 
 export type { AuthorizeOptions } from './browser';
 
+/** What the token endpoint answers instead of a token while a fault is set. */
+export interface TokenFault {
+  status: number;
+  /** JSON object or text; default empty. */
+  body?: Record<string, unknown> | string;
+  headers?: Record<string, string>;
+}
+
 const DEFAULT_SCOPES =
   'openid offline_access email profile api refresh_token crm.objects.companies.write crm.objects.companies.read ' +
-  'crm.objects.contacts.write base leads:full contacts:full';
+  'crm.objects.contacts.read crm.objects.contacts.write oauth base leads:full contacts:full';
 
 export async function startOAuthServer(options: OAuthServerOptions): Promise<OAuthServer> {
   const resourceServer = { client_id: `resource-server-${crypto.randomUUID()}`, client_secret: crypto.randomBytes(24).toString('hex') };
@@ -130,6 +144,26 @@ export async function startOAuthServer(options: OAuthServerOptions): Promise<OAu
     });
 
   let ackSeq = 0;
+  /** One IPC request to the server process, answered by an ack with the same id. */
+  const call = (message: Record<string, unknown>): Promise<unknown> => {
+    const id = ++ackSeq;
+    return new Promise((resolve, reject) => {
+      const onMessage = (msg: unknown): void => {
+        const ack = msg as { type?: string; id?: number; value?: unknown };
+        if (ack.type === 'ack' && ack.id === id) {
+          child.off('message', onMessage);
+          resolve(ack.value);
+        }
+      };
+      child.on('message', onMessage);
+      child.send({ ...message, id }, (err) => {
+        if (err) {
+          child.off('message', onMessage);
+          reject(err);
+        }
+      });
+    });
+  };
   const server: OAuthServer = {
     issuer,
     authorizationUrl: `${issuer}/auth`,
@@ -148,6 +182,12 @@ export async function startOAuthServer(options: OAuthServerOptions): Promise<OAu
       const res = await postForm(server.revocationUrl, tokenTypeHint ? { token, token_type_hint: tokenTypeHint } : { token });
       if (res.status !== 200) throw new Error(`revocation answered ${res.status}: ${await res.text()}`);
       await res.body?.cancel();
+    },
+    async setTokenFault(fault) {
+      await call({ type: 'setTokenFault', fault });
+    },
+    async tokenRequests() {
+      return Number(await call({ type: 'tokenRequests' }));
     },
     setExtraTokenFields(clientId, fields) {
       const id = ++ackSeq;

@@ -12,6 +12,7 @@ import Provider from 'oidc-provider';
 
 const config = JSON.parse(process.env.HOOKHUB_OAUTH_CONFIG ?? '{}');
 const accessTokenTtl = config.accessTokenTtlSeconds ?? 3600;
+const clientTtls = new Map((config.clients ?? []).filter((c) => c.accessTokenTtlSeconds).map((c) => [c.client_id, c.accessTokenTtlSeconds]));
 const refreshTokenTtl = config.refreshTokenTtlSeconds ?? 14 * 24 * 3600;
 const rotate = config.rotateRefreshTokens ?? true;
 const requirePkce = config.requirePkce ?? false;
@@ -71,7 +72,7 @@ const provider = new Provider(issuer, {
   }),
   claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
   ttl: {
-    AccessToken: () => accessTokenTtl,
+    AccessToken: (_ctx, _token, client) => clientTtls.get(client?.clientId) ?? accessTokenTtl,
     AuthorizationCode: () => 60,
     IdToken: () => 3600,
     RefreshToken: () => refreshTokenTtl,
@@ -88,6 +89,22 @@ const provider = new Provider(issuer, {
 // oidc-provider accepts client_secret_basic and client_secret_post interchangeably;
 // real providers do not (Pipedrive wants Basic, HubSpot the form), so a client must
 // use the method it was registered with at /token, /token/revocation and /token/introspection.
+// A fault the test sets over IPC ({status, body, headers}): every POST /token answers it
+// instead (an outage, refused app credentials), until cleared. Token requests are counted either way.
+let tokenFault = null;
+let tokenRequests = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
+  tokenRequests++;
+  if (!tokenFault) return next();
+  for await (const _chunk of ctx.req); // drain the body
+  ctx.status = tokenFault.status;
+  for (const [name, value] of Object.entries(tokenFault.headers ?? {})) ctx.set(name, value);
+  ctx.set('cache-control', 'no-store');
+  ctx.body = tokenFault.body ?? '';
+  return undefined;
+});
+
 const authMethods = new Map((config.clients ?? []).map((c) => [c.client_id, c.token_endpoint_auth_method ?? 'client_secret_basic']));
 provider.use(async (ctx, next) => {
   if (ctx.method !== 'POST' || !['/token', '/token/revocation', '/token/introspection'].includes(ctx.path)) return next();
@@ -224,6 +241,11 @@ process.on('message', (msg) => {
   if (msg?.type === 'setExtraTokenFields') {
     extraTokenFields.set(msg.clientId, { ...msg.fields });
     process.send?.({ type: 'ack', id: msg.id });
+  } else if (msg?.type === 'setTokenFault') {
+    tokenFault = msg.fault ?? null;
+    process.send?.({ type: 'ack', id: msg.id });
+  } else if (msg?.type === 'tokenRequests') {
+    process.send?.({ type: 'ack', id: msg.id, value: tokenRequests });
   }
 });
 process.on('disconnect', () => process.exit(0));
