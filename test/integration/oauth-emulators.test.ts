@@ -181,7 +181,7 @@ describe('OAuth authorization server and CRM emulators', () => {
     expect(await call(`${api}/limits`, 'GET', token)).toMatchObject({ status: 503, body: [{ errorCode: 'SERVER_UNAVAILABLE' }] });
   });
 
-  it('HubSpot upserts companies, adds a note associated to a company, sends rate-limit headers and answers 429 past the limit', async () => {
+  it('HubSpot upserts companies, refuses a note to a companies-only token (403 MISSING_SCOPES), sends rate-limit headers and answers 429 past the limit', async () => {
     const { access_token: token } = await linkAccount(s.oauth, hubspotClient, { scope: 'crm.objects.companies.write' });
     const crm = `${s.hubspot.url}/crm/v3/objects`;
     const input = { idProperty: 'hookhub_id', id: 'org-1', properties: { name: 'Acme', domain: 'acme.test' } };
@@ -194,11 +194,12 @@ describe('OAuth authorization server and CRM emulators', () => {
     const id = (first.body as { results: Array<{ id: string }> }).results[0]?.id ?? '';
     const second = await call(`${crm}/companies/batch/upsert`, 'POST', token, { inputs: [{ ...input, properties: { name: 'Acme Inc' } }] });
     expect(second).toMatchObject({ status: 200, body: { results: [{ id, new: false, properties: { name: 'Acme Inc' } }] } });
+    // Notes need crm.objects.contacts.write, which this companies-only token lacks.
     const note = await call(`${crm}/notes`, 'POST', token, {
       properties: { hs_note_body: 'Linked by Hookhub', hs_timestamp: new Date().toISOString() },
       associations: [{ to: { id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 190 }] }],
     });
-    expect(note).toMatchObject({ status: 201, body: { properties: { hs_note_body: 'Linked by Hookhub' } } });
+    expect(note).toMatchObject({ status: 403, body: { status: 'error', category: 'MISSING_SCOPES', errors: [{ context: { requiredGranularScopes: ['crm.objects.contacts.write'] } }] } });
     expect(note.headers.get('x-hubspot-ratelimit-remaining')).toBe('0');
 
     const limited = await call(`${crm}/companies/${id}`, 'PATCH', token, { properties: { city: 'Berlin' } });
@@ -213,7 +214,7 @@ describe('OAuth authorization server and CRM emulators', () => {
 
     expect(s.hubspot.companies).toHaveLength(1);
     expect(s.hubspot.companies[0]).toMatchObject({ createdBy: 'alice', properties: { name: 'Acme Inc', city: 'Berlin', domain: 'acme.test' } });
-    expect(s.hubspot.notes[0]?.associations).toEqual([{ toObjectId: id, associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 190 }]);
+    expect(s.hubspot.notes).toHaveLength(0);
     expect(s.hubspot.requestsByPath['POST /crm/v3/objects/companies/batch/upsert']).toBe(3);
   });
 
@@ -247,7 +248,7 @@ describe('OAuth authorization server and CRM emulators', () => {
     const sf = await linkAccount(short.oauth, salesforceClient, { scope: 'api' });
     const sfUrl = `${String(sf['instance_url'])}/services/data/v59.0/limits`;
     expect((await call(sfUrl, 'GET', sf.access_token)).status).toBe(200);
-    const hs = await linkAccount(short.oauth, hubspotClient);
+    const hs = await linkAccount(short.oauth, hubspotClient, { scope: 'crm.objects.companies.read' });
     const hsUrl = `${short.hubspot.url}/crm/v3/objects/companies?limit=1`;
     expect((await call(hsUrl, 'GET', hs.access_token)).status).toBe(200);
     const pd = await linkAccount(short.oauth, pipedriveClient);
