@@ -28,6 +28,7 @@ interface Fixture {
     error?: string;
     external_id?: string;
     retry_after_ms?: number | null;
+    truncated?: string[];
   };
 }
 
@@ -147,6 +148,7 @@ function expectedView(f: Fixture): Record<string, unknown> {
   if (f.expect.error !== undefined) view['error'] = f.expect.error;
   if (f.expect.external_id !== undefined) view['external_id'] = f.expect.external_id;
   if (f.expect.retry_after_ms !== undefined) view['retry_after_ms'] = f.expect.retry_after_ms;
+  if (f.expect.truncated !== undefined) view['truncated'] = f.expect.truncated;
   return view;
 }
 
@@ -170,6 +172,7 @@ function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
   if (f.expect.external_id !== undefined) view['external_id'] = run.externalId;
   // The delay before the subscription's cap: what the connector read from the response, which is what a fixture can pin down.
   if (f.expect.retry_after_ms !== undefined) view['retry_after_ms'] = run.outcome.kind === 'retry' ? run.outcome.retryAfterMs : null;
+  if (f.expect.truncated !== undefined) view['truncated'] = run.steps.flatMap((s) => s.truncated ?? []);
   return view;
 }
 
