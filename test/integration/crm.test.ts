@@ -78,7 +78,7 @@ beforeAll(async () => {
   const rs = oauth.resourceServer;
   [salesforce, hubspot, pipedrive, receiver, tokenProxy] = await Promise.all([
     SalesforceEmulator.start(rs, { acceptClientIds: ['sf-app'], introspectionCacheMs: 0, externalIdFields: { Lead: ['Directory_Business_Id__c'] } }),
-    HubSpotEmulator.start(rs, { acceptClientIds: ['hs-app'], introspectionCacheMs: 0, uniqueProperties: ['directory_business_id'], customProperties: ['industry_category', 'directory_status'] }),
+    HubSpotEmulator.start(rs, { acceptClientIds: ['hs-app'], introspectionCacheMs: 0, uniqueProperties: ['directory_business_id'] }),
     PipedriveEmulator.start(rs, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 }),
     startReceiver(),
     startTokenProxy(oauth.tokenUrl),
@@ -277,7 +277,7 @@ describe('events into the CRMs', () => {
     await api('POST', '/v1/events', businessCreated({}, { id: bizId, name: 'Green Leaf Cafe' }));
     await waitUntil(() => hubspot.companies.some((c) => c.properties['directory_business_id'] === bizId));
     const company = hubspot.companies.find((c) => c.properties['directory_business_id'] === bizId)!;
-    expect(company.properties).toMatchObject({ name: 'Green Leaf Cafe', domain: 'bluedoor.example', city: 'Austin', industry_category: 'restaurant' });
+    expect(company.properties).toMatchObject({ name: 'Green Leaf Cafe', domain: 'bluedoor.example', city: 'Austin' });
     await api('POST', '/v1/events', reviewCreated({ business_id: bizId, rating: 4, title: 'Nice <tea>' }));
     await waitUntil(() => hubspot.notes.some((n) => n.associations.some((a) => a.toObjectId === company.id)));
     const note = hubspot.notes.find((n) => n.associations.some((a) => a.toObjectId === company.id))!;
