@@ -32,7 +32,7 @@ import { assertKeysPresent } from './secrets/key-ring';
 import { OAuthLinker } from './integrations/oauth-linker';
 import { TokenManager } from './integrations/token-manager';
 import { ConnectionVault } from './integrations/connection-vault';
-import { announceGrantLost } from './integrations/grant-lost';
+import { announceAppCredentialsFailed, announceGrantLost } from './integrations/grant-lost';
 import { announceLinkBroken } from './integrations/link-broken';
 import { SyncStats } from './integrations/sync-stats';
 import { EventRouter } from './pipeline/event-router';
@@ -130,6 +130,8 @@ export class Hub {
       apps: config,
       // The connection is marked needs_reauth by then; its tenant hears of it.
       onGrantLost: announceGrantLost(operational),
+      // The hub's own client was refused: operators get the error log and /readyz; tenants hear that nothing is asked of them.
+      onAppCredentialsFailed: announceAppCredentialsFailed(operational),
       logger: this.logger,
     });
     this.connections = new ConnectionService({
@@ -222,6 +224,7 @@ export class Hub {
       integrations,
       replays,
       oauth: linker,
+      tokens: this.tokens,
       tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder),
       metrics: this.metrics,
       logger: this.logger,

@@ -10,6 +10,7 @@ import type { ConnectionService } from '../integrations/connection-service';
 import type { IntegrationService } from '../integrations/integration-service';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { OAuthLinker } from '../integrations/oauth-linker';
+import type { TokenManager } from '../integrations/token-manager';
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
 import type { SyncCounts } from '../integrations/ports';
@@ -29,6 +30,8 @@ export interface ApiDeps {
   connections: ConnectionService;
   integrations: IntegrationService;
   oauth: OAuthLinker;
+  /** OAuth token refreshes: which connectors' app credentials the provider refuses (for /readyz). */
+  tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;
   tester: TestSender;
   metrics: HubMetrics;

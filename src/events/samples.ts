@@ -10,6 +10,7 @@
 type SampleFactory = () => Record<string, unknown>;
 
 const HOUR_MS = 60 * 60 * 1000;
+const APP_CREDENTIALS_ACTION = "nothing to do: Hookhub's operators are alerted; the connection is kept and its deliveries are retried until the app credentials work again";
 const DAY_MS = 24 * HOUR_MS;
 
 function iso(offsetMs = 0): string {
@@ -230,9 +231,19 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
       occurred_at: iso(),
     }),
   ],
+  [
+    'connection.app_credentials_failed',
+    () => ({
+      connection_id: 'con_01JDA3M8P2Q5R7S9T1V4W6X8Y0',
+      connector: 'hubspot',
+      reason: 'invalid_client: client authentication failed',
+      action: APP_CREDENTIALS_ACTION,
+      occurred_at: iso(),
+    }),
+  ],
 ]);
 
-/** The 18 event types that have a sample (and a data schema). */
+/** The 19 event types that have a sample (and a data schema). */
 export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
 
 /** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */

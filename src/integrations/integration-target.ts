@@ -7,7 +7,7 @@ import { notSentResult } from '../transport/http-sender';
 import type { HttpResult, HttpSender } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
 import type { EventEnvelope } from '../events/envelope';
-import { NeedsReauthError } from './token-manager';
+import { NeedsReauthError, TokenUnavailableError } from './token-manager';
 import type { AttemptStep } from '../connectors/attempt-step';
 import type { DeadLetterReason, IntegrationSubscription, RoutingResult } from '../subscriptions/model';
 import type { ExternalRefStore, SharedRateSlots } from './ports';
@@ -117,6 +117,8 @@ export class IntegrationTarget {
       return await this.run(job, subscription, connection, connection.connector, routing);
     } catch (err) {
       if (err instanceof NeedsReauthError) return parked(err.message, routing);
+      // A token that cannot be refreshed now fails this attempt, retried on the subscription's schedule (not the consumer's).
+      if (err instanceof TokenUnavailableError) return tokenUnavailable(err, routing, this.clock.now());
       throw err;
     }
   }
@@ -262,6 +264,11 @@ function brokenMessage(reason: string | null): string {
 
 function parkedBroken(reason: string | null, routing: RoutingResult | null): Attempted {
   return { ...notSent(brokenMessage(reason), routing), deadReason: 'connection_broken' };
+}
+
+function tokenUnavailable(err: TokenUnavailableError, routing: RoutingResult | null, now: number): Attempted {
+  const retry: Attempted = { kind: 'attempted', result: notSentResult(err.message), outcome: { kind: 'retry', retryAfterMs: null }, extras: noExtras(routing) };
+  return err.retryAt > now ? { ...retry, notBeforeMs: err.retryAt - now } : retry;
 }
 
 function parked(reason: string | null, routing: RoutingResult | null): Attempted {

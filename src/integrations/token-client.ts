@@ -23,9 +23,17 @@ export class TokenError extends Error {
     this.name = 'TokenError';
   }
 
-  /** The grant is gone for good (revoked, expired, or the client was removed): only a new link helps. */
+  /** The user's grant is gone for good (revoked or expired): only a new link helps. */
   get permanent(): boolean {
-    return this.code === 'invalid_grant' || this.code === 'unauthorized_client' || this.code === 'invalid_client';
+    return this.code === 'invalid_grant';
+  }
+
+  /**
+   * The provider refused the hub's own app credentials (RFC 6749 §5.2: wrong or rotated secret,
+   * app removed or not allowed the grant): the operator's to fix, not the user's; links stay as they are.
+   */
+  get appCredentials(): boolean {
+    return this.code === 'invalid_client' || this.code === 'unauthorized_client';
   }
 }
 

@@ -6,7 +6,7 @@ import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
 import type { CredentialStore, LoadedConnection } from './credential-store';
 import type { ConnectionRecord } from './model';
-import { oauthApp } from './oauth-apps';
+import { connectorEnvName, oauthApp } from './oauth-apps';
 import type { OAuthAppSettings } from './oauth-apps';
 import type { Leases } from './ports';
 import { credentialsFrom, TokenError, tokenRequest } from './token-client';
@@ -15,6 +15,40 @@ import { credentialsFrom, TokenError, tokenRequest } from './token-client';
 export const REFRESH_AHEAD_MS = 5 * 60_000;
 const LEASE_TTL_MS = 30_000;
 const WAIT_FOR_OTHER_MS = 20_000;
+/** After a failed refresh, the connection's next one waits this long, doubling with each failure up to BACKOFF_MAX_MS. */
+export const BACKOFF_FIRST_MS = 2_000;
+export const BACKOFF_MAX_MS = 5 * 60_000;
+
+/**
+ * A token could not be refreshed for now (the token endpoint is down, or refused the hub's app
+ * credentials): the delivery failed transiently and is retried on its subscription's schedule.
+ */
+export class TokenUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** No refresh of this connection is tried before this time (epoch ms). */
+    readonly retryAt: number,
+  ) {
+    super(message);
+    this.name = 'TokenUnavailableError';
+  }
+}
+
+/** A connector whose token endpoint refuses the hub's OAuth app credentials: the operator's to fix. */
+export interface AppCredentialProblem {
+  connector: string;
+  reason: string;
+  since: string;
+  /** The variables holding the app's credentials. */
+  fix: string;
+}
+
+/** Failed refreshes of one connection in a row, and when the next may be tried. */
+interface Backoff {
+  failures: number;
+  retryAt: number;
+  reason: string;
+}
 
 /** The grant is gone: only linking the account again helps. Deliveries are parked meanwhile. */
 export class NeedsReauthError extends UnrecoverableError {
@@ -33,6 +67,8 @@ export interface TokenManagerOptions {
   apps: OAuthAppSettings;
   /** After a connection's grant is lost and it was marked needs_reauth: tell its tenant. Must not throw. */
   onGrantLost(connection: ConnectionRecord, reason: string): Promise<void>;
+  /** The token endpoint refused the hub's app credentials while refreshing this connection (once per connection and outage). Must not throw. */
+  onAppCredentialsFailed?(connection: ConnectionRecord, reason: string): Promise<void>;
   /** Decides when a token expires soon. */
   clock?: Clock;
   logger: Logger;
@@ -44,10 +80,17 @@ export interface TokenManagerOptions {
  * process (a lease document under a unique id); whoever waits re-reads the
  * connection afterwards. A rotated refresh token is stored before the new
  * access token is used, so a crash never strands the only valid refresh token.
+ * A failed refresh backs off per connection (2 s, doubling, at most 5 min): while
+ * it does, callers get TokenUnavailableError at once (or the current token while
+ * it is still valid), so an outage of the token endpoint costs a few requests,
+ * not one per event.
  */
 export class TokenManager {
   /** Refreshes in progress in this process, by connection: concurrent callers share one. */
   private readonly inFlight = new Map<string, Promise<Record<string, unknown>>>();
+  private readonly backoffs = new Map<string, Backoff>();
+  /** Connectors whose app credentials the token endpoint refused, with the connections already told. */
+  private readonly appProblems = new Map<string, AppCredentialProblem & { told: Set<string> }>();
   private readonly clock: Clock;
 
   constructor(private readonly options: TokenManagerOptions) {
@@ -59,12 +102,56 @@ export class TokenManager {
     const { record, context } = loaded;
     if (loaded.connector?.manifest.auth.type !== 'oauth2') return context.credentials;
     if (!how.force && !this.expiresSoon(context.credentials)) return context.credentials;
+    const backoff = this.backoffs.get(record.id);
+    if (backoff && this.clock.now() < backoff.retryAt) return this.unavailable(loaded, how, backoff);
     let pending = this.inFlight.get(record.id);
     if (!pending) {
-      pending = this.refreshShared(loaded).finally(() => this.inFlight.delete(record.id));
+      pending = this.refreshShared(loaded)
+        .then(
+          (credentials) => {
+            this.backoffs.delete(record.id);
+            return credentials;
+          },
+          (err: unknown) => {
+            if (!(err instanceof UnrecoverableError)) this.failed(record, err);
+            throw err;
+          },
+        )
+        .finally(() => this.inFlight.delete(record.id));
       this.inFlight.set(record.id, pending);
     }
-    return pending;
+    try {
+      return await pending;
+    } catch (err) {
+      const failed = this.backoffs.get(record.id);
+      if (err instanceof UnrecoverableError || !failed) throw err;
+      return this.unavailable(loaded, how, failed);
+    }
+  }
+
+  /** Connectors whose token endpoint refuses the hub's app credentials (for /readyz). */
+  appCredentialProblems(): AppCredentialProblem[] {
+    return [...this.appProblems.values()].map(({ connector, reason, since, fix }) => ({ connector, reason, since, fix }));
+  }
+
+  /** One more failed refresh: the next waits twice as long as the last. */
+  private failed(record: ConnectionRecord, err: unknown): void {
+    const failures = (this.backoffs.get(record.id)?.failures ?? 0) + 1;
+    const waitMs = Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+    const reason = errorMessage(err);
+    this.backoffs.set(record.id, { failures, retryAt: this.clock.now() + waitMs, reason });
+    this.options.logger.warn({ connectionId: record.id, connector: record.connector, failures, nextTryInMs: waitMs, reason }, 'OAuth token refresh failed; backing off');
+  }
+
+  /** No refresh now: the current token while it still works, else a transient failure of the delivery. */
+  private unavailable(loaded: LoadedConnection, how: { force?: boolean }, backoff: Backoff): Record<string, unknown> {
+    const credentials = loaded.context.credentials;
+    const at = credentials['expires_at'];
+    if (!how.force && typeof at === 'string' && new Date(at).getTime() > this.clock.now()) return credentials;
+    throw new TokenUnavailableError(
+      `the OAuth token of connection ${loaded.record.id} could not be refreshed (${backoff.reason}); no new try before ${new Date(backoff.retryAt).toISOString()}, and the delivery is retried on its schedule`,
+      backoff.retryAt,
+    );
   }
 
   /** One refresh across processes: the lease holder refreshes, the others wait and read its result. */
@@ -112,11 +199,39 @@ export class TokenManager {
       const credentials = credentialsFrom(token, context.credentials, this.clock.now());
       await this.options.credentials.save(record, credentials);
       this.options.logger.info({ connectionId: record.id, connector: record.connector, rotated: token.refresh_token !== undefined && token.refresh_token !== refreshToken }, 'OAuth token refreshed');
+      this.appCredentialsWork(record.connector);
       return credentials;
     } catch (err) {
       if (err instanceof TokenError && err.permanent) return this.lost(loaded, err.message);
+      if (err instanceof TokenError && err.appCredentials) await this.appCredentialsFailed(record, spec, err.message);
       throw err;
     }
+  }
+
+  /** The provider refused the hub's own client: alert operators; the link is kept, and works again once the credentials do. */
+  private async appCredentialsFailed(record: ConnectionRecord, spec: { client_id_env?: string; client_secret_env?: string }, reason: string): Promise<void> {
+    let problem = this.appProblems.get(record.connector);
+    if (!problem) {
+      const idVar = spec.client_id_env ?? connectorEnvName(record.connector, 'CLIENT_ID');
+      const secretVar = spec.client_secret_env ?? connectorEnvName(record.connector, 'CLIENT_SECRET');
+      const fix = `check ${idVar} and ${secretVar} against the app registered with the provider (a rotated or mistyped secret); deliveries resume by themselves once a refresh works`;
+      problem = { connector: record.connector, reason, since: new Date(this.clock.now()).toISOString(), fix, told: new Set() };
+      this.appProblems.set(record.connector, problem);
+    }
+    problem.reason = reason;
+    this.options.logger.error({ connector: record.connector, connectionId: record.id, reason, fix: problem.fix }, "the token endpoint refused the hub's OAuth app credentials; the connections are kept");
+    if (problem.told.has(record.id) || !this.options.onAppCredentialsFailed) return;
+    problem.told.add(record.id);
+    try {
+      await this.options.onAppCredentialsFailed(record, reason);
+    } catch (err) {
+      this.options.logger.warn({ connectionId: record.id, err: errorMessage(err) }, 'could not report refused OAuth app credentials');
+    }
+  }
+
+  private appCredentialsWork(connector: string): void {
+    if (!this.appProblems.delete(connector)) return;
+    this.options.logger.info({ connector }, "the token endpoint accepts the hub's OAuth app credentials again");
   }
 
   private async lost(loaded: LoadedConnection, reason: string): Promise<never> {

@@ -8,7 +8,7 @@ import type { LoadedConnector } from '../../src/connectors/loader';
 import type { CredentialStore, LoadedConnection } from '../../src/integrations/credential-store';
 import type { ConnectionRecord } from '../../src/integrations/model';
 import type { Leases } from '../../src/integrations/ports';
-import { NeedsReauthError, REFRESH_AHEAD_MS, TokenManager } from '../../src/integrations/token-manager';
+import { BACKOFF_FIRST_MS, NeedsReauthError, REFRESH_AHEAD_MS, TokenManager, TokenUnavailableError } from '../../src/integrations/token-manager';
 
 /** Connections kept in memory: what a refresh reads and writes, nothing sealed. */
 class MemoryCredentials implements CredentialStore {
@@ -55,15 +55,24 @@ interface TokenEndpoint {
   url: string;
   refreshes: number;
   refuse: boolean;
+  /** Answered instead of a token while set (an outage, refused app credentials); counted in `requests`. */
+  fault: { status: number; body: string } | null;
+  requests: number;
   close(): Promise<void>;
 }
 
 async function tokenEndpoint(): Promise<TokenEndpoint> {
-  const endpoint = { url: '', refreshes: 0, refuse: false, close: (): Promise<void> => Promise.resolve() };
+  const endpoint: TokenEndpoint = { url: '', refreshes: 0, refuse: false, fault: null, requests: 0, close: (): Promise<void> => Promise.resolve() };
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      endpoint.requests++;
       res.setHeader('content-type', 'application/json');
+      if (endpoint.fault) {
+        res.statusCode = endpoint.fault.status;
+        res.end(endpoint.fault.body);
+        return;
+      }
       if (endpoint.refuse) {
         res.statusCode = 400;
         res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'the refresh token was revoked' }));
@@ -95,12 +104,15 @@ describe('TokenManager', () => {
   beforeEach(() => {
     endpoint.refreshes = 0;
     endpoint.refuse = false;
+    endpoint.fault = null;
+    endpoint.requests = 0;
   });
 
-  function setup(): { clock: ManualClock; credentials: MemoryCredentials; tokens: TokenManager; lost: Array<{ connectionId: string; reason: string }>; loaded: LoadedConnection } {
+  function setup(): { clock: ManualClock; credentials: MemoryCredentials; tokens: TokenManager; lost: Array<{ connectionId: string; reason: string }>; appFailed: string[]; loaded: LoadedConnection } {
     const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
     const credentials = new MemoryCredentials();
     const lost: Array<{ connectionId: string; reason: string }> = [];
+    const appFailed: string[] = [];
     const env = { HOOKHUB_HUBSPOT_CLIENT_ID: 'client', HOOKHUB_HUBSPOT_CLIENT_SECRET: 'secret', HOOKHUB_HUBSPOT_TOKEN_URL: endpoint.url };
     const tokens = new TokenManager({
       credentials,
@@ -108,6 +120,9 @@ describe('TokenManager', () => {
       apps: { connectorEnv: env, connectorVariable: () => undefined },
       onGrantLost: async (connection, reason) => {
         lost.push({ connectionId: connection.id, reason });
+      },
+      onAppCredentialsFailed: async (connection, reason) => {
+        appFailed.push(`${connection.id}: ${reason}`);
       },
       clock,
       logger: silentLogger,
@@ -137,7 +152,7 @@ describe('TokenManager', () => {
       context: { connectionId: record.id, config: {}, credentials: { access_token: 'access-0', refresh_token: 'refresh-0', expires_at: expiresAt }, metadata: {} },
     };
     credentials.connections.set(record.id, copy(loaded));
-    return { clock, credentials, tokens, lost, loaded };
+    return { clock, credentials, tokens, lost, appFailed, loaded };
   }
 
   it('uses the token while it has time left and refreshes it ahead of expiry, on the clock it is given', async () => {
@@ -166,5 +181,60 @@ describe('TokenManager', () => {
     await expect(tokens.fresh(loaded, { force: true })).rejects.toThrow(NeedsReauthError);
     expect(lost).toHaveLength(1);
     expect(endpoint.refreshes).toBe(0);
+  });
+
+  it('backs off refreshes of a connection while the token endpoint is down: one request, then 2 s, 4 s, ... on its clock; the still valid token is used meanwhile', async () => {
+    const { clock, credentials, tokens, loaded } = setup();
+    endpoint.fault = { status: 503, body: 'Service Unavailable' };
+    // In the refresh-ahead window the token still works: used as it is, with no error, while refreshes back off.
+    clock.advance(3600_000 - REFRESH_AHEAD_MS + 1000);
+    expect((await tokens.fresh(loaded))['access_token']).toBe('access-0');
+    expect((await tokens.fresh(loaded))['access_token']).toBe('access-0');
+    expect(endpoint.requests).toBe(1);
+    clock.advance(BACKOFF_FIRST_MS);
+    expect((await tokens.fresh(loaded))['access_token']).toBe('access-0');
+    expect(endpoint.requests).toBe(2);
+    // Expired: every caller fails at once (a transient failure, retried by its delivery), with no new request.
+    const expired: LoadedConnection = { ...loaded, context: { ...loaded.context, credentials: { ...loaded.context.credentials, expires_at: new Date(clock.now() - 1).toISOString() } } };
+    for (let i = 0; i < 10; i++) await expect(tokens.fresh(expired)).rejects.toThrow(TokenUnavailableError);
+    expect(endpoint.requests).toBe(2);
+    // The wait doubled: 4 s after the second failure.
+    clock.advance(BACKOFF_FIRST_MS * 2 - 1);
+    await expect(tokens.fresh(expired)).rejects.toThrow(/could not be refreshed \(http_503/);
+    expect(endpoint.requests).toBe(2);
+    clock.advance(1);
+    await expect(tokens.fresh(expired)).rejects.toThrow(TokenUnavailableError);
+    expect(endpoint.requests).toBe(3);
+    clock.advance(BACKOFF_FIRST_MS * 4);
+    endpoint.fault = null;
+    expect((await tokens.fresh(expired))['access_token']).toBe('access-1');
+    expect(endpoint.requests).toBe(4);
+    // Working again: the next failure starts from the first wait.
+    endpoint.fault = { status: 503, body: '' };
+    const current = (await credentials.reload('con_1'))!;
+    await expect(tokens.fresh(current, { force: true })).rejects.toThrow(TokenUnavailableError);
+    clock.advance(BACKOFF_FIRST_MS);
+    await expect(tokens.fresh(current, { force: true })).rejects.toThrow(TokenUnavailableError);
+    expect(endpoint.requests).toBe(6);
+  });
+
+  it('treats invalid_client as the hub\'s own credentials failing: the link is kept, reported once, and listed until a refresh works', async () => {
+    const { clock, credentials, tokens, lost, appFailed, loaded } = setup();
+    endpoint.fault = { status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'bad secret' }) };
+    await expect(tokens.fresh(loaded, { force: true })).rejects.toThrow(TokenUnavailableError);
+    clock.advance(BACKOFF_FIRST_MS);
+    await expect(tokens.fresh(loaded, { force: true })).rejects.toThrow(/invalid_client/);
+    expect(lost).toEqual([]);
+    expect((await credentials.reload('con_1'))?.record.status).toBe('active');
+    expect(appFailed).toEqual(['con_1: invalid_client: bad secret']);
+    expect(tokens.appCredentialProblems()).toEqual([{ connector: 'hubspot', reason: 'invalid_client: bad secret', since: expect.any(String), fix: expect.stringContaining('HOOKHUB_HUBSPOT_CLIENT_SECRET') }]);
+    endpoint.fault = { status: 400, body: JSON.stringify({ error: 'unauthorized_client' }) };
+    clock.advance(BACKOFF_FIRST_MS * 2);
+    await expect(tokens.fresh(loaded, { force: true })).rejects.toThrow(/unauthorized_client/);
+    expect((await credentials.reload('con_1'))?.record.status).toBe('active');
+    endpoint.fault = null;
+    clock.advance(BACKOFF_FIRST_MS * 4);
+    expect((await tokens.fresh(loaded, { force: true }))['access_token']).toBe('access-1');
+    expect(tokens.appCredentialProblems()).toEqual([]);
   });
 });

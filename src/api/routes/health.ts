@@ -16,10 +16,13 @@ export function healthRoutes(deps: ApiDeps): Router {
       ]);
     }
     const ready = broker && store;
+    // Refused OAuth app credentials do not make the hub unready (it serves everything else), but operators see them here.
+    const oauthApps = deps.tokens?.appCredentialProblems() ?? [];
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
       mode: deps.config.mode,
       checks: { broker: broker ? 'up' : 'down', store: store ? 'up' : 'down' },
+      ...(oauthApps.length > 0 ? { oauthApps } : {}),
     });
   });
   router.get('/metrics', async (_req, res) => {

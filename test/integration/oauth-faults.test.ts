@@ -1,0 +1,147 @@
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { PipedriveEmulator } from '../support/emulators/pipedrive';
+import { startOAuthServer } from '../support/oauth/oauth-server';
+import type { OAuthServer } from '../support/oauth/oauth-server';
+import { startReceiver, waitUntil } from '../support/receiver';
+import type { Receiver } from '../support/receiver';
+import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
+import type { TenantApi, TestHub } from '../support/test-hub';
+
+/**
+ * Account links when the provider's token endpoint fails: an outage (503) and refused app
+ * credentials (invalid_client), through the real pipeline against the local OAuth server.
+ */
+type Json = Record<string, unknown>;
+
+let oauth: OAuthServer;
+let pipedrive: PipedriveEmulator;
+let receiver: Receiver;
+let th: TestHub;
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  const hubUrl = `http://127.0.0.1:${port}`;
+  oauth = await startOAuthServer({
+    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic' }],
+  });
+  [pipedrive, receiver] = await Promise.all([PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 }), startReceiver()]);
+  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
+  th = await startTestHub({
+    env: {
+      PORT: String(port),
+      HOOKHUB_PUBLIC_URL: hubUrl,
+      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
+      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
+      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
+      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
+    },
+  });
+});
+
+afterAll(async () => {
+  await oauth?.setTokenFault(null);
+  await th?.destroy();
+  await Promise.all([pipedrive?.close(), receiver?.close()]);
+  await oauth?.stop();
+});
+
+/** The whole linking flow, as a person in a browser goes through it. */
+async function link(api: TenantApi): Promise<string> {
+  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive' });
+  expect(authorize.status).toBe(201);
+  const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const { redirectedTo } = await oauth.authorize(start.headers.get('location') ?? '');
+  const done = await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' } });
+  const body = (await done.json()) as Json;
+  expect(body).toMatchObject({ status: 'linked' });
+  return String(body['connection']);
+}
+
+/** A linked Pipedrive account whose access token has expired (in the hub's view), with an integration retrying every second or two. */
+async function expiredLink(api: TenantApi): Promise<{ conId: string; intId: string }> {
+  const conId = await link(api);
+  const created = await api('POST', '/v1/integrations', {
+    connection: conId,
+    events: ['business.created'],
+    retryConfig: { maxRetries: 8, initialDelaySeconds: 1, backoffMultiplier: 2, maxBackoffSeconds: 2 },
+  });
+  expect(created.status).toBe(201);
+  const loaded = (await th.hub.connections.reload(conId))!;
+  await th.hub.vault.save(loaded.record, { ...loaded.context.credentials, expires_at: new Date(Date.now() - 60_000).toISOString() });
+  return { conId, intId: String(created.body['id']) };
+}
+
+const bizIds = (n: number): string[] => Array.from({ length: n }, () => `biz_${randomBytes(4).toString('hex')}`);
+const delivered = (ids: string[]): boolean => ids.every((id) => pipedrive.leads.some((l) => l.title.includes(id)));
+
+describe('the token endpoint fails', () => {
+  it('an outage (503) costs a few token requests, not one per event: each delivery records a failed attempt and is retried on its schedule until the endpoint is back', async () => {
+    const api = await tenantApi(th);
+    const { conId, intId } = await expiredLink(api);
+    await oauth.setTokenFault({ status: 503, body: 'Service Unavailable', headers: { 'content-type': 'text/plain' } });
+    const before = await oauth.tokenRequests();
+    const ids = bizIds(30);
+    const startedAt = Date.now();
+    await Promise.all(ids.map((id) => api('POST', '/v1/events', businessCreated({}, { id, name: `Outage ${id}` }))));
+    // Each of the 30 deliveries has its first attempt recorded as a retryable failure.
+    let firsts: Json[] = [];
+    await waitUntil(async () => {
+      firsts = (await waitForAttempts(api, intId, 30)).filter((a) => a['attempt'] === 1);
+      return firsts.length >= 30;
+    });
+    for (const attempt of firsts) expect(attempt).toMatchObject({ status: 'failed', next: 'retry', error: expect.stringContaining('could not be refreshed (http_503') });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 10_000 - Date.now())));
+    // Ten seconds of outage with 30 events and their retries: backing off from 2 s, at most a handful of refreshes.
+    const during = (await oauth.tokenRequests()) - before;
+    expect(during).toBeGreaterThanOrEqual(1);
+    expect(during).toBeLessThanOrEqual(5);
+    expect((await api('GET', `/v1/dead-letters?subscriptionId=${intId}`)).body['data']).toEqual([]);
+    expect((await api('GET', `/v1/connections/${conId}`)).body['status']).toBe('active');
+
+    await oauth.setTokenFault(null);
+    await waitUntil(() => delivered(ids), 60_000, () => `delivered ${ids.filter((id) => pipedrive.leads.some((l) => l.title.includes(id))).length} of 30`);
+  }, 90_000);
+
+  it('refused app credentials (invalid_client) alert operators and keep the link: /readyz says what to fix, the tenant hears nothing is asked of it, and deliveries resume once the credentials work', async () => {
+    const api = await tenantApi(th);
+    const { conId, intId } = await expiredLink(api);
+    const alerts = await api('POST', '/v1/subscriptions', { endpointUrl: `${receiver.url}/app-credentials/${conId}`, events: ['connection.app_credentials_failed', 'connection.needs_reauth'] });
+    expect(alerts.status).toBe(201);
+    await oauth.setTokenFault({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } });
+    const [id] = bizIds(1) as [string];
+    await api('POST', '/v1/events', businessCreated({}, { id, name: `Secret ${id}` }));
+
+    const [attempt] = await waitForAttempts(api, intId, 1);
+    expect(String(attempt?.['error'])).toContain('invalid_client');
+    const ready = await fetch(`${th.hub.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      oauthApps: [{ connector: 'pipedrive', reason: expect.stringContaining('invalid_client'), since: expect.any(String), fix: expect.stringContaining('HOOKHUB_PIPEDRIVE_CLIENT_SECRET') }],
+    });
+    await waitUntil(() => receiver.requests.some((r) => r.path === `/app-credentials/${conId}`));
+    const told = receiver.requests.filter((r) => r.path === `/app-credentials/${conId}`);
+    expect(told.map((r) => (r.json as Json)['type'])).toEqual(['connection.app_credentials_failed']);
+    expect((told[0]?.json as Json)['data']).toMatchObject({ connection_id: conId, connector: 'pipedrive', reason: expect.stringContaining('invalid_client') });
+    // The link is not the tenant's problem: it stays active and nothing is parked.
+    expect((await api('GET', `/v1/connections/${conId}`)).body).toMatchObject({ status: 'active' });
+    expect((await api('GET', `/v1/dead-letters?subscriptionId=${intId}`)).body['data']).toEqual([]);
+
+    // The operator fixes the secret: the next retry refreshes, delivers, and /readyz is clear again.
+    await oauth.setTokenFault(null);
+    await waitUntil(() => delivered([id]), 30_000);
+    expect(await (await fetch(`${th.hub.url}/readyz`)).json()).not.toHaveProperty('oauthApps');
+    expect(receiver.requests.filter((r) => r.path === `/app-credentials/${conId}`)).toHaveLength(1);
+  }, 60_000);
+});
