@@ -227,15 +227,16 @@ describe('OAuth authorization server and CRM emulators', () => {
     expect(me.headers.get('x-ratelimit-remaining')).toMatch(/^\d+$/);
     expect(me.headers.get('x-ratelimit-reset')).toMatch(/^\d+$/);
 
-    const org = await call(`${api}/organizations`, 'POST', token, { name: 'Globex', address: '1 Main St' });
-    expect(org).toMatchObject({ status: 201, body: { success: true, data: { id: 1, name: 'Globex', address: '1 Main St' } } });
-    expect(await call(`${api}/organizations/1`, 'PUT', token, { name: 'Globex Corp' })).toMatchObject({ status: 200, body: { success: true, data: { id: 1, name: 'Globex Corp' } } });
+    const v2 = `${String(domain)}/api/v2`;
+    const org = await call(`${v2}/organizations`, 'POST', token, { name: 'Globex', address: { value: '1 Main St' } });
+    expect(org).toMatchObject({ status: 200, body: { success: true, data: { id: 1, name: 'Globex', address: { value: '1 Main St' } } } });
+    expect(await call(`${v2}/organizations/1`, 'PATCH', token, { name: 'Globex Corp' })).toMatchObject({ status: 200, body: { success: true, data: { id: 1, name: 'Globex Corp' } } });
     const lead = await call(`${api}/leads`, 'POST', token, { title: 'Globex deal', organization_id: 1 });
     expect(lead).toMatchObject({ status: 201, body: { success: true, data: { title: 'Globex deal', organization_id: 1 } } });
     expect((lead.body as { data: { id: string } }).data.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await call(`${api}/leads`, 'POST', token, { title: 'Orphan' })).toMatchObject({ status: 400, body: { success: false, error: expect.any(String), error_info: expect.any(String) } });
 
-    expect(s.pipedrive.organizations[0]).toMatchObject({ name: 'Globex Corp', createdBy: 'carol', fields: { address: '1 Main St' } });
+    expect(s.pipedrive.organizations[0]).toMatchObject({ name: 'Globex Corp', createdBy: 'carol', address: { value: '1 Main St' } });
     expect(s.pipedrive.leads).toHaveLength(1);
     expect(await call(`${api}/users/me`, 'GET', 'not-a-token')).toMatchObject({ status: 401, body: { success: false, error: 'unauthorized access', errorCode: 401 } });
 

@@ -35,7 +35,7 @@ responses:
   create_organization: { status: 429, headers: ${JSON.stringify(headers)}, body: { success: false } }
 expect:
   requests:
-    - { action: create_organization, method: POST, url: "https://acme.pipedrive.com/api/v1/organizations" }
+    - { action: create_organization, method: POST, url: "https://acme.pipedrive.com/api/v2/organizations" }
 ${expect}
 `,
   );

@@ -3,17 +3,33 @@ import crypto from 'node:crypto';
 import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
 
 /**
- * Pipedrive API v1 emulator (the `api_domain` of a linked company): organizations
- * (create, read, update) and leads (create, read), `/api/v1/users/me`. Answers are
- * `{success: true, data}`; errors `{success: false, error, error_info, data: null,
- * additional_data: null}`. Every authenticated answer carries x-ratelimit-limit,
- * x-ratelimit-remaining and x-ratelimit-reset (seconds until the window resets).
+ * Pipedrive emulator (the `api_domain` of a linked company): organizations through API v2
+ * (create, read, PATCH), leads through API v1 (create, read; leads have no v2), `/api/v1/users/me`.
+ * Answers are `{success: true, data}`; errors `{success: false, error, error_info, data: null,
+ * additional_data: null}`.
+ *
+ * It enforces what Pipedrive enforces (docs/connectors/pipedrive-conformance.md lists each with its page):
+ * - The v1 organization endpoints are out of support since 2026-08-01 and "may be changed or removed
+ *   without further notice" (developers.pipedrive.com/changelog/post/deprecated-apiv1-endpoints-become-out-of-support):
+ *   the emulator treats them as removed, 410 naming the v2 replacement, so a connector still on them fails here.
+ * - API v2's stricter input (pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide): PATCH, not PUT;
+ *   only the documented fields; numbers are not coerced from strings; the address is an object;
+ *   custom fields only under `custom_fields`, and only ones that exist in the company (a new company has none).
+ * - Rate limits (pipedrive.readme.io/docs/core-api-concepts-rate-limiting): a burst limit per access
+ *   token in 2-second windows with x-ratelimit-limit, -remaining and -reset on every answer; and a daily
+ *   token budget of the company, spent by every request at a cost per endpoint, reset at the start of the
+ *   next day (UTC). Past either the answer is 429; past the daily budget while the window has requests
+ *   left, the headers still show them (that is how a client tells the two apart).
  */
 export interface PipedriveOptions extends EmulatorOptions {
-  /** Requests allowed per window; default 80. */
+  /** Requests allowed per access token per window; default 80 (the smallest plan's OAuth limit). */
   maxPerWindow?: number;
   /** Length of the fixed rate-limit window; default 2000 ms. */
   windowMs?: number;
+  /** The company's daily token budget; default 30000 (one seat of the smallest plan). */
+  dailyBudget?: number;
+  /** Custom organization field keys that exist in the company; default none, as in a new company. */
+  organizationFields?: string[];
   /** The company's domain shown by /users/me; default 'hookhub-test'. */
   companyDomain?: string;
 }
@@ -21,10 +37,15 @@ export interface PipedriveOptions extends EmulatorOptions {
 export interface PipedriveOrganization {
   id: number;
   name: string;
-  fields: Record<string, unknown>;
+  ownerId: number;
+  visibleTo: number;
+  labelIds: number[];
+  address: Record<string, string> | null;
+  customFields: Record<string, unknown>;
   createdBy: string;
   add_time: string;
   update_time: string;
+  /** The body of every PATCH, in order. */
   updates: Array<Record<string, unknown>>;
 }
 
@@ -41,12 +62,18 @@ export interface PipedriveLead {
 const ERROR_INFO = 'Please check developers.pipedrive.com for more information about Pipedrive API.';
 const USER_ID = 1001;
 const COMPANY_ID = 5001;
+/** Token costs: v2 endpoints cost about half of v1's (the deprecation changelog); writes cost more than reads. */
+const COST = { v1Write: 10, v1Read: 2, v2Write: 5, v2Read: 1 };
+const ORG_FIELDS = new Set(['name', 'owner_id', 'add_time', 'update_time', 'visible_to', 'label_ids', 'address', 'custom_fields']);
+const ADDRESS_FIELDS = new Set(['value', 'street_number', 'route', 'subpremise', 'sublocality', 'locality', 'admin_area_level_1', 'admin_area_level_2', 'country', 'postal_code']);
 
 export class PipedriveEmulator extends OAuthApiEmulator {
   readonly organizations: PipedriveOrganization[] = [];
   readonly leads: PipedriveLead[] = [];
-  private windowStart = 0;
-  private windowCount = 0;
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private budgetDay = '';
+  /** Tokens of the daily budget spent today. */
+  budgetSpent = 0;
 
   private constructor(oauth: IntrospectionConfig, private readonly options: PipedriveOptions) {
     super(oauth, options);
@@ -56,6 +83,16 @@ export class PipedriveEmulator extends OAuthApiEmulator {
     const emulator = new PipedriveEmulator(oauth, options);
     await emulator.listen();
     return emulator;
+  }
+
+  /** Change the company's daily budget (e.g. to spend it in a test); the day's spending is kept. */
+  setDailyBudget(tokens: number): void {
+    this.options.dailyBudget = tokens;
+  }
+
+  /** Change the requests allowed per access token per window. */
+  setBurstLimit(requests: number): void {
+    this.options.maxPerWindow = requests;
   }
 
   private get max(): number {
@@ -78,33 +115,50 @@ export class PipedriveEmulator extends OAuthApiEmulator {
     return { success: false, error: status >= 500 ? 'Service temporarily unavailable' : 'Bad request', errorCode: status, error_info: ERROR_INFO };
   }
 
-  protected override admit(): Reply | undefined {
+  private window(req: ApiRequest): { start: number; count: number } {
+    const key = String(req.headers.authorization ?? '');
     const now = Date.now();
-    if (now - this.windowStart >= this.windowMs) {
-      this.windowStart = now;
-      this.windowCount = 0;
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= this.windowMs) {
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
     }
-    if (this.windowCount >= this.max) return { status: 429, body: this.failureBody(429) };
-    this.windowCount++;
+    return w;
+  }
+
+  protected override admit(req: ApiRequest): Reply | undefined {
+    const w = this.window(req);
+    if (w.count >= this.max) return { status: 429, body: this.failureBody(429) };
+    const today = new Date().toISOString().slice(0, 10);
+    if (today !== this.budgetDay) {
+      this.budgetDay = today;
+      this.budgetSpent = 0;
+    }
+    const cost = costOf(req);
+    // Over the daily budget: refused without using the window, whose headers still show requests left.
+    if (this.budgetSpent + cost > (this.options.dailyBudget ?? 30_000)) return { status: 429, body: this.failureBody(429) };
+    w.count++;
+    this.budgetSpent += cost;
     return undefined;
   }
 
-  protected override responseHeaders(): Record<string, string> {
-    const reset = Math.max(0, Math.ceil((this.windowStart + this.windowMs - Date.now()) / 1000));
-    return {
-      'x-ratelimit-limit': String(this.max),
-      'x-ratelimit-remaining': String(Math.max(0, this.max - this.windowCount)),
-      'x-ratelimit-reset': String(reset),
-    };
+  protected override responseHeaders(req: ApiRequest): Record<string, string> {
+    const w = this.window(req);
+    const reset = Math.max(0, Math.ceil((w.start + this.windowMs - Date.now()) / 1000));
+    return { 'x-ratelimit-limit': String(this.max), 'x-ratelimit-remaining': String(Math.max(0, this.max - w.count)), 'x-ratelimit-reset': String(reset) };
   }
 
   protected route(req: ApiRequest): Reply {
     const path = req.path.replace(/\/$/, '');
-    const org = /^\/api\/v1\/organizations\/(\d+)$/.exec(path);
+    if (/^\/(api\/)?v1\/organizations(\/|$)/.test(path)) {
+      return this.error(410, 'This API v1 endpoint is out of support and no longer available; use /api/v2/organizations (PATCH to update).', { errorCode: 410 });
+    }
+    const org = /^\/api\/v2\/organizations\/(\d+)$/.exec(path);
     const lead = /^\/api\/v1\/leads\/([0-9a-f-]{36})$/.exec(path);
     if (path === '/api/v1/users/me' && req.method === 'GET') return this.me(req);
-    if (path === '/api/v1/organizations' && req.method === 'POST') return this.createOrganization(req);
-    if (org?.[1] && (req.method === 'GET' || req.method === 'PUT')) return this.organization(req, Number(org[1]));
+    if (path === '/api/v2/organizations' && req.method === 'POST') return this.createOrganization(req);
+    if (org?.[1] && (req.method === 'GET' || req.method === 'PATCH')) return this.organization(req, Number(org[1]));
+    if (org?.[1] && req.method === 'PUT') return this.error(405, 'Method PUT is not allowed; API v2 updates with PATCH.');
     if (path === '/api/v1/leads' && req.method === 'POST') return this.createLead(req);
     if (lead?.[1] && req.method === 'GET') {
       const found = this.leads.find((l) => l.id === lead[1]);
@@ -125,8 +179,8 @@ export class PipedriveEmulator extends OAuthApiEmulator {
 
   private orgView(o: PipedriveOrganization): Record<string, unknown> {
     return {
-      ...o.fields, id: o.id, company_id: COMPANY_ID, owner_id: { id: USER_ID, name: o.createdBy, value: USER_ID },
-      name: o.name, active_flag: true, add_time: o.add_time, update_time: o.update_time, visible_to: String(o.fields['visible_to'] ?? '3'),
+      id: o.id, name: o.name, owner_id: o.ownerId, org_id: null, add_time: o.add_time, update_time: o.update_time, visible_to: o.visibleTo,
+      label_ids: o.labelIds, address: o.address, custom_fields: o.customFields, is_deleted: false,
     };
   }
 
@@ -139,31 +193,67 @@ export class PipedriveEmulator extends OAuthApiEmulator {
     };
   }
 
+  /** API v2's validation of an organization body: the first problem, or undefined. */
+  private invalid(body: Record<string, unknown>, creating: boolean): string | undefined {
+    const unknown = Object.keys(body).filter((k) => !ORG_FIELDS.has(k));
+    if (unknown.length > 0) return `Validation failed: unknown field(s) ${unknown.join(', ')}; custom fields go under custom_fields`;
+    const name = body['name'];
+    if ((creating || 'name' in body) && (typeof name !== 'string' || name.trim() === '')) return 'Validation failed: name: must be a non-empty string';
+    for (const field of ['owner_id', 'visible_to'] as const) {
+      if (field in body && !Number.isInteger(body[field])) return `Validation failed: ${field}: must be an integer`;
+    }
+    if ('label_ids' in body && !(Array.isArray(body['label_ids']) && body['label_ids'].every(Number.isInteger))) return 'Validation failed: label_ids: must be an array of integers';
+    const address = body['address'];
+    if ('address' in body && address !== null) {
+      if (typeof address !== 'object' || Array.isArray(address)) return 'Validation failed: address: must be an object';
+      for (const [k, v] of Object.entries(address)) {
+        if (!ADDRESS_FIELDS.has(k)) return `Validation failed: address.${k}: unknown field`;
+        if (typeof v !== 'string') return `Validation failed: address.${k}: must be a string`;
+      }
+    }
+    const custom = body['custom_fields'];
+    if ('custom_fields' in body) {
+      if (custom === null || typeof custom !== 'object' || Array.isArray(custom)) return 'Validation failed: custom_fields: must be an object';
+      const known = new Set(this.options.organizationFields ?? []);
+      const missing = Object.keys(custom).filter((k) => !known.has(k));
+      if (missing.length > 0) return `Validation failed: custom_fields: no such organization field ${missing.join(', ')}`;
+    }
+    return undefined;
+  }
+
   private createOrganization(req: ApiRequest): Reply {
     const body = parseObject(req.rawBody);
     if (!body) return this.error(400, 'Invalid JSON body');
-    const name = body['name'];
-    if (typeof name !== 'string' || name.trim() === '') return this.error(400, 'Name must be given.');
-    const { name: _name, id: _id, ...fields } = body;
-    const now = pipedriveTime();
-    const org = { id: this.organizations.length + 1, name, fields, createdBy: req.token.sub, add_time: now, update_time: now, updates: [] };
+    const problem = this.invalid(body, true);
+    if (problem) return this.error(400, problem);
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const org: PipedriveOrganization = {
+      id: this.organizations.length + 1, name: String(body['name']), ownerId: (body['owner_id'] as number | undefined) ?? USER_ID,
+      visibleTo: (body['visible_to'] as number | undefined) ?? 3, labelIds: (body['label_ids'] as number[] | undefined) ?? [],
+      address: (body['address'] as Record<string, string> | undefined) ?? null, customFields: (body['custom_fields'] as Record<string, unknown> | undefined) ?? {},
+      createdBy: req.token.sub, add_time: now, update_time: now, updates: [],
+    };
     this.organizations.push(org);
-    return { status: 201, body: { success: true, data: this.orgView(org) } };
+    return { status: 200, body: { success: true, data: this.orgView(org), additional_data: null } };
   }
 
   private organization(req: ApiRequest, id: number): Reply {
     const org = this.organizations.find((o) => o.id === id);
-    if (!org) return this.error(404, 'Organization not found.');
-    if (req.method === 'GET') return { status: 200, body: { success: true, data: this.orgView(org) } };
+    if (!org) return this.error(404, 'Organization not found');
+    if (req.method === 'GET') return { status: 200, body: { success: true, data: this.orgView(org), additional_data: null } };
     const body = parseObject(req.rawBody);
     if (!body) return this.error(400, 'Invalid JSON body');
-    if ('name' in body && (typeof body['name'] !== 'string' || body['name'].trim() === '')) return this.error(400, 'Name must be given.');
-    const { name, id: _id, ...fields } = body;
-    if (typeof name === 'string') org.name = name;
-    Object.assign(org.fields, fields);
-    org.update_time = pipedriveTime();
+    const problem = this.invalid(body, false);
+    if (problem) return this.error(400, problem);
+    if (typeof body['name'] === 'string') org.name = body['name'];
+    if ('owner_id' in body) org.ownerId = body['owner_id'] as number;
+    if ('visible_to' in body) org.visibleTo = body['visible_to'] as number;
+    if ('label_ids' in body) org.labelIds = body['label_ids'] as number[];
+    if ('address' in body) org.address = body['address'] as Record<string, string> | null;
+    if ('custom_fields' in body) Object.assign(org.customFields, body['custom_fields']);
+    org.update_time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     org.updates.push(body);
-    return { status: 200, body: { success: true, data: this.orgView(org) } };
+    return { status: 200, body: { success: true, data: this.orgView(org), additional_data: null } };
   }
 
   private createLead(req: ApiRequest): Reply {
@@ -191,7 +281,10 @@ export class PipedriveEmulator extends OAuthApiEmulator {
   }
 }
 
-/** Pipedrive's "YYYY-MM-DD HH:MM:SS" (UTC) timestamps of v1 organizations. */
-function pipedriveTime(): string {
-  return new Date().toISOString().replace('T', ' ').slice(0, 19);
+/** The tokens a request costs from the company's daily budget. */
+function costOf(req: ApiRequest): number {
+  const v2 = req.path.startsWith('/api/v2/');
+  const write = req.method !== 'GET';
+  if (v2) return write ? COST.v2Write : COST.v2Read;
+  return write ? COST.v1Write : COST.v1Read;
 }
