@@ -10,6 +10,14 @@ import { randomBytes } from 'node:crypto';
  * invalid_token for a revoked webhook; 404 no_service for an unknown one; 410
  * channel_is_archived; 429 rate_limited with Retry-After beyond one message
  * per second per webhook.
+ *
+ * Blocks are held to Block Kit's documented limits, and a message past any of them is refused
+ * with 400 invalid_blocks as Slack refuses it (docs/connectors/slack-conformance.md lists each
+ * with its page): at most 50 blocks; block_id at most 255 characters; a header's plain_text at
+ * most 150 (docs.slack.dev/reference/block-kit/blocks/header-block); a section's text at most
+ * 3,000 and at most 10 fields of at most 2,000 each (docs.slack.dev/reference/block-kit/blocks/section-block);
+ * a context block's 1 to 10 elements, each text at most 3,000 (docs.slack.dev/reference/block-kit/blocks/context-block,
+ * docs.slack.dev/reference/block-kit/composition-objects/text-object).
  */
 export interface SlackMessage {
   webhook: string;
@@ -93,26 +101,40 @@ export class SlackEmulator {
   }
 }
 
+/** A text object: plain_text or mrkdwn, 1 to `max` characters (counted in UTF-16 units, the stricter reading). */
+function validText(t: unknown, max: number, types = ['plain_text', 'mrkdwn']): boolean {
+  if (t === null || typeof t !== 'object') return false;
+  const { type, text } = t as { type?: unknown; text?: unknown };
+  return typeof type === 'string' && types.includes(type) && typeof text === 'string' && text.length > 0 && text.length <= max;
+}
+
 function validBlocks(blocks: unknown): boolean {
   if (!Array.isArray(blocks) || blocks.length > 50) return false;
   return blocks.every((b: unknown) => {
     if (b === null || typeof b !== 'object') return false;
     const block = b as Record<string, unknown>;
     if (!BLOCK_TYPES.has(String(block['type']))) return false;
-    const text = block['text'] as { type?: string; text?: string } | undefined;
-    if (block['type'] === 'header' && (text?.type !== 'plain_text' || (text.text ?? '').length > 150)) return false;
+    if (block['block_id'] !== undefined && (typeof block['block_id'] !== 'string' || block['block_id'].length > 255)) return false;
+    const text = block['text'];
+    if (block['type'] === 'header' && !validText(text, 150, ['plain_text'])) return false;
     if (block['type'] === 'section') {
-      const fields = block['fields'] as Array<{ text?: string }> | undefined;
-      if (!text && !fields) return false;
-      if (text && (typeof text.text !== 'string' || text.text.length > 3000)) return false;
-      if (fields && (fields.length > 10 || fields.some((f) => typeof f.text !== 'string' || f.text.length > 2000))) return false;
+      const fields = block['fields'];
+      if (text === undefined && fields === undefined) return false;
+      if (text !== undefined && !validText(text, 3000)) return false;
+      if (fields !== undefined && (!Array.isArray(fields) || fields.length === 0 || fields.length > 10 || !fields.every((f) => validText(f, 2000)))) return false;
     }
     if (block['type'] === 'context') {
-      const elements = block['elements'] as unknown[] | undefined;
+      const elements = block['elements'];
       if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10) return false;
+      if (!elements.every((e: unknown) => (e as { type?: unknown } | null)?.type === 'image' || validText(e, 3000))) return false;
     }
     return true;
   });
+}
+
+/** Whether Slack would take these blocks (for tests that check a mapping's output directly). */
+export function slackAcceptsBlocks(blocks: unknown): boolean {
+  return validBlocks(blocks);
 }
 
 function hex(bytes: number): string {
