@@ -89,7 +89,8 @@ export interface ConnectorManifest {
   rate_limit?: {
     requests: number;
     per_seconds: number;
-    headers?: { remaining: string; reset: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds' };
+    /** `reset`: time until the budget is back; `window`: the length of a rolling window. One of the two. */
+    headers?: { remaining: string; reset?: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds'; window?: string; window_format?: 'seconds' | 'millis' };
     /** A limit for all links of the connector together (an app-wide quota), in every process. */
     shared?: { requests: number; per_seconds: number };
   };

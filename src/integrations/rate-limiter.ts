@@ -5,8 +5,12 @@ import { headerDelayMs } from '../transport/retry-policy';
 /** A connector's `rate_limit.headers`: which response headers say what is left and when it is back. */
 export interface BudgetHeaders {
   remaining: string;
-  reset: string;
+  /** Time until the budget is back. */
+  reset?: string;
   reset_format?: 'seconds' | 'millis' | 'epoch_seconds';
+  /** The length of a rolling window instead: each request counts for a window after it was sent. */
+  window?: string;
+  window_format?: 'seconds' | 'millis';
 }
 
 /** A count of requests left: a non-negative number (some APIs send "0.0"), whole or not. */
@@ -18,13 +22,17 @@ const UNKNOWN_RESET_MS = 1000;
 
 /**
  * What the API's rate-limit headers say is left, and for how long; null when it
- * did not say. The reset is read like every delay a response gives (headerDelayMs:
- * decimal seconds included), then bounded.
+ * did not say. The reset (or a rolling window's length) is read like every delay a
+ * response gives (headerDelayMs: decimal seconds included), then bounded. The limiter
+ * holds a spent budget for that long after the last request sent, which is what a
+ * rolling window needs and no shorter than a fixed window's reset.
  */
 export function budgetFromHeaders(headers: Record<string, string>, spec: BudgetHeaders, now: number): { remaining: number; resetMs: number } | null {
   const left = headers[spec.remaining.toLowerCase()]?.trim();
   if (left === undefined || !COUNT.test(left)) return null;
-  const resetMs = headerDelayMs(headers[spec.reset.toLowerCase()], spec.reset_format ?? 'seconds', now);
+  const resetMs = spec.window
+    ? headerDelayMs(headers[spec.window.toLowerCase()], spec.window_format ?? 'seconds', now)
+    : headerDelayMs(spec.reset ? headers[spec.reset.toLowerCase()] : undefined, spec.reset_format ?? 'seconds', now);
   return { remaining: Number(left), resetMs: resetMs === null ? UNKNOWN_RESET_MS : Math.min(resetMs, LONGEST_RESET_MS) };
 }
 
