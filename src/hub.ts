@@ -26,7 +26,7 @@ import { ReplayService } from './pipeline/replay-service';
 import { TestSender } from './pipeline/test-sender';
 import { EventValidator } from './events/validator';
 import { EventIntake } from './events/intake';
-import { schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
+import { scheduleOAuthStatePurge, schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
 import { assertKeysPresent } from './secrets/key-ring';
 import { OAuthLinker } from './integrations/oauth-linker';
@@ -271,6 +271,7 @@ export class Hub {
     if (config.roles.has('jobs')) {
       this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
       this.cronTasks.push(scheduleRateSlotPurge(this.store, this.logger));
+      this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
       this.cronTasks.push(...this.connectionJobs.schedule());
     }
     if (config.roles.has('api')) {

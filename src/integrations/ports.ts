@@ -27,6 +27,8 @@ export interface OAuthStates {
   claimOAuthState(id: string, browserNonceHash: string): Promise<boolean>;
   /** Removes the state and says whether this call removed it: only one caller can use a state. */
   consumeOAuthState(id: string): Promise<boolean>;
+  /** Deletes states that expired before `before`, with their browser claims and use marks; returns how many states. */
+  purgeOAuthStatesBefore(before: Date): Promise<number>;
 }
 
 /** Named locks shared by every process (one token refresh per connection at a time). */

@@ -1,7 +1,29 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger';
+import type { OAuthStates } from '../integrations/ports';
 import type { Retention } from './ports';
+
+/** An OAuth state lives 10 minutes; kept an hour past expiry so a late browser still hears "expired", not "unknown". */
+export const OAUTH_STATE_GRACE_MS = 60 * 60_000;
+
+/** Deletes OAuth linking states (and their claims) an hour after they expired, hourly at :23. */
+export function scheduleOAuthStatePurge(store: Pick<OAuthStates, 'purgeOAuthStatesBefore'>, logger: Logger): ScheduledTask {
+  return cron.schedule('23 * * * *', () => purgeOAuthStates(store, logger, Date.now()));
+}
+
+/** One run of the OAuth state purge; never throws (the next run tries again). */
+export async function purgeOAuthStates(store: Pick<OAuthStates, 'purgeOAuthStatesBefore'>, logger: Logger, now: number): Promise<number> {
+  const before = new Date(now - OAUTH_STATE_GRACE_MS);
+  try {
+    const purged = await store.purgeOAuthStatesBefore(before);
+    if (purged > 0) logger.info({ purged, before: before.toISOString() }, 'purged expired OAuth linking states');
+    return purged;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'purge of expired OAuth linking states failed; it runs again in an hour');
+    return 0;
+  }
+}
 
 /** Deletes rate-limit slots once they are past (every minute). */
 export function scheduleRateSlotPurge(store: Retention, logger: Logger): ScheduledTask {

@@ -22,5 +22,12 @@ export function memoryOAuthStates(tables: MemoryTables): OAuthStates {
     async consumeOAuthState(id) {
       return states.delete(id);
     },
+    async purgeOAuthStatesBefore(before) {
+      let purged = 0;
+      for (const [id, state] of states) {
+        if (state.expiresAt.getTime() < before.getTime() && states.delete(id)) purged++;
+      }
+      return purged;
+    },
   };
 }

@@ -39,5 +39,12 @@ export function mongoOAuthStates(db: MongoDatabase): OAuthStates {
       if (first) await db.models.oauthStates.deleteOne({ _id: id });
       return first;
     },
+
+    async purgeOAuthStatesBefore(before) {
+      // States first: a claim or use mark outlives its state, never the reverse (a used state must not come back).
+      const states = await db.models.oauthStates.deleteMany({ expiresAt: { $lt: before } });
+      await db.models.oauthClaims.deleteMany({ at: { $lt: before } });
+      return states.deletedCount;
+    },
   };
 }
