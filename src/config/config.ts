@@ -57,6 +57,11 @@ export interface HubConfig {
   readonly oauth: {
     /** Minutes between connection health checks by the jobs role. */
     readonly healthCheckMinutes: number;
+    /**
+     * Origins a linking flow may send the browser back to (redirectAfter), from HOOKHUB_OAUTH_REDIRECT_ORIGINS
+     * (comma-separated, e.g. https://app.example.com); empty: any http(s) origin (https only in production).
+     */
+    readonly redirectOrigins: readonly string[];
   };
   readonly connectors: {
     /** Where connector manifests live (connectors/<name>/connector.yaml). */
@@ -206,7 +211,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
       Object.entries(env).filter((e): e is [string, string] => /^HOOKHUB_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL|BASE_URL)$/.test(e[0]) && typeof e[1] === 'string'),
     ),
     connectorVariable: variables(env),
-    oauth: { healthCheckMinutes: int('HOOKHUB_HEALTH_CHECK_MINUTES', 15, 1, 1440) },
+    oauth: {
+      healthCheckMinutes: int('HOOKHUB_HEALTH_CHECK_MINUTES', 15, 1, 1440),
+      redirectOrigins: (str('HOOKHUB_OAUTH_REDIRECT_ORIGINS') ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== ''),
+    },
     connectors: {
       dir: connectorsDir(env),
       watch: bool('HOOKHUB_CONNECTORS_WATCH', mode === 'embedded'),

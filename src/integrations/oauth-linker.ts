@@ -21,13 +21,15 @@ import type { TokenResponse } from './token-client';
 /** How long an authorization may take from start to callback. */
 export const STATE_TTL_MS = 10 * 60_000;
 export const STATE_COOKIE_PREFIX = 'hh_oauth_';
+/** The longest redirectAfter taken. */
+export const MAX_REDIRECT_AFTER = 2048;
 
 export interface OAuthLinkerOptions {
   store: OAuthStates;
   secretBox: SecretBox;
   registry: ConnectorRegistry;
   connections: Pick<ConnectionService, 'get' | 'pinned' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
-  config: Pick<HubConfig, 'publicUrl' | 'production'> & OAuthAppSettings;
+  config: Pick<HubConfig, 'publicUrl' | 'production'> & { oauth?: Pick<HubConfig['oauth'], 'redirectOrigins'> } & OAuthAppSettings;
   /** Called after an account was linked again: parked deliveries resume. */
   onRelinked(connection: ConnectionRecord): Promise<void>;
   /** Decides when a linking state has expired. */
@@ -126,6 +128,12 @@ export class OAuthLinker {
     return { location: state.authorizationUrl, cookieName: `${STATE_COOKIE_PREFIX}${handle.slice(0, 16)}`, cookieValue: nonce, maxAgeMs: state.expiresAt.getTime() - this.clock.now() };
   }
 
+  /** Whether a link still works, without using it up: a HEAD (a link scanner, a preview) must not claim it. */
+  async usable(handle: string): Promise<boolean> {
+    const state = await this.options.store.getOAuthState(handle);
+    return state !== null && state.browserNonceHash === '' && state.expiresAt.getTime() >= this.clock.now();
+  }
+
   /** The provider sends the browser back: check the state, exchange the code, store the connection. */
   async callback(connectorName: string, req: CallbackRequest): Promise<{ connection: ConnectionRecord; redirectAfter: string | null }> {
     const stateParam = typeof req.query['state'] === 'string' ? req.query['state'] : '';
@@ -136,12 +144,16 @@ export class OAuthLinker {
     if (!nonce || state.browserNonceHash === '' || sha256Hex(nonce) !== state.browserNonceHash) {
       throw new OAuthFlowError('oauth_state_invalid', 'This authorization was started in another browser or by another tenant; start linking the account again from your own session.', 403);
     }
-    if (!(await this.options.store.consumeOAuthState(state.id))) throw new OAuthFlowError('oauth_state_invalid', 'This authorization state was already used; start linking the account again.', 403);
     if (state.expiresAt.getTime() < this.clock.now()) throw new OAuthFlowError('oauth_state_expired', 'The authorization took too long and expired; start linking the account again.', 403);
-    if (typeof req.query['error'] === 'string') {
-      const description = typeof req.query['error_description'] === 'string' ? `: ${req.query['error_description']}` : '';
-      throw new OAuthFlowError('oauth_provider_error', `The provider refused the authorization (${req.query['error']}${description}).`, 400);
+    // No code (a refusal, or a stray visit): nothing to exchange, and the state is kept so that the same browser may still finish.
+    if (typeof req.query['code'] !== 'string' || req.query['code'] === '') {
+      if (typeof req.query['error'] === 'string') {
+        const description = typeof req.query['error_description'] === 'string' ? `: ${req.query['error_description']}` : '';
+        throw new OAuthFlowError('oauth_provider_error', `The provider refused the authorization (${req.query['error']}${description}); nothing was linked. Approve the access at the provider, or start linking again.`, 400);
+      }
+      throw new OAuthFlowError('oauth_code_missing', 'The provider sent the browser back without an authorization code; nothing was linked. Start linking the account again.', 400);
     }
+    if (!(await this.options.store.consumeOAuthState(state.id))) throw new OAuthFlowError('oauth_state_invalid', 'This authorization state was already used; start linking the account again.', 403);
     const connector = this.options.registry.latest(connectorName);
     if (!connector) throw new OAuthFlowError('connector_not_found', `Connector ${connectorName} is not installed.`, 404);
     const spec = oauthSpec(connector);
@@ -206,13 +218,22 @@ export class OAuthLinker {
 
   private redirectAfter(value: string | null | undefined): string | null {
     if (value === undefined || value === null) return null;
+    // The final redirect adds connection and status: a URL near any limit would overflow browsers' and proxies'.
+    if (value.length > MAX_REDIRECT_AFTER) {
+      throw new ValidationError(`redirectAfter is ${value.length} characters long; it may have at most ${MAX_REDIRECT_AFTER}.`, [{ path: '/redirectAfter', message: 'too long' }]);
+    }
+    let url: URL;
     try {
-      const url = new URL(value);
+      url = new URL(value);
       if (url.protocol !== 'https:' && (this.options.config.production || url.protocol !== 'http:')) throw new Error('scheme');
-      return url.toString();
     } catch {
       throw new ValidationError(this.redirectMessage(), [{ path: '/redirectAfter', message: 'not a URL' }]);
     }
+    const allowed = this.options.config.oauth?.redirectOrigins ?? [];
+    if (allowed.length > 0 && !allowed.includes(url.origin)) {
+      throw new ValidationError(`redirectAfter must go to one of this hub's allowed origins (${allowed.join(', ')}), not ${url.origin}; the operator sets them in HOOKHUB_OAUTH_REDIRECT_ORIGINS.`, [{ path: '/redirectAfter', message: 'origin not allowed' }]);
+    }
+    return url.toString();
   }
 
   private redirectMessage(): string {

@@ -10,8 +10,9 @@ import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../su
 import type { TenantApi, TestHub } from '../support/test-hub';
 
 /**
- * Account links when the provider's token endpoint fails: an outage (503) and refused app
- * credentials (invalid_client), through the real pipeline against the local OAuth server.
+ * Account links under faults and attack, against the local OAuth server over real HTTP: the token
+ * endpoint failing (an outage, refused app credentials) through the real pipeline, and the linking
+ * pages probed as a link scanner, a provider refusal or an attacker would.
  */
 type Json = Record<string, unknown>;
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   const port = await freePort();
   const hubUrl = `http://127.0.0.1:${port}`;
   oauth = await startOAuthServer({
-    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic' }],
+    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' }],
   });
   [pipedrive, receiver] = await Promise.all([PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 }), startReceiver()]);
   await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
@@ -44,6 +45,7 @@ beforeAll(async () => {
       HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
       HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
       HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
+      HOOKHUB_OAUTH_REDIRECT_ORIGINS: 'https://app.example.com',
     },
   });
 });
@@ -55,13 +57,20 @@ afterAll(async () => {
   await oauth?.stop();
 });
 
+/** The browser opens the link Hookhub gave: it gets the flow's cookie and the provider's URL. */
+async function open(api: TenantApi, body: Json = {}): Promise<{ authorizationUrl: string; cookie: string; providerUrl: string; start: Response }> {
+  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive', ...body });
+  expect(authorize.status).toBe(201);
+  const authorizationUrl = String(authorize.body['authorizationUrl']);
+  const start = await fetch(authorizationUrl, { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  return { authorizationUrl, cookie: (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '', providerUrl: start.headers.get('location') ?? '', start };
+}
+
 /** The whole linking flow, as a person in a browser goes through it. */
 async function link(api: TenantApi): Promise<string> {
-  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive' });
-  expect(authorize.status).toBe(201);
-  const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
-  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const { redirectedTo } = await oauth.authorize(start.headers.get('location') ?? '');
+  const { cookie, providerUrl } = await open(api);
+  const { redirectedTo } = await oauth.authorize(providerUrl);
   const done = await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' } });
   const body = (await done.json()) as Json;
   expect(body).toMatchObject({ status: 'linked' });
@@ -144,4 +153,68 @@ describe('the token endpoint fails', () => {
     expect(await (await fetch(`${th.hub.url}/readyz`)).json()).not.toHaveProperty('oauthApps');
     expect(receiver.requests.filter((r) => r.path === `/app-credentials/${conId}`)).toHaveLength(1);
   }, 60_000);
+});
+
+describe('the linking pages', () => {
+  const securityHeaders = {
+    'content-security-policy': expect.stringContaining("frame-ancestors 'none'"),
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  };
+  const headersOf = (answer: Response): Record<string, string> => Object.fromEntries(answer.headers.entries());
+
+  it('a HEAD of the link (a link scanner, a chat preview) does not use it up: only the GET of the person claims it', async () => {
+    const api = await tenantApi(th);
+    const authorize = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive' });
+    const url = String(authorize.body['authorizationUrl']);
+    const head = await fetch(url, { method: 'HEAD', redirect: 'manual' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('set-cookie')).toBeNull();
+    const get = await fetch(url, { redirect: 'manual' });
+    expect(get.status).toBe(302);
+    expect(headersOf(get)).toMatchObject(securityHeaders);
+    expect((await fetch(url, { method: 'HEAD', redirect: 'manual' })).status).toBe(410);
+  });
+
+  it('a callback without a code (the person refused) shows what happened and keeps the flow, which can still finish', async () => {
+    const api = await tenantApi(th);
+    const started = await open(api);
+    const { redirectedTo } = await oauth.authorize(started.providerUrl);
+    const refused = new URL(redirectedTo);
+    refused.searchParams.delete('code');
+    refused.searchParams.set('error', 'access_denied');
+    refused.searchParams.set('error_description', 'The user denied <b>access</b>');
+    const page = await fetch(refused, { headers: { cookie: started.cookie, accept: 'text/html' } });
+    expect(page.status).toBe(400);
+    expect(headersOf(page)).toMatchObject(securityHeaders);
+    const html = await page.text();
+    expect(html).toContain('Linking failed');
+    expect(html).toContain('access_denied');
+    expect(html).not.toContain('<b>');
+    refused.searchParams.delete('error');
+    refused.searchParams.delete('error_description');
+    const bare = await fetch(refused, { headers: { cookie: started.cookie, accept: 'application/json' } });
+    expect(bare.status).toBe(400);
+    expect(await bare.json()).toMatchObject({ error: { code: 'oauth_code_missing', message: expect.stringContaining('without an authorization code') } });
+    // The state was not used up: the real answer of the provider still links the account.
+    const done = await fetch(redirectedTo, { headers: { cookie: started.cookie, accept: 'application/json' } });
+    expect(headersOf(done)).toMatchObject(securityHeaders);
+    expect(await done.json()).toMatchObject({ status: 'linked', connector: 'pipedrive' });
+  });
+
+  it('redirectAfter goes only to the allowed origins and is at most 2,048 characters', async () => {
+    const api = await tenantApi(th);
+    const foreign = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive', redirectAfter: 'https://evil.example.net/steal' });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body).toMatchObject({ error: { message: expect.stringContaining('https://app.example.com') } });
+    const long = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive', redirectAfter: `https://app.example.com/?x=${'a'.repeat(100_000)}` });
+    expect(long.status).toBe(400);
+    expect(long.body).toMatchObject({ error: { message: expect.stringContaining('at most 2048') } });
+    const started = await open(api, { redirectAfter: 'https://app.example.com/integrations?tab=crm' });
+    const { redirectedTo } = await oauth.authorize(started.providerUrl);
+    const back = await fetch(redirectedTo, { headers: { cookie: started.cookie }, redirect: 'manual' });
+    expect(back.status).toBe(302);
+    expect(new URL(back.headers.get('location') ?? '').origin).toBe('https://app.example.com');
+  });
 });

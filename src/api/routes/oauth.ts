@@ -20,6 +20,22 @@ export function oauthApiRoutes(deps: ApiDeps): Router {
 export function oauthBrowserRoutes(deps: ApiDeps): Router {
   const router = Router();
   const secure = deps.config.publicUrl.startsWith('https:');
+  // The linking pages carry a person's authorization: never framed, cached, sniffed, or leaked in a Referer.
+  router.use('/oauth', (_req, res, next) => {
+    res.set({
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+    });
+    next();
+  });
+
+  // Express would answer HEAD with the GET handler, claiming the link for a scanner: only a GET claims it.
+  router.head('/oauth/start/:handle', async (req, res) => {
+    res.status((await deps.oauth.usable(req.params['handle'] as string)) ? 200 : 410).end();
+  });
 
   router.get('/oauth/start/:handle', async (req, res) => {
     try {
