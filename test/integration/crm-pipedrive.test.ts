@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { waitUntil } from '../support/receiver';
 import { PipedriveEmulator } from '../support/emulators/pipedrive';
+import { linkAccount } from '../support/oauth/client';
 import { startOAuthServer } from '../support/oauth/oauth-server';
-import type { OAuthServer } from '../support/oauth/oauth-server';
+import type { OAuthClientConfig, OAuthServer } from '../support/oauth/oauth-server';
 import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
 
@@ -16,6 +17,7 @@ import type { TestHub, TenantApi } from '../support/test-hub';
 type Json = Record<string, unknown>;
 
 let oauth: OAuthServer;
+let client: OAuthClientConfig;
 let pipedrive: PipedriveEmulator;
 let th: TestHub;
 
@@ -30,10 +32,9 @@ async function freePort(): Promise<number> {
 beforeAll(async () => {
   const port = await freePort();
   const hubUrl = `http://127.0.0.1:${port}`;
-  oauth = await startOAuthServer({
-    accessTokenTtlSeconds: 3600,
-    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic' }],
-  });
+  // The app registered in Pipedrive's Developer Hub with the scopes the README lists.
+  client = { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' };
+  oauth = await startOAuthServer({ accessTokenTtlSeconds: 3600, clients: [client] });
   // A new company: no custom organization fields.
   pipedrive = await PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 });
   await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
@@ -117,6 +118,25 @@ describe('Pipedrive organizations through API v2', () => {
     expect(paths).toEqual(['POST /api/v2/organizations 200', 'POST /api/v1/leads 201', 'PATCH /api/v2/organizations/:id 200']);
     const attempts = await waitForAttempts(api, integrationId, 2);
     expect(attempts.map((a) => a['status'])).toEqual(['succeeded', 'succeeded']);
+  });
+});
+
+describe('Pipedrive scopes', () => {
+  it('the emulator answers 403 "Scope and URL mismatch" to a token without the scope, and the delivery fails saying which scopes the app needs', async () => {
+    // A token of an app registered with only the base scope.
+    const { access_token: baseOnly } = await linkAccount(oauth, client, { scope: 'base' });
+    const refused = await fetch(`${pipedrive.url}/api/v2/organizations`, { method: 'POST', headers: { authorization: `Bearer ${baseOnly}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'No scope' }) });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ success: false, error: 'Scope and URL mismatch', errorCode: 403 });
+    expect((await fetch(`${pipedrive.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${baseOnly}` } })).status).toBe(200);
+
+    const { api, connectionId, integrationId } = await linked(['business.created']);
+    const loaded = (await th.hub.connections.reload(connectionId))!;
+    await th.hub.vault.save(loaded.record, { ...loaded.context.credentials, access_token: baseOnly });
+    await api('POST', '/v1/events', businessCreated({}, { id: `biz_${randomBytes(4).toString('hex')}` }));
+    const [attempt] = await waitForAttempts(api, integrationId, 1);
+    expect(attempt).toMatchObject({ status: 'failed', httpStatus: 403, error: expect.stringContaining('contacts:full') });
+    expect(String(attempt!['error'])).toContain("Pipedrive's Developer Hub");
   });
 });
 

@@ -72,7 +72,7 @@ beforeAll(async () => {
     clients: [
       { client_id: 'sf-app', client_secret: 'sf-secret', redirect_uris: redirect('salesforce'), token_endpoint_auth_method: 'client_secret_post' },
       { client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: redirect('hubspot'), token_endpoint_auth_method: 'client_secret_post' },
-      { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: redirect('pipedrive'), token_endpoint_auth_method: 'client_secret_basic' },
+      { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: redirect('pipedrive'), token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' },
     ],
   });
   const rs = oauth.resourceServer;

@@ -14,7 +14,7 @@ import { SalesforceEmulator } from '../support/emulators/salesforce';
 const REDIRECT = 'http://127.0.0.1:9/oauth/callback'; // never fetched
 const salesforceClient: OAuthClientConfig = { client_id: 'sf-app', client_secret: 'sf-secret', redirect_uris: [REDIRECT] };
 const hubspotClient: OAuthClientConfig = { client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_post' };
-const pipedriveClient: OAuthClientConfig = { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic' };
+const pipedriveClient: OAuthClientConfig = { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' };
 const clients = [salesforceClient, hubspotClient, pipedriveClient];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

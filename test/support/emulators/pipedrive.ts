@@ -15,6 +15,10 @@ import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, t
  * - API v2's stricter input (pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide): PATCH, not PUT;
  *   only the documented fields; numbers are not coerced from strings; the address is an object;
  *   custom fields only under `custom_fields`, and only ones that exist in the company (a new company has none).
+ * - OAuth scopes per endpoint (pipedrive.readme.io/docs/marketplace-scopes-and-permissions-explanations):
+ *   base (always granted) for /users/me, contacts:read/full for organizations, leads:read/full for leads;
+ *   a token without the scope gets 403 "Scope and URL mismatch". Scopes come from the app's registration,
+ *   not from the authorization request.
  * - Rate limits (pipedrive.readme.io/docs/core-api-concepts-rate-limiting): a burst limit per access
  *   token in 2-second windows with x-ratelimit-limit, -remaining and -reset on every answer; and a daily
  *   token budget of the company, spent by every request at a cost per endpoint, reset at the start of the
@@ -150,6 +154,9 @@ export class PipedriveEmulator extends OAuthApiEmulator {
 
   protected route(req: ApiRequest): Reply {
     const path = req.path.replace(/\/$/, '');
+    const scopes = scopesFor(req.method, path);
+    const granted = new Set(req.token.scope.split(/[\s,]+/));
+    if (scopes && !scopes.some((s) => granted.has(s))) return { status: 403, body: { success: false, error: 'Scope and URL mismatch', errorCode: 403, error_info: ERROR_INFO } };
     if (/^\/(api\/)?v1\/organizations(\/|$)/.test(path)) {
       return this.error(410, 'This API v1 endpoint is out of support and no longer available; use /api/v2/organizations (PATCH to update).', { errorCode: 410 });
     }
@@ -279,6 +286,14 @@ export class PipedriveEmulator extends OAuthApiEmulator {
     this.leads.push(created);
     return { status: 201, body: { success: true, data: this.leadView(created) } };
   }
+}
+
+/** The scopes (any one of them) an endpoint needs; undefined for base endpoints, which every app has. */
+function scopesFor(method: string, path: string): string[] | undefined {
+  const write = method !== 'GET';
+  if (/^\/api\/v[12]\/organizations(\/|$)/.test(path)) return write ? ['contacts:full'] : ['contacts:read', 'contacts:full'];
+  if (/^\/api\/v1\/leads(\/|$)/.test(path)) return write ? ['leads:full'] : ['leads:read', 'leads:full'];
+  return undefined;
 }
 
 /** The tokens a request costs from the company's daily budget. */
