@@ -1,4 +1,5 @@
 import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
+import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, tooLong, type Picklists } from './salesforce-rules';
 
 /**
  * Salesforce REST API emulator (the `instance_url` of a linked org), after the
@@ -6,6 +7,11 @@ import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, t
  * Lead and Case under /services/data/vXX.X/, errors as `[{message, errorCode, fields?}]`,
  * `Sforce-Limit-Info: api-usage=N/LIMIT` on every authenticated answer.
  * Field names are case-insensitive, as in Salesforce, and stored under their canonical name.
+ * Enforced as the docs say (docs/connectors/salesforce-conformance.md lists each with its page):
+ * required fields, field lengths (STRING_TOO_LONG) and State and Country/Territory picklists
+ * (salesforce-rules.ts); upsert by external id answers 300 with the matching records' URLs when the
+ * value matches several (resources_sobject_upsert_patch.htm), and `updateOnly=true` (documented from
+ * API 61.0) answers 404 instead of creating a record.
  */
 export interface SalesforceOptions extends EmulatorOptions {
   /** External ID fields per sObject, usable in upsert paths; default `{Lead: ['Hookhub_Id__c'], Case: ['Hookhub_Id__c']}`. */
@@ -14,6 +20,11 @@ export interface SalesforceOptions extends EmulatorOptions {
   customFields?: Partial<Record<SObjectName, string[]>>;
   /** Daily API request limit shown in Sforce-Limit-Info; past it: 403 REQUEST_LIMIT_EXCEEDED. Default 15000. */
   dailyApiLimit?: number;
+  /**
+   * State and Country/Territory picklists, on by default as in new orgs: false for an org without
+   * them, or the integration values the org set (code → value; defaults: the ISO names).
+   */
+  picklists?: false | { countries?: Record<string, string>; usStates?: Record<string, string> };
 }
 
 export type SObjectName = 'Lead' | 'Case';
@@ -41,7 +52,7 @@ const STANDARD_FIELDS: Record<SObjectName, string[]> = {
   ],
 };
 const REQUIRED: Record<SObjectName, string[]> = { Lead: ['LastName', 'Company'], Case: [] };
-const DEFAULTS: Record<SObjectName, Record<string, unknown>> = {
+const DEFAULT_FIELDS: Record<SObjectName, Record<string, unknown>> = {
   Lead: { Status: 'Open - Not Contacted' },
   Case: { Status: 'New', Priority: 'Medium' },
 };
@@ -76,6 +87,20 @@ export class SalesforceEmulator extends OAuthApiEmulator {
     return this.options.dailyApiLimit ?? 15000;
   }
 
+  private get picklists(): Picklists | null {
+    const option = this.options.picklists ?? {};
+    if (option === false) return null;
+    return { countries: option.countries ?? DEFAULT_COUNTRIES, states: { US: option.usStates ?? DEFAULT_US_STATES } };
+  }
+
+  /** Puts a record in the org as its users would (e.g. a duplicate external id value, which the API's upsert cannot make). */
+  seed(sobject: SObjectName, fields: Record<string, unknown>): SalesforceRecord {
+    this.seq++;
+    const record = { sobject, id: `${KEY_PREFIX[sobject]}5g${String(this.seq).padStart(10, '0')}AAK`, fields: { ...DEFAULT_FIELDS[sobject], ...fields }, createdBy: 'seed', createdAt: new Date().toISOString(), updates: [] };
+    this.records.push(record);
+    return record;
+  }
+
   private externalIds(sobject: SObjectName): string[] {
     return this.options.externalIdFields?.[sobject] ?? ['Hookhub_Id__c'];
   }
@@ -96,7 +121,7 @@ export class SalesforceEmulator extends OAuthApiEmulator {
 
   protected override unauthenticated(method: string, path: string): Reply | undefined {
     if (method === 'GET' && (path === '/services/data' || path === '/services/data/')) {
-      return { status: 200, body: ['58.0', '59.0', '60.0'].map((version) => ({ label: `v${version}`, url: `/services/data/v${version}`, version })) };
+      return { status: 200, body: ['58.0', '59.0', '60.0', '61.0', '62.0'].map((version) => ({ label: `v${version}`, url: `/services/data/v${version}`, version })) };
     }
     return undefined;
   }
@@ -140,7 +165,8 @@ export class SalesforceEmulator extends OAuthApiEmulator {
   private fields(req: ApiRequest, sobject: SObjectName): Fields {
     const body = parseObject(req.rawBody);
     if (!body) return { error: { status: 400, body: [{ message: 'Unexpected character: the request body is not a JSON object', errorCode: 'JSON_PARSER_ERROR' }] } };
-    const known = [...STANDARD_FIELDS[sobject], ...this.externalIds(sobject), ...(this.options.customFields?.[sobject] ?? [])];
+    const picklistFields = sobject === 'Lead' && this.picklists ? ['StateCode', 'CountryCode'] : [];
+    const known = [...STANDARD_FIELDS[sobject], ...picklistFields, ...this.externalIds(sobject), ...(this.options.customFields?.[sobject] ?? [])];
     const out: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(body)) {
       if (name === 'attributes') continue;
@@ -148,7 +174,15 @@ export class SalesforceEmulator extends OAuthApiEmulator {
       if (!canonical) return { error: { status: 400, body: [{ message: `No such column '${name}' on sobject of type ${sobject}`, errorCode: 'INVALID_FIELD' }] } };
       out[canonical] = value;
     }
+    const long = tooLong(sobject, out);
+    if (long) return { error: long };
     return { fields: out };
+  }
+
+  /** The org's picklist checks of a write to `current` (empty on create); syncs the code and value fields in `fields`. */
+  private address(sobject: SObjectName, current: Record<string, unknown>, fields: Record<string, unknown>): Reply | undefined {
+    const picklists = this.picklists;
+    return sobject === 'Lead' && picklists ? checkAddress(picklists, current, fields) : undefined;
   }
 
   private missingRequired(sobject: SObjectName, fields: Record<string, unknown>): Reply | undefined {
@@ -160,7 +194,7 @@ export class SalesforceEmulator extends OAuthApiEmulator {
   private insert(req: ApiRequest, sobject: SObjectName, fields: Record<string, unknown>): SalesforceRecord {
     this.seq++;
     const id = `${KEY_PREFIX[sobject]}5g${String(this.seq).padStart(10, '0')}AAK`;
-    const record = { sobject, id, fields: { ...DEFAULTS[sobject], ...fields }, createdBy: req.token.sub, createdAt: new Date().toISOString(), updates: [] };
+    const record = { sobject, id, fields: { ...DEFAULT_FIELDS[sobject], ...fields }, createdBy: req.token.sub, createdAt: new Date().toISOString(), updates: [] };
     this.records.push(record);
     return record;
   }
@@ -168,7 +202,7 @@ export class SalesforceEmulator extends OAuthApiEmulator {
   private create(req: ApiRequest, sobject: SObjectName): Reply {
     const { fields, error } = this.fields(req, sobject);
     if (error) return error;
-    const missing = this.missingRequired(sobject, fields);
+    const missing = this.missingRequired(sobject, fields) ?? this.address(sobject, {}, fields);
     if (missing) return missing;
     const record = this.insert(req, sobject, fields);
     return { status: 201, body: { id: record.id, success: true, errors: [] } };
@@ -183,6 +217,8 @@ export class SalesforceEmulator extends OAuthApiEmulator {
     if (!record) return { status: 404, body: NOT_FOUND };
     const { fields, error } = this.fields(req, sobject);
     if (error) return error;
+    const refused = this.address(sobject, record.fields, fields);
+    if (refused) return refused;
     Object.assign(record.fields, fields);
     record.updates.push(fields);
     return { status: 204 };
@@ -199,16 +235,23 @@ export class SalesforceEmulator extends OAuthApiEmulator {
       return { status: 400, body: [{ message: `The value of the external ID field in the body doesn't match the URL: ${field}`, errorCode: 'INVALID_FIELD' }] };
     }
     const matches = this.records.filter((r) => r.sobject === sobject && String(r.fields[field] ?? '').toLowerCase() === value.toLowerCase());
+    if (matches.length > 1) {
+      // Nothing is written; the body lists the matching records.
+      return { status: 300, body: matches.map((r) => `/services/data/v${version.toFixed(1)}/sobjects/${sobject}/${r.id}`) };
+    }
     const existing = matches[0];
     if (existing) {
+      const refused = this.address(sobject, existing.fields, fields);
+      if (refused) return refused;
       Object.assign(existing.fields, fields);
       existing.updates.push(fields);
       // API 46.0 and later answer an update by upsert with 200 and a body; earlier versions with 204.
       return version >= 46 ? { status: 200, body: { id: existing.id, success: true, errors: [], created: false } } : { status: 204 };
     }
-    if (req.query.get('updateOnly') === 'true') return { status: 404, body: NOT_FOUND };
+    // Documented from API 61.0; earlier versions create the record as any upsert does.
+    if (req.query.get('updateOnly') === 'true' && version >= 61) return { status: 404, body: NOT_FOUND };
     const toInsert = { ...fields, [field]: value };
-    const missing = this.missingRequired(sobject, toInsert);
+    const missing = this.missingRequired(sobject, toInsert) ?? this.address(sobject, {}, toInsert);
     if (missing) return missing;
     const record = this.insert(req, sobject, toInsert);
     return { status: 201, body: version >= 46 ? { id: record.id, success: true, errors: [], created: true } : { id: record.id, success: true, errors: [] } };

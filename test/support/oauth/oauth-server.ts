@@ -24,6 +24,10 @@ export interface OAuthClientConfig {
   extraTokenFields?: Record<string, unknown>;
   /** This client's access token lifetime (HubSpot's are 1800 s); default the server's accessTokenTtlSeconds. */
   accessTokenTtlSeconds?: number;
+  /** Leave expires_in out of this client's token responses, as Salesforce does (the lifetime is the org's session timeout). */
+  omit_expires_in?: boolean;
+  /** Overrides the server's rotateRefreshTokens for this client (Salesforce rotates only when the app turns it on); false also leaves refresh_token out of refresh grants' answers, as Salesforce does. */
+  rotate_refresh_tokens?: boolean;
 }
 
 export interface OAuthServerOptions {

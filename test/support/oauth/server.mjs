@@ -18,6 +18,8 @@ const rotate = config.rotateRefreshTokens ?? true;
 const requirePkce = config.requirePkce ?? false;
 const resourceServer = config.resourceServer; // {client_id, client_secret}: introspects and revokes any token
 const extraTokenFields = new Map((config.clients ?? []).map((c) => [c.client_id, c.extraTokenFields ?? {}]));
+const omitExpiresIn = new Set((config.clients ?? []).filter((c) => c.omit_expires_in).map((c) => c.client_id));
+const rotatePerClient = new Map((config.clients ?? []).filter((c) => typeof c.rotate_refresh_tokens === 'boolean').map((c) => [c.client_id, c.rotate_refresh_tokens]));
 const defaultScopes = new Map((config.clients ?? []).map((c) => [c.client_id, c.default_scope ?? 'base']));
 const scopes = [...new Set([...(config.scopes ?? []), ...defaultScopes.values()].flatMap((s) => s.split(' ')).filter(Boolean))];
 
@@ -64,7 +66,7 @@ const provider = new Provider(issuer, {
   pkce: { required: () => requirePkce },
   // A refresh token for every code grant, with or without offline_access.
   issueRefreshToken: async () => true,
-  rotateRefreshToken: () => rotate,
+  rotateRefreshToken: (ctx) => rotatePerClient.get(ctx.oidc?.client?.clientId) ?? rotate,
   expiresWithSession: async () => false,
   findAccount: async (_ctx, sub) => ({
     accountId: sub,
@@ -155,8 +157,18 @@ provider.use(async (ctx, next) => {
   await next();
   if (ctx.path !== '/token' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
   if (!('access_token' in ctx.body)) return;
-  const fields = extraTokenFields.get(ctx.oidc?.client?.clientId);
+  const clientId = ctx.oidc?.client?.clientId;
+  const fields = extraTokenFields.get(clientId);
   if (fields) ctx.body = { ...ctx.body, ...fields };
+  if (omitExpiresIn.has(clientId)) {
+    const { expires_in: _omitted, ...rest } = ctx.body;
+    ctx.body = rest;
+  }
+  // A client that does not rotate gets no refresh_token on a refresh grant (Salesforce's answer): it keeps its own.
+  if (rotatePerClient.get(clientId) === false && ctx.oidc?.params?.grant_type === 'refresh_token') {
+    const { refresh_token: _kept, ...rest } = ctx.body;
+    ctx.body = rest;
+  }
 });
 
 const page = (title, inner) =>
