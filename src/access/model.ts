@@ -46,6 +46,8 @@ export interface AuditEntry {
   userAgent: string | null;
   status: number;
   at: Date;
+  /** What else identifies the change, set by the hub (never request values): e.g. the provider account a link went to. */
+  details?: Record<string, string> | null;
 }
 
 /** A page of a tenant's audit trail, optionally narrowed to one resource or action. */

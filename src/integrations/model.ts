@@ -44,6 +44,8 @@ export interface OAuthStateRecord {
   browserNonceHash: string;
   authorizationUrl: string;
   redirectAfter: string | null;
+  /** The API key that started the flow: the completed link is audited under it. */
+  startedBy?: { keyId: string; keyName: string } | null;
   createdAt: Date;
   expiresAt: Date;
 }

@@ -15,6 +15,8 @@ import type { OAuthStates } from './ports';
 import { oauthApp } from './oauth-apps';
 import type { OAuthApp, OAuthAppSettings } from './oauth-apps';
 import { authorizeInput } from './connection-input';
+import { providerAccountOf } from './provider-account';
+import type { ProviderAccount } from './provider-account';
 import { TokenError, tokenRequest } from './token-client';
 import type { TokenResponse } from './token-client';
 
@@ -34,6 +36,15 @@ export interface OAuthLinkerOptions {
   onRelinked(connection: ConnectionRecord): Promise<void>;
   /** Decides when a linking state has expired. */
   clock?: Clock;
+}
+
+/** A link (or relink) completed: what the browser is shown and the audit trail records. */
+export interface LinkCompleted {
+  connection: ConnectionRecord;
+  redirectAfter: string | null;
+  relinked: boolean;
+  account: ProviderAccount | null;
+  startedBy: { keyId: string; keyName: string } | null;
 }
 
 /** What a browser request to the callback carries; a subset of express's Request. */
@@ -73,7 +84,7 @@ export class OAuthLinker {
     return `${this.options.config.publicUrl}/oauth/callback/${connector}`;
   }
 
-  async authorize(tenantId: string, body: Record<string, unknown>): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
+  async authorize(tenantId: string, body: Record<string, unknown>, startedBy: OAuthStateRecord['startedBy'] = null): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
     const input = authorizeInput(body, this.redirectMessage());
     const connector = this.options.registry.latest(input.connector);
     if (!connector) throw new ValidationError('connector must name an installed connector; see GET /v1/connectors.', [{ path: '/connector', message: 'unknown connector' }]);
@@ -110,6 +121,7 @@ export class OAuthLinker {
       browserNonceHash: '',
       authorizationUrl: providerUrl,
       redirectAfter,
+      startedBy,
       createdAt: now,
       expiresAt: new Date(now.getTime() + STATE_TTL_MS),
     };
@@ -135,7 +147,7 @@ export class OAuthLinker {
   }
 
   /** The provider sends the browser back: check the state, exchange the code, store the connection. */
-  async callback(connectorName: string, req: CallbackRequest): Promise<{ connection: ConnectionRecord; redirectAfter: string | null }> {
+  async callback(connectorName: string, req: CallbackRequest): Promise<LinkCompleted> {
     const stateParam = typeof req.query['state'] === 'string' ? req.query['state'] : '';
     const state = stateParam ? await this.options.store.getOAuthState(stateParam) : null;
     if (!state) throw new OAuthFlowError('oauth_state_invalid', 'Unknown or already used authorization state; start linking the account again.', 403);
@@ -170,12 +182,14 @@ export class OAuthLinker {
       const cause = (err as { oauthError?: unknown }).oauthError ?? err;
       throw new OAuthFlowError('oauth_token_exchange_failed', `The provider did not issue a token: ${(cause as Error).message}.`, 502);
     });
-    const metadata = keptValues(spec, token);
+    // Which account was linked, shown on the connection and audited: a tenant can spot a foreign account.
+    const account = providerAccountOf(token);
+    const metadata = { ...keptValues(spec, token), ...(account ? { provider_account: account } : {}) };
     const connection = state.connectionId
       ? await this.options.connections.relinkOAuth(state.tenantId, state.connectionId, token, metadata, sealed.config)
       : await this.options.connections.createOAuth(state.tenantId, connector, sealed.config, token, metadata, sealed.description);
     if (state.connectionId) await this.options.onRelinked(connection);
-    return { connection, redirectAfter: state.redirectAfter };
+    return { connection, redirectAfter: state.redirectAfter, relinked: state.connectionId !== null, account, startedBy: state.startedBy ?? null };
   }
 
   app(connector: LoadedConnector, spec: OAuth2Spec): OAuthApp {

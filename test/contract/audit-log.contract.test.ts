@@ -14,7 +14,7 @@ describe.each(adapters)('AuditLog contract: %s', (_name, create) => {
     });
     const tenant = `t_${newId('x')}`;
     const a = entry(tenant);
-    const b = entry(tenant, { action: 'connection.update', resourceType: 'connection', resourceId: 'con_1', status: 200 });
+    const b = entry(tenant, { action: 'connection.link', resourceType: 'connection', resourceId: 'con_1', status: 200, details: { providerAccountId: '00D1/0051', providerAccountName: 'acme.example' } });
     const c = entry(tenant, { action: 'api_key.revoke', resourceType: 'api_key', resourceId: 'key_9', fields: [], ip: null, userAgent: null, status: 204 });
     await store.recordAuditEntries([a, b]);
     await store.recordAuditEntries([c, a]); // a retried batch: the duplicate is ignored

@@ -217,4 +217,28 @@ describe('the linking pages', () => {
     expect(back.status).toBe(302);
     expect(new URL(back.headers.get('location') ?? '').origin).toBe('https://app.example.com');
   });
+
+  it('shows the linked provider account on the connection, and audits the link and the relink with it under the key that started them', async () => {
+    const api = await tenantApi(th);
+    // The token response names the account (as Salesforce's identity URL does) and its API's domain.
+    await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url, id: 'https://login.example.com/id/00Dorg1/005user1' });
+    try {
+      const conId = await link(api);
+      const account = { id: '00Dorg1/005user1', name: new URL(pipedrive.url).host };
+      expect((await api('GET', `/v1/connections/${conId}`)).body).toMatchObject({ metadata: { provider_account: account } });
+      const started = await open(api, { connectionId: conId });
+      const { redirectedTo } = await oauth.authorize(started.providerUrl);
+      expect(await (await fetch(redirectedTo, { headers: { cookie: started.cookie, accept: 'application/json' } })).json()).toMatchObject({ status: 'linked' });
+      let entries: Json[] = [];
+      await waitUntil(async () => {
+        entries = (await api('GET', `/v1/audit-log?resourceId=${conId}`)).body['data'] as Json[];
+        return entries.some((e) => e['action'] === 'connection.relink');
+      });
+      const details = { providerAccountId: account.id, providerAccountName: account.name };
+      expect(entries.find((e) => e['action'] === 'connection.link')).toMatchObject({ resourceType: 'connection', resourceId: conId, details, apiKey: { id: expect.stringMatching(/^key_/) } });
+      expect(entries.find((e) => e['action'] === 'connection.relink')).toMatchObject({ resourceId: conId, details });
+    } finally {
+      await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
+    }
+  });
 });

@@ -17,6 +17,7 @@ export function auditEntryView(e: AuditEntry): Record<string, unknown> {
     userAgent: e.userAgent,
     status: e.status,
     at: e.at.toISOString(),
+    ...(e.details ? { details: e.details } : {}),
   };
 }
 

@@ -2,7 +2,9 @@ import { parse as parseCookies } from 'cookie';
 import { Router } from 'express';
 import type { Response } from 'express';
 import { HubError } from '../../core/errors';
-import { tenantOf } from '../auth';
+import { newId } from '../../core/ids';
+import type { LinkCompleted } from '../../integrations/oauth-linker';
+import { principalOf, tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { errorBody } from '../errors';
 import { bodyObject } from '../params';
@@ -12,7 +14,8 @@ import { route } from '../scopes';
 export function oauthApiRoutes(deps: ApiDeps): Router {
   const router = Router();
   route(router, 'POST', '/v1/connections/authorize', { scope: 'connections:write', audit: 'connection.authorize' }, async (req, res) => {
-    res.status(201).json(await deps.oauth.authorize(tenantOf(res), bodyObject(req.body)));
+    const { keyId, keyName } = principalOf(res);
+    res.status(201).json(await deps.oauth.authorize(tenantOf(res), bodyObject(req.body), { keyId, keyName }));
   });
   return router;
 }
@@ -51,7 +54,9 @@ export function oauthBrowserRoutes(deps: ApiDeps): Router {
     const html = req.accepts(['html', 'json']) === 'html';
     try {
       const cookies = parseCookies(req.headers.cookie ?? '') as Record<string, string>;
-      const { connection, redirectAfter } = await deps.oauth.callback(req.params['connector'] as string, { query: req.query as Record<string, unknown>, cookies });
+      const linked = await deps.oauth.callback(req.params['connector'] as string, { query: req.query as Record<string, unknown>, cookies });
+      const { connection, redirectAfter } = linked;
+      await audit(deps, linked, req.ip ?? null, req.get('user-agent') ?? null);
       if (redirectAfter) {
         const target = new URL(redirectAfter);
         target.searchParams.set('connection', connection.id);
@@ -66,6 +71,39 @@ export function oauthBrowserRoutes(deps: ApiDeps): Router {
     }
   });
   return router;
+}
+
+/**
+ * A completed link or relink in the tenant's audit trail, under the key that started it, with the
+ * provider account it went to: the browser's callback carries no key of its own. A failed write is
+ * logged; the account is linked either way.
+ */
+async function audit(deps: ApiDeps, linked: LinkCompleted, ip: string | null, userAgent: string | null): Promise<void> {
+  const { connection, account, startedBy } = linked;
+  const details: Record<string, string> = {};
+  if (account?.id) details['providerAccountId'] = account.id;
+  if (account?.name) details['providerAccountName'] = account.name;
+  try {
+    await deps.store.recordAuditEntries([
+      {
+        id: newId('aud'),
+        tenantId: connection.tenantId,
+        action: linked.relinked ? 'connection.relink' : 'connection.link',
+        resourceType: 'connection',
+        resourceId: connection.id,
+        fields: [],
+        apiKeyId: startedBy?.keyId ?? '',
+        apiKeyName: startedBy?.keyName ?? '',
+        ip,
+        userAgent: userAgent?.slice(0, 512) ?? null,
+        status: 200,
+        at: new Date(),
+        details,
+      },
+    ]);
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message, connectionId: connection.id }, 'could not write the audit entry of a linked account');
+  }
 }
 
 function refuse(res: Response, err: unknown, html: boolean): void {

@@ -39,5 +39,6 @@ function fromAuditDoc(doc: Doc): AuditEntry {
     userAgent: (doc['userAgent'] as string | null | undefined) ?? null,
     status: Number(doc['status']),
     at: doc['at'] as Date,
+    ...(doc['details'] ? { details: doc['details'] as Record<string, string> } : {}),
   };
 }

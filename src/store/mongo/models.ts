@@ -221,6 +221,7 @@ const auditEntrySchema = new Schema(
     userAgent: { type: String, default: null },
     status: Number,
     at: Date,
+    details: { type: Schema.Types.Mixed, default: null },
   },
   { versionKey: false, autoIndex: false },
 );
