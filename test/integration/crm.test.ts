@@ -309,7 +309,8 @@ describe('events into the CRMs', () => {
     const api = await tenant();
     const conId = await link(api, 'pipedrive');
     const view = await api('GET', `/v1/connections/${conId}`);
-    expect(view.body['metadata']).toEqual({ api_domain: pipedrive.url });
+    // The company's own domain, which names the linked account for the tenant to check.
+    expect(view.body['metadata']).toEqual({ api_domain: pipedrive.url, provider_account: { id: null, name: new URL(pipedrive.url).host } });
     const bizId = `biz_${randomBytes(4).toString('hex')}`;
     await api('POST', '/v1/integrations', { connection: conId, events: ['business.created', 'business.updated'] });
     await api('POST', '/v1/events', businessCreated({}, { id: bizId, name: `Acme ${bizId}` }));
