@@ -95,6 +95,7 @@ export function connectionView(c: ConnectionRecord, running: LoadedConnector | n
     lastCheckAt: c.lastCheckAt?.toISOString() ?? null,
     lastCheckOk: c.lastCheckOk,
     lastError: c.lastError,
+    requirements: c.requirements ?? null,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -117,6 +118,7 @@ export function connectorView(c: LoadedConnector, majors: number[]): Record<stri
     actions: Object.keys(m.actions),
     rateLimit: m.rate_limit ?? null,
     healthCheck: c.healthCheck !== null,
+    requirements: c.requirements ? { scopes: c.requirements.scopes, checks: c.requirements.checks.map((k) => k.name) } : null,
   };
 }
 

@@ -59,6 +59,13 @@ export interface LoadedConnector {
   /** Config fields marked "format": "jsonata", by name. */
   jsonataConfigFields: Set<string>;
   healthCheck: { action: string; input: unknown; healthy: CompiledExpression | null } | null;
+  requirements: CompiledRequirements | null;
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
+}
+
+/** A manifest's `requirements`, compiled. */
+export interface CompiledRequirements {
+  scopes: string[];
+  checks: Array<{ name: string; action: string; input: unknown; when: CompiledExpression | null; ok: CompiledExpression | null; missing: Template }>;
 }

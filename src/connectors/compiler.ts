@@ -4,7 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { isEventType } from '../events/catalog';
-import type { CompiledAction, CompiledErrorRule, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import type { CompiledAction, CompiledErrorRule, CompiledRequirements, CompiledTrigger, LoadedConnector } from './compiled-connector';
 import { bindingProblems } from './binding-checks';
 import { BEFORE_REQUEST_HOOKS } from './hooks';
 import type { BeforeRequestHook } from './hooks';
@@ -63,6 +63,7 @@ export class Compiler {
         healthy: m.health_check.healthy === undefined ? null : this.expression('/health_check/healthy', m.health_check.healthy),
       };
     }
+    const requirements = this.requirements(m);
     let beforeRequest: BeforeRequestHook | null = null;
     const hookKey = m.hooks?.before_request;
     if (hookKey !== undefined) {
@@ -97,6 +98,7 @@ export class Compiler {
       secretPaths: config.secretPaths,
       jsonataConfigFields: config.jsonataFields,
       healthCheck,
+      requirements,
       beforeRequest,
       urlPattern,
     };
@@ -159,6 +161,20 @@ export class Compiler {
         : null,
       maxLengths: Object.entries(spec.max_lengths ?? {}),
     };
+  }
+
+  /** The account's requirements: each check names a declared action, once; its `ok` and `missing` compiled. */
+  private requirements(m: ConnectorManifest): CompiledRequirements | null {
+    if (!m.requirements) return null;
+    const names = new Set<string>();
+    const checks = (m.requirements.checks ?? []).map((c, i) => {
+      const where = `/requirements/checks/${i}`;
+      if (!Object.hasOwn(m.actions, c.action)) this.fail(`${where}/action`, `names action "${c.action}", which is not declared under actions (declared: ${Object.keys(m.actions).join(', ')})`);
+      if (names.has(c.name)) this.fail(`${where}/name`, `check name "${c.name}" is used twice; give the checks distinct names`);
+      names.add(c.name);
+      return { name: c.name, action: c.action, input: c.input ?? {}, when: c.when === undefined ? null : this.expression(`${where}/when`, c.when), ok: this.expression(`${where}/ok`, c.ok), missing: this.template(`${where}/missing`, c.missing, 'raw') };
+    });
+    return { scopes: m.requirements.scopes ?? [], checks };
   }
 
   /** A rule's backoff: a header as given, or the body's expression compiled. */

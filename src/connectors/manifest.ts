@@ -74,6 +74,29 @@ export interface ErrorRuleSpec {
   message?: string;
 }
 
+/**
+ * What a linked account must have for the connector to work (scopes granted, properties or fields
+ * created), checked when a link is made or changed and on POST /v1/connections/:id/check.
+ */
+export interface RequirementsSpec {
+  /** Scopes the token must have been granted (read from the token response's `scope`). */
+  scopes?: string[];
+  checks?: RequirementCheckSpec[];
+}
+
+/** One request that proves something exists in the account, and what to tell the customer when it does not. */
+export interface RequirementCheckSpec {
+  name: string;
+  action: string;
+  input?: unknown;
+  /** JSONata over the link's settings ($config); the check runs only when it is true. */
+  when?: string;
+  /** JSONata over the parsed response, with $status and $headers bound; true means the account has it. */
+  ok: string;
+  /** What is missing and where to create it; {{ }} placeholders read the response and $config. */
+  missing: string;
+}
+
 export interface ConnectorManifest {
   name: string;
   version: string;
@@ -95,6 +118,7 @@ export interface ConnectorManifest {
     shared?: { requests: number; per_seconds: number };
   };
   health_check?: { action: string; input?: unknown; healthy?: string };
+  requirements?: RequirementsSpec;
   hooks?: { before_request?: string };
 }
 

@@ -4,6 +4,8 @@ import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { LoadedConnector } from '../connectors/loader';
 import type { ConnectorRegistry } from '../connectors/registry';
+import { checkRequirements } from '../connectors/requirements';
+import type { RequirementsState } from '../connectors/requirements';
 import type { ConnectionContext, ConnectorRuntime, Transport } from '../connectors/runtime';
 import { ConnectionChecks } from './connection-checks';
 import type { ConnectionChecksOptions } from './connection-checks';
@@ -46,6 +48,8 @@ export interface CheckResult {
   status: number | null;
   durationMs: number;
   error: string | null;
+  /** What the linked account lacks of the connector's `requirements`; null when it declares none. */
+  requirements: RequirementsState | null;
 }
 
 /** Links (connections) of tenants to connectors: validation, sealed secrets, health checks. */
@@ -79,7 +83,7 @@ export class ConnectionService {
       description: input.description ?? null,
     });
     await this.options.store.insertConnection(record);
-    return record;
+    return this.recordRequirements(record);
   }
 
   /** Throws a 400 naming each problem when `config` does not fit the connector's settings schema. */
@@ -93,7 +97,7 @@ export class ConnectionService {
     const credentials = credentialsFrom(token);
     const record = newConnection(tenantId, connector, this.options.vault.seal(connector, config, credentials), { metadata, tokenExpiresAt: expiresAt(credentials), description });
     await this.options.store.insertConnection(record);
-    return record;
+    return this.recordRequirements(record);
   }
 
   /** New tokens for an existing connection (linked again): it becomes active and keeps its settings unless new ones are given. */
@@ -112,7 +116,7 @@ export class ConnectionService {
     });
     if (!updated) throw new NotFoundError('connection', id);
     this.invalidate();
-    return updated;
+    return this.recordRequirements(updated);
   }
 
   /** The link as stored now, secrets opened, bypassing the read cache. */
@@ -156,7 +160,8 @@ export class ConnectionService {
     if (!updated) throw new NotFoundError('connection', id);
     this.invalidate();
     if (repaired) await this.options.onRepaired?.(updated);
-    return updated;
+    // New credentials or settings may grant or point at what the account lacked (or lose it).
+    return input.credentials !== undefined || input.config !== undefined || upgrade ? this.recordRequirements(updated) : updated;
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
@@ -172,23 +177,45 @@ export class ConnectionService {
     this.invalidate();
   }
 
-  /** Runs the connector's health check with the link's credentials and records the result. */
+  /**
+   * Runs the connector's health check and its requirements with the link's credentials and records
+   * both: the health check in lastCheckOk / lastError, what the account lacks in requirements.
+   */
   async check(tenantId: string, id: string): Promise<CheckResult> {
     const loaded = this.unseal(await this.get(tenantId, id));
     if (!loaded.connector) throw new HubError('connector_not_installed', this.missingMessage(loaded.record), { status: 409 });
     const spec = loaded.connector.healthCheck;
-    if (!spec) throw new HubError('health_check_not_declared', `Connector ${loaded.record.connector} declares no health_check.`, { status: 409 });
+    if (!spec && !loaded.connector.requirements) throw new HubError('health_check_not_declared', `Connector ${loaded.record.connector} declares no health_check and no requirements.`, { status: 409 });
     let context: ConnectionContext;
     try {
       context = await this.contextFor(loaded);
     } catch (err) {
       const error = errorMessage(err);
       await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: false, lastError: error });
-      return { ok: false, status: null, durationMs: 0, error };
+      return { ok: false, status: null, durationMs: 0, error, requirements: loaded.record.requirements ?? null };
     }
-    const result = await this.options.runtime.check(loaded.connector, context, spec, this.options.transport);
-    await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: result.ok, lastError: result.error });
-    return result;
+    const result = spec ? await this.options.runtime.check(loaded.connector, context, spec, this.options.transport) : { ok: true, status: null, durationMs: 0, error: null };
+    const requirements = await checkRequirements(loaded.connector, context, this.options.transport);
+    await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: result.ok, lastError: result.error, ...(requirements ? { requirements } : {}) });
+    return { ...result, requirements };
+  }
+
+  /**
+   * Checks a link just made or changed against its connector's requirements and keeps what it
+   * found on the connection, so a missing scope or property shows before the first delivery fails.
+   * A check that cannot run is recorded as unchecked; the link stands either way.
+   */
+  private async recordRequirements(record: ConnectionRecord): Promise<ConnectionRecord> {
+    const loaded = this.unseal(record);
+    if (!loaded.connector?.requirements) return record;
+    let state: RequirementsState | null;
+    try {
+      state = await checkRequirements(loaded.connector, await this.contextFor(loaded), this.options.transport);
+    } catch (err) {
+      state = { checkedAt: new Date().toISOString(), missing: [], unchecked: [{ name: 'requirements', message: `could not be checked: ${errorMessage(err)}` }] };
+    }
+    if (!state) return record;
+    return (await this.options.store.updateConnection(record.tenantId, record.id, { requirements: state })) ?? record;
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { RequirementsState } from '../connectors/requirements';
+
 /** broken: an error rule of the connector said the link is dead (a deleted webhook, a revoked key); lastError says why. */
 export type ConnectionStatus = 'active' | 'needs_reauth' | 'broken' | 'error';
 
@@ -21,13 +23,15 @@ export interface ConnectionRecord {
   lastCheckAt: Date | null;
   lastCheckOk: boolean | null;
   lastError: string | null;
+  /** What the last check of the connector's `requirements` found missing in the linked account; absent before the first. */
+  requirements?: RequirementsState | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** The fields of a connection that change after creation. */
 export type ConnectionPatch = Partial<
-  Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'tokenExpiresAt' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError'>
+  Pick<ConnectionRecord, 'connectorVersion' | 'config' | 'secretsSealed' | 'metadata' | 'status' | 'tokenExpiresAt' | 'description' | 'lastCheckAt' | 'lastCheckOk' | 'lastError' | 'requirements'>
 >;
 
 /** An OAuth authorization in progress: single use, short-lived, bound to a tenant and a browser. */

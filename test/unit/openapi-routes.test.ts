@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { registeredRoutes } from '../../src/api/scopes';
+import { connectionView } from '../../src/api/serializers';
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
@@ -120,6 +121,24 @@ describe('docs/openapi.json', () => {
     expect(gaps).toEqual([]);
     // The redirect of the browser's start of account linking, named in the report that led to this check.
     expect(Object.keys((document.paths['/oauth/start/{handle}']?.['get'] as Operation).responses ?? {})).toContain('302');
+  });
+
+  it('documents every field of the connection view, the requirements the linked account lacks included', () => {
+    const document = JSON.parse(text) as { components: { schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> } };
+    const schema = document.components.schemas['Connection'];
+    const now = new Date();
+    const view = connectionView(
+      {
+        id: 'con_1', tenantId: 't', connector: 'hubspot', connectorVersion: '1.1.0', config: {}, secretsSealed: null, metadata: {}, status: 'active', tokenExpiresAt: null,
+        description: null, lastCheckAt: null, lastCheckOk: null, lastError: null, createdAt: now, updatedAt: now,
+        requirements: { checkedAt: now.toISOString(), missing: [{ name: 'scopes', message: 'grant them' }], unchecked: [] },
+      },
+      null,
+    );
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(Object.keys(view).sort());
+    expect([...(schema?.required ?? [])].sort()).toEqual(Object.keys(view).sort());
+    const requirements = document.components.schemas['ConnectionRequirements'];
+    expect(Object.keys(requirements?.properties ?? {}).sort()).toEqual(Object.keys(view['requirements'] as object).sort());
   });
 
   it('has no $ref that points at a missing component', () => {

@@ -13,8 +13,8 @@ export function mongoConnections(db: MongoDatabase): ConnectionRepository {
   };
   return {
     async insertConnection(record) {
-      const { id, config, metadata, ...rest } = record;
-      await connections().collection.insertOne({ _id: id, ...rest, configJson: JSON.stringify(config), metadataJson: JSON.stringify(metadata) } as never);
+      const { id, config, metadata, requirements, ...rest } = record;
+      await connections().collection.insertOne({ _id: id, ...rest, configJson: JSON.stringify(config), metadataJson: JSON.stringify(metadata), requirementsJson: requirements ? JSON.stringify(requirements) : null } as never);
     },
 
     getConnection: get,
@@ -34,6 +34,7 @@ export function mongoConnections(db: MongoDatabase): ConnectionRepository {
         if (value === undefined) continue;
         if (key === 'config') set['configJson'] = JSON.stringify(value);
         else if (key === 'metadata') set['metadataJson'] = JSON.stringify(value);
+        else if (key === 'requirements') set['requirementsJson'] = value === null ? null : JSON.stringify(value);
         else set[key] = value;
       }
       const result = await connections().updateOne({ _id: id, tenantId }, { $set: set });
@@ -76,6 +77,7 @@ function fromConnectionDoc(doc: Doc): ConnectionRecord {
     lastCheckAt: (doc['lastCheckAt'] as Date | null) ?? null,
     lastCheckOk: (doc['lastCheckOk'] as boolean | null) ?? null,
     lastError: (doc['lastError'] as string | null) ?? null,
+    requirements: typeof doc['requirementsJson'] === 'string' ? (JSON.parse(doc['requirementsJson']) as NonNullable<ConnectionRecord['requirements']>) : null,
     createdAt: doc['createdAt'] as Date,
     updatedAt: doc['updatedAt'] as Date,
   };

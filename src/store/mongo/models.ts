@@ -72,6 +72,7 @@ const connectionSchema = new Schema(
     lastCheckAt: { type: Date, default: null },
     lastCheckOk: { type: Boolean, default: null },
     lastError: { type: String, default: null },
+    requirementsJson: { type: String, default: null },
     createdAt: Date,
     updatedAt: Date,
   },

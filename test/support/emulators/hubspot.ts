@@ -70,6 +70,9 @@ const SCOPES: Array<{ method: string; path: RegExp; scopes: string[] }> = [
   { method: 'POST', path: /^\/crm\/v3\/objects\/companies(\/batch\/upsert)?$/, scopes: ['crm.objects.companies.write'] },
   { method: 'PATCH', path: /^\/crm\/v3\/objects\/companies\/[^/]+$/, scopes: ['crm.objects.companies.write'] },
   { method: 'POST', path: /^\/crm\/v3\/objects\/notes$/, scopes: ['crm.objects.contacts.write'] },
+  // Reading a company property's definition: the object's read scope or its schema scope
+  // (developers.hubspot.com/docs/api-reference/latest/crm/properties/get-property).
+  { method: 'GET', path: /^\/crm\/v3\/properties\/companies\/[^/]+$/, scopes: ['crm.objects.companies.read', 'crm.schemas.companies.read'] },
 ];
 
 export class HubSpotEmulator extends OAuthApiEmulator {
@@ -88,6 +91,12 @@ export class HubSpotEmulator extends OAuthApiEmulator {
     const emulator = new HubSpotEmulator(oauth, options);
     await emulator.listen();
     return emulator;
+  }
+
+  /** The customer creates a company property in Settings > Properties (unique: "Has unique values" on). */
+  createProperty(name: string, unique = false): void {
+    if (unique) this.options.uniqueProperties = [...(this.options.uniqueProperties ?? ['hookhub_id']), name];
+    else this.options.customProperties = [...(this.options.customProperties ?? []), name];
   }
 
   /** Changes the rolling-window limit (e.g. a tighter one for one test). */
@@ -191,7 +200,17 @@ export class HubSpotEmulator extends OAuthApiEmulator {
     if (path === '/crm/v3/objects/companies/batch/upsert' && req.method === 'POST') return this.batchUpsert(req);
     if (company?.[1] && (req.method === 'GET' || req.method === 'PATCH')) return this.companyById(req, decodeURIComponent(company[1]));
     if (path === '/crm/v3/objects/notes' && req.method === 'POST') return this.createNote(req);
+    const property = /^\/crm\/v3\/properties\/companies\/([^/]+)$/.exec(path);
+    if (property?.[1] && req.method === 'GET') return this.property(decodeURIComponent(property[1]));
     return { status: 404, body: undefined };
+  }
+
+  /** A company property's definition (GET /crm/v3/properties/companies/{propertyName}); 404 OBJECT_NOT_FOUND when the portal has none. */
+  private property(name: string): Reply {
+    if (!this.companyProperties().includes(name)) return this.error(404, 'OBJECT_NOT_FOUND', `Unable to find property ${name} for object type 0-2`);
+    const custom = !COMPANY_PROPERTIES.includes(name);
+    const hasUniqueValue = (this.options.uniqueProperties ?? ['hookhub_id']).includes(name);
+    return { status: 200, body: { name, label: name, type: 'string', fieldType: 'text', groupName: 'companyinformation', hasUniqueValue, hidden: false, formField: custom, calculated: false, externalOptions: false, modificationMetadata: { archivable: custom, readOnlyDefinition: !custom, readOnlyValue: false } } };
   }
 
   private view(o: HubSpotObject, extra: Record<string, unknown> = {}): Record<string, unknown> {

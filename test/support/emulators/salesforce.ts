@@ -154,11 +154,28 @@ export class SalesforceEmulator extends OAuthApiEmulator {
     if (parts.length === 2 && req.method === 'POST') return this.create(req, sobject);
     if (parts.length === 3 && req.method === 'PATCH') return this.updateById(req, sobject, parts[2] ?? '');
     if (parts.length === 4 && req.method === 'PATCH') return this.upsert(req, sobject, parts[2] ?? '', parts[3] ?? '', version);
+    if (parts.length === 3 && parts[2] === 'describe' && req.method === 'GET') return this.describe(sobject);
     if (parts.length === 3 && req.method === 'GET') {
       const record = this.findById(sobject, parts[2] ?? '');
       return record ? { status: 200, body: { attributes: { type: sobject }, Id: record.id, ...record.fields } } : { status: 404, body: NOT_FOUND };
     }
     return { status: 405, body: [{ errorCode: 'METHOD_NOT_ALLOWED', message: `HTTP Method '${req.method}' not allowed. Allowed are GET,PATCH,POST` }] };
+  }
+
+  /**
+   * The sObject's describe (GET /sobjects/{sObject}/describe, resources_sobject_describe.htm): its
+   * fields with name, type, custom, externalId and unique, as the org has them.
+   */
+  private describe(sobject: SObjectName): Reply {
+    const externalIds = this.externalIds(sobject);
+    const field = (name: string, more: Record<string, unknown> = {}): Record<string, unknown> => ({ name, label: name, type: 'string', custom: name.endsWith('__c'), externalId: false, unique: false, createable: true, updateable: true, ...more });
+    const fields = [
+      field('Id', { type: 'id', createable: false, updateable: false }),
+      ...STANDARD_FIELDS[sobject].map((name) => field(name)),
+      ...externalIds.map((name) => field(name, { externalId: true, unique: true, idLookup: true })),
+      ...(this.options.customFields?.[sobject] ?? []).map((name) => field(name)),
+    ];
+    return { status: 200, body: { name: sobject, label: sobject, custom: false, keyPrefix: KEY_PREFIX[sobject], createable: true, updateable: true, fields } };
   }
 
   /** Parses and checks a body: canonical field names, or the error reply. */
