@@ -1,0 +1,127 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HubSpotEmulator } from '../support/emulators/hubspot';
+import { startOAuthServer } from '../support/oauth/oauth-server';
+import type { OAuthServer } from '../support/oauth/oauth-server';
+import { startTestHub, tenantApi } from '../support/test-hub';
+import type { TestHub, TenantApi } from '../support/test-hub';
+
+/**
+ * A linked account checked against what its connector declares it needs (the manifest's
+ * `requirements`), before the first delivery fails: a HubSpot portal as a new customer has it
+ * (no unique property) and a grant without the contacts scopes notes need. The connection names
+ * both, with what to do; once the customer creates the property and links again granting the
+ * scopes, nothing is missing.
+ */
+type Json = Record<string, unknown>;
+
+let oauth: OAuthServer;
+let hubspot: HubSpotEmulator;
+let th: TestHub;
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  const hubUrl = `http://127.0.0.1:${port}`;
+  oauth = await startOAuthServer({
+    clients: [{ client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: [`${hubUrl}/oauth/callback/hubspot`], token_endpoint_auth_method: 'client_secret_post' }],
+  });
+  // A new portal: the default company properties and nothing the customer creates.
+  hubspot = await HubSpotEmulator.start(oauth.resourceServer, { acceptClientIds: ['hs-app'], introspectionCacheMs: 0, uniqueProperties: [] });
+  th = await startTestHub({
+    env: {
+      PORT: String(port),
+      HOOKHUB_PUBLIC_URL: hubUrl,
+      HOOKHUB_HUBSPOT_CLIENT_ID: 'hs-app',
+      HOOKHUB_HUBSPOT_CLIENT_SECRET: 'hs-secret',
+      HOOKHUB_HUBSPOT_AUTHORIZATION_URL: oauth.authorizationUrl,
+      HOOKHUB_HUBSPOT_TOKEN_URL: `${hubspot.url}/oauth/2026-03/token`,
+      HOOKHUB_HUBSPOT_BASE_URL: hubspot.url,
+    },
+  });
+});
+
+afterAll(async () => {
+  await th?.destroy();
+  await hubspot?.close();
+  await oauth?.stop();
+});
+
+/**
+ * The linking flow as a person in a browser goes through it; `grant` keeps only the scopes the
+ * person grants (a provider's consent screen lets them untick some). Relinks when `connectionId` is given.
+ */
+async function link(api: TenantApi, grant: (scope: string) => boolean, connectionId?: string): Promise<string> {
+  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'hubspot', ...(connectionId ? { connectionId } : {}) });
+  expect(authorize.status).toBe(201);
+  const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const providerUrl = new URL(start.headers.get('location') ?? '');
+  providerUrl.searchParams.set('scope', (providerUrl.searchParams.get('scope') ?? '').split(' ').filter(grant).join(' '));
+  const { redirectedTo } = await oauth.authorize(providerUrl.toString());
+  const done = await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' });
+  const body = (await done.json()) as Json;
+  expect(body).toMatchObject({ status: 'linked', connector: 'hubspot' });
+  return String(body['connection']);
+}
+
+describe('what a linked account lacks of what its connector needs', () => {
+  it('names the scopes not granted and the property not created, and nothing once both are fixed', async () => {
+    const api = await tenantApi(th);
+    const connectionId = await link(api, (s) => !s.startsWith('crm.objects.contacts.'));
+
+    // Right after linking, before any delivery: the connection says what is missing and what to do.
+    const linked = await api('GET', `/v1/connections/${connectionId}`);
+    expect(linked.status).toBe(200);
+    expect(linked.body['requirements']).toEqual({
+      checkedAt: expect.any(String),
+      missing: [
+        { name: 'scopes', message: expect.stringMatching(/did not grant crm\.objects\.contacts\.read, crm\.objects\.contacts\.write\. Link the account again/) },
+        { name: 'unique_property', message: expect.stringContaining('HubSpot has no company property directory_business_id: every company upsert is refused without it. Create it in Settings > Properties') },
+      ],
+      unchecked: [],
+    });
+    // The connector says what it checks.
+    expect((await api('GET', '/v1/connectors/hubspot')).body['requirements']).toEqual({ scopes: expect.arrayContaining(['crm.objects.contacts.write']), checks: ['unique_property', 'industry_category_property', 'directory_status_property'] });
+
+    // A property created without "Has unique values" is named as such.
+    hubspot.createProperty('directory_business_id');
+    const notUnique = await api('POST', `/v1/connections/${connectionId}/check`);
+    expect(notUnique.status).toBe(200);
+    expect((notUnique.body['requirements'] as Json)['missing']).toEqual([
+      expect.objectContaining({ name: 'scopes' }),
+      { name: 'unique_property', message: expect.stringContaining('The company property directory_business_id exists but does not have unique values') },
+    ]);
+
+    // The customer creates the property as told and links again, granting every scope: nothing is missing.
+    hubspot.createProperty('directory_business_id', true);
+    expect(await link(api, () => true, connectionId)).toBe(connectionId);
+    const fixed = await api('GET', `/v1/connections/${connectionId}`);
+    expect(fixed.body['requirements']).toEqual({ checkedAt: expect.any(String), missing: [], unchecked: [] });
+    expect(Date.parse(String((fixed.body['requirements'] as Json)['checkedAt']))).toBeGreaterThan(Date.parse(String((linked.body['requirements'] as Json)['checkedAt'])));
+
+    // The on-demand check agrees, and is what the periodic health check records too.
+    const check = await api('POST', `/v1/connections/${connectionId}/check`);
+    expect(check.body).toMatchObject({ ok: true, requirements: { missing: [], unchecked: [] } });
+  });
+
+  it('checks the custom properties only on links that send them', async () => {
+    const api = await tenantApi(th);
+    const connectionId = await link(api, () => true);
+    expect((await api('GET', `/v1/connections/${connectionId}`)).body['requirements']).toMatchObject({ missing: [] });
+    // Turning custom_properties on changes what the account needs: checked on the change.
+    const updated = await api('PATCH', `/v1/connections/${connectionId}`, { config: { custom_properties: true } });
+    expect(updated.status).toBe(200);
+    expect((updated.body['requirements'] as Json)['missing']).toEqual([
+      { name: 'industry_category_property', message: expect.stringContaining('HubSpot has no company property industry_category') },
+      { name: 'directory_status_property', message: expect.stringContaining('HubSpot has no company property directory_status') },
+    ]);
+  });
+});
