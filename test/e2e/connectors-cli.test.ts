@@ -221,7 +221,7 @@ expect:
     expect(mapped.code).toBe(0);
     const printed = JSON.parse(mapped.stdout) as { requests: Array<Record<string, unknown>> };
     expect(printed.requests).toEqual([
-      expect.objectContaining({ action: 'upsert_lead', method: 'PATCH', url: 'https://acme.my.salesforce.com/services/data/v59.0/sobjects/Lead/Directory_Business_Id__c/biz_1' }),
+      expect.objectContaining({ action: 'upsert_lead', method: 'PATCH', url: 'https://acme.my.salesforce.com/services/data/v61.0/sobjects/Lead/Directory_Business_Id__c/biz_1' }),
     ]);
   });
 
