@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HubSpotEmulator } from '../support/emulators/hubspot';
+import { SalesforceEmulator } from '../support/emulators/salesforce';
 import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { startTestHub, tenantApi } from '../support/test-hub';
@@ -11,13 +12,19 @@ import type { TestHub, TenantApi } from '../support/test-hub';
  * `requirements`), before the first delivery fails: a HubSpot portal as a new customer has it
  * (no unique property) and a grant without the contacts scopes notes need. The connection names
  * both, with what to do; once the customer creates the property and links again granting the
- * scopes, nothing is missing.
+ * scopes, nothing is missing. A Salesforce org is checked for the Lead external id field the
+ * same way.
  */
 type Json = Record<string, unknown>;
 
 let oauth: OAuthServer;
 let hubspot: HubSpotEmulator;
 let th: TestHub;
+/** Salesforce orgs: a new one (no field), one with the field but not as an External ID, one set up as the README says. */
+let bareOrg: SalesforceEmulator;
+let plainFieldOrg: SalesforceEmulator;
+let readyOrg: SalesforceEmulator;
+const EXTERNAL_ID = 'Directory_Business_Id__c';
 
 async function freePort(): Promise<number> {
   const server = http.createServer();
@@ -31,8 +38,17 @@ beforeAll(async () => {
   const port = await freePort();
   const hubUrl = `http://127.0.0.1:${port}`;
   oauth = await startOAuthServer({
-    clients: [{ client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: [`${hubUrl}/oauth/callback/hubspot`], token_endpoint_auth_method: 'client_secret_post' }],
+    clients: [
+      { client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: [`${hubUrl}/oauth/callback/hubspot`], token_endpoint_auth_method: 'client_secret_post' },
+      { client_id: 'sf-app', client_secret: 'sf-secret', redirect_uris: [`${hubUrl}/oauth/callback/salesforce`], token_endpoint_auth_method: 'client_secret_post', omit_expires_in: true, rotate_refresh_tokens: false },
+    ],
   });
+  const sf = { acceptClientIds: ['sf-app'], introspectionCacheMs: 0 };
+  [bareOrg, plainFieldOrg, readyOrg] = await Promise.all([
+    SalesforceEmulator.start(oauth.resourceServer, { ...sf, externalIdFields: { Lead: [] } }),
+    SalesforceEmulator.start(oauth.resourceServer, { ...sf, externalIdFields: { Lead: [] }, customFields: { Lead: [EXTERNAL_ID] } }),
+    SalesforceEmulator.start(oauth.resourceServer, { ...sf, externalIdFields: { Lead: [EXTERNAL_ID] } }),
+  ]);
   // A new portal: the default company properties and nothing the customer creates.
   hubspot = await HubSpotEmulator.start(oauth.resourceServer, { acceptClientIds: ['hs-app'], introspectionCacheMs: 0, uniqueProperties: [] });
   th = await startTestHub({
@@ -44,13 +60,17 @@ beforeAll(async () => {
       HOOKHUB_HUBSPOT_AUTHORIZATION_URL: oauth.authorizationUrl,
       HOOKHUB_HUBSPOT_TOKEN_URL: `${hubspot.url}/oauth/2026-03/token`,
       HOOKHUB_HUBSPOT_BASE_URL: hubspot.url,
+      HOOKHUB_SALESFORCE_CLIENT_ID: 'sf-app',
+      HOOKHUB_SALESFORCE_CLIENT_SECRET: 'sf-secret',
+      HOOKHUB_SALESFORCE_AUTHORIZATION_URL: oauth.authorizationUrl,
+      HOOKHUB_SALESFORCE_TOKEN_URL: oauth.tokenUrl,
     },
   });
 });
 
 afterAll(async () => {
   await th?.destroy();
-  await hubspot?.close();
+  await Promise.all([hubspot?.close(), bareOrg?.close(), plainFieldOrg?.close(), readyOrg?.close()]);
   await oauth?.stop();
 });
 
@@ -125,3 +145,31 @@ describe('what a linked account lacks of what its connector needs', () => {
     ]);
   });
 });
+
+/** Links Salesforce to `org` (the token answer names its instance_url) through the browser flow. */
+async function linkSalesforce(api: TenantApi, org: SalesforceEmulator): Promise<string> {
+  await oauth.setExtraTokenFields('sf-app', { instance_url: org.url });
+  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'salesforce' });
+  expect(authorize.status).toBe(201);
+  const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const { redirectedTo } = await oauth.authorize(start.headers.get('location') ?? '');
+  const done = await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' });
+  const body = (await done.json()) as Json;
+  expect(body).toMatchObject({ status: 'linked', connector: 'salesforce' });
+  return String(body['connection']);
+}
+
+describe('Salesforce: the Lead external id field', () => {
+  it('names a missing external id field, tells a plain field from an External ID, and finds nothing missing in an org set up as told', async () => {
+    const api = await tenantApi(th);
+    const requirementsOf = async (org: SalesforceEmulator): Promise<Json> => (await api('GET', `/v1/connections/${await linkSalesforce(api, org)}`)).body['requirements'] as Json;
+    expect((await requirementsOf(bareOrg))['missing']).toEqual([
+      { name: 'external_id_field', message: expect.stringContaining(`Salesforce has no Lead field ${EXTERNAL_ID}: every Lead upsert is refused without it. In Setup > Object Manager > Lead`) },
+    ]);
+    expect((await requirementsOf(plainFieldOrg))['missing']).toEqual([{ name: 'external_id_field', message: expect.stringContaining(`The Lead field ${EXTERNAL_ID} is not an External ID`) }]);
+    // The grant's scopes (api, refresh_token) are as the connector asks: nothing is missing.
+    expect(await requirementsOf(readyOrg)).toEqual({ checkedAt: expect.any(String), missing: [], unchecked: [] });
+  });
+});
+
