@@ -60,6 +60,7 @@ export interface LoadedConnector {
   jsonataConfigFields: Set<string>;
   healthCheck: { action: string; input: unknown; healthy: CompiledExpression | null } | null;
   requirements: CompiledRequirements | null;
+  account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null } | null;
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
 }

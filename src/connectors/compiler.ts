@@ -64,6 +64,12 @@ export class Compiler {
       };
     }
     const requirements = this.requirements(m);
+    let account: LoadedConnector['account'] = null;
+    if (m.account) {
+      if (!Object.hasOwn(m.actions, m.account.action)) this.fail('/account/action', `names action "${m.account.action}", which is not declared`);
+      const expr = (key: 'id' | 'name'): CompiledExpression | null => (m.account?.[key] === undefined ? null : this.expression(`/account/${key}`, m.account[key]));
+      account = { action: m.account.action, id: expr('id'), name: expr('name') };
+    }
     let beforeRequest: BeforeRequestHook | null = null;
     const hookKey = m.hooks?.before_request;
     if (hookKey !== undefined) {
@@ -99,6 +105,7 @@ export class Compiler {
       jsonataConfigFields: config.jsonataFields,
       healthCheck,
       requirements,
+      account,
       beforeRequest,
       urlPattern,
     };

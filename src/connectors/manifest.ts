@@ -119,6 +119,8 @@ export interface ConnectorManifest {
   };
   health_check?: { action: string; input?: unknown; healthy?: string };
   requirements?: RequirementsSpec;
+  /** The provider's own "who am I" request, for the linked account where the token response names none. */
+  account?: { action: string; id?: string; name?: string };
   hooks?: { before_request?: string };
 }
 

@@ -74,3 +74,27 @@ export function missingScopes(required: string[], granted: unknown): string[] {
   const have = new Set(granted.split(/[\s,]+/));
   return required.filter((s) => !have.has(s));
 }
+
+/**
+ * The linked account as the provider's own "who am I" answer names it (the manifest's `account`),
+ * for links whose token response named no account id:
+ * null when the connector declares none or the answer names nothing. Throws when the request fails.
+ */
+export async function lookUpAccount(connector: LoadedConnector, ctx: ConnectionContext, transport: Transport): Promise<{ id: string | null; name: string | null } | null> {
+  const spec = connector.account;
+  const action = spec ? connector.actions.get(spec.action) : undefined;
+  if (!spec || !action) return null;
+  const bindings = { event: null, config: ctx.config, credentials: ctx.credentials, connection: { ...ctx.metadata, id: ctx.connectionId }, steps: {} };
+  const request = await renderRequest({ connector, ctx, webhookId: `account_${ctx.connectionId}` }, action, {}, bindings);
+  const http = await transport.send(spec.action, request);
+  if (http.status === null || http.status < 200 || http.status >= 300) throw new Error(http.error ?? `the API answered ${http.status}`);
+  const body = parseBody(http);
+  const read = async (expression: typeof spec.id): Promise<string | null> => {
+    const value: unknown = expression ? await expression.evaluate(body, { status: http.status, headers: http.headers }) : undefined;
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    return typeof value === 'string' && value !== '' ? value.slice(0, 200) : null;
+  };
+  const id = await read(spec.id);
+  const name = await read(spec.name);
+  return id === null && name === null ? null : { id, name };
+}

@@ -4,7 +4,7 @@ import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { LoadedConnector } from '../connectors/loader';
 import type { ConnectorRegistry } from '../connectors/registry';
-import { checkRequirements } from '../connectors/requirements';
+import { checkRequirements, lookUpAccount } from '../connectors/requirements';
 import type { RequirementsState } from '../connectors/requirements';
 import type { ConnectionContext, ConnectorRuntime, Transport } from '../connectors/runtime';
 import { ConnectionChecks } from './connection-checks';
@@ -97,7 +97,7 @@ export class ConnectionService {
     const credentials = credentialsFrom(token);
     const record = newConnection(tenantId, connector, this.options.vault.seal(connector, config, credentials), { metadata, tokenExpiresAt: expiresAt(credentials), description });
     await this.options.store.insertConnection(record);
-    return this.recordRequirements(record);
+    return this.recordRequirements(await this.recordAccount(record));
   }
 
   /** New tokens for an existing connection (linked again): it becomes active and keeps its settings unless new ones are given. */
@@ -116,7 +116,7 @@ export class ConnectionService {
     });
     if (!updated) throw new NotFoundError('connection', id);
     this.invalidate();
-    return this.recordRequirements(updated);
+    return this.recordRequirements(await this.recordAccount(updated));
   }
 
   /** The link as stored now, secrets opened, bypassing the read cache. */
@@ -198,6 +198,28 @@ export class ConnectionService {
     const requirements = await checkRequirements(loaded.connector, context, this.options.transport);
     await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: result.ok, lastError: result.error, ...(requirements ? { requirements } : {}) });
     return { ...result, requirements };
+  }
+
+  /**
+   * A new or relinked OAuth link: the account it went to from the provider's "who am I" answer
+   * (the manifest's `account`), where the token response named none. A failed request keeps what
+   * the token response said.
+   */
+  private async recordAccount(record: ConnectionRecord): Promise<ConnectionRecord> {
+    const loaded = this.unseal(record);
+    if (!loaded.connector?.account) return record;
+    const named = record.metadata['provider_account'] as { id?: unknown } | undefined;
+    if (typeof named?.id === 'string' && named.id !== '') return record;
+    try {
+      const account = await lookUpAccount(loaded.connector, await this.contextFor(loaded), this.options.transport);
+      if (!account) return record;
+      const metadata = { ...record.metadata, provider_account: account };
+      const updated = await this.options.store.updateConnection(record.tenantId, record.id, { metadata });
+      this.invalidate();
+      return updated ?? record;
+    } catch {
+      return record;
+    }
   }
 
   /**

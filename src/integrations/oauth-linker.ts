@@ -189,7 +189,9 @@ export class OAuthLinker {
       ? await this.options.connections.relinkOAuth(state.tenantId, state.connectionId, token, metadata, sealed.config)
       : await this.options.connections.createOAuth(state.tenantId, connector, sealed.config, token, metadata, sealed.description);
     if (state.connectionId) await this.options.onRelinked(connection);
-    return { connection, redirectAfter: state.redirectAfter, relinked: state.connectionId !== null, account, startedBy: state.startedBy ?? null };
+    // The provider's own "who am I" answer (the manifest's `account`), when the service read one, names the account better.
+    const named = (connection.metadata['provider_account'] as ProviderAccount | undefined) ?? account;
+    return { connection, redirectAfter: state.redirectAfter, relinked: state.connectionId !== null, account: named, startedBy: state.startedBy ?? null };
   }
 
   app(connector: LoadedConnector, spec: OAuth2Spec): OAuthApp {

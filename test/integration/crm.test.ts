@@ -309,8 +309,8 @@ describe('events into the CRMs', () => {
     const api = await tenant();
     const conId = await link(api, 'pipedrive');
     const view = await api('GET', `/v1/connections/${conId}`);
-    // The company's own domain, which names the linked account for the tenant to check.
-    expect(view.body['metadata']).toEqual({ api_domain: pipedrive.url, provider_account: { id: null, name: new URL(pipedrive.url).host } });
+    // The token response names no account: the company comes from Pipedrive's GET /v1/users/me, for the tenant to check.
+    expect(view.body['metadata']).toEqual({ api_domain: pipedrive.url, provider_account: { id: '5001', name: 'Hookhub Test Co' } });
     const bizId = `biz_${randomBytes(4).toString('hex')}`;
     await api('POST', '/v1/integrations', { connection: conId, events: ['business.created', 'business.updated'] });
     await api('POST', '/v1/events', businessCreated({}, { id: bizId, name: `Acme ${bizId}` }));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadManifest } from '../../src/connectors/loader';
 import type { LoadedConnector, ManifestProblem } from '../../src/connectors/loader';
-import { checkRequirements, missingScopes } from '../../src/connectors/requirements';
+import { checkRequirements, lookUpAccount, missingScopes } from '../../src/connectors/requirements';
 import type { ConnectionContext } from '../../src/connectors/runtime';
 import type { OutgoingRequest } from '../../src/connectors/hooks';
 import type { HttpResult } from '../../src/transport/http-sender';
@@ -154,3 +154,59 @@ describe('connector requirements', () => {
     expect(missingScopes(['a', 'b'], 'base,a,b')).toEqual([]);
   });
 });
+
+describe('connector account (the provider\'s "who am I")', () => {
+  const ACCOUNT = `  me:
+    method: GET
+    path: /users/me
+    body: null
+account: { action: me, id: data.company_id, name: data.company_name }
+`;
+  it('reads the linked account from the answer, ids as text; null when the answer names nothing', async () => {
+    const { connector, problems } = load('requirements: {}\n');
+    expect(problems).toEqual([]);
+    expect(connector?.account).toBeNull();
+    const withAction = loadWithAction(ACCOUNT);
+    const transport = (json: unknown, status = 200) => ({
+      send: async (): Promise<HttpResult> => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), durationMs: 1, error: null, errorCode: null }),
+    });
+    const ctx: ConnectionContext = { connectionId: 'con_1', config: {}, credentials: { api_key: 'k' }, metadata: {} };
+    expect(await lookUpAccount(withAction, ctx, transport({ data: { company_id: 5001, company_name: 'Acme Co' } }))).toEqual({ id: '5001', name: 'Acme Co' });
+    expect(await lookUpAccount(withAction, ctx, transport({ data: {} }))).toBeNull();
+    await expect(lookUpAccount(withAction, ctx, transport({}, 401))).rejects.toThrow('the API answered 401');
+  });
+
+  it('names an account action that is not declared', () => {
+    const { problems } = load('account: { action: nope }\n');
+    expect(problems).toEqual([expect.objectContaining({ path: '/account/action', message: expect.stringContaining('"nope"') })]);
+  });
+});
+
+/** A manifest with one more action (`me`) and its `account`, loaded. */
+function loadWithAction(source: string): LoadedConnector {
+  const [action, account] = source.split('account:');
+  const name = `req-${++count}`;
+  mkdirSync(path.join(root, name));
+  const file = path.join(root, name, 'connector.yaml');
+  writeFileSync(
+    file,
+    `name: ${name}
+version: 1.0.0
+title: Acme CRM
+description: a connector for one test
+auth: { type: api_key, in: header, name: authorization, prefix: "Bearer " }
+base_url: https://api.acme.example
+actions:
+  upsert:
+    method: POST
+    path: /companies
+${action ?? ''}triggers:
+  - event: business.created
+    actions: [upsert]
+account:${account ?? ''}`,
+  );
+  const result = loadManifest(file, root);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.connector;
+}
+
