@@ -162,6 +162,8 @@ describe("Pipedrive's daily token budget", () => {
 
   it("keeps within the 2-second burst window by Pipedrive's x-ratelimit headers, pausing instead of being refused", async () => {
     const { api, integrationId } = await linked(['business.created']);
+    // Linking read the company from /users/me: let that request's 2-second window pass first.
+    await new Promise((r) => setTimeout(r, 2100));
     // One request per window: after the organization, the headers say the window is spent.
     pipedrive.setBurstLimit(1);
     try {
