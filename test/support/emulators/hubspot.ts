@@ -18,6 +18,9 @@ import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type 
  * - Only properties that exist in the portal: the default company properties of a new portal, the
  *   unique properties and the custom ones the test says the customer created; anything else is 400
  *   VALIDATION_ERROR with PROPERTY_DOESNT_EXIST in the message (developers.hubspot.com/changelog/upcoming-property-validations-rules-will-be-enforced-for-apis-and-integrations).
+ *   GET /crm/v3/properties/companies/{name} answers a property's definition (hasUniqueValue) or 404
+ *   OBJECT_NOT_FOUND (developers.hubspot.com/docs/api-reference/latest/crm/properties/get-property);
+ *   `createProperty` is the customer creating one in Settings > Properties.
  * - The token endpoint of the current OAuth API, POST /oauth/2026-03/token, with every parameter in the
  *   form body (none in the query), forwarded to the test authorization server; /oauth/v1/token is gone
  *   (404), as from HubSpot's sunset on 2027-02-16

@@ -11,7 +11,8 @@ import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, tooLong, type Pickl
  * required fields, field lengths (STRING_TOO_LONG) and State and Country/Territory picklists
  * (salesforce-rules.ts); upsert by external id answers 300 with the matching records' URLs when the
  * value matches several (resources_sobject_upsert_patch.htm), and `updateOnly=true` (documented from
- * API 61.0) answers 404 instead of creating a record.
+ * API 61.0) answers 404 instead of creating a record. GET /sobjects/{sObject}/describe lists the
+ * org's fields with externalId and unique (resources_sobject_describe.htm).
  */
 export interface SalesforceOptions extends EmulatorOptions {
   /** External ID fields per sObject, usable in upsert paths; default `{Lead: ['Hookhub_Id__c'], Case: ['Hookhub_Id__c']}`. */
