@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HubSpotEmulator } from '../support/emulators/hubspot';
+import { PipedriveEmulator } from '../support/emulators/pipedrive';
 import { SalesforceEmulator } from '../support/emulators/salesforce';
 import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
@@ -25,6 +26,7 @@ let bareOrg: SalesforceEmulator;
 let plainFieldOrg: SalesforceEmulator;
 let readyOrg: SalesforceEmulator;
 const EXTERNAL_ID = 'Directory_Business_Id__c';
+let pipedrive: PipedriveEmulator;
 
 async function freePort(): Promise<number> {
   const server = http.createServer();
@@ -40,9 +42,13 @@ beforeAll(async () => {
   oauth = await startOAuthServer({
     clients: [
       { client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: [`${hubUrl}/oauth/callback/hubspot`], token_endpoint_auth_method: 'client_secret_post' },
+      // Pipedrive's scopes are the app registration's, not asked for when linking.
+      { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' },
       { client_id: 'sf-app', client_secret: 'sf-secret', redirect_uris: [`${hubUrl}/oauth/callback/salesforce`], token_endpoint_auth_method: 'client_secret_post', omit_expires_in: true, rotate_refresh_tokens: false },
     ],
   });
+  pipedrive = await PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 });
+  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
   const sf = { acceptClientIds: ['sf-app'], introspectionCacheMs: 0 };
   [bareOrg, plainFieldOrg, readyOrg] = await Promise.all([
     SalesforceEmulator.start(oauth.resourceServer, { ...sf, externalIdFields: { Lead: [] } }),
@@ -60,6 +66,10 @@ beforeAll(async () => {
       HOOKHUB_HUBSPOT_AUTHORIZATION_URL: oauth.authorizationUrl,
       HOOKHUB_HUBSPOT_TOKEN_URL: `${hubspot.url}/oauth/2026-03/token`,
       HOOKHUB_HUBSPOT_BASE_URL: hubspot.url,
+      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
+      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
+      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
+      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
       HOOKHUB_SALESFORCE_CLIENT_ID: 'sf-app',
       HOOKHUB_SALESFORCE_CLIENT_SECRET: 'sf-secret',
       HOOKHUB_SALESFORCE_AUTHORIZATION_URL: oauth.authorizationUrl,
@@ -70,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await th?.destroy();
-  await Promise.all([hubspot?.close(), bareOrg?.close(), plainFieldOrg?.close(), readyOrg?.close()]);
+  await Promise.all([hubspot?.close(), pipedrive?.close(), bareOrg?.close(), plainFieldOrg?.close(), readyOrg?.close()]);
   await oauth?.stop();
 });
 
@@ -170,6 +180,28 @@ describe('Salesforce: the Lead external id field', () => {
     expect((await requirementsOf(plainFieldOrg))['missing']).toEqual([{ name: 'external_id_field', message: expect.stringContaining(`The Lead field ${EXTERNAL_ID} is not an External ID`) }]);
     // The grant's scopes (api, refresh_token) are as the connector asks: nothing is missing.
     expect(await requirementsOf(readyOrg)).toEqual({ checkedAt: expect.any(String), missing: [], unchecked: [] });
+  });
+});
+
+describe('Pipedrive: scopes from the app registration, the company from /users/me', () => {
+  it('names the scope an app registered without leads:full lacks, and the linked company', async () => {
+    const api = await tenantApi(th);
+    const linkPipedrive = async (scope: string): Promise<Json> => {
+      const authorize = await api('POST', '/v1/connections/authorize', { connector: 'pipedrive' });
+      const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
+      const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      // What the app's registration grants (the hub asks for no scopes).
+      const providerUrl = new URL(start.headers.get('location') ?? '');
+      providerUrl.searchParams.set('scope', scope);
+      const { redirectedTo } = await oauth.authorize(providerUrl.toString());
+      const done = (await (await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' })).json()) as Json;
+      return (await api('GET', `/v1/connections/${String(done['connection'])}`)).body;
+    };
+    const without = await linkPipedrive('base contacts:full');
+    expect(without['requirements']).toMatchObject({ missing: [{ name: 'scopes', message: expect.stringContaining('did not grant leads:full') }] });
+    // The token response names no account; Pipedrive's /users/me names the company.
+    expect((without['metadata'] as Json)['provider_account']).toEqual({ id: '5001', name: 'Hookhub Test Co' });
+    expect((await linkPipedrive('base contacts:full leads:full'))['requirements']).toMatchObject({ missing: [], unchecked: [] });
   });
 });
 
