@@ -25,6 +25,10 @@ describe.each(adapters)('ConnectionRepository contract: %s', (_name, create) => 
     const checkedAt = new Date('2026-03-03T00:00:00Z');
     const updated = await store.updateConnection('c1', record.id, { lastCheckAt: checkedAt, lastCheckOk: false, lastError: 'nope', config: { url: 'https://crm.example/y' } });
     expect(updated).toMatchObject({ lastCheckAt: checkedAt, lastCheckOk: false, lastError: 'nope', config: { url: 'https://crm.example/y' }, secretsSealed: 'v1:k1:a:b:c' });
+    // What the linked account lacks, as the last requirements check found it, kept as given.
+    const requirements = { checkedAt: '2026-03-03T00:00:00.000Z', missing: [{ name: 'scopes', message: 'grant notes.write' }], unchecked: [] };
+    expect(await store.updateConnection('c1', record.id, { requirements })).toMatchObject({ requirements, lastError: 'nope' });
+    expect(await store.loadConnection(record.id)).toMatchObject({ requirements });
     expect((await store.listConnections('c1', { limit: 5 })).data.map((c) => c.id)).toEqual([record.id]);
     expect(await store.deleteConnection('c2', record.id)).toBe(false);
     expect(await store.deleteConnection('c1', record.id)).toBe(true);

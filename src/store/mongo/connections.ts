@@ -77,7 +77,8 @@ function fromConnectionDoc(doc: Doc): ConnectionRecord {
     lastCheckAt: (doc['lastCheckAt'] as Date | null) ?? null,
     lastCheckOk: (doc['lastCheckOk'] as boolean | null) ?? null,
     lastError: (doc['lastError'] as string | null) ?? null,
-    requirements: typeof doc['requirementsJson'] === 'string' ? (JSON.parse(doc['requirementsJson']) as NonNullable<ConnectionRecord['requirements']>) : null,
+    // Absent until the first requirements check, as the record was inserted.
+    ...(typeof doc['requirementsJson'] === 'string' ? { requirements: JSON.parse(doc['requirementsJson']) as NonNullable<ConnectionRecord['requirements']> } : {}),
     createdAt: doc['createdAt'] as Date,
     updatedAt: doc['updatedAt'] as Date,
   };
