@@ -151,7 +151,7 @@ describe('discord', () => {
     await Promise.all(links.flatMap(({ api }) => Array.from({ length: 5 }, (_, n) => publish(api, reviewCreated({ title: `Burst ${n}` })))));
     await waitUntil(() => links.every(({ webhook }) => discord.messagesFor(webhook).length === 5), 20_000);
 
-    const answers = discord.answers.slice(before);
+    const answers = discord.answers.slice(before).filter((a) => a.method === 'POST');
     expect(answers.filter((a) => a.status === 429)).toEqual([]);
     const times = answers.map((a) => a.at).sort((a, b) => a - b);
     expect(times).toHaveLength(60);
@@ -159,15 +159,14 @@ describe('discord', () => {
     expect(busiest).toBeLessThanOrEqual(50);
   });
 
-  // The broker hands a job back when it is due within 200 ms (the ladder's margin), so a delay
-  // just over a whole tier (1.1 s) can come up to 200 ms early; these delays are clear of that.
   describe('a 429 is retried no earlier than Discord asked', () => {
     async function retriedAfter(limit: Parameters<DiscordEmulator['forceRateLimit']>[1]): Promise<{ waitedMs: number; attempts: Json[] }> {
       const { api, webhook, integrationId } = await linked(['review.created'], { retryConfig: SLOW_SCHEDULE });
       discord.forceRateLimit(webhook, limit);
       await publish(api, reviewCreated());
       await waitUntil(() => discord.messagesFor(webhook).length === 1, 15_000);
-      const answers = discord.answersFor(webhook);
+      // The messages posted (a health check may read the webhook meanwhile).
+      const answers = discord.answersFor(webhook).filter((a) => a.method === 'POST');
       expect(answers.map((a) => a.status)).toEqual([429, 200]);
       const attempts = await waitForAttempts(api, integrationId, 2);
       return { waitedMs: answers[1]!.at - answers[0]!.at, attempts };

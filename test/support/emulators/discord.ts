@@ -53,6 +53,8 @@ export interface DiscordPayload {
 
 export interface DiscordAnswer {
   webhook: string;
+  /** POST executes the webhook; GET reads it (the connection's health check). */
+  method: string;
   at: number;
   status: number;
   body: string;
@@ -151,7 +153,7 @@ export class DiscordEmulator {
       const text = body === null ? '' : typeof body === 'string' ? body : JSON.stringify(body);
       const type = typeof body === 'string' ? 'text/plain' : 'application/json';
       const all = body === null ? headers : { 'content-type': type, ...headers };
-      this.answers.push({ webhook: id, at: Date.now(), status, body: text, headers: all });
+      this.answers.push({ webhook: id, method: req.method ?? '', at: Date.now(), status, body: text, headers: all });
       res.writeHead(status, all);
       res.end(text);
     };
