@@ -4,11 +4,11 @@ import { SingleFlightCache } from '../core/single-flight-cache';
 import type { LoadedConnector } from '../connectors/loader';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { CredentialStore, LoadedConnection } from './credential-store';
-import type { ConnectionRecord } from './model';
+import type { ConnectionRecord, RefreshBackoff } from './model';
 import type { ConnectionRepository } from './ports';
 
 export interface ConnectionVaultOptions {
-  store: Pick<ConnectionRepository, 'loadConnection' | 'updateConnection'>;
+  store: Pick<ConnectionRepository, 'loadConnection' | 'updateConnection' | 'noteRefreshFailure' | 'clearRefreshFailures'>;
   secretBox: SecretBox;
   registry: ConnectorRegistry;
 }
@@ -52,6 +52,17 @@ export class ConnectionVault implements CredentialStore {
 
   async markNeedsReauth(record: ConnectionRecord, reason: string): Promise<void> {
     await this.options.store.updateConnection(record.tenantId, record.id, { status: 'needs_reauth', lastError: reason });
+    this.invalidate();
+  }
+
+  async noteRefreshFailure(record: ConnectionRecord, failure: { reason: string; at: Date; firstWaitMs: number; maxWaitMs: number }): Promise<RefreshBackoff | null> {
+    const backoff = await this.options.store.noteRefreshFailure(record.id, failure);
+    this.invalidate();
+    return backoff;
+  }
+
+  async clearRefreshFailures(record: ConnectionRecord): Promise<void> {
+    await this.options.store.clearRefreshFailures(record.id);
     this.invalidate();
   }
 

@@ -1,6 +1,6 @@
 import type { LoadedConnector } from '../connectors/loader';
 import type { ConnectionContext } from '../connectors/runtime';
-import type { ConnectionRecord } from './model';
+import type { ConnectionRecord, RefreshBackoff } from './model';
 
 /** A connection with its secrets opened and the connector version it is pinned to (null: not installed). */
 export interface LoadedConnection {
@@ -10,9 +10,10 @@ export interface LoadedConnection {
 }
 
 /**
- * What the token manager needs of the connections: the link as stored now, and
- * the two writes a refresh ends with. Declared here, by its user, so that the
- * token manager depends on three methods and not on the connection service.
+ * What the token manager needs of the connections: the link as stored now, the
+ * writes a refresh ends with, and the failed refreshes every process shares.
+ * Declared here, by its user, so that the token manager depends on these methods
+ * and not on the connection service.
  */
 export interface CredentialStore {
   /** The link as stored now, secrets opened, bypassing any read cache; null once deleted. */
@@ -21,4 +22,12 @@ export interface CredentialStore {
   save(record: ConnectionRecord, credentials: Record<string, unknown>): Promise<ConnectionRecord>;
   /** The grant is gone: the connection waits to be linked again. */
   markNeedsReauth(record: ConnectionRecord, reason: string): Promise<void>;
+  /**
+   * One more failed refresh, kept with the connection so every process backs off: the next try
+   * waits firstWaitMs after `at`, doubled per earlier failure in a row, at most maxWaitMs (the
+   * record's `refreshBackoff` from then on). Null when the connection is gone.
+   */
+  noteRefreshFailure(record: ConnectionRecord, failure: { reason: string; at: Date; firstWaitMs: number; maxWaitMs: number }): Promise<RefreshBackoff | null>;
+  /** A refresh worked: the failures are forgotten, in every process. */
+  clearRefreshFailures(record: ConnectionRecord): Promise<void>;
 }

@@ -25,8 +25,22 @@ export interface ConnectionRecord {
   lastError: string | null;
   /** What the last check of the connector's `requirements` found missing in the linked account; absent before the first. */
   requirements?: RequirementsState | null;
+  /** Failed OAuth token refreshes in a row, shared by every process; absent while refreshes work. */
+  refreshBackoff?: RefreshBackoff;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A connection's token refreshes failing: how many in a row, why the last did, and when the next may be tried. */
+export interface RefreshBackoff {
+  failures: number;
+  retryAt: Date;
+  reason: string;
+}
+
+/** The wait after the `failures`-th failed refresh in a row: the first wait, doubled per earlier failure, at most the max. */
+export function backoffWait(failures: number, firstWaitMs: number, maxWaitMs: number): number {
+  return Math.min(firstWaitMs * 2 ** Math.max(0, failures - 1), maxWaitMs);
 }
 
 /** The fields of a connection that change after creation. */

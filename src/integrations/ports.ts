@@ -1,5 +1,5 @@
 import type { Page, PageRequest } from '../core/page';
-import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, SyncCountRow } from './model';
+import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, RefreshBackoff, SyncCountRow } from './model';
 
 /** Where connections are kept. */
 export interface ConnectionRepository {
@@ -15,6 +15,15 @@ export interface ConnectionRepository {
   findConnectionsExpiringBefore(before: Date, limit: number): Promise<ConnectionRecord[]>;
   /** Active connections not checked since `before`, or never (the health-check job). */
   findConnectionsToCheck(before: Date, limit: number): Promise<ConnectionRecord[]>;
+  /**
+   * One more failed token refresh of the connection, seen by every process: the failures in a row
+   * go up by one and the next try waits `firstWaitMs` after `at`, doubled per earlier failure, at
+   * most `maxWaitMs`. Its caller holds the connection's refresh lease, so notes do not race (two at
+   * once may count as one on a server without atomic updates). Null when the connection is gone.
+   */
+  noteRefreshFailure(id: string, failure: { reason: string; at: Date; firstWaitMs: number; maxWaitMs: number }): Promise<RefreshBackoff | null>;
+  /** A refresh worked: the connection's failed refreshes are forgotten (nothing to do when there are none). */
+  clearRefreshFailures(id: string): Promise<void>;
 }
 
 /** OAuth authorizations in progress: single use, bound to the first browser that opens them. */

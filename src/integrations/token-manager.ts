@@ -5,6 +5,7 @@ import { errorMessage, UnrecoverableError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
 import type { CredentialStore, LoadedConnection } from './credential-store';
+import { backoffWait } from './model';
 import type { ConnectionRecord } from './model';
 import { connectorEnvName, oauthApp } from './oauth-apps';
 import type { OAuthAppSettings } from './oauth-apps';
@@ -50,6 +51,14 @@ interface Backoff {
   reason: string;
 }
 
+/** Another process's failed refresh set the connection's backoff: no refresh is tried now. */
+class BackingOff extends Error {
+  constructor(readonly backoff: Backoff) {
+    super(backoff.reason);
+    this.name = 'BackingOff';
+  }
+}
+
 /** The grant is gone: only linking the account again helps. Deliveries are parked meanwhile. */
 export class NeedsReauthError extends UnrecoverableError {
   constructor(message: string) {
@@ -80,10 +89,11 @@ export interface TokenManagerOptions {
  * process (a lease document under a unique id); whoever waits re-reads the
  * connection afterwards. A rotated refresh token is stored before the new
  * access token is used, so a crash never strands the only valid refresh token.
- * A failed refresh backs off per connection (2 s, doubling, at most 5 min): while
- * it does, callers get TokenUnavailableError at once (or the current token while
- * it is still valid), so an outage of the token endpoint costs a few requests,
- * not one per event.
+ * A failed refresh backs off per connection (2 s, doubling, at most 5 min), kept
+ * with the connection in the store so that every process backs off together:
+ * while it does, callers get TokenUnavailableError at once (or the current token
+ * while it is still valid), so an outage of the token endpoint costs a few
+ * requests, not one per event, nor one per process.
  */
 export class TokenManager {
   /** Refreshes in progress in this process, by connection: concurrent callers share one. */
@@ -102,7 +112,7 @@ export class TokenManager {
     const { record, context } = loaded;
     if (loaded.connector?.manifest.auth.type !== 'oauth2') return context.credentials;
     if (!how.force && !this.expiresSoon(context.credentials)) return context.credentials;
-    const backoff = this.backoffs.get(record.id);
+    const backoff = this.backoffOf(record);
     if (backoff && this.clock.now() < backoff.retryAt) return this.unavailable(loaded, how, backoff);
     let pending = this.inFlight.get(record.id);
     if (!pending) {
@@ -112,8 +122,9 @@ export class TokenManager {
             this.backoffs.delete(record.id);
             return credentials;
           },
-          (err: unknown) => {
-            if (!(err instanceof UnrecoverableError)) this.failed(record, err);
+          async (err: unknown) => {
+            if (err instanceof BackingOff) this.backoffs.set(record.id, err.backoff);
+            else if (!(err instanceof UnrecoverableError)) await this.failed(record, err);
             throw err;
           },
         )
@@ -134,13 +145,34 @@ export class TokenManager {
     return [...this.appProblems.values()].map(({ connector, reason, since, fix }) => ({ connector, reason, since, fix }));
   }
 
-  /** One more failed refresh: the next waits twice as long as the last. */
-  private failed(record: ConnectionRecord, err: unknown): void {
-    const failures = (this.backoffs.get(record.id)?.failures ?? 0) + 1;
-    const waitMs = Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+  /** The connection's backoff as this process knows it: its own, or the one stored with the connection, whichever ends later. */
+  private backoffOf(record: ConnectionRecord): Backoff | undefined {
+    const own = this.backoffs.get(record.id);
+    const stored = record.refreshBackoff;
+    if (!stored || (own && own.retryAt >= stored.retryAt.getTime())) return own;
+    return { failures: stored.failures, retryAt: stored.retryAt.getTime(), reason: stored.reason };
+  }
+
+  /**
+   * One more failed refresh: the next waits twice as long as the last. Counted with the connection
+   * in the store, so the other processes back off too; in this process alone if the store fails.
+   */
+  private async failed(record: ConnectionRecord, err: unknown): Promise<void> {
     const reason = errorMessage(err);
-    this.backoffs.set(record.id, { failures, retryAt: this.clock.now() + waitMs, reason });
-    this.options.logger.warn({ connectionId: record.id, connector: record.connector, failures, nextTryInMs: waitMs, reason }, 'OAuth token refresh failed; backing off');
+    const now = this.clock.now();
+    let backoff: Backoff | undefined;
+    try {
+      const stored = await this.options.credentials.noteRefreshFailure(record, { reason, at: new Date(now), firstWaitMs: BACKOFF_FIRST_MS, maxWaitMs: BACKOFF_MAX_MS });
+      if (stored) backoff = { failures: stored.failures, retryAt: stored.retryAt.getTime(), reason };
+    } catch (storeErr) {
+      this.options.logger.warn({ connectionId: record.id, err: errorMessage(storeErr) }, 'could not store a failed OAuth refresh; backing off in this process only');
+    }
+    if (!backoff) {
+      const failures = (this.backoffs.get(record.id)?.failures ?? 0) + 1;
+      backoff = { failures, retryAt: now + backoffWait(failures, BACKOFF_FIRST_MS, BACKOFF_MAX_MS), reason };
+    }
+    this.backoffs.set(record.id, backoff);
+    this.options.logger.warn({ connectionId: record.id, connector: record.connector, failures: backoff.failures, nextTryInMs: backoff.retryAt - now, reason }, 'OAuth token refresh failed; backing off');
   }
 
   /** No refresh now: the current token while it still works, else a transient failure of the delivery. */
@@ -169,11 +201,14 @@ export class TokenManager {
       if (current.record.status === 'needs_reauth') throw new NeedsReauthError(`the connection needs to be linked again (${current.record.lastError ?? 'grant revoked'})`);
       const theirs = current.context.credentials;
       if (theirs['access_token'] !== used && !this.expiresSoon(theirs)) return theirs;
+      this.notBackingOff(current.record);
       if (await this.options.leases.acquireLease(lease, owner, LEASE_TTL_MS)) {
         try {
           const again = await this.options.credentials.reload(record.id);
           const latest = again?.context.credentials ?? theirs;
           if (latest['access_token'] !== used && !this.expiresSoon(latest)) return latest;
+          // The lease's last holder may have failed just now.
+          this.notBackingOff((again ?? current).record);
           return await this.refresh(again ?? current);
         } finally {
           await this.options.leases.releaseLease(lease, owner);
@@ -181,6 +216,14 @@ export class TokenManager {
       }
       if (Date.now() > deadline) throw new Error(`another process has been refreshing the token of ${record.id} for too long; will retry`);
       await sleep(100 + Math.random() * 100);
+    }
+  }
+
+  /** Throws BackingOff while the connection's stored backoff (another process's failures) forbids a refresh. */
+  private notBackingOff(record: ConnectionRecord): void {
+    const stored = record.refreshBackoff;
+    if (stored && stored.retryAt.getTime() > this.clock.now()) {
+      throw new BackingOff({ failures: stored.failures, retryAt: stored.retryAt.getTime(), reason: stored.reason });
     }
   }
 
@@ -198,6 +241,7 @@ export class TokenManager {
       const token = await tokenRequest(app.app, spec, { grant_type: 'refresh_token', refresh_token: refreshToken });
       const credentials = credentialsFrom(token, context.credentials, this.clock.now());
       await this.options.credentials.save(record, credentials);
+      if (record.refreshBackoff) await this.options.credentials.clearRefreshFailures(record);
       this.options.logger.info({ connectionId: record.id, connector: record.connector, rotated: token.refresh_token !== undefined && token.refresh_token !== refreshToken }, 'OAuth token refreshed');
       this.appCredentialsWork(record.connector);
       return credentials;

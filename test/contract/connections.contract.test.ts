@@ -69,4 +69,31 @@ describe.each(adapters)('ConnectionRepository contract: %s', (_name, create) => 
     await store.updateConnection('chk-a', never.id, { lastCheckAt: new Date('2026-06-01T09:45:00Z') });
     expect((await store.findConnectionsToCheck(new Date('2026-06-01T09:30:00Z'), 100)).map((c) => c.id)).not.toContain(never.id);
   });
+
+  it('counts failed token refreshes with the connection, for every process: atomically, the wait doubling from the first to the max, until cleared', async () => {
+    const record = connection('rf-a');
+    await store.insertConnection(record);
+    const at = new Date('2026-06-01T10:00:00Z');
+    const failure = (reason: string, ms = 0): { reason: string; at: Date; firstWaitMs: number; maxWaitMs: number } => ({ reason, at: new Date(at.getTime() + ms), firstWaitMs: 2000, maxWaitMs: 5000 });
+    expect(await store.noteRefreshFailure(record.id, failure('http_503'))).toEqual({ failures: 1, retryAt: new Date('2026-06-01T10:00:02Z'), reason: 'http_503' });
+    expect(await store.noteRefreshFailure(record.id, failure('http_502', 2000))).toEqual({ failures: 2, retryAt: new Date('2026-06-01T10:00:06Z'), reason: 'http_502' });
+    // At most the max wait.
+    expect(await store.noteRefreshFailure(record.id, failure('http_503', 6000))).toEqual({ failures: 3, retryAt: new Date('2026-06-01T10:00:11Z'), reason: 'http_503' });
+    expect((await store.loadConnection(record.id))?.refreshBackoff).toEqual({ failures: 3, retryAt: new Date('2026-06-01T10:00:11Z'), reason: 'http_503' });
+    expect((await store.getConnection('rf-a', record.id))?.refreshBackoff?.failures).toBe(3);
+    // Two notes at once (which the refresh lease prevents) may count once, as a server without atomic updates does; never fewer.
+    const both = await Promise.all([store.noteRefreshFailure(record.id, failure('a', 11000)), store.noteRefreshFailure(record.id, failure('b', 11000))]);
+    const counted = Math.max(...both.map((b) => b?.failures ?? 0));
+    expect(counted).toBeGreaterThanOrEqual(4);
+    // Other writes keep it; a refresh that works forgets it, and the record reads as inserted.
+    await store.updateConnection('rf-a', record.id, { lastError: 'x' });
+    expect((await store.loadConnection(record.id))?.refreshBackoff?.failures).toBe(counted);
+    await store.clearRefreshFailures(record.id);
+    const cleared = await store.loadConnection(record.id);
+    expect(cleared).toEqual({ ...record, lastError: 'x', updatedAt: cleared?.updatedAt });
+    await store.clearRefreshFailures(record.id);
+    expect(await store.noteRefreshFailure(record.id, failure('again', 20000))).toEqual({ failures: 1, retryAt: new Date('2026-06-01T10:00:22Z'), reason: 'again' });
+    expect(await store.noteRefreshFailure('con_gone', failure('x'))).toBeNull();
+    await store.clearRefreshFailures('con_gone');
+  });
 });

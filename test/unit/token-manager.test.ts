@@ -6,7 +6,8 @@ import { silentLogger } from '../../src/core/logger';
 import { ConnectorRegistry } from '../../src/connectors/registry';
 import type { LoadedConnector } from '../../src/connectors/loader';
 import type { CredentialStore, LoadedConnection } from '../../src/integrations/credential-store';
-import type { ConnectionRecord } from '../../src/integrations/model';
+import { backoffWait } from '../../src/integrations/model';
+import type { ConnectionRecord, RefreshBackoff } from '../../src/integrations/model';
 import type { Leases } from '../../src/integrations/ports';
 import { BACKOFF_FIRST_MS, NeedsReauthError, REFRESH_AHEAD_MS, TokenManager, TokenUnavailableError } from '../../src/integrations/token-manager';
 
@@ -28,6 +29,20 @@ class MemoryCredentials implements CredentialStore {
   async markNeedsReauth(record: ConnectionRecord, reason: string): Promise<void> {
     const loaded = this.connections.get(record.id);
     if (loaded) loaded.record = { ...loaded.record, status: 'needs_reauth', lastError: reason };
+  }
+
+  async noteRefreshFailure(record: ConnectionRecord, failure: { reason: string; at: Date; firstWaitMs: number; maxWaitMs: number }): Promise<RefreshBackoff | null> {
+    const loaded = this.connections.get(record.id);
+    if (!loaded) return null;
+    const failures = (loaded.record.refreshBackoff?.failures ?? 0) + 1;
+    const refreshBackoff = { failures, retryAt: new Date(failure.at.getTime() + backoffWait(failures, failure.firstWaitMs, failure.maxWaitMs)), reason: failure.reason };
+    loaded.record = { ...loaded.record, refreshBackoff };
+    return refreshBackoff;
+  }
+
+  async clearRefreshFailures(record: ConnectionRecord): Promise<void> {
+    const loaded = this.connections.get(record.id);
+    if (loaded) delete loaded.record.refreshBackoff;
   }
 }
 

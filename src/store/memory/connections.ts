@@ -1,3 +1,4 @@
+import { backoffWait } from '../../integrations/model';
 import type { ConnectionRecord } from '../../integrations/model';
 import type { ConnectionRepository } from '../../integrations/ports';
 import { clone, cloneOrNull, duplicateKey, ownedBy, paginate } from './tables';
@@ -42,6 +43,20 @@ export function memoryConnections(tables: MemoryTables): ConnectionRepository {
         .filter((c) => c.lastCheckAt === null || c.lastCheckAt < before)
         .slice(0, limit)
         .map(clone);
+    },
+    async noteRefreshFailure(id, { reason, at, firstWaitMs, maxWaitMs }) {
+      const found = connections.get(id);
+      if (!found) return null;
+      const failures = (found.refreshBackoff?.failures ?? 0) + 1;
+      const refreshBackoff = { failures, retryAt: new Date(at.getTime() + backoffWait(failures, firstWaitMs, maxWaitMs)), reason };
+      connections.set(id, { ...found, refreshBackoff });
+      return clone(refreshBackoff);
+    },
+    async clearRefreshFailures(id) {
+      const found = connections.get(id);
+      if (!found?.refreshBackoff) return;
+      const { refreshBackoff: _cleared, ...rest } = found;
+      connections.set(id, rest);
     },
   };
 }

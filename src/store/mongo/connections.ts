@@ -1,3 +1,4 @@
+import { backoffWait } from '../../integrations/model';
 import type { ConnectionRecord } from '../../integrations/model';
 import type { ConnectionRepository } from '../../integrations/ports';
 import type { MongoDatabase } from './database';
@@ -13,7 +14,7 @@ export function mongoConnections(db: MongoDatabase): ConnectionRepository {
   };
   return {
     async insertConnection(record) {
-      const { id, config, metadata, requirements, ...rest } = record;
+      const { id, config, metadata, requirements, refreshBackoff: _backoff, ...rest } = record;
       await connections().collection.insertOne({ _id: id, ...rest, configJson: JSON.stringify(config), metadataJson: JSON.stringify(metadata), requirementsJson: requirements ? JSON.stringify(requirements) : null } as never);
     },
 
@@ -59,6 +60,20 @@ export function mongoConnections(db: MongoDatabase): ConnectionRepository {
         .lean<Doc[]>();
       return docs.map(fromConnectionDoc);
     },
+
+    async noteRefreshFailure(id, { reason, at, firstWaitMs, maxWaitMs }) {
+      // The caller holds the refresh lease; the wait follows from the count this call made.
+      const doc = await connections().findOneAndUpdate({ _id: id }, { $inc: { refreshFailures: 1 }, $set: { refreshError: reason } }, { new: true }).lean<Doc>();
+      if (!doc) return null;
+      const failures = Number(doc['refreshFailures']);
+      const retryAt = new Date(at.getTime() + backoffWait(failures, firstWaitMs, maxWaitMs));
+      await connections().updateOne({ _id: id, refreshFailures: failures }, { $set: { refreshRetryAt: retryAt } });
+      return { failures, retryAt, reason };
+    },
+
+    async clearRefreshFailures(id) {
+      await connections().updateOne({ _id: id, refreshFailures: { $gt: 0 } }, { $unset: { refreshFailures: '', refreshRetryAt: '', refreshError: '' } });
+    },
   };
 }
 
@@ -79,6 +94,9 @@ function fromConnectionDoc(doc: Doc): ConnectionRecord {
     lastError: (doc['lastError'] as string | null) ?? null,
     // Absent until the first requirements check, as the record was inserted.
     ...(typeof doc['requirementsJson'] === 'string' ? { requirements: JSON.parse(doc['requirementsJson']) as NonNullable<ConnectionRecord['requirements']> } : {}),
+    ...(typeof doc['refreshFailures'] === 'number' && doc['refreshFailures'] > 0
+      ? { refreshBackoff: { failures: doc['refreshFailures'], retryAt: (doc['refreshRetryAt'] as Date | null) ?? new Date(0), reason: String(doc['refreshError'] ?? '') } }
+      : {}),
     createdAt: doc['createdAt'] as Date,
     updatedAt: doc['updatedAt'] as Date,
   };

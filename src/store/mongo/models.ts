@@ -73,6 +73,10 @@ const connectionSchema = new Schema(
     lastCheckOk: { type: Boolean, default: null },
     lastError: { type: String, default: null },
     requirementsJson: { type: String, default: null },
+    // Failed token refreshes in a row (absent while refreshes work), shared by every process.
+    refreshFailures: Number,
+    refreshRetryAt: Date,
+    refreshError: String,
     createdAt: Date,
     updatedAt: Date,
   },
