@@ -79,3 +79,11 @@ export interface SyncCountRow {
   updated: number;
   failed: number;
 }
+
+/** A tenant's own settings (GET/PUT /v1/settings): one record per tenant, replaced as a whole. */
+export interface TenantSettingsRecord {
+  tenantId: string;
+  /** Origins (scheme://host[:port], as URL.origin writes them) this tenant's linking flows may send the browser back to. */
+  redirectOrigins: string[];
+  updatedAt: Date;
+}

@@ -1,5 +1,5 @@
 import type { Page, PageRequest } from '../core/page';
-import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, RefreshBackoff, SyncCountRow } from './model';
+import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, RefreshBackoff, SyncCountRow, TenantSettingsRecord } from './model';
 
 /** Where connections are kept. */
 export interface ConnectionRepository {
@@ -38,6 +38,14 @@ export interface OAuthStates {
   consumeOAuthState(id: string): Promise<boolean>;
   /** Deletes states that expired before `before`, with their browser claims and use marks; returns how many states. */
   purgeOAuthStatesBefore(before: Date): Promise<number>;
+}
+
+/** Each tenant's settings, one record per tenant; a tenant never reads another's. */
+export interface TenantSettingsStore {
+  /** Null when the tenant never saved settings. */
+  getTenantSettings(tenantId: string): Promise<TenantSettingsRecord | null>;
+  /** Replaces the tenant's record as a whole (creates it the first time). */
+  putTenantSettings(record: TenantSettingsRecord): Promise<void>;
 }
 
 /** Named locks shared by every process (one token refresh per connection at a time). */

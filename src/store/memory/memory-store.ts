@@ -13,6 +13,7 @@ import { memorySealedValues } from './sealed-values';
 import { memorySubscriptions } from './subscriptions';
 import { memorySyncCounts } from './sync-counts';
 import { MemoryTables } from './tables';
+import { memoryTenantSettings } from './tenant-settings';
 
 /** The embedded store: every port in memory, for `npm start` without services and for fast tests (`tables`: to look at what is stored). */
 export function createMemoryStore(tables: MemoryTables = new MemoryTables()): Store {
@@ -37,6 +38,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryLeases(tables),
     ...memoryExternalRefs(tables),
     ...memorySyncCounts(tables),
+    ...memoryTenantSettings(tables),
     ...memoryEventLog(tables),
     ...memoryAttemptLog(tables),
     ...memoryDeadLetters(tables),

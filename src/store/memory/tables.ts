@@ -1,6 +1,6 @@
 import type { ApiKeyRecord, AuditEntry } from '../../access/model';
 import type { Page, PageRequest } from '../../core/page';
-import type { ConnectionRecord, OAuthStateRecord, SyncCountRow } from '../../integrations/model';
+import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRecord } from '../../integrations/model';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
 import type { Subscription } from '../../subscriptions/model';
 
@@ -14,6 +14,7 @@ export class MemoryTables {
   readonly leases = new Map<string, { owner: string; expiresAt: number }>();
   readonly externalRefs = new Map<string, string>();
   readonly syncCounts = new Map<string, SyncCountRow>();
+  readonly tenantSettings = new Map<string, TenantSettingsRecord>();
   readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   readonly attempts = new Map<string, AttemptRecord>();

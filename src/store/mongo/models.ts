@@ -116,6 +116,9 @@ const leaseSchema = new Schema({ _id: String, owner: String, expiresAt: Date }, 
 
 const externalRefSchema = new Schema({ _id: String, connectionId: String, externalId: String, at: Date }, { versionKey: false, autoIndex: false });
 
+/** A tenant's settings, under the tenant's id; the origins as a plain list of strings. */
+const tenantSettingsSchema = new Schema({ _id: String, redirectOrigins: { type: [String], default: undefined }, updatedAt: Date }, { versionKey: false, autoIndex: false });
+
 /** One row per process, connection, object type and hour; readers sum the processes' rows. */
 const syncCountSchema = new Schema(
   { _id: String, tenantId: String, connectionId: String, objectType: String, hour: Date, created: Number, updated: Number, failed: Number },
@@ -248,6 +251,7 @@ export interface HubModels {
   rateSlots: Model<Record<string, unknown>>;
   externalRefs: Model<Record<string, unknown>>;
   syncCounts: Model<Record<string, unknown>>;
+  tenantSettings: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -269,5 +273,6 @@ export function registerModels(connection: Connection): HubModels {
     rateSlots: model('RateSlot', rateSlotSchema, 'rate_slots'),
     externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
     syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),
+    tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),
   };
 }

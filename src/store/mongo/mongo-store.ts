@@ -14,6 +14,7 @@ import { mongoRateSlots } from './rate-slots';
 import { mongoSealedValues } from './sealed-values';
 import { mongoSubscriptions } from './subscriptions';
 import { mongoSyncCounts } from './sync-counts';
+import { mongoTenantSettings } from './tenant-settings';
 
 export type { MongoStoreOptions } from './database';
 
@@ -43,6 +44,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoLeases(db),
     ...mongoExternalRefs(db),
     ...mongoSyncCounts(db),
+    ...mongoTenantSettings(db),
     ...mongoEventLog(db),
     ...mongoAttemptLog(db),
     ...mongoDeadLetters(db),
