@@ -47,6 +47,7 @@ import { HttpTransport, IntegrationTarget } from './integrations/integration-tar
 import { DeliveryTargets } from './pipeline/targets';
 import { WebhookTarget } from './webhooks/webhook-target';
 import { IntegrationService } from './integrations/integration-service';
+import { TenantSettingsService } from './integrations/tenant-settings';
 import { formatProblem } from './connectors/loader';
 import { ConnectorRegistry } from './connectors/registry';
 import { ConnectorRuntime } from './connectors/runtime';
@@ -224,6 +225,7 @@ export class Hub {
       integrations,
       replays,
       oauth: linker,
+      settings: new TenantSettingsService(this.store, config),
       tokens: this.tokens,
       tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder),
       metrics: this.metrics,

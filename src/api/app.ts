@@ -22,6 +22,7 @@ import { connectorRoutes } from './routes/connectors';
 import { integrationRoutes } from './routes/integrations';
 import { oauthApiRoutes, oauthBrowserRoutes } from './routes/oauth';
 import { metaRoutes } from './routes/meta';
+import { settingsRoutes } from './routes/settings';
 
 /** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
 export interface HubApi {
@@ -51,6 +52,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(subscriptionRoutes(deps));
   app.use(connectorRoutes(deps));
   app.use(metaRoutes(deps));
+  app.use(settingsRoutes(deps));
   app.use(oauthApiRoutes(deps));
   app.use(connectionRoutes(deps));
   app.use(integrationRoutes(deps));

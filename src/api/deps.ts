@@ -10,6 +10,7 @@ import type { ConnectionService } from '../integrations/connection-service';
 import type { IntegrationService } from '../integrations/integration-service';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { OAuthLinker } from '../integrations/oauth-linker';
+import type { TenantSettingsService } from '../integrations/tenant-settings';
 import type { TokenManager } from '../integrations/token-manager';
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   connections: ConnectionService;
   integrations: IntegrationService;
   oauth: OAuthLinker;
+  /** Each tenant's settings (GET/PUT /v1/settings). */
+  settings: TenantSettingsService;
   /** OAuth token refreshes: which connectors' app credentials the provider refuses (for /readyz). */
   tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;

@@ -11,7 +11,8 @@ import type { LoadedConnector } from '../connectors/loader';
 import type { OAuth2Spec } from '../connectors/manifest';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { ConnectionRecord, OAuthStateRecord } from './model';
-import type { OAuthStates } from './ports';
+import type { OAuthStates, TenantSettingsStore } from './ports';
+import { RedirectPolicy } from './redirect-policy';
 import { oauthApp } from './oauth-apps';
 import type { OAuthApp, OAuthAppSettings } from './oauth-apps';
 import { authorizeInput } from './connection-input';
@@ -23,11 +24,11 @@ import type { TokenResponse } from './token-client';
 /** How long an authorization may take from start to callback. */
 export const STATE_TTL_MS = 10 * 60_000;
 export const STATE_COOKIE_PREFIX = 'hh_oauth_';
-/** The longest redirectAfter taken. */
-export const MAX_REDIRECT_AFTER = 2048;
+export { MAX_REDIRECT_AFTER } from './redirect-policy';
 
 export interface OAuthLinkerOptions {
-  store: OAuthStates;
+  /** The flows' states, and the tenants' settings (their own allowed redirect origins). */
+  store: OAuthStates & Pick<TenantSettingsStore, 'getTenantSettings'>;
   secretBox: SecretBox;
   registry: ConnectorRegistry;
   connections: Pick<ConnectionService, 'get' | 'pinned' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
@@ -75,9 +76,15 @@ export class OAuthFlowError extends HubError {
  */
 export class OAuthLinker {
   private readonly clock: Clock;
+  private readonly redirects: RedirectPolicy;
 
   constructor(private readonly options: OAuthLinkerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.redirects = new RedirectPolicy({
+      production: options.config.production,
+      hubOrigins: options.config.oauth?.redirectOrigins ?? [],
+      tenantOrigins: async (tenantId) => (await options.store.getTenantSettings(tenantId))?.redirectOrigins ?? [],
+    });
   }
 
   callbackUrl(connector: string): string {
@@ -85,7 +92,7 @@ export class OAuthLinker {
   }
 
   async authorize(tenantId: string, body: Record<string, unknown>, startedBy: OAuthStateRecord['startedBy'] = null): Promise<{ authorizationUrl: string; state: string; expiresAt: string }> {
-    const input = authorizeInput(body, this.redirectMessage());
+    const input = authorizeInput(body, this.redirects.message());
     const connector = this.options.registry.latest(input.connector);
     if (!connector) throw new ValidationError('connector must name an installed connector; see GET /v1/connectors.', [{ path: '/connector', message: 'unknown connector' }]);
     const spec = oauthSpec(connector);
@@ -101,7 +108,7 @@ export class OAuthLinker {
     }
     const config = input.config ?? (relink ? undefined : {});
     if (config !== undefined) this.options.connections.assertValidConfig(pinned, config);
-    const redirectAfter = this.redirectAfter(input.redirectAfter);
+    const redirectAfter = await this.redirects.check(tenantId, input.redirectAfter);
     const handle = randomBytes(24).toString('base64url');
     const info: { handle: string; verifier: string | null } = { handle, verifier: null };
     const providerUrl = await new Promise<string>((resolve, reject) => {
@@ -230,30 +237,6 @@ export class OAuthLinker {
       );
     };
     return strategy;
-  }
-
-  private redirectAfter(value: string | null | undefined): string | null {
-    if (value === undefined || value === null) return null;
-    // The final redirect adds connection and status: a URL near any limit would overflow browsers' and proxies'.
-    if (value.length > MAX_REDIRECT_AFTER) {
-      throw new ValidationError(`redirectAfter is ${value.length} characters long; it may have at most ${MAX_REDIRECT_AFTER}.`, [{ path: '/redirectAfter', message: 'too long' }]);
-    }
-    let url: URL;
-    try {
-      url = new URL(value);
-      if (url.protocol !== 'https:' && (this.options.config.production || url.protocol !== 'http:')) throw new Error('scheme');
-    } catch {
-      throw new ValidationError(this.redirectMessage(), [{ path: '/redirectAfter', message: 'not a URL' }]);
-    }
-    const allowed = this.options.config.oauth?.redirectOrigins ?? [];
-    if (allowed.length > 0 && !allowed.includes(url.origin)) {
-      throw new ValidationError(`redirectAfter must go to one of this hub's allowed origins (${allowed.join(', ')}), not ${url.origin}; the operator sets them in HOOKHUB_OAUTH_REDIRECT_ORIGINS.`, [{ path: '/redirectAfter', message: 'origin not allowed' }]);
-    }
-    return url.toString();
-  }
-
-  private redirectMessage(): string {
-    return `redirectAfter must be an ${this.options.config.production ? 'https' : 'http(s)'} URL of your app, where the browser goes after linking.`;
   }
 }
 
