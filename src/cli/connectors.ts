@@ -10,10 +10,11 @@ import type { LoadedConnector } from '../connectors/loader';
 import { ConnectorRuntime } from '../connectors/runtime';
 import { eventCatalog, isEventType } from '../events/catalog';
 import { configProblems, eventProblems, keptValues, missingCredentials } from './map-checks';
+import { connectionCheckCommand } from './connection-check';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
-/** `hookhub connectors validate|test|map`: the integration engineer's tools. */
+/** `hookhub connectors validate|test|map|check`: the integration engineer's tools. */
 export function connectorCommands(program: Command): void {
   const connectors = program.command('connectors').description('connector manifests: validate them, run their fixtures, see the requests they make');
 
@@ -108,6 +109,8 @@ export function connectorCommands(program: Command): void {
       out(JSON.stringify({ outcome: run.outcome, ...at, requests }, null, 2));
       if (run.outcome.kind === 'fail') process.exitCode = 1;
     });
+
+  connectionCheckCommand(connectors);
 }
 
 /**

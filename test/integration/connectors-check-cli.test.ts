@@ -1,0 +1,130 @@
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PipedriveEmulator } from '../support/emulators/pipedrive';
+import { startOAuthServer } from '../support/oauth/oauth-server';
+import type { OAuthServer } from '../support/oauth/oauth-server';
+import { startTestHub } from '../support/test-hub';
+import type { TestHub } from '../support/test-hub';
+
+/**
+ * `hookhub connectors check <connection-id>` as an operator runs it: a separate process talking
+ * over HTTP to a running hub (RabbitMQ, FerretDB), about Pipedrive links made through the local
+ * OAuth server, one of them granted without leads:full.
+ */
+type Json = Record<string, unknown>;
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+
+let oauth: OAuthServer;
+let pipedrive: PipedriveEmulator;
+let th: TestHub;
+let apiKey: string;
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  const hubUrl = `http://127.0.0.1:${port}`;
+  oauth = await startOAuthServer({
+    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' }],
+  });
+  pipedrive = await PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 });
+  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
+  th = await startTestHub({
+    env: {
+      PORT: String(port),
+      HOOKHUB_PUBLIC_URL: hubUrl,
+      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
+      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
+      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
+      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
+    },
+  });
+  apiKey = await th.keyForTenant('tcli');
+});
+
+afterAll(async () => {
+  await th?.destroy();
+  await pipedrive?.close();
+  await oauth?.stop();
+});
+
+/** Links a Pipedrive account whose app registration grants `scope`; the connection id. */
+async function linkPipedrive(scope: string): Promise<string> {
+  const authorize = await th.api('POST', '/v1/connections/authorize', { connector: 'pipedrive' }, apiKey);
+  expect(authorize.status).toBe(201);
+  const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
+  const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const providerUrl = new URL(start.headers.get('location') ?? '');
+  providerUrl.searchParams.set('scope', scope);
+  const { redirectedTo } = await oauth.authorize(providerUrl.toString());
+  const done = (await (await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' })).json()) as Json;
+  expect(done).toMatchObject({ status: 'linked' });
+  return String(done['connection']);
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI in its own process, with only PATH and the given variables in its environment. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'connectors', 'check', ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    return { code: 0, stdout: String(stdout), stderr: String(stderr) };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: String(e.stdout), stderr: String(e.stderr) };
+  }
+}
+
+describe('hookhub connectors check', () => {
+  it('names the scope a link was granted without and exits 1; with everything granted says nothing is missing and exits 0', async () => {
+    const [lacking, complete] = [await linkPipedrive('base contacts:full'), await linkPipedrive('base contacts:full leads:full')];
+
+    const missing = await cli([lacking, '--url', th.hub.url], { HOOKHUB_API_KEY: apiKey });
+    expect(missing).toMatchObject({ code: 1, stderr: '' });
+    expect(missing.stdout).toContain(`Connection ${lacking}: the linked account lacks one thing the connector needs:`);
+    expect(missing.stdout).toMatch(/^ {2}missing {4}scopes {2}.*did not grant leads:full/m);
+    expect(missing.stdout).toMatch(/^Health check: ok \(HTTP 200, \d+ ms\)\.$/m);
+
+    const json = await cli([lacking, '--url', th.hub.url, '--api-key', apiKey, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, requirements: { missing: [{ name: 'scopes', message: expect.stringContaining('leads:full') }], unchecked: [] } });
+
+    const fine = await cli([complete, '--url', th.hub.url, '--api-key', apiKey]);
+    expect(fine).toMatchObject({ code: 0, stderr: '' });
+    expect(fine.stdout).toContain(`Connection ${complete}: nothing missing`);
+  });
+
+  it("exits 2 with the API's message on an HTTP error, and with what to do on a usage error", async () => {
+    const unknown = await cli(['con_nope', '--url', th.hub.url, '--api-key', apiKey]);
+    expect(unknown).toMatchObject({ code: 2, stdout: '' });
+    expect(unknown.stderr).toBe('hookhub: No connection with id "con_nope" exists for this tenant. (HTTP 404 connection_not_found)\n');
+
+    const badKey = await cli(['con_nope', '--url', th.hub.url, '--api-key', 'hh_wrong']);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toMatch(/^hookhub: .*\(HTTP 401 \w+\)\n$/);
+
+    const noKey = await cli(['con_nope', '--url', th.hub.url]);
+    expect(noKey).toMatchObject({ code: 2, stderr: expect.stringContaining('pass --api-key <key> or set HOOKHUB_API_KEY') });
+
+    const closed = await cli(['con_nope', '--url', `http://127.0.0.1:${await freePort()}`, '--api-key', apiKey]);
+    expect(closed).toMatchObject({ code: 2, stderr: expect.stringContaining('could not reach the hub at http://127.0.0.1:') });
+
+    const noId = await cli(['--api-key', apiKey]);
+    expect(noId).toMatchObject({ code: 2, stderr: expect.stringContaining("missing required argument 'connection-id'") });
+  });
+});
