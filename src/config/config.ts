@@ -208,7 +208,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     },
     publicUrl: (str('HOOKHUB_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '3000'}`).replace(/\/+$/, ''),
     connectorEnv: Object.fromEntries(
-      Object.entries(env).filter((e): e is [string, string] => /^HOOKHUB_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL|BASE_URL)$/.test(e[0]) && typeof e[1] === 'string'),
+      Object.entries(env).filter((e): e is [string, string] => /^HOOKHUB_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|AUTHORIZATION_URL|TOKEN_URL|BASE_URL|ACCOUNT_URL)$/.test(e[0]) && typeof e[1] === 'string'),
     ),
     connectorVariable: variables(env),
     oauth: {

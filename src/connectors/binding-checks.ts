@@ -91,7 +91,8 @@ interface LinkShapes {
 
 function linkShapes(m: ConnectorManifest): LinkShapes {
   const authType = typeof m.auth?.type === 'string' ? m.auth.type : 'none';
-  const kept = m.auth?.type === 'oauth2' && Array.isArray(m.auth.keep) ? m.auth.keep : [];
+  const fromAccount = m.account?.keep !== null && typeof m.account?.keep === 'object' ? Object.keys(m.account.keep) : [];
+  const kept = [...(m.auth?.type === 'oauth2' && Array.isArray(m.auth.keep) ? m.auth.keep : []), ...fromAccount];
   const credentials = CREDENTIALS[authType];
   const config: ShapeNode =
     m.config === undefined
@@ -104,7 +105,10 @@ function linkShapes(m: ConnectorManifest): LinkShapes {
     connection: [
       {
         schema: closed(['id', ...kept]),
-        of: authType === 'oauth2' ? `the link's id and the token response values auth.keep names${kept.length > 0 ? ` (${kept.join(', ')})` : ' (none)'}` : `the link's id only: ${authType} auth keeps no token values`,
+        of:
+          authType === 'oauth2' || fromAccount.length > 0
+            ? `the link's id and the values auth.keep and account.keep name${kept.length > 0 ? ` (${kept.join(', ')})` : ' (none)'}`
+            : `the link's id only: ${authType} auth keeps no token values`,
       },
     ],
     routing: [{ schema: closed(['score', 'qualified', 'route']), of: "the integration's lead qualification" }],

@@ -60,7 +60,8 @@ export interface LoadedConnector {
   jsonataConfigFields: Set<string>;
   healthCheck: { action: string; input: unknown; healthy: CompiledExpression | null } | null;
   requirements: CompiledRequirements | null;
-  account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null } | null;
+  /** `keep`: values of the answer kept with the connection, by name. */
+  account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null; keep: Array<[string, CompiledExpression]> } | null;
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
 }

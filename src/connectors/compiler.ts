@@ -68,7 +68,14 @@ export class Compiler {
     if (m.account) {
       if (!Object.hasOwn(m.actions, m.account.action)) this.fail('/account/action', `names action "${m.account.action}", which is not declared`);
       const expr = (key: 'id' | 'name'): CompiledExpression | null => (m.account?.[key] === undefined ? null : this.expression(`/account/${key}`, m.account[key]));
-      account = { action: m.account.action, id: expr('id'), name: expr('name') };
+      const keep: Array<[string, CompiledExpression]> = [];
+      for (const [name, source] of Object.entries(m.account.keep ?? {})) {
+        // $connection.id is the link's own id; provider_account is what id and name fill.
+        if (name === 'id' || name === 'provider_account') this.fail(`/account/keep/${name}`, `"${name}" is taken: $connection.id is the connection's id and provider_account the linked account; choose another name`);
+        const compiled = this.expression(`/account/keep/${name}`, source);
+        if (compiled) keep.push([name, compiled]);
+      }
+      account = { action: m.account.action, id: expr('id'), name: expr('name'), keep };
     }
     let beforeRequest: BeforeRequestHook | null = null;
     const hookKey = m.hooks?.before_request;

@@ -66,7 +66,7 @@ export function urlSuspects(connector: LoadedConnector, action: CompiledAction, 
   if (baseUrlOverridden) suspects.push(`the base URL override (HOOKHUB_${connector.manifest.name.toUpperCase().replace(/-/g, '_')}_BASE_URL)`);
   if (reads.some((r) => r.startsWith('$credentials'))) suspects.push(`the link's credentials (PATCH /v1/connections/<id> with credentials)`);
   if (reads.some((r) => r.startsWith('$config'))) suspects.push(`the link's settings (config)`);
-  if (reads.some((r) => r.startsWith('$connection'))) suspects.push('the values kept from the token response (link the account again)');
+  if (reads.some((r) => r.startsWith('$connection'))) suspects.push('the values kept from the token response or the account request (link the account again, or POST /v1/connections/:id/check to read them again)');
   if (suspects.length === 0) return `it is built by the connector's ${place} alone: the manifest is wrong, not the link`;
   return `it is built from ${reads.length > 0 ? reads.join(', ') : 'the override'} by the connector's ${place}: check ${suspects.join(' and ')}, then the manifest`;
 }

@@ -120,7 +120,9 @@ export interface ConnectorManifest {
   health_check?: { action: string; input?: unknown; healthy?: string };
   requirements?: RequirementsSpec;
   /** The provider's own "who am I" request, for the linked account where the token response names none. */
-  account?: { action: string; id?: string; name?: string };
+  account?: { action: string; id?: string; name?: string; keep?: Record<string, string> };
+  /** At most this many requests of one connection in flight at once, in each process. */
+  concurrency?: number;
   hooks?: { before_request?: string };
 }
 

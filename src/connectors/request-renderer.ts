@@ -163,6 +163,9 @@ function applyAuth(connector: LoadedConnector, ctx: ConnectionContext, url: URL,
     }
     return value;
   };
+  // The action's own Authorization header wins (a provider endpoint that wants another scheme, e.g. "OAuth <token>").
+  const own = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  if (own && (auth.type !== 'api_key' || (auth.in === 'header' && auth.name.toLowerCase() === 'authorization'))) return;
   switch (auth.type) {
     case 'api_key': {
       const value = `${auth.prefix ?? ''}${credential('api_key')}`;

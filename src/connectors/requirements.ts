@@ -75,26 +75,40 @@ export function missingScopes(required: string[], granted: unknown): string[] {
   return required.filter((s) => !have.has(s));
 }
 
+/** What the provider's "who am I" answer says: the linked account, and the values `keep` names. */
+export interface AccountAnswer {
+  account: { id: string | null; name: string | null } | null;
+  /** The manifest's account.keep values found in the answer (strings, numbers, booleans), by name. */
+  kept: Record<string, string | number | boolean>;
+}
+
 /**
  * The linked account as the provider's own "who am I" answer names it (the manifest's `account`),
- * for links whose token response named no account id:
- * null when the connector declares none or the answer names nothing. Throws when the request fails.
+ * and the values its `keep` names: null when the connector declares none. `url` replaces the
+ * request's URL (HOOKHUB_<NAME>_ACCOUNT_URL, a test server). Throws when the request fails.
  */
-export async function lookUpAccount(connector: LoadedConnector, ctx: ConnectionContext, transport: Transport): Promise<{ id: string | null; name: string | null } | null> {
+export async function lookUpAccount(connector: LoadedConnector, ctx: ConnectionContext, transport: Transport, url: string | null = null): Promise<AccountAnswer | null> {
   const spec = connector.account;
   const action = spec ? connector.actions.get(spec.action) : undefined;
   if (!spec || !action) return null;
   const bindings = { event: null, config: ctx.config, credentials: ctx.credentials, connection: { ...ctx.metadata, id: ctx.connectionId }, steps: {} };
-  const request = await renderRequest({ connector, ctx, webhookId: `account_${ctx.connectionId}` }, action, {}, bindings);
+  const rendered = await renderRequest({ connector, ctx, webhookId: `account_${ctx.connectionId}` }, action, {}, bindings);
+  const request = url ? { ...rendered, url } : rendered;
   const http = await transport.send(spec.action, request);
   if (http.status === null || http.status < 200 || http.status >= 300) throw new Error(http.error ?? `the API answered ${http.status}`);
   const body = parseBody(http);
+  const answer = { status: http.status, headers: http.headers };
   const read = async (expression: typeof spec.id): Promise<string | null> => {
-    const value: unknown = expression ? await expression.evaluate(body, { status: http.status, headers: http.headers }) : undefined;
+    const value: unknown = expression ? await expression.evaluate(body, answer) : undefined;
     if (typeof value === 'number' && Number.isFinite(value)) return String(value);
     return typeof value === 'string' && value !== '' ? value.slice(0, 200) : null;
   };
   const id = await read(spec.id);
   const name = await read(spec.name);
-  return id === null && name === null ? null : { id, name };
+  const kept: AccountAnswer['kept'] = {};
+  for (const [key, expression] of spec.keep) {
+    const value: unknown = await expression.evaluate(body, answer);
+    if ((typeof value === 'string' && value !== '') || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) kept[key] = value;
+  }
+  return { account: id === null && name === null ? null : { id, name }, kept };
 }

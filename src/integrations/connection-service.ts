@@ -15,7 +15,7 @@ import type { ConnectionVault } from './connection-vault';
 import type { LoadedConnection } from './credential-store';
 import type { ConnectionRecord } from './model';
 import type { ConnectionRepository } from './ports';
-import { baseUrlOverride } from './oauth-apps';
+import { accountUrlOverride, baseUrlOverride } from './oauth-apps';
 import { credentialsFrom } from './token-client';
 import type { TokenResponse } from './token-client';
 
@@ -182,7 +182,7 @@ export class ConnectionService {
    * both: the health check in lastCheckOk / lastError, what the account lacks in requirements.
    */
   async check(tenantId: string, id: string): Promise<CheckResult> {
-    const loaded = this.unseal(await this.get(tenantId, id));
+    const loaded = this.unseal(await this.withAccountValues(await this.get(tenantId, id)));
     if (!loaded.connector) throw new HubError('connector_not_installed', this.missingMessage(loaded.record), { status: 409 });
     const spec = loaded.connector.healthCheck;
     if (!spec && !loaded.connector.requirements) throw new HubError('health_check_not_declared', `Connector ${loaded.record.connector} declares no health_check and no requirements.`, { status: 409 });
@@ -201,25 +201,31 @@ export class ConnectionService {
   }
 
   /**
-   * A new or relinked OAuth link: the account it went to from the provider's "who am I" answer
-   * (the manifest's `account`), where the token response named none. A failed request keeps what
-   * the token response said.
+   * A new or relinked OAuth link: the account it went to from the provider's "who am I" answer (the manifest's
+   * `account`), where the token response named none, and the values it keeps (read on every link). A failed request keeps what was there.
    */
   private async recordAccount(record: ConnectionRecord): Promise<ConnectionRecord> {
     const loaded = this.unseal(record);
-    if (!loaded.connector?.account) return record;
+    const spec = loaded.connector?.account;
+    if (!loaded.connector || !spec) return record;
     const named = record.metadata['provider_account'] as { id?: unknown } | undefined;
-    if (typeof named?.id === 'string' && named.id !== '') return record;
+    if (spec.keep.length === 0 && typeof named?.id === 'string' && named.id !== '') return record;
     try {
-      const account = await lookUpAccount(loaded.connector, await this.contextFor(loaded), this.options.transport);
-      if (!account) return record;
-      const metadata = { ...record.metadata, provider_account: account };
+      const found = await lookUpAccount(loaded.connector, await this.contextFor(loaded), this.options.transport, accountUrlOverride(record.connector, this.options.connectorEnv));
+      if (!found || (!found.account && Object.keys(found.kept).length === 0)) return record;
+      const metadata = { ...record.metadata, ...found.kept, ...(found.account ? { provider_account: found.account } : {}) };
       const updated = await this.options.store.updateConnection(record.tenantId, record.id, { metadata });
       this.invalidate();
       return updated ?? record;
     } catch {
       return record;
     }
+  }
+
+  /** The link, with the account request's kept values read again when one is missing (it failed at linking). */
+  private withAccountValues(record: ConnectionRecord): Promise<ConnectionRecord> {
+    const keep = this.pinned(record)?.account?.keep ?? [];
+    return keep.some(([name]) => record.metadata[name] === undefined) ? this.recordAccount(record) : Promise.resolve(record);
   }
 
   /**

@@ -48,3 +48,8 @@ export function oauthApp(connector: string, spec: OAuth2Spec, settings: OAuthApp
 export function baseUrlOverride(connector: string, env: Readonly<Record<string, string>>): string | null {
   return env[connectorEnvName(connector, 'BASE_URL')] ?? null;
 }
+
+/** An override of the URL of a connector's account request (HOOKHUB_<NAME>_ACCOUNT_URL), e.g. to reach a test server. */
+export function accountUrlOverride(connector: string, env: Readonly<Record<string, string>>): string | null {
+  return env[connectorEnvName(connector, 'ACCOUNT_URL')] ?? null;
+}

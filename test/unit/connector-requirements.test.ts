@@ -171,9 +171,34 @@ account: { action: me, id: data.company_id, name: data.company_name }
       send: async (): Promise<HttpResult> => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), durationMs: 1, error: null, errorCode: null }),
     });
     const ctx: ConnectionContext = { connectionId: 'con_1', config: {}, credentials: { api_key: 'k' }, metadata: {} };
-    expect(await lookUpAccount(withAction, ctx, transport({ data: { company_id: 5001, company_name: 'Acme Co' } }))).toEqual({ id: '5001', name: 'Acme Co' });
-    expect(await lookUpAccount(withAction, ctx, transport({ data: {} }))).toBeNull();
+    expect(await lookUpAccount(withAction, ctx, transport({ data: { company_id: 5001, company_name: 'Acme Co' } }))).toEqual({ account: { id: '5001', name: 'Acme Co' }, kept: {} });
+    expect(await lookUpAccount(withAction, ctx, transport({ data: {} }))).toEqual({ account: null, kept: {} });
     await expect(lookUpAccount(withAction, ctx, transport({}, 401))).rejects.toThrow('the API answered 401');
+  });
+
+  it('keeps the values account.keep names (scalars only), sends an own Authorization header, and goes to the override URL', async () => {
+    const withKeep = loadWithAction(`  metadata:
+    method: GET
+    url: https://login.example.com/oauth2/metadata
+    headers: { Authorization: "OAuth {{ $credentials.api_key }}" }
+    body: null
+account: { action: metadata, id: $string(user_id), name: accountname, keep: { dc: dc, api_endpoint: api_endpoint, login: login } }
+`);
+    const sent: Array<{ url: string; headers: Record<string, string> }> = [];
+    const transport = {
+      send: async (_a: string, request: { url: string; headers: Record<string, string> }): Promise<HttpResult> => {
+        sent.push(request);
+        const json = { dc: 'us7', user_id: 42, accountname: 'Acme', api_endpoint: 'https://us7.api.mailchimp.com', login: { email: 'a@b.c' } };
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(json), durationMs: 1, error: null, errorCode: null };
+      },
+    };
+    const ctx: ConnectionContext = { connectionId: 'con_1', config: {}, credentials: { api_key: 'tok' }, metadata: {} };
+    expect(await lookUpAccount(withKeep, ctx, transport)).toEqual({ account: { id: '42', name: 'Acme' }, kept: { dc: 'us7', api_endpoint: 'https://us7.api.mailchimp.com' } });
+    expect(sent[0]?.url).toBe('https://login.example.com/oauth2/metadata');
+    const auth = Object.entries(sent[0]?.headers ?? {}).filter(([k]) => k.toLowerCase() === 'authorization');
+    expect(auth).toEqual([['authorization', 'OAuth tok']]);
+    await lookUpAccount(withKeep, ctx, transport, 'http://127.0.0.1:9/oauth2/metadata');
+    expect(sent[1]?.url).toBe('http://127.0.0.1:9/oauth2/metadata');
   });
 
   it('names an account action that is not declared', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { compileJsonata } from '../../src/core/jsonata';
 import { DEFAULT_SANDBOX_OPTIONS, ExpressionLimitError, ExpressionSandbox } from '../../src/core/sandbox/expression-sandbox';
 
@@ -95,5 +96,15 @@ describe('registration checks', () => {
 
   it('still reports syntax errors with their position', () => {
     expect(() => compileJsonata('data.name = ')).toThrow(expect.objectContaining({ code: 'jsonata_syntax_error', status: 400 }));
+  });
+});
+
+describe('$md5 in the sandbox', () => {
+  it("gives the lower-case hex MD5 of a string's UTF-8 bytes (Mailchimp's subscriber hash), undefined for nothing, and refuses a non-string", async () => {
+    // md5('urist.mcvankab@freddiesjokes.com'), Mailchimp's own example of a subscriber hash.
+    expect(await compileJsonata('$md5($lowercase(email))').evaluate({ email: 'Urist.McVankab@freddiesjokes.com' })).toBe('62eeb292278cc15f5817cb78f7790b08');
+    expect(await compileJsonata('$md5("é")').evaluate({})).toBe(createHash('md5').update(Buffer.from([0xc3, 0xa9])).digest('hex'));
+    expect(await compileJsonata('$md5(missing)').evaluate({})).toBeUndefined();
+    await expect(compileJsonata('$md5(1)').evaluate({})).rejects.toThrow();
   });
 });

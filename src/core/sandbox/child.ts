@@ -4,6 +4,7 @@
  * regular expression) ends here, never in the hub. It keeps compiled
  * expressions by source and evaluates one batch at a time, in order.
  */
+import { createHash } from 'node:crypto';
 import jsonata from 'jsonata';
 import type { HostCall, HostReply, SandboxReady, SandboxRequest, SandboxResponse, SandboxResult } from './protocol';
 
@@ -18,10 +19,19 @@ function expression(source: string, request: SandboxRequest): jsonata.Expression
   if (found === undefined) {
     const { timeoutMs, maxDepth, maxSequence } = request.limits;
     found = jsonata(source, { timeout: timeoutMs, stack: maxDepth, sequence: maxSequence });
+    found.registerFunction('md5', md5, '<s-:s>');
     if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
     compiled.set(source, found);
   }
   return found;
+}
+
+/**
+ * $md5(text): the lower-case hex MD5 digest of the text's UTF-8 bytes, as APIs key records by it
+ * (Mailchimp's subscriber hash). Pure and bounded by the text, which JSONata's own limits bound.
+ */
+function md5(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : createHash('md5').update(text, 'utf8').digest('hex');
 }
 
 /** Host calls waiting for the hub's answer, by call id. */
