@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeliveryJob } from '../broker/port';
 import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
@@ -15,13 +14,13 @@ import type { LoadedIntegration } from '../subscriptions/subscription-cache';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
-import { budgetFromHeaders, RateLimiter } from './rate-limiter';
+import { ConcurrencyGate } from './concurrency-gate';
+import { MAX_RATE_WAIT_MS, PacedTransport } from './paced-transport';
+import { RateLimiter } from './rate-limiter';
 import { localRateSlots, SharedRateLimiter } from './shared-rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
 
-/** The longest a request waits in process for its connection's rate limit; longer waits go back to the queue. */
-const MAX_RATE_WAIT_MS = 2000;
 
 /** Credentials good for the next request of a linked account (the token manager); `force` after the API refused them. */
 export interface AccessTokens {
@@ -77,6 +76,8 @@ export interface IntegrationTargetOptions {
 /** Delivers a job to an integration: lead qualification, then the connector's triggers against the linked account. */
 export class IntegrationTarget {
   private readonly limiter = new RateLimiter();
+  /** Requests in flight per connection, for connectors that declare `concurrency`. */
+  private readonly gate = new ConcurrencyGate();
   private readonly shared: SharedRateLimiter;
   private readonly transport: Transport;
   private readonly clock: Clock;
@@ -126,12 +127,14 @@ export class IntegrationTarget {
   /** The connector's triggers for this event, paced by the connection's rate limit. */
   private async run(job: DeliveryJob, subscription: IntegrationSubscription, connection: LoadedConnection, connector: LoadedConnector, routing: RoutingResult | null): Promise<IntegrationResult> {
     const limit = connector.manifest.rate_limit;
+    const concurrency = connector.manifest.concurrency ?? null;
     const key = `${connector.manifest.name}:${connection.record.id}`;
     // Go back to the queue before anything is sent when the wait would be long.
     const wait = limit ? this.limiter.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
     if (wait > MAX_RATE_WAIT_MS) return { kind: 'deferred', delayMs: wait };
     const context = await this.options.connections.contextFor(connection);
-    const paced = limit ? new PacedTransport(this.transport, { local: this.limiter, shared: this.shared }, { key, connector: connector.manifest.name }, limit, this.clock) : null;
+    const limiters = { local: this.limiter, shared: this.shared, gate: this.gate };
+    const paced = limit || concurrency ? new PacedTransport(this.transport, limiters, { key, connector: connector.manifest.name }, { rate: limit ?? null, concurrency }, this.clock) : null;
     const run = await this.options.runtime.run(connector, job.event, context, {
       webhookId: job.webhookId,
       triggers: subscription.integration.triggers,
@@ -200,47 +203,6 @@ export class IntegrationTarget {
       get: (type, key) => this.options.store.getExternalRef(id, type, key),
       put: (type, key, externalId) => this.options.store.putExternalRef(id, type, key, externalId),
     };
-  }
-}
-
-/**
- * The connection's transport for one run, paced by its rate limit. A request
- * the limit has no slot for within MAX_RATE_WAIT_MS is not sent: it answers
- * "not sent", which ends the run there (the runtime stops at a request without
- * an answer), and `deferMs` says when to try the job again.
- */
-class PacedTransport implements Transport {
-  deferMs: number | null = null;
-
-  constructor(
-    private readonly inner: Transport,
-    private readonly limiters: { local: RateLimiter; shared: SharedRateLimiter },
-    /** The connection's key in the local limiter, and the connector's name for its shared limit. */
-    private readonly keys: { key: string; connector: string },
-    private readonly limit: NonNullable<LoadedConnector['manifest']['rate_limit']>,
-    private readonly clock: Clock,
-  ) {}
-
-  async send(action: string, request: OutgoingRequest): Promise<HttpResult> {
-    const { requests, per_seconds: perSeconds, headers, shared } = this.limit;
-    const { local, shared: sharedLimiter } = this.limiters;
-    const key = this.keys.key;
-    const wait = local.reserve(key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
-    if (wait === null) {
-      this.deferMs = local.waitFor(key, requests, perSeconds, this.clock.now());
-      return notSentResult('rate limited');
-    }
-    // The connector-wide limit after the connection's: a slot claimed there is one every process gives up.
-    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, MAX_RATE_WAIT_MS, this.clock.now()) : 0;
-    if (sharedWait === null) {
-      this.deferMs = SharedRateLimiter.retryAfterMs(shared?.requests ?? 1, shared?.per_seconds ?? 1, MAX_RATE_WAIT_MS);
-      return notSentResult('rate limited (the limit all links of the connector share)');
-    }
-    if (Math.max(wait, sharedWait) > 0) await sleep(Math.max(wait, sharedWait));
-    const result = await this.inner.send(action, request);
-    const budget = headers ? budgetFromHeaders(result.headers, headers, this.clock.now()) : null;
-    if (budget) local.observeBudget(key, budget.remaining, budget.resetMs, this.clock.now());
-    return result;
   }
 }
 

@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../core/clock';
+import { notSentResult } from '../transport/http-sender';
+import type { HttpResult } from '../transport/http-sender';
+import type { OutgoingRequest } from '../connectors/hooks';
+import type { LoadedConnector } from '../connectors/loader';
+import type { Transport } from '../connectors/runtime';
+import type { ConcurrencyGate } from './concurrency-gate';
+import { budgetFromHeaders } from './rate-limiter';
+import type { RateLimiter } from './rate-limiter';
+import { SharedRateLimiter } from './shared-rate-limiter';
+
+/** The longest a request waits in process for its connection's rate limit or a free concurrency slot; longer waits go back to the queue. */
+export const MAX_RATE_WAIT_MS = 2000;
+/** When a connection had no free concurrency slot: about when one of its requests in flight has answered. */
+const BUSY_DEFER_MS = 1000;
+
+/** What paces one connection: its manifest's rate_limit and concurrency (either may be absent). */
+export interface Pacing {
+  rate: NonNullable<LoadedConnector['manifest']['rate_limit']> | null;
+  concurrency: number | null;
+}
+
+/**
+ * The connection's transport for one run, paced by its rate limit and its concurrency. A request
+ * the limit has no slot for within MAX_RATE_WAIT_MS, or that finds no free concurrency slot in
+ * that time, is not sent: it answers "not sent", which ends the run there (the runtime stops at a
+ * request without an answer), and `deferMs` says when to try the job again.
+ */
+export class PacedTransport implements Transport {
+  deferMs: number | null = null;
+
+  constructor(
+    private readonly inner: Transport,
+    private readonly limiters: { local: RateLimiter; shared: SharedRateLimiter; gate: ConcurrencyGate },
+    /** The connection's key in the local limiter and the gate, and the connector's name for its shared limit. */
+    private readonly keys: { key: string; connector: string },
+    private readonly pacing: Pacing,
+    private readonly clock: Clock,
+  ) {}
+
+  async send(action: string, request: OutgoingRequest): Promise<HttpResult> {
+    const { concurrency } = this.pacing;
+    if (concurrency === null) return this.paced(action, request);
+    const release = await this.limiters.gate.acquire(this.keys.key, concurrency, MAX_RATE_WAIT_MS);
+    if (!release) {
+      this.deferMs = BUSY_DEFER_MS;
+      return notSentResult(`the connection has ${concurrency} requests in flight, as many as its connector allows at once`);
+    }
+    try {
+      return await this.paced(action, request);
+    } finally {
+      release();
+    }
+  }
+
+  private async paced(action: string, request: OutgoingRequest): Promise<HttpResult> {
+    const limit = this.pacing.rate;
+    if (!limit) return this.inner.send(action, request);
+    const { requests, per_seconds: perSeconds, headers, shared } = limit;
+    const { local, shared: sharedLimiter } = this.limiters;
+    const key = this.keys.key;
+    const wait = local.reserve(key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
+    if (wait === null) {
+      this.deferMs = local.waitFor(key, requests, perSeconds, this.clock.now());
+      return notSentResult('rate limited');
+    }
+    // The connector-wide limit after the connection's: a slot claimed there is one every process gives up.
+    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, MAX_RATE_WAIT_MS, this.clock.now()) : 0;
+    if (sharedWait === null) {
+      this.deferMs = SharedRateLimiter.retryAfterMs(shared?.requests ?? 1, shared?.per_seconds ?? 1, MAX_RATE_WAIT_MS);
+      return notSentResult('rate limited (the limit all links of the connector share)');
+    }
+    if (Math.max(wait, sharedWait) > 0) await sleep(Math.max(wait, sharedWait));
+    const result = await this.inner.send(action, request);
+    const budget = headers ? budgetFromHeaders(result.headers, headers, this.clock.now()) : null;
+    if (budget) local.observeBudget(key, budget.remaining, budget.resetMs, this.clock.now());
+    return result;
+  }
+}
