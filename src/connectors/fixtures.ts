@@ -5,6 +5,8 @@ import { createTwoFilesPatch } from 'diff';
 import { parse, stringify } from 'yaml';
 import { errorMessage } from '../core/errors';
 import type { EventEnvelope } from '../events/envelope';
+import { BodySchemaError, bodySchemaProblems } from './fixture-body-schemas';
+import type { BodySchemaExpectation } from './fixture-body-schemas';
 import type { HttpResult } from '../transport/http-sender';
 import type { OutgoingRequest } from './hooks';
 import type { LoadedConnector } from './loader';
@@ -23,7 +25,7 @@ interface Fixture {
   triggers?: string[];
   responses?: Record<string, { status?: number; headers?: Record<string, string>; body?: unknown }>;
   expect: {
-    requests?: Array<{ action: string; method: string; url: string; headers?: Record<string, string>; body?: unknown }>;
+    requests?: ExpectedRequest[];
     outcome?: 'succeeded' | 'skipped' | 'failed' | 'retry' | 'broken';
     error?: string;
     external_id?: string;
@@ -31,6 +33,8 @@ interface Fixture {
     truncated?: string[];
   };
 }
+
+type ExpectedRequest = { action: string; method: string; url: string; headers?: Record<string, string>; body?: unknown; body_schema?: BodySchemaExpectation };
 
 export interface FixtureResult {
   file: string;
@@ -88,8 +92,15 @@ export async function runFixture(connector: LoadedConnector, runtime: ConnectorR
     refs: memoryRefs(fixture.refs ?? {}),
     now: FIXTURE_NOW,
   });
+  let schemaViews: Array<unknown>;
+  try {
+    schemaViews = await bodySchemaViews(file, run, fixture.expect.requests ?? []);
+  } catch (err) {
+    if (err instanceof BodySchemaError) return { file, description, ok: false, diff: null, error: err.message };
+    throw err;
+  }
   const expected = expectedView(fixture);
-  const actual = actualView(run, fixture);
+  const actual = actualView(run, fixture, schemaViews);
   if (isDeepStrictEqual(expected, actual)) return { file, description, ok: true, diff: null, error: null };
   const diff = createTwoFilesPatch('expected', 'actual', stringify(expected), stringify(actual), undefined, undefined, { context: 4 });
   return { file, description, ok: false, diff, error: null, ...('reason' in run.outcome ? { reason: run.outcome.reason } : {}) };
@@ -158,11 +169,30 @@ function defaultOutcome(expect: Fixture['expect']): NonNullable<Fixture['expect'
   return expect.error !== undefined ? 'failed' : 'succeeded';
 }
 
-function actualView(run: RunResult, f: Fixture): Record<string, unknown> {
+/**
+ * For each request sent whose expectation has a body_schema: the expectation itself when the body is
+ * valid, else the expectation with the schema's problems, so that the diff shows them.
+ */
+async function bodySchemaViews(file: string, run: RunResult, expected: ExpectedRequest[]): Promise<Array<unknown>> {
+  return Promise.all(
+    run.requests.map(async ({ request }, i) => {
+      const expectation = expected[i]?.body_schema;
+      if (!expectation) return undefined;
+      const body = request.body === null ? null : parseMaybeJson(request.body);
+      const problems = await bodySchemaProblems(file, expectation, body);
+      return problems.length === 0 ? expectation : { ...expectation, problems };
+    }),
+  );
+}
+
+function actualView(run: RunResult, f: Fixture, schemaViews: Array<unknown>): Record<string, unknown> {
   const { kind } = run.outcome;
   const view: Record<string, unknown> = {
     outcome: kind === 'success' ? 'succeeded' : kind === 'skipped' || kind === 'retry' || kind === 'broken' ? kind : 'failed',
-    requests: run.requests.map(({ action, request }, i) => requestView(action, request, f.expect.requests?.[i])),
+    requests: run.requests.map(({ action, request }, i) => {
+      const view = requestView(action, request, f.expect.requests?.[i]);
+      return schemaViews[i] === undefined ? view : { ...view, body_schema: schemaViews[i] };
+    }),
   };
   if (f.expect.error !== undefined) {
     const reason = 'reason' in run.outcome ? run.outcome.reason : '';
