@@ -25,6 +25,8 @@ let oauth: OAuthServer;
 let org: SalesforceEmulator;
 /** An org whose admin set the United States' integration value to "USA" (as the picklist docs suggest for older integrations). */
 let usaOrg: SalesforceEmulator;
+/** An org whose admin replaced the Lead Status and Case Status values with the team's own. */
+let ownStatusOrg: SalesforceEmulator;
 let th: TestHub;
 
 async function freePort(): Promise<number> {
@@ -53,9 +55,14 @@ beforeAll(async () => {
     ],
   });
   const options = { acceptClientIds: ['sf-app'], introspectionCacheMs: 0, externalIdFields: { Lead: [EXTERNAL_ID] } };
-  [org, usaOrg] = await Promise.all([
+  const ownStatuses = {
+    Lead: { Status: { values: ['New Lead', 'Contacted', 'Qualified', 'Unqualified'], default: 'New Lead' } },
+    Case: { Status: { values: ['Open', 'In Progress', 'Resolved'], default: 'Open' } },
+  };
+  [org, usaOrg, ownStatusOrg] = await Promise.all([
     SalesforceEmulator.start(oauth.resourceServer, options),
     SalesforceEmulator.start(oauth.resourceServer, { ...options, picklists: { countries: { ...DEFAULT_COUNTRIES, US: 'USA' } } }),
+    SalesforceEmulator.start(oauth.resourceServer, { ...options, picklistFields: ownStatuses }),
   ]);
   th = await startTestHub({
     env: {
@@ -71,7 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await th?.destroy();
-  await Promise.all([org?.close(), usaOrg?.close()]);
+  await Promise.all([org?.close(), usaOrg?.close(), ownStatusOrg?.close()]);
   await oauth?.stop();
 });
 
@@ -170,6 +177,58 @@ describe('Salesforce as a new org has it', () => {
     expect(attempt).toMatchObject({ status: 'failed', httpStatus: 300, error: expect.stringContaining(`matches more than one Lead (${a.id}, ${b.id})`) });
     expect(String(attempt?.['error'])).toContain('make the external id field Unique');
     expect([a.fields['LastName'], b.fields['LastName'], a.updates, b.updates]).toEqual(['One', 'Two', [], []]);
+  });
+});
+
+describe("Salesforce's picklists: Lead Status, Lead Source, Case Status and Origin", () => {
+  const review = (businessId: string): Json => ({ type: 'review.created', data: { id: `rev_${randomBytes(4).toString('hex')}`, business_id: businessId, business_name: 'Blue Door Bistro', rating: 2, title: 'Cold soup', content: 'It was cold.', author: { name: 'Ann', verified: true }, created_at: '2026-11-01T10:00:00Z' } });
+
+  it("a new Lead and Case take the org's default statuses, not a value of the connector's, and the source values are stored as sent", async () => {
+    for (const target of [org, ownStatusOrg]) {
+      const api = await tenantApi(th);
+      const conId = await link(api, target);
+      const intId = await integration(api, conId, ['business.created', 'review.created']);
+      const id = newId();
+      await api('POST', '/v1/events', businessCreated({}, { id, name: 'Blue Door Bistro' }));
+      await waitUntil(() => leadOf(target, id) !== undefined);
+      await api('POST', '/v1/events', review(id));
+      const attempts = await waitForAttempts(api, intId, 2);
+      expect(attempts.map((a) => a['status'])).toEqual(['succeeded', 'succeeded']);
+      const sent = target.requests.filter((r) => r.method !== 'GET').map((r) => JSON.parse(r.body) as Json);
+      for (const body of sent) expect(Object.keys(body)).not.toContain('Status');
+      const made = target.cases.find((c) => String(c.fields['Description']).includes(id));
+      // Lead Source and Case Origin are standard picklists, which are not restricted: "Directory API" is kept though a new org's lists lack it.
+      if (target === org) {
+        expect(leadOf(target, id)!.fields).toMatchObject({ Status: 'Open - Not Contacted', LeadSource: 'Directory API' });
+        expect(made?.fields).toMatchObject({ Status: 'New', Origin: 'Directory API', Priority: 'High' });
+      } else {
+        expect(leadOf(target, id)!.fields).toMatchObject({ Status: 'New Lead', LeadSource: 'Directory API' });
+        expect(made?.fields).toMatchObject({ Status: 'Open', Origin: 'Directory API' });
+      }
+    }
+  });
+
+  it("a restricted picklist refuses a value it lacks, naming the field, and the delivery says so", async () => {
+    const restricted = await SalesforceEmulator.start(oauth.resourceServer, { acceptClientIds: ['sf-app'], introspectionCacheMs: 0, externalIdFields: { Lead: [EXTERNAL_ID] }, picklistFields: { Lead: { LeadSource: { restricted: true } } } });
+    try {
+      const api = await tenantApi(th);
+      const conId = await link(api, restricted);
+      const intId = await integration(api, conId, ['business.created']);
+      const id = newId();
+      await api('POST', '/v1/events', businessCreated({}, { id }));
+      const [attempt] = await waitForAttempts(api, intId, 1);
+      expect(attempt).toMatchObject({ status: 'failed', httpStatus: 400, error: expect.stringContaining('Lead Source: bad value for restricted picklist field: Directory API') });
+      expect(leadOf(restricted, id)).toBeUndefined();
+
+      // A value of the list, set on the link, goes through.
+      const byValue = await link(api, restricted, { lead_source: 'Web' });
+      await integration(api, byValue, ['business.created']);
+      await api('POST', '/v1/events', businessCreated({}, { id }));
+      await waitUntil(() => leadOf(restricted, id) !== undefined);
+      expect(leadOf(restricted, id)!.fields).toMatchObject({ LeadSource: 'Web', Status: 'Open - Not Contacted' });
+    } finally {
+      await restricted.close();
+    }
   });
 });
 

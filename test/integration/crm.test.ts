@@ -247,7 +247,7 @@ describe('events into the CRMs', () => {
     await api('POST', '/v1/events', businessCreated({}, { id: bizId, name: 'Blue Door Bistro' }));
     await waitUntil(() => salesforce.leads.some((l) => l.fields['Directory_Business_Id__c'] === bizId));
     const lead = salesforce.leads.find((l) => l.fields['Directory_Business_Id__c'] === bizId)!;
-    expect(lead.fields).toMatchObject({ Company: 'Blue Door Bistro', LastName: 'Blue Door Bistro', City: 'Austin', State: 'Texas', Country: 'United States', PostalCode: '78701', Website: 'https://bluedoor.example', Phone: '+1-512-555-0100', LeadSource: 'Directory API', Status: 'New' });
+    expect(lead.fields).toMatchObject({ Company: 'Blue Door Bistro', LastName: 'Blue Door Bistro', City: 'Austin', State: 'Texas', Country: 'United States', PostalCode: '78701', Website: 'https://bluedoor.example', Phone: '+1-512-555-0100', LeadSource: 'Directory API', Status: 'Open - Not Contacted' });
 
     await api('POST', '/v1/events', businessCreated({}, { id: bizId, name: 'Blue Door Bistro' }));
     await api('POST', '/v1/events', { type: 'business.updated', data: { id: bizId, changes: { name: { old_value: 'Blue Door Bistro', new_value: 'Blue Door Brasserie' } }, updated_at: '2026-11-02T10:00:00Z' } });

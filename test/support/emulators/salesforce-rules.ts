@@ -98,3 +98,60 @@ export function checkAddress(picklists: Picklists, current: Record<string, unkno
   if (state.code) Object.assign(incoming, { StateCode: state.code, State: states[state.code] });
   return undefined;
 }
+
+/**
+ * An org's picklist (other than State and Country/Territory): its values, the one a new record
+ * gets when the field is not sent, and whether it is restricted.
+ */
+export interface PicklistField {
+  label: string;
+  values: string[];
+  /** The value marked Default (LeadStatus.IsDefault for Lead Status); null: none, the field stays empty. */
+  default: string | null;
+  /**
+   * Restricted ("Restrict picklist to the values defined in the value set", a custom picklist's
+   * setting; the Metadata API's restrictedPicklist, false by default): other values are refused.
+   * Standard picklists such as Lead Status, Lead Source and Case Origin are not: the API stores any
+   * value, which the org then shows though its list lacks it.
+   */
+  restricted: boolean;
+}
+
+/**
+ * The standard picklists a new org has, with their default values (Setup > Object Manager > Lead /
+ * Case > Fields, as a new org ships them): Lead Status defaults to "Open - Not Contacted", Case
+ * Status to "New", Case Priority to "Medium"; Lead Source and Case Origin have no default.
+ * Lead `Status` is "Defaulted on create" to the LeadStatus value with IsDefault
+ * (developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm,
+ * .../sforce_api_objects_leadstatus.htm); restrictedPicklist is false by default
+ * (developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_picklist.htm). The value
+ * lists themselves are as orgs ship them, not from a Salesforce page (docs/connectors/salesforce-conformance.md).
+ */
+export const NEW_ORG_PICKLISTS: Record<'Lead' | 'Case', Record<string, PicklistField>> = {
+  Lead: {
+    Status: { label: 'Lead Status', values: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'], default: 'Open - Not Contacted', restricted: false },
+    LeadSource: { label: 'Lead Source', values: ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'], default: null, restricted: false },
+  },
+  Case: {
+    Status: { label: 'Status', values: ['New', 'Working', 'Escalated', 'Closed'], default: 'New', restricted: false },
+    Origin: { label: 'Case Origin', values: ['Phone', 'Email', 'Web'], default: null, restricted: false },
+    Priority: { label: 'Priority', values: ['High', 'Medium', 'Low'], default: 'Medium', restricted: false },
+  },
+};
+
+/** A value a restricted picklist does not have: 400 INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST naming the field, and nothing is written. */
+export function restrictedRefusal(picklists: Record<string, PicklistField>, fields: Record<string, unknown>): Reply | undefined {
+  for (const [name, list] of Object.entries(picklists)) {
+    const value = fields[name];
+    if (!list.restricted || value === undefined || value === null || list.values.includes(String(value))) continue;
+    return { status: 400, body: [{ message: `${list.label}: bad value for restricted picklist field: ${String(value)}`, errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: [name] }] };
+  }
+  return undefined;
+}
+
+/** The fields a new record gets from its picklists' defaults, for those not sent. */
+export function picklistDefaults(picklists: Record<string, PicklistField>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, list] of Object.entries(picklists)) if (list.default !== null) out[name] = list.default;
+  return out;
+}

@@ -1,5 +1,5 @@
 import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
-import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, tooLong, type Picklists } from './salesforce-rules';
+import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, NEW_ORG_PICKLISTS, picklistDefaults, restrictedRefusal, tooLong, type PicklistField, type Picklists } from './salesforce-rules';
 
 /**
  * Salesforce REST API emulator (the `instance_url` of a linked org), after the
@@ -12,7 +12,10 @@ import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, tooLong, type Pickl
  * (salesforce-rules.ts); upsert by external id answers 300 with the matching records' URLs when the
  * value matches several (resources_sobject_upsert_patch.htm), and `updateOnly=true` (documented from
  * API 61.0) answers 404 instead of creating a record. GET /sobjects/{sObject}/describe lists the
- * org's fields with externalId and unique (resources_sobject_describe.htm).
+ * org's fields with externalId and unique, and its picklists' values (resources_sobject_describe.htm).
+ * Picklists (NEW_ORG_PICKLISTS, as a new org has them): a field not sent gets the picklist's default
+ * (Lead Status "Open - Not Contacted", Case Status "New"); standard picklists are unrestricted, so a
+ * value outside the list is stored; a restricted one refuses it with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST.
  */
 export interface SalesforceOptions extends EmulatorOptions {
   /** External ID fields per sObject, usable in upsert paths; default `{Lead: ['Hookhub_Id__c'], Case: ['Hookhub_Id__c']}`. */
@@ -26,6 +29,8 @@ export interface SalesforceOptions extends EmulatorOptions {
    * them, or the integration values the org set (code → value; defaults: the ISO names).
    */
   picklists?: false | { countries?: Record<string, string>; usStates?: Record<string, string> };
+  /** The org's own values, default or restriction of a picklist field (e.g. Lead Status values an admin renamed); others as in a new org. */
+  picklistFields?: Partial<Record<SObjectName, Record<string, Partial<PicklistField>>>>;
 }
 
 export type SObjectName = 'Lead' | 'Case';
@@ -53,10 +58,6 @@ const STANDARD_FIELDS: Record<SObjectName, string[]> = {
   ],
 };
 const REQUIRED: Record<SObjectName, string[]> = { Lead: ['LastName', 'Company'], Case: [] };
-const DEFAULT_FIELDS: Record<SObjectName, Record<string, unknown>> = {
-  Lead: { Status: 'Open - Not Contacted' },
-  Case: { Status: 'New', Priority: 'Medium' },
-};
 const KEY_PREFIX: Record<SObjectName, string> = { Lead: '00Q', Case: '500' };
 const NOT_FOUND = [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }];
 
@@ -94,10 +95,21 @@ export class SalesforceEmulator extends OAuthApiEmulator {
     return { countries: option.countries ?? DEFAULT_COUNTRIES, states: { US: option.usStates ?? DEFAULT_US_STATES } };
   }
 
+  /** The org's picklists of an sObject: a new org's, with what the test says its admin changed. */
+  private picklistFields(sobject: SObjectName): Record<string, PicklistField> {
+    const own = this.options.picklistFields?.[sobject] ?? {};
+    const out: Record<string, PicklistField> = {};
+    for (const name of new Set([...Object.keys(NEW_ORG_PICKLISTS[sobject]), ...Object.keys(own)])) {
+      const base = NEW_ORG_PICKLISTS[sobject][name] ?? { label: name, values: [], default: null, restricted: false };
+      out[name] = { ...base, ...own[name] };
+    }
+    return out;
+  }
+
   /** Puts a record in the org as its users would (e.g. a duplicate external id value, which the API's upsert cannot make). */
   seed(sobject: SObjectName, fields: Record<string, unknown>): SalesforceRecord {
     this.seq++;
-    const record = { sobject, id: `${KEY_PREFIX[sobject]}5g${String(this.seq).padStart(10, '0')}AAK`, fields: { ...DEFAULT_FIELDS[sobject], ...fields }, createdBy: 'seed', createdAt: new Date().toISOString(), updates: [] };
+    const record = { sobject, id: `${KEY_PREFIX[sobject]}5g${String(this.seq).padStart(10, '0')}AAK`, fields: { ...picklistDefaults(this.picklistFields(sobject)), ...fields }, createdBy: 'seed', createdAt: new Date().toISOString(), updates: [] };
     this.records.push(record);
     return record;
   }
@@ -170,9 +182,16 @@ export class SalesforceEmulator extends OAuthApiEmulator {
   private describe(sobject: SObjectName): Reply {
     const externalIds = this.externalIds(sobject);
     const field = (name: string, more: Record<string, unknown> = {}): Record<string, unknown> => ({ name, label: name, type: 'string', custom: name.endsWith('__c'), externalId: false, unique: false, createable: true, updateable: true, ...more });
+    const picklists = this.picklistFields(sobject);
+    const picklist = (name: string): Record<string, unknown> => {
+      const list = picklists[name];
+      if (!list) return {};
+      const picklistValues = list.values.map((value) => ({ active: true, defaultValue: value === list.default, label: value, validFor: null, value }));
+      return { type: 'picklist', label: list.label, picklistValues, restrictedPicklist: list.restricted, defaultedOnCreate: list.default !== null };
+    };
     const fields = [
       field('Id', { type: 'id', createable: false, updateable: false }),
-      ...STANDARD_FIELDS[sobject].map((name) => field(name)),
+      ...STANDARD_FIELDS[sobject].map((name) => field(name, picklist(name))),
       ...externalIds.map((name) => field(name, { externalId: true, unique: true, idLookup: true })),
       ...(this.options.customFields?.[sobject] ?? []).map((name) => field(name)),
     ];
@@ -192,8 +211,8 @@ export class SalesforceEmulator extends OAuthApiEmulator {
       if (!canonical) return { error: { status: 400, body: [{ message: `No such column '${name}' on sobject of type ${sobject}`, errorCode: 'INVALID_FIELD' }] } };
       out[canonical] = value;
     }
-    const long = tooLong(sobject, out);
-    if (long) return { error: long };
+    const refused = tooLong(sobject, out) ?? restrictedRefusal(this.picklistFields(sobject), out);
+    if (refused) return { error: refused };
     return { fields: out };
   }
 
@@ -212,7 +231,7 @@ export class SalesforceEmulator extends OAuthApiEmulator {
   private insert(req: ApiRequest, sobject: SObjectName, fields: Record<string, unknown>): SalesforceRecord {
     this.seq++;
     const id = `${KEY_PREFIX[sobject]}5g${String(this.seq).padStart(10, '0')}AAK`;
-    const record = { sobject, id, fields: { ...DEFAULT_FIELDS[sobject], ...fields }, createdBy: req.token.sub, createdAt: new Date().toISOString(), updates: [] };
+    const record = { sobject, id, fields: { ...picklistDefaults(this.picklistFields(sobject)), ...fields }, createdBy: req.token.sub, createdAt: new Date().toISOString(), updates: [] };
     this.records.push(record);
     return record;
   }
