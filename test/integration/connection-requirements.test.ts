@@ -142,6 +142,20 @@ describe('what a linked account lacks of what its connector needs', () => {
     expect(check.body).toMatchObject({ ok: true, requirements: { missing: [], unchecked: [] } });
   });
 
+  it('a grant without a companies read scope says the property could not be read, not that it is missing', async () => {
+    const api = await tenantApi(th);
+    const connectionId = await link(api, (s) => s !== 'crm.objects.companies.read');
+    const linked = await api('GET', `/v1/connections/${connectionId}`);
+    expect((linked.body['requirements'] as Json)['missing']).toEqual([
+      { name: 'scopes', message: expect.stringContaining('did not grant crm.objects.companies.read.') },
+      {
+        name: 'unique_property',
+        message: expect.stringContaining('could not be read (HubSpot wants crm.objects.companies.read or crm.schemas.companies.read, which the link did not grant): every company upsert is refused without it. Link the account again'),
+      },
+    ]);
+    expect(hubspot.requests.filter((r) => r.path.startsWith('/crm/v3/properties/companies/')).map((r) => r.status)).toContain(403);
+  });
+
   it('checks the custom properties only on links that send them', async () => {
     const api = await tenantApi(th);
     const connectionId = await link(api, () => true);

@@ -73,8 +73,11 @@ const SCOPES: Array<{ method: string; path: RegExp; scopes: string[] }> = [
   { method: 'POST', path: /^\/crm\/v3\/objects\/companies(\/batch\/upsert)?$/, scopes: ['crm.objects.companies.write'] },
   { method: 'PATCH', path: /^\/crm\/v3\/objects\/companies\/[^/]+$/, scopes: ['crm.objects.companies.write'] },
   { method: 'POST', path: /^\/crm\/v3\/objects\/notes$/, scopes: ['crm.objects.contacts.write'] },
-  // Reading a company property's definition: the object's read scope or its schema scope
-  // (developers.hubspot.com/docs/api-reference/latest/crm/properties/get-property).
+  // Reading a company property's definition: one of the Properties API's scopes ("This API requires one
+  // of the following scopes", developers.hubspot.com/docs/api-reference/latest/crm/properties/guide,
+  // which lists crm.objects.companies.read), or the schema scope the company properties endpoints name
+  // (developers.hubspot.com/docs/methods/companies/get_company_property: crm.schemas.companies.read).
+  // The guide's list names many more scopes (other objects, sensitive data); only these two are modelled.
   { method: 'GET', path: /^\/crm\/v3\/properties\/companies\/[^/]+$/, scopes: ['crm.objects.companies.read', 'crm.schemas.companies.read'] },
 ];
 
