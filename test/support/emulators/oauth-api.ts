@@ -173,7 +173,7 @@ export abstract class OAuthApiEmulator {
     return { ...reply, headers: { ...this.responseHeaders(req), ...reply.headers } };
   }
 
-  private async introspect(token: string): Promise<TokenInfo | null> {
+  protected async introspect(token: string): Promise<TokenInfo | null> {
     const now = Date.now();
     const ttl = this.baseOptions.introspectionCacheMs ?? 1000;
     const cached = this.cache.get(token);

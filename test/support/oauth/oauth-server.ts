@@ -26,6 +26,8 @@ export interface OAuthClientConfig {
   accessTokenTtlSeconds?: number;
   /** Leave expires_in out of this client's token responses, as Salesforce does (the lifetime is the org's session timeout). */
   omit_expires_in?: boolean;
+  /** Leave refresh_token out of this client's token responses, as Mailchimp does (its tokens do not expire). */
+  omit_refresh_token?: boolean;
   /** Overrides the server's rotateRefreshTokens for this client (Salesforce rotates only when the app turns it on); false also leaves refresh_token out of refresh grants' answers, as Salesforce does. */
   rotate_refresh_tokens?: boolean;
 }

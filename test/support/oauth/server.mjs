@@ -19,6 +19,7 @@ const requirePkce = config.requirePkce ?? false;
 const resourceServer = config.resourceServer; // {client_id, client_secret}: introspects and revokes any token
 const extraTokenFields = new Map((config.clients ?? []).map((c) => [c.client_id, c.extraTokenFields ?? {}]));
 const omitExpiresIn = new Set((config.clients ?? []).filter((c) => c.omit_expires_in).map((c) => c.client_id));
+const omitRefreshToken = new Set((config.clients ?? []).filter((c) => c.omit_refresh_token).map((c) => c.client_id));
 const rotatePerClient = new Map((config.clients ?? []).filter((c) => typeof c.rotate_refresh_tokens === 'boolean').map((c) => [c.client_id, c.rotate_refresh_tokens]));
 const defaultScopes = new Map((config.clients ?? []).map((c) => [c.client_id, c.default_scope ?? 'base']));
 const scopes = [...new Set([...(config.scopes ?? []), ...defaultScopes.values()].flatMap((s) => s.split(' ')).filter(Boolean))];
@@ -162,6 +163,10 @@ provider.use(async (ctx, next) => {
   if (fields) ctx.body = { ...ctx.body, ...fields };
   if (omitExpiresIn.has(clientId)) {
     const { expires_in: _omitted, ...rest } = ctx.body;
+    ctx.body = rest;
+  }
+  if (omitRefreshToken.has(clientId)) {
+    const { refresh_token: _none, ...rest } = ctx.body;
     ctx.body = rest;
   }
   // A client that does not rotate gets no refresh_token on a refresh grant (Salesforce's answer): it keeps its own.
