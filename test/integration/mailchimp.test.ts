@@ -122,6 +122,28 @@ describe('Mailchimp linking', () => {
     expect(check.body).toMatchObject({ ok: true, requirements: { missing: [] } });
   });
 
+  it('a metadata request that failed at linking is made again by the check, and a relink reads the data centre again', async () => {
+    const api = await tenantApi(th);
+    // The first request the emulator sees after the token exchange is the metadata request.
+    mailchimp.failNext(1, 503);
+    const connection = await link(api);
+    const id = String(connection['id']);
+    expect(connection['metadata']).not.toHaveProperty('api_endpoint');
+    const check = await api('POST', `/v1/connections/${id}/check`);
+    expect(check.body).toMatchObject({ ok: true });
+    expect((await api('GET', `/v1/connections/${id}`)).body['metadata']).toMatchObject({ dc: 'us7', api_endpoint: mailchimp.url });
+
+    const before = mailchimp.count('/oauth2/metadata');
+    const relink = await api('POST', '/v1/connections/authorize', { connector: 'mailchimp', connectionId: id });
+    expect(relink.status).toBe(201);
+    const start = await fetch(String(relink.body['authorizationUrl']), { redirect: 'manual' });
+    const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const { redirectedTo } = await oauth.authorize(start.headers.get('location') ?? '');
+    const done = await fetch(redirectedTo, { headers: { cookie, accept: 'application/json' }, redirect: 'manual' });
+    expect(await done.json()).toMatchObject({ status: 'linked', connection: id });
+    expect(mailchimp.count('/oauth2/metadata')).toBe(before + 1);
+  });
+
   it('names the merge field an audience lacks, and an audience id the account does not have', async () => {
     const api = await tenantApi(th);
     const bare = `bare${unique()}`;
