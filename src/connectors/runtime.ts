@@ -228,8 +228,10 @@ function runContext(connector: LoadedConnector, event: EventEnvelope, ctx: Conne
     credentials: ctx.credentials,
     connection: { ...ctx.metadata, id: ctx.connectionId },
     routing: options.routing ?? null,
-    ref: async (type: unknown, key: unknown) => {
+    // $ref(type, key, default): the default (any value) when no id is known; without one, that fails the expression.
+    ref: async (type: unknown, key: unknown, ...fallback: unknown[]) => {
       const found = refs ? await refs.get(String(type), String(key)) : null;
+      if (found === null && fallback.length > 0) return fallback[0];
       if (found === null) throw new Error(`no ${String(type)} is known for "${String(key)}" on this connection (it is remembered when this connection creates it)`);
       return found;
     },
