@@ -43,7 +43,9 @@ import { createMongoStore } from './store/mongo/mongo-store';
 import { SubscriptionCache } from './subscriptions/subscription-cache';
 import { SubscriptionService } from './subscriptions/subscription-service';
 import { ConnectionService } from './integrations/connection-service';
+import { systemClock } from './core/clock';
 import { HttpTransport, IntegrationTarget } from './integrations/integration-target';
+import { ConnectionPacer } from './integrations/paced-transport';
 import { DeliveryTargets } from './pipeline/targets';
 import { WebhookTarget } from './webhooks/webhook-target';
 import { IntegrationService } from './integrations/integration-service';
@@ -135,6 +137,9 @@ export class Hub {
       onAppCredentialsFailed: announceAppCredentialsFailed(operational),
       logger: this.logger,
     });
+    // rate_limit and concurrency per connection (rate_limit.shared: one connector-wide rate for every process, in the store's
+    // rate slots), taken by deliveries and by the links' own checks and who-am-I reads alike.
+    const pacer = new ConnectionPacer(this.store, systemClock);
     this.connections = new ConnectionService({
       store: this.store,
       vault,
@@ -142,6 +147,7 @@ export class Hub {
       registry: this.connectors,
       runtime,
       transport: new HttpTransport(this.sender),
+      pacer,
       production: config.production,
       allowPrivateNetworks: config.allowPrivateNetworks,
       connectorEnv: config.connectorEnv,
@@ -201,8 +207,7 @@ export class Hub {
             sender: this.sender,
             store: this.store,
             stats: this.syncStats,
-            // rate_limit.shared: one connector-wide rate for every process, in the store's rate slots.
-            rateSlots: this.store,
+            pacer,
           }),
         ),
       recorder: this.recorder,

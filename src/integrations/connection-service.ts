@@ -1,3 +1,4 @@
+// Over 300 lines: a link's whole life (create, link, relink, update, check, requirements, who-am-I) in one service.
 import { errorMessage, HubError, invalid, NotFoundError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Page, PageRequest } from '../core/page';
@@ -16,6 +17,7 @@ import type { LoadedConnection } from './credential-store';
 import type { ConnectionRecord } from './model';
 import type { ConnectionRepository } from './ports';
 import { accountUrlOverride, baseUrlOverride } from './oauth-apps';
+import type { ConnectionPacer } from './paced-transport';
 import { credentialsFrom } from './token-client';
 import type { TokenResponse } from './token-client';
 
@@ -35,6 +37,8 @@ export interface ConnectionServiceOptions extends ConnectionChecksOptions {
   tokens: FreshCredentials;
   runtime: ConnectorRuntime;
   transport: Transport;
+  /** The connections' rate limits and concurrency, shared with their deliveries; the link's own requests take their slots too. */
+  pacer?: Pick<ConnectionPacer, 'paced'>;
   /** Per-connector settings from the environment: base URL overrides. */
   connectorEnv: Readonly<Record<string, string>>;
   /** After a connection was marked broken: tell its tenant (connection.broken). Must not throw. */
@@ -194,8 +198,9 @@ export class ConnectionService {
       await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: false, lastError: error });
       return { ok: false, status: null, durationMs: 0, error, requirements: loaded.record.requirements ?? null };
     }
-    const result = spec ? await this.options.runtime.check(loaded.connector, context, spec, this.options.transport) : { ok: true, status: null, durationMs: 0, error: null };
-    const requirements = await checkRequirements(loaded.connector, context, this.options.transport);
+    const transport = this.transportOf(loaded);
+    const result = spec ? await this.options.runtime.check(loaded.connector, context, spec, transport) : { ok: true, status: null, durationMs: 0, error: null };
+    const requirements = await checkRequirements(loaded.connector, context, transport);
     await this.options.store.updateConnection(tenantId, id, { lastCheckAt: new Date(), lastCheckOk: result.ok, lastError: result.error, ...(requirements ? { requirements } : {}) });
     return { ...result, requirements };
   }
@@ -211,7 +216,7 @@ export class ConnectionService {
     const named = record.metadata['provider_account'] as { id?: unknown } | undefined;
     if (spec.keep.length === 0 && typeof named?.id === 'string' && named.id !== '') return record;
     try {
-      const found = await lookUpAccount(loaded.connector, await this.contextFor(loaded), this.options.transport, accountUrlOverride(record.connector, this.options.connectorEnv));
+      const found = await lookUpAccount(loaded.connector, await this.contextFor(loaded), this.transportOf(loaded), accountUrlOverride(record.connector, this.options.connectorEnv));
       if (!found || (!found.account && Object.keys(found.kept).length === 0)) return record;
       const metadata = { ...record.metadata, ...found.kept, ...(found.account ? { provider_account: found.account } : {}) };
       const updated = await this.options.store.updateConnection(record.tenantId, record.id, { metadata });
@@ -238,7 +243,7 @@ export class ConnectionService {
     if (!loaded.connector?.requirements) return record;
     let state: RequirementsState | null;
     try {
-      state = await checkRequirements(loaded.connector, await this.contextFor(loaded), this.options.transport);
+      state = await checkRequirements(loaded.connector, await this.contextFor(loaded), this.transportOf(loaded));
     } catch (err) {
       state = { checkedAt: new Date().toISOString(), missing: [], unchecked: [{ name: 'requirements', message: `could not be checked: ${errorMessage(err)}` }] };
     }
@@ -252,6 +257,11 @@ export class ConnectionService {
    */
   async markBroken(record: ConnectionRecord, reason: string): Promise<void> {
     if (await this.options.vault.markBroken(record, reason)) await this.options.onBroken?.(record, reason);
+  }
+
+  /** The transport of a link's own requests (health check, requirements, who-am-I), paced as its deliveries are; a check waits up to 10 s for a slot. */
+  private transportOf(loaded: LoadedConnection): Transport {
+    return (loaded.connector && this.options.pacer?.paced(this.options.transport, loaded.connector, loaded.record.id, 10_000)) || this.options.transport;
   }
 
   /** For the delivery worker: the link with its secrets opened and its pinned connector. */

@@ -14,10 +14,8 @@ import type { LoadedIntegration } from '../subscriptions/subscription-cache';
 import type { ConnectionService, LoadedConnection } from './connection-service';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
-import { ConcurrencyGate } from './concurrency-gate';
-import { MAX_RATE_WAIT_MS, PacedTransport } from './paced-transport';
-import { RateLimiter } from './rate-limiter';
-import { localRateSlots, SharedRateLimiter } from './shared-rate-limiter';
+import { ConnectionPacer, MAX_RATE_WAIT_MS } from './paced-transport';
+import { localRateSlots } from './shared-rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
 
@@ -70,22 +68,21 @@ export interface IntegrationTargetOptions {
   stats: SyncStats;
   /** Where connector-wide limits (rate_limit.shared) take their slots: the store, shared by every process. */
   rateSlots?: SharedRateSlots;
+  /** The connections' limits in this process, shared with the connection service's own requests; default: the target's own. */
+  pacer?: ConnectionPacer;
   clock?: Clock;
 }
 
 /** Delivers a job to an integration: lead qualification, then the connector's triggers against the linked account. */
 export class IntegrationTarget {
-  private readonly limiter = new RateLimiter();
-  /** Requests in flight per connection, for connectors that declare `concurrency`. */
-  private readonly gate = new ConcurrencyGate();
-  private readonly shared: SharedRateLimiter;
+  private readonly pacer: ConnectionPacer;
   private readonly transport: Transport;
   private readonly clock: Clock;
 
   constructor(private readonly options: IntegrationTargetOptions) {
     this.transport = new HttpTransport(options.sender);
     this.clock = options.clock ?? systemClock;
-    this.shared = new SharedRateLimiter(options.rateSlots ?? localRateSlots());
+    this.pacer = options.pacer ?? new ConnectionPacer(options.rateSlots ?? localRateSlots(), this.clock);
   }
 
   /** An integration's deliveries share the concurrency of its connection (the linked account's API). */
@@ -127,14 +124,12 @@ export class IntegrationTarget {
   /** The connector's triggers for this event, paced by the connection's rate limit. */
   private async run(job: DeliveryJob, subscription: IntegrationSubscription, connection: LoadedConnection, connector: LoadedConnector, routing: RoutingResult | null): Promise<IntegrationResult> {
     const limit = connector.manifest.rate_limit;
-    const concurrency = connector.manifest.concurrency ?? null;
-    const key = `${connector.manifest.name}:${connection.record.id}`;
+    const key = ConnectionPacer.key(connector, connection.record.id);
     // Go back to the queue before anything is sent when the wait would be long.
-    const wait = limit ? this.limiter.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
+    const wait = limit ? this.pacer.local.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
     if (wait > MAX_RATE_WAIT_MS) return { kind: 'deferred', delayMs: wait };
     const context = await this.options.connections.contextFor(connection);
-    const limiters = { local: this.limiter, shared: this.shared, gate: this.gate };
-    const paced = limit || concurrency ? new PacedTransport(this.transport, limiters, { key, connector: connector.manifest.name }, { rate: limit ?? null, concurrency }, this.clock) : null;
+    const paced = this.pacer.paced(this.transport, connector, connection.record.id);
     const run = await this.options.runtime.run(connector, job.event, context, {
       webhookId: job.webhookId,
       triggers: subscription.integration.triggers,
@@ -162,7 +157,7 @@ export class IntegrationTarget {
         return { kind: 'attempted', result: base, outcome: { kind: 'success' }, extras: { ...extras, externalId: null, skipped: outcome.reason } };
       case 'retry': {
         // The API may have said its budget is spent for longer than the backoff (rate_limit.headers): the retry waits for both.
-        const notBeforeMs = limit ? this.limiter.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
+        const notBeforeMs = limit ? this.pacer.local.waitFor(key, limit.requests, limit.per_seconds, this.clock.now()) : 0;
         const retry: Attempted = { kind: 'attempted', result: { ...base, error: base.error ?? outcome.reason }, outcome: { kind: 'retry', retryAfterMs: outcome.retryAfterMs }, extras };
         return notBeforeMs > 0 ? { ...retry, notBeforeMs } : retry;
       }

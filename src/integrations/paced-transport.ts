@@ -5,9 +5,9 @@ import type { HttpResult } from '../transport/http-sender';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
 import type { Transport } from '../connectors/runtime';
-import type { ConcurrencyGate } from './concurrency-gate';
-import { budgetFromHeaders } from './rate-limiter';
-import type { RateLimiter } from './rate-limiter';
+import { ConcurrencyGate } from './concurrency-gate';
+import type { SharedRateSlots } from './ports';
+import { budgetFromHeaders, RateLimiter } from './rate-limiter';
 import { SharedRateLimiter } from './shared-rate-limiter';
 
 /** The longest a request waits in process for its connection's rate limit or a free concurrency slot; longer waits go back to the queue. */
@@ -37,12 +37,14 @@ export class PacedTransport implements Transport {
     private readonly keys: { key: string; connector: string },
     private readonly pacing: Pacing,
     private readonly clock: Clock,
+    /** The longest a request waits for a slot before it is not sent. */
+    private readonly maxWaitMs = MAX_RATE_WAIT_MS,
   ) {}
 
   async send(action: string, request: OutgoingRequest): Promise<HttpResult> {
     const { concurrency } = this.pacing;
     if (concurrency === null) return this.paced(action, request);
-    const release = await this.limiters.gate.acquire(this.keys.key, concurrency, MAX_RATE_WAIT_MS);
+    const release = await this.limiters.gate.acquire(this.keys.key, concurrency, this.maxWaitMs);
     if (!release) {
       this.deferMs = BUSY_DEFER_MS;
       return notSentResult(`the connection has ${concurrency} requests in flight, as many as its connector allows at once`);
@@ -60,15 +62,15 @@ export class PacedTransport implements Transport {
     const { requests, per_seconds: perSeconds, headers, shared } = limit;
     const { local, shared: sharedLimiter } = this.limiters;
     const key = this.keys.key;
-    const wait = local.reserve(key, requests, perSeconds, MAX_RATE_WAIT_MS, this.clock.now());
+    const wait = local.reserve(key, requests, perSeconds, this.maxWaitMs, this.clock.now());
     if (wait === null) {
       this.deferMs = local.waitFor(key, requests, perSeconds, this.clock.now());
       return notSentResult('rate limited');
     }
     // The connector-wide limit after the connection's: a slot claimed there is one every process gives up.
-    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, MAX_RATE_WAIT_MS, this.clock.now()) : 0;
+    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, this.maxWaitMs, this.clock.now()) : 0;
     if (sharedWait === null) {
-      this.deferMs = SharedRateLimiter.retryAfterMs(shared?.requests ?? 1, shared?.per_seconds ?? 1, MAX_RATE_WAIT_MS);
+      this.deferMs = SharedRateLimiter.retryAfterMs(shared?.requests ?? 1, shared?.per_seconds ?? 1, this.maxWaitMs);
       return notSentResult('rate limited (the limit all links of the connector share)');
     }
     if (Math.max(wait, sharedWait) > 0) await sleep(Math.max(wait, sharedWait));
@@ -76,5 +78,37 @@ export class PacedTransport implements Transport {
     const budget = headers ? budgetFromHeaders(result.headers, headers, this.clock.now()) : null;
     if (budget) local.observeBudget(key, budget.remaining, budget.resetMs, this.clock.now());
     return result;
+  }
+}
+
+/**
+ * The limits of the linked accounts in this process, whatever sends the request: a delivery, a
+ * health check, a requirements check or a who-am-I read of a connection all take their slots from
+ * its rate limit and concurrency, and from its connector's shared limit (every process's).
+ */
+export class ConnectionPacer {
+  readonly local = new RateLimiter();
+  /** Requests in flight per connection, for connectors that declare `concurrency`. */
+  readonly gate = new ConcurrencyGate();
+  readonly shared: SharedRateLimiter;
+
+  constructor(
+    rateSlots: SharedRateSlots,
+    readonly clock: Clock,
+  ) {
+    this.shared = new SharedRateLimiter(rateSlots);
+  }
+
+  /** The connection's key in the local limiter and the gate. */
+  static key(connector: LoadedConnector, connectionId: string): string {
+    return `${connector.manifest.name}:${connectionId}`;
+  }
+
+  /** `inner` paced for one connection of `connector`; null when the connector declares neither a rate limit nor a concurrency. */
+  paced(inner: Transport, connector: LoadedConnector, connectionId: string, maxWaitMs = MAX_RATE_WAIT_MS): PacedTransport | null {
+    const rate = connector.manifest.rate_limit ?? null;
+    const concurrency = connector.manifest.concurrency ?? null;
+    if (!rate && concurrency === null) return null;
+    return new PacedTransport(inner, this, { key: ConnectionPacer.key(connector, connectionId), connector: connector.manifest.name }, { rate, concurrency }, this.clock, maxWaitMs);
   }
 }
