@@ -287,11 +287,12 @@ describe('events into the CRMs', () => {
   });
 
   it("HubSpot: keeps within HubSpot's own rate-limit headers, pausing instead of being refused", async () => {
-    const api = await tenant();
-    const conId = await link(api, 'hubspot');
-    await api('POST', '/v1/integrations', { connection: conId, events: ['business.created'] });
+    // The account's limit holds from the start: linking's own requests (the requirements' property read) see it too.
     hubspot.setRateLimit(3, 1500);
     try {
+      const api = await tenant();
+      const conId = await link(api, 'hubspot');
+      await api('POST', '/v1/integrations', { connection: conId, events: ['business.created'] });
       const ids = Array.from({ length: 7 }, () => `biz_${randomBytes(4).toString('hex')}`);
       const from = hubspot.requests.length;
       // The first answer tells the hub the budget; the rest arrive together.
