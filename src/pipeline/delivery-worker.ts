@@ -7,7 +7,7 @@ import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob, Handover } from '../broker/port';
 import { isOperationalType } from '../events/catalog';
 import type { OperationalEvents } from '../events/operational-events';
-import type { Subscription } from '../subscriptions/model';
+import type { DeadLetterReason, Subscription } from '../subscriptions/model';
 import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
 import type { AttemptRecorder } from './attempt-recorder';
 import { EndpointLimiter, SATURATED } from './endpoint-limiter';
@@ -54,13 +54,13 @@ export class DeliveryWorker {
     this.redeliveries = new RedeliveryCheck(options.store);
   }
 
-  async handle(pending: DeliveryJob, handover: Handover = { redelivered: false }): Promise<void> {
+  async handle(pending: DeliveryJob, handover?: Handover): Promise<void> {
     // Sent and recorded, but its message's ack was lost (broker restart, crash): receivers need it once.
-    if (handover.redelivered && (await this.redeliveries.alreadySucceeded(pending))) {
+    if (handover?.redelivered === true && (await this.redeliveries.alreadySucceeded(pending))) {
       this.options.metrics.redeliveriesSkipped.inc();
       return;
     }
-    const job = await this.withFilterDecided(pending);
+    const job = pending.filterPending ? await this.withFilterDecided(pending) : pending;
     if (job === null) return;
     const loaded = await this.options.subscriptions.get(job.subscriptionId);
     if (!loaded || loaded.record.tenantId !== job.tenantId) {
@@ -83,7 +83,6 @@ export class DeliveryWorker {
    * a limit, else the job to send. Only this job waits for the filter.
    */
   private async withFilterDecided(job: DeliveryJob): Promise<DeliveryJob | null> {
-    if (!job.filterPending) return job;
     const { filterPending: _decided, ...rest } = job;
     const loaded = await this.options.subscriptions.get(job.subscriptionId);
     if (!loaded) return rest;
@@ -99,13 +98,11 @@ export class DeliveryWorker {
   private async sendInSlot(target: DeliveryTarget, job: DeliveryJob, loaded: LoadedSubscription): Promise<TargetResult> {
     const key = target.slotKey(loaded);
     if (key === null) return target.send(job, loaded);
-    const sent = await this.limiter.withSlot(key, async () => {
-      const result = await target.send(job, loaded);
+    const sent = await this.limiter.withSlot(key, () => target.send(job, loaded), (result) => {
       // Only a request that went out says anything about the endpoint; a deferral or a refusal before sending does not.
       if (result.kind === 'attempted' && result.result.errorCode !== 'not_sent') {
         this.limiter.observe(key, result.result.durationMs, result.result.status !== null);
       }
-      return result;
     });
     // Move the backlog of a slow, saturated endpoint aside (to a retry tier) instead of holding shared prefetch
     // slots, for as long as the limiter says: its backlog must not cycle through the broker every second.
@@ -122,17 +119,20 @@ export class DeliveryWorker {
   private async settle(job: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<void> {
     const settlement = settlementOf(job, subscription, attempted, this.clock);
     this.options.metrics.deliveries.inc({ outcome: settlement.outcome.kind === 'success' ? 'success' : settlement.attempt.next });
-    await Promise.all([this.options.recorder.record(settlement.attempt), this.retry(settlement), this.deadLetter(settlement)]);
+    const recorded = this.options.recorder.record(settlement.attempt);
+    // Most attempts only need their record: no other stage is started (nor awaited) for them.
+    if (settlement.retryInMs !== null) await Promise.all([recorded, this.retry(settlement.job, settlement.retryInMs)]);
+    else if (settlement.deadReason !== null) await Promise.all([recorded, this.deadLetter(settlement, settlement.deadReason)]);
+    else await recorded;
     if (settlement.outcome.kind === 'gone') await this.disable(settlement);
   }
 
-  private async retry({ job, retryInMs }: Settlement): Promise<void> {
-    if (retryInMs !== null) await this.options.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, retryInMs);
+  private async retry(job: DeliveryJob, retryInMs: number): Promise<void> {
+    await this.options.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, retryInMs);
   }
 
-  private async deadLetter(settlement: Settlement): Promise<void> {
-    const { job, attempt, deadReason: reason } = settlement;
-    if (reason === null) return;
+  private async deadLetter(settlement: Settlement, reason: DeadLetterReason): Promise<void> {
+    const { job, attempt } = settlement;
     const record = deadLetterOf(settlement, reason, this.clock);
     await retryUntilStored('a dead letter', () => this.options.store.insertDeadLetter(record), this.options.logger);
     this.options.metrics.deadLetters.inc({ reason });

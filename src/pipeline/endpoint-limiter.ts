@@ -76,15 +76,24 @@ export class EndpointLimiter {
    * Runs `work` holding one of the endpoint's slots, released when it settles
    * (resolved or thrown): the only way to take a slot, so none can leak. Waits
    * for a slot while the endpoint may be waited for (EndpointHealth.mayWait);
-   * otherwise resolves SATURATED without running `work`.
+   * otherwise resolves SATURATED without running `work`. `done` sees the result
+   * while the slot is still held (to feed the endpoint's health).
+   *
+   * Not async itself: with a free slot (the common case) the work starts at once,
+   * without a promise of its own wrapped around it.
    */
-  async withSlot<T>(key: string, work: () => Promise<T>): Promise<T | Saturated> {
-    if (!(await this.acquire(key))) return SATURATED;
-    try {
-      return await work();
-    } finally {
-      this.release(key);
+  withSlot<T>(key: string, work: () => Promise<T>, done?: (result: T) => void): Promise<T | Saturated> {
+    const entry = this.entry(key);
+    const now = this.clock.now();
+    if (entry.health.hasRoom(now)) {
+      this.grant(entry, now);
+      return this.holding(key, work, done);
     }
+    if (!entry.health.mayWait(now, entry.waiters.length)) return Promise.resolve(SATURATED);
+    return new Promise<boolean>((resolve) => {
+      entry.waiters.push(resolve);
+      entry.check ??= setInterval(() => this.check(entry), this.checkIntervalMs);
+    }).then<T | Saturated>((granted) => (granted ? this.holding(key, work, done) : SATURATED));
   }
 
   /** Feeds one response time (or failure: `answered` false) into the endpoint's health. Call within withSlot. */
@@ -101,19 +110,15 @@ export class EndpointLimiter {
     return this.entry(key).health.deferDelayMs(this.clock.now());
   }
 
-  /** Resolves true with a slot held, or false when the job is to be moved aside (EndpointHealth.mayWait). */
-  private acquire(key: string): Promise<boolean> {
-    const entry = this.entry(key);
-    const now = this.clock.now();
-    if (entry.health.hasRoom(now)) {
-      this.grant(entry, now);
-      return Promise.resolve(true);
+  /** Runs work on a granted slot and gives the slot back however it ends. */
+  private async holding<T>(key: string, work: () => Promise<T>, done: ((result: T) => void) | undefined): Promise<T> {
+    try {
+      const result = await work();
+      done?.(result);
+      return result;
+    } finally {
+      this.release(key);
     }
-    if (!entry.health.mayWait(now, entry.waiters.length)) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      entry.waiters.push(resolve);
-      entry.check ??= setInterval(() => this.check(entry), this.checkIntervalMs);
-    });
   }
 
   private release(key: string): void {

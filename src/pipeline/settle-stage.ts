@@ -54,8 +54,8 @@ export function settlementOf(job: DeliveryJob, subscription: Subscription, attem
     error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
     replay: job.replayOf !== undefined,
     createdAt: new Date(now),
-    ...attempted.extras,
   };
+  if (attempted.extras !== undefined) Object.assign(attempt, attempted.extras);
   return { job, subscription, outcome, attempt, retryInMs, deadReason };
 }
 

@@ -146,11 +146,14 @@ class HeldSlots {
       this.held.set(key, holders);
       let letGo = (): void => undefined;
       const holding = new Promise<void>((resolve) => (letGo = resolve));
+      // withSlot may run the work before it returns (a free slot): the holder learns its `done` right after.
+      const holder: { letGo: () => void; done: Promise<unknown> } = { letGo, done: holding };
       const done = this.limiter.withSlot(key, () => {
-        holders.push({ letGo, done });
+        holders.push(holder);
         granted(true);
         return holding;
       });
+      holder.done = done;
       void done.then((result) => result === SATURATED && granted(false));
     });
   }
