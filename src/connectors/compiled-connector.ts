@@ -64,6 +64,16 @@ export interface LoadedConnector {
   account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null; keep: Array<[string, CompiledExpression]> } | null;
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
+  readback: CompiledReadback | null;
+}
+
+/** A manifest's `readback`, compiled. */
+export interface CompiledReadback {
+  object: string;
+  batch: number;
+  perRun: number;
+  requests: Array<{ action: string; when: CompiledExpression | null }>;
+  result: CompiledExpression | null;
 }
 
 /** A manifest's `requirements`, compiled. */

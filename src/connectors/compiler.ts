@@ -4,7 +4,7 @@ import type { ValidateFunction } from 'ajv';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { isEventType } from '../events/catalog';
-import type { CompiledAction, CompiledErrorRule, CompiledRequirements, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import type { CompiledAction, CompiledErrorRule, CompiledReadback, CompiledRequirements, CompiledTrigger, LoadedConnector } from './compiled-connector';
 import { bindingProblems } from './binding-checks';
 import { BEFORE_REQUEST_HOOKS } from './hooks';
 import type { BeforeRequestHook } from './hooks';
@@ -115,7 +115,21 @@ export class Compiler {
       account,
       beforeRequest,
       urlPattern,
+      readback: this.readback(m),
     };
+  }
+
+  /** The read-back: each request names a declared action; the object is one some action creates. */
+  private readback(m: ConnectorManifest): CompiledReadback | null {
+    const spec = m.readback;
+    if (!spec) return null;
+    const objects = Object.values(m.actions).filter((a) => a.object === spec.object && a.operation !== 'update');
+    if (objects.length === 0) this.fail('/readback/object', `"${spec.object}" is the object of no action that creates records (operation create or upsert); name one of theirs`);
+    const requests = spec.requests.map((r, i) => {
+      if (!Object.hasOwn(m.actions, r.action)) this.fail(`/readback/requests/${i}/action`, `names action "${r.action}", which is not declared under actions (declared: ${Object.keys(m.actions).join(', ')})`);
+      return { action: r.action, when: r.when === undefined ? null : this.expression(`/readback/requests/${i}/when`, r.when) };
+    });
+    return { object: spec.object, batch: spec.batch ?? 100, perRun: spec.per_run ?? 200, requests, result: this.expression('/readback/result', spec.result) };
   }
 
   /** One trigger: its event type, the actions it names, its condition and its one mapping (inline, file or from the link's config). */

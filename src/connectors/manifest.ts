@@ -123,7 +123,18 @@ export interface ConnectorManifest {
   account?: { action: string; id?: string; name?: string; keep?: Record<string, string> };
   /** At most this many requests of one connection in flight at once, in each process. */
   concurrency?: number;
+  /** Reading back what became of the records the connector created (converted, won), on a schedule. */
+  readback?: ReadbackSpec;
   hooks?: { before_request?: string };
+}
+
+/** A manifest's `readback`: the requests that read a batch of created records, and the JSONata that maps their answers. */
+export interface ReadbackSpec {
+  object: string;
+  batch?: number;
+  per_run?: number;
+  requests: Array<{ action: string; when?: string }>;
+  result: string;
 }
 
 export function majorOf(version: string): number {
