@@ -119,6 +119,8 @@ export class ConnectionService {
       lastError: null,
     });
     if (!updated) throw new NotFoundError('connection', id);
+    // New tokens start afresh: failed refreshes of the old grant say nothing about the new one.
+    if (updated.refreshBackoff) await this.options.store.clearRefreshFailures(id);
     this.invalidate();
     return this.recordRequirements(await this.recordAccount(updated));
   }

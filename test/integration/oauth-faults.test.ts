@@ -122,6 +122,23 @@ describe('the token endpoint fails', () => {
     await waitUntil(() => delivered(ids), 60_000, () => `delivered ${ids.filter((id) => pipedrive.leads.some((l) => l.title.includes(id))).length} of 30`);
   }, 90_000);
 
+  it('linking again after an outage starts afresh: the refresh backoff of the old grant is forgotten', async () => {
+    const api = await tenantApi(th);
+    const { conId, intId } = await expiredLink(api);
+    await oauth.setTokenFault({ status: 503, body: 'Service Unavailable', headers: { 'content-type': 'text/plain' } });
+    try {
+      await api('POST', '/v1/events', businessCreated({}, { id: bizIds(1)[0] }));
+      await waitForAttempts(api, intId, 1);
+      expect((await th.hub.connections.reload(conId))?.record.refreshBackoff).toMatchObject({ failures: 1 });
+    } finally {
+      await oauth.setTokenFault(null);
+    }
+    const started = await open(api, { connectionId: conId });
+    const { redirectedTo } = await oauth.authorize(started.providerUrl);
+    expect(await (await fetch(redirectedTo, { headers: { cookie: started.cookie, accept: 'application/json' } })).json()).toMatchObject({ status: 'linked' });
+    expect((await th.hub.connections.reload(conId))?.record.refreshBackoff).toBeUndefined();
+  });
+
   it('refused app credentials (invalid_client) alert operators and keep the link: /readyz says what to fix, the tenant hears nothing is asked of it, and deliveries resume once the credentials work', async () => {
     const api = await tenantApi(th);
     const { conId, intId } = await expiredLink(api);
