@@ -1,5 +1,6 @@
 import type { Page, PageRequest } from '../core/page';
 import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, RefreshBackoff, SyncCountRow, TenantSettingsRecord } from './model';
+import type { TrackedPatch, TrackedRecord, TrackedState } from './tracked-record';
 
 /** Where connections are kept. */
 export interface ConnectionRepository {
@@ -69,6 +70,23 @@ export interface SyncCounts {
   saveSyncCounts(processId: string, rows: SyncCountRow[]): Promise<void>;
   /** Counts of all processes, summed per object type and hour, since `since`, oldest first. */
   listSyncCounts(tenantId: string, connectionId: string, since: Date): Promise<SyncCountRow[]>;
+}
+
+/** Records connections created in CRMs, followed by the read-back job until their deal is won or lost (the pipeline funnel). */
+export interface TrackedRecords {
+  /**
+   * Starts following a record: inserted when its id is new; a record only sent so far becomes
+   * `created` (with its external id and createdAt) when this one is; anything else is left as it is.
+   */
+  trackRecord(record: TrackedRecord): Promise<void>;
+  /** Ids of connections with records still open (created or converted), at most `limit`. */
+  connectionsWithOpenRecords(limit: number): Promise<string[]>;
+  /** The connection's open records (created or converted), those read longest ago (or never) first, at most `limit`. */
+  openRecords(connectionId: string, limit: number): Promise<TrackedRecord[]>;
+  /** Applies the patch when the record is still in state `from`; false when it is not (another change came first) or is gone. */
+  updateTrackedRecord(id: string, from: TrackedState, patch: TrackedPatch): Promise<boolean>;
+  /** The tenant's records of a connection sent since `since`, at most `limit`, oldest first. */
+  listTrackedRecords(tenantId: string, connectionId: string, since: Date, limit: number): Promise<TrackedRecord[]>;
 }
 
 /**

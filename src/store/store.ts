@@ -1,7 +1,7 @@
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
 import type { InvalidEventLog } from '../events/intake';
-import type { ConnectionRepository, ExternalRefStore, Leases, OAuthStates, SyncCounts, TenantSettingsStore } from '../integrations/ports';
+import type { ConnectionRepository, ExternalRefStore, Leases, OAuthStates, SyncCounts, TenantSettingsStore, TrackedRecords } from '../integrations/ports';
 import type { Retention } from '../jobs/ports';
 import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
 import type { SealedValues } from '../secrets/sealed-values';
@@ -33,6 +33,7 @@ export type Store = StoreLifecycle &
   Leases &
   ExternalRefStore &
   SyncCounts &
+  TrackedRecords &
   TenantSettingsStore &
   EventLog &
   InvalidEventLog &

@@ -14,6 +14,7 @@ import { memorySubscriptions } from './subscriptions';
 import { memorySyncCounts } from './sync-counts';
 import { MemoryTables } from './tables';
 import { memoryTenantSettings } from './tenant-settings';
+import { memoryTrackedRecords } from './tracked-records';
 
 /** The embedded store: every port in memory, for `npm start` without services and for fast tests (`tables`: to look at what is stored). */
 export function createMemoryStore(tables: MemoryTables = new MemoryTables()): Store {
@@ -38,6 +39,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryLeases(tables),
     ...memoryExternalRefs(tables),
     ...memorySyncCounts(tables),
+    ...memoryTrackedRecords(tables),
     ...memoryTenantSettings(tables),
     ...memoryEventLog(tables),
     ...memoryAttemptLog(tables),

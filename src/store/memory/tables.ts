@@ -1,6 +1,7 @@
 import type { ApiKeyRecord, AuditEntry } from '../../access/model';
 import type { Page, PageRequest } from '../../core/page';
 import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRecord } from '../../integrations/model';
+import type { TrackedRecord } from '../../integrations/tracked-record';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
 import type { Subscription } from '../../subscriptions/model';
 
@@ -14,6 +15,7 @@ export class MemoryTables {
   readonly leases = new Map<string, { owner: string; expiresAt: number }>();
   readonly externalRefs = new Map<string, string>();
   readonly syncCounts = new Map<string, SyncCountRow>();
+  readonly trackedRecords = new Map<string, TrackedRecord>();
   readonly tenantSettings = new Map<string, TenantSettingsRecord>();
   readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];

@@ -126,6 +126,18 @@ const syncCountSchema = new Schema(
 );
 syncCountSchema.index({ tenantId: 1, connectionId: 1, hour: 1 });
 
+/** Records connections created in CRMs, followed until won or lost; the read-back takes the open ones read longest ago first. */
+const trackedRecordSchema = new Schema(
+  {
+    _id: String, tenantId: String, connectionId: String, objectType: String, eventId: String, subjectId: String, route: String,
+    externalId: String, state: String, sentAt: Date, createdAt: Date, convertedAt: Date, closedAt: Date, opportunityId: String,
+    stage: String, amount: Number, currency: String, checkedAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+trackedRecordSchema.index({ connectionId: 1, state: 1, checkedAt: 1 });
+trackedRecordSchema.index({ tenantId: 1, connectionId: 1, sentAt: 1 });
+
 const eventSchema = new Schema(
   {
     _id: String,
@@ -251,6 +263,7 @@ export interface HubModels {
   rateSlots: Model<Record<string, unknown>>;
   externalRefs: Model<Record<string, unknown>>;
   syncCounts: Model<Record<string, unknown>>;
+  trackedRecords: Model<Record<string, unknown>>;
   tenantSettings: Model<Record<string, unknown>>;
 }
 
@@ -273,6 +286,7 @@ export function registerModels(connection: Connection): HubModels {
     rateSlots: model('RateSlot', rateSlotSchema, 'rate_slots'),
     externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
     syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),
+    trackedRecords: model('TrackedRecord', trackedRecordSchema, 'tracked_records'),
     tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),
   };
 }

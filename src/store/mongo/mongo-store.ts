@@ -15,6 +15,7 @@ import { mongoSealedValues } from './sealed-values';
 import { mongoSubscriptions } from './subscriptions';
 import { mongoSyncCounts } from './sync-counts';
 import { mongoTenantSettings } from './tenant-settings';
+import { mongoTrackedRecords } from './tracked-records';
 
 export type { MongoStoreOptions } from './database';
 
@@ -44,6 +45,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoLeases(db),
     ...mongoExternalRefs(db),
     ...mongoSyncCounts(db),
+    ...mongoTrackedRecords(db),
     ...mongoTenantSettings(db),
     ...mongoEventLog(db),
     ...mongoAttemptLog(db),
