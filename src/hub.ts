@@ -28,6 +28,8 @@ import { EventValidator } from './events/validator';
 import { EventIntake } from './events/intake';
 import { scheduleOAuthStatePurge, schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
+import { ReadbackJob } from './jobs/readback-job';
+import { RecordTracker } from './integrations/record-tracker';
 import { assertKeysPresent } from './secrets/key-ring';
 import { OAuthLinker } from './integrations/oauth-linker';
 import { TokenManager } from './integrations/token-manager';
@@ -79,6 +81,8 @@ export class Hub {
   readonly vault: ConnectionVault;
   readonly tokens: TokenManager;
   readonly connectionJobs: ConnectionJobs;
+  /** Reads back what became of the records connections created in CRMs (the pipeline funnel). */
+  readonly readback: ReadbackJob;
   private readonly syncStats: SyncStats;
   private readonly secretBox: SecretBox;
   private readonly recorder: AttemptRecorder;
@@ -165,6 +169,16 @@ export class Hub {
       logger: this.logger,
       healthCheckMinutes: config.oauth.healthCheckMinutes,
     });
+    this.readback = new ReadbackJob({
+      records: this.store,
+      leases: this.store,
+      connections: this.connections,
+      tokens: this.tokens,
+      pacer,
+      transport: new HttpTransport(this.sender),
+      operational,
+      logger: this.logger,
+    });
     const replays = new ReplayService(this.store, this.broker, this.logger);
     const linker = new OAuthLinker({
       store: this.store,
@@ -207,6 +221,7 @@ export class Hub {
             sender: this.sender,
             store: this.store,
             stats: this.syncStats,
+            tracker: new RecordTracker(this.store, this.logger),
             pacer,
           }),
         ),
@@ -280,6 +295,7 @@ export class Hub {
       this.cronTasks.push(scheduleRateSlotPurge(this.store, this.logger));
       this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
       this.cronTasks.push(...this.connectionJobs.schedule());
+      this.cronTasks.push(this.readback.schedule());
     }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {

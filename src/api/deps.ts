@@ -14,13 +14,13 @@ import type { TenantSettingsService } from '../integrations/tenant-settings';
 import type { TokenManager } from '../integrations/token-manager';
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
-import type { SyncCounts } from '../integrations/ports';
+import type { SyncCounts, TrackedRecords } from '../integrations/ports';
 import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 
 export interface ApiDeps {
   config: HubConfig;
-  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeadLetters & SyncCounts;
+  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'>;
   broker: Broker;
   /** The hub's own events (API usage). */
   operational: OperationalEvents;

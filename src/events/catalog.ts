@@ -20,7 +20,17 @@ export const DIRECTORY_EVENT_TYPES = [
 ] as const;
 
 /** Events Hookhub emits about its own operation, delivered only to the tenant concerned. */
-export const OPERATIONAL_EVENT_TYPES = ['webhook.delivery_exhausted', 'webhook.endpoint_disabled', 'webhook.expression_failed', 'webhook.delivery_quarantined', 'connection.needs_reauth', 'connection.broken', 'connection.app_credentials_failed'] as const;
+export const OPERATIONAL_EVENT_TYPES = [
+  'webhook.delivery_exhausted',
+  'webhook.endpoint_disabled',
+  'webhook.expression_failed',
+  'webhook.delivery_quarantined',
+  'connection.needs_reauth',
+  'connection.broken',
+  'connection.app_credentials_failed',
+  'crm.lead_converted',
+  'crm.opportunity_won',
+] as const;
 
 export type DirectoryEventType = (typeof DIRECTORY_EVENT_TYPES)[number];
 export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];

@@ -241,9 +241,30 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
       occurred_at: iso(),
     }),
   ],
+  ['crm.lead_converted', () => crmRecord()],
+  ['crm.opportunity_won', () => ({ ...crmRecord(), stage: 'Closed Won', won_at: iso() })],
 ]);
 
-/** The 19 event types that have a sample (and a data schema). */
+/** A Lead a Salesforce connection created, converted into an Opportunity. */
+function crmRecord(): Record<string, unknown> {
+  return {
+    connection_id: 'con_01JDB4N9Q3R6S8T0V2W5X7Y9Z1',
+    connector: 'salesforce',
+    object_type: 'Lead',
+    external_id: '00Q5g000004XyZaEAK',
+    opportunity_id: '0065g00000AbCdEAAZ',
+    stage: 'Prospecting',
+    amount: 4800,
+    currency: 'USD',
+    route: 'enterprise',
+    event_id: 'evt_01JD7Q0E5W9R2C8M4N6P1T3Y5H',
+    subject_id: 'biz_1a2b3c',
+    converted_at: iso(-2 * DAY_MS),
+    occurred_at: iso(),
+  };
+}
+
+/** The 21 event types that have a sample (and a data schema). */
 export const SAMPLE_TYPES: readonly string[] = Object.freeze([...FACTORIES.keys()]);
 
 /** Returns a fresh, realistic sample `data` object for `type`; throws for an unknown type. */

@@ -18,6 +18,7 @@ import { ConnectionPacer, MAX_RATE_WAIT_MS } from './paced-transport';
 import { localRateSlots } from './shared-rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
+import type { RecordTracker } from './record-tracker';
 
 
 /** Credentials good for the next request of a linked account (the token manager); `force` after the API refused them. */
@@ -66,6 +67,8 @@ export interface IntegrationTargetOptions {
   sender: HttpSender;
   store: ExternalRefStore;
   stats: SyncStats;
+  /** Follows the records deliveries create, for connectors that read them back (the pipeline funnel). */
+  tracker?: RecordTracker;
   /** Where connector-wide limits (rate_limit.shared) take their slots: the store, shared by every process. */
   rateSlots?: SharedRateSlots;
   /** The connections' limits in this process, shared with the connection service's own requests; default: the target's own. */
@@ -144,6 +147,7 @@ export class IntegrationTarget {
     for (const step of steps) {
       if (step.objectType && step.result) this.options.stats.record(subscription.tenantId, connection.record.id, step.objectType, step.result);
     }
+    await this.options.tracker?.note({ tenantId: subscription.tenantId, connectionId: connection.record.id, connector, event: job.event, steps, route: routing?.route ?? null });
     const lastStep = steps[steps.length - 1];
     const durationMs = steps.reduce((sum, s) => sum + s.durationMs, 0);
     // A run that sent nothing (every action's id was known already) taught the connection's health nothing.

@@ -4,6 +4,7 @@ import type { ApiDeps } from '../deps';
 import { bodyObject, dateParam, optionalString } from '../params';
 import { route } from '../scopes';
 import { connectionView } from '../serializers';
+import { funnelOf, funnelsByRoute } from '../../integrations/pipeline-funnel';
 import { tenantResourceRoutes } from './tenant-resource';
 
 export function connectionRoutes(deps: ApiDeps): Router {
@@ -44,5 +45,26 @@ export function connectionRoutes(deps: ApiDeps): Router {
       data: rows.map((r) => ({ objectType: r.objectType, hour: r.hour.toISOString(), created: r.created, updated: r.updated, failed: r.failed })),
     });
   });
+  /** The funnel of the records the connection created in its CRM: sent, created, converted, won (default: the last 30 days). */
+  route(router, 'GET', '/v1/connections/:id/pipeline', { scope: 'subscriptions:read' }, async (req, res) => {
+    const tenantId = tenantOf(res);
+    const connection = await service.get(tenantId, req.params['id'] as string);
+    const sinceRaw = optionalString(req.query, 'since');
+    const since = sinceRaw === undefined ? new Date(Date.now() - 30 * 86_400_000) : dateParam(sinceRaw, 'since');
+    const records = await deps.store.listTrackedRecords(tenantId, connection.id, since, PIPELINE_RECORDS_MAX + 1);
+    const counted = records.slice(0, PIPELINE_RECORDS_MAX);
+    res.json({
+      connectionId: connection.id,
+      connector: connection.connector,
+      since: since.toISOString(),
+      // More records than one answer counts: the funnel covers the oldest PIPELINE_RECORDS_MAX; give a later since.
+      truncated: records.length > PIPELINE_RECORDS_MAX,
+      ...funnelOf(counted),
+      routes: funnelsByRoute(counted),
+    });
+  });
   return router;
 }
+
+/** Records one pipeline answer counts at most. */
+const PIPELINE_RECORDS_MAX = 50_000;
