@@ -1,4 +1,5 @@
 import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
+import { LeadConversions, type Opportunity } from './salesforce-conversions';
 import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, NEW_ORG_PICKLISTS, picklistDefaults, restrictedRefusal, tooLong, type PicklistField, type Picklists } from './salesforce-rules';
 
 /**
@@ -16,6 +17,7 @@ import { checkAddress, DEFAULT_COUNTRIES, DEFAULT_US_STATES, NEW_ORG_PICKLISTS, 
  * Picklists (NEW_ORG_PICKLISTS, as a new org has them): a field not sent gets the picklist's default
  * (Lead Status "Open - Not Contacted", Case Status "New"); standard picklists are unrestricted, so a
  * value outside the list is stored; a restricted one refuses it with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST.
+ * Lead conversion, Opportunity stages and the SOQL query of Leads: salesforce-conversions.ts.
  */
 export interface SalesforceOptions extends EmulatorOptions {
   /** External ID fields per sObject, usable in upsert paths; default `{Lead: ['Hookhub_Id__c'], Case: ['Hookhub_Id__c']}`. */
@@ -65,6 +67,8 @@ export class SalesforceEmulator extends OAuthApiEmulator {
   readonly records: SalesforceRecord[] = [];
   /** Authenticated API requests counted today (what Sforce-Limit-Info shows). */
   apiUsage = 0;
+  /** Opportunities of converted Leads, and the SOQL queries answered. */
+  readonly conversions = new LeadConversions();
   private seq = 0;
 
   private constructor(oauth: IntrospectionConfig, private readonly options: SalesforceOptions) {
@@ -114,6 +118,13 @@ export class SalesforceEmulator extends OAuthApiEmulator {
     return record;
   }
 
+  /** Converts a Lead into an Opportunity, as a sales user does in the org (test hook). */
+  convertLead(leadId: string, options: { amount?: number | null; stage?: string } = {}): Opportunity {
+    const lead = this.findById('Lead', leadId);
+    if (!lead) throw new Error(`no Lead ${leadId}`);
+    return this.conversions.convert(lead, options);
+  }
+
   private externalIds(sobject: SObjectName): string[] {
     return this.options.externalIdFields?.[sobject] ?? ['Hookhub_Id__c'];
   }
@@ -157,6 +168,7 @@ export class SalesforceEmulator extends OAuthApiEmulator {
     if (req.method === 'GET' && rest === '/limits') {
       return { status: 200, body: { DailyApiRequests: { Max: this.limit, Remaining: this.limit - this.apiUsage } } };
     }
+    if (req.method === 'GET' && rest === '/query') return this.conversions.query(req.query.get('q'), this.leads, m[1]);
     if (req.method === 'GET' && rest === '/sobjects') {
       const sobjects = (['Lead', 'Case'] as const).map((name) => ({ name, label: name, keyPrefix: KEY_PREFIX[name], createable: true, updateable: true }));
       return { status: 200, body: { encoding: 'UTF-8', maxBatchSize: 200, sobjects } };
