@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 
 import { systemClock, type Clock } from '../../../src/core/clock';
 
+import { HubSpotDeals } from './hubspot-deals';
 import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type EmulatorOptions, type IntrospectionConfig, type RecordedRequest, type Reply } from './oauth-api';
 
 /**
@@ -25,6 +26,7 @@ import { OAuthApiEmulator, parseObject, type ApiRequest, type AuthFailure, type 
  *   form body (none in the query), forwarded to the test authorization server; /oauth/v1/token is gone
  *   (404), as from HubSpot's sunset on 2027-02-16
  *   (developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/migration-guide).
+ * - Deals on companies and the association and batch reads the read-back sends: hubspot-deals.ts.
  */
 export interface HubSpotOptions extends EmulatorOptions {
   /** Requests allowed per rolling interval; default 100 (HubSpot's OAuth app limit per 10 s). */
@@ -73,6 +75,10 @@ const SCOPES: Array<{ method: string; path: RegExp; scopes: string[] }> = [
   { method: 'POST', path: /^\/crm\/v3\/objects\/companies(\/batch\/upsert)?$/, scopes: ['crm.objects.companies.write'] },
   { method: 'PATCH', path: /^\/crm\/v3\/objects\/companies\/[^/]+$/, scopes: ['crm.objects.companies.write'] },
   { method: 'POST', path: /^\/crm\/v3\/objects\/notes$/, scopes: ['crm.objects.contacts.write'] },
+  // Deals (developers.hubspot.com/docs/api-reference/legacy/crm/objects/deals/batch/read-deals: crm.objects.deals.read);
+  // reading a company's deal associations needs to read deals too (as modelled here).
+  { method: 'POST', path: /^\/crm\/v3\/objects\/deals\/batch\/read$/, scopes: ['crm.objects.deals.read'] },
+  { method: 'POST', path: /^\/crm\/v4\/associations\/companies\/deals\/batch\/read$/, scopes: ['crm.objects.deals.read'] },
   // Reading a company property's definition: one of the Properties API's scopes ("This API requires one
   // of the following scopes", developers.hubspot.com/docs/api-reference/latest/crm/properties/guide,
   // which lists crm.objects.companies.read), or the schema scope the company properties endpoints name
@@ -84,6 +90,8 @@ const SCOPES: Array<{ method: string; path: RegExp; scopes: string[] }> = [
 export class HubSpotEmulator extends OAuthApiEmulator {
   readonly companies: HubSpotObject[] = [];
   readonly notes: HubSpotNote[] = [];
+  /** Deals on companies (test hooks createDeal, setStage) and the read-back's endpoints. */
+  readonly deals = new HubSpotDeals((status, category, message) => this.error(status, category, message));
   /** Times of the requests admitted in the current rolling interval, and today. */
   private window: number[] = [];
   private daily = 0;
@@ -206,6 +214,8 @@ export class HubSpotEmulator extends OAuthApiEmulator {
     if (path === '/crm/v3/objects/companies/batch/upsert' && req.method === 'POST') return this.batchUpsert(req);
     if (company?.[1] && (req.method === 'GET' || req.method === 'PATCH')) return this.companyById(req, decodeURIComponent(company[1]));
     if (path === '/crm/v3/objects/notes' && req.method === 'POST') return this.createNote(req);
+    const deals = this.deals.route(req, path);
+    if (deals) return deals;
     const property = /^\/crm\/v3\/properties\/companies\/([^/]+)$/.exec(path);
     if (property?.[1] && req.method === 'GET') return this.property(decodeURIComponent(property[1]));
     return { status: 404, body: undefined };

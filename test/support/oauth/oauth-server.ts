@@ -45,7 +45,7 @@ export interface OAuthServerOptions {
   /**
    * Scope values the server grants, any strings. Default
    * 'openid offline_access email profile api refresh_token crm.objects.companies.write crm.objects.companies.read
-   * crm.objects.contacts.read crm.objects.contacts.write oauth base leads:full contacts:full'. Requested values outside this list are dropped.
+   * crm.objects.contacts.read crm.objects.contacts.write crm.objects.deals.read oauth base leads:full contacts:full'. Requested values outside this list are dropped.
    */
   scopes?: string[] | string;
   /**
@@ -108,7 +108,7 @@ export interface TokenFault {
 
 const DEFAULT_SCOPES =
   'openid offline_access email profile api refresh_token crm.objects.companies.write crm.objects.companies.read ' +
-  'crm.objects.contacts.read crm.objects.contacts.write oauth base leads:full contacts:full';
+  'crm.objects.contacts.read crm.objects.contacts.write crm.objects.deals.read oauth base leads:full contacts:full';
 
 export async function startOAuthServer(options: OAuthServerOptions): Promise<OAuthServer> {
   const resourceServer = { client_id: `resource-server-${crypto.randomUUID()}`, client_secret: crypto.randomBytes(24).toString('hex') };
