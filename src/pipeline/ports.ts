@@ -1,5 +1,6 @@
 import type { Page } from '../core/page';
 import type { DeadLetterReason } from '../subscriptions/model';
+import type { EventEnvelope } from '../events/envelope';
 import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, StoredEvent } from './model';
 
 /** The events the router took in: the dedupe record and routed marks (refused events go to the intake's InvalidEventLog). */
@@ -9,6 +10,12 @@ export interface EventLog {
   getEvent(key: string): Promise<StoredEvent | null>;
   /** Marks events routed; an event keeps the time of its first mark. */
   markEventsRouted(keys: string[], at: Date): Promise<void>;
+  /**
+   * The newest events of a type that a tenant's subscriptions match (directory events and the
+   * tenant's own), newest received first, at most `limit`: real data to show as samples. A look,
+   * not an audit: an adapter may give up a long search and return fewer (none).
+   */
+  recentEvents(tenantId: string, type: string, limit: number): Promise<EventEnvelope[]>;
 }
 
 /** The delivery log: every attempt made. */

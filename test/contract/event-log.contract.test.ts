@@ -39,6 +39,26 @@ describe.each(adapters)('EventLog contract: %s', (_name, create) => {
     await store.markEventsRouted([], new Date());
   });
 
+  it('reads back the newest events of a type that a tenant sees: directory events and its own, newest received first', async () => {
+    const type = uniqueName('sample.type');
+    const tenant = uniqueName('tenant');
+    const stored = (id: string, scopeTenantId: string | null, minute: number, ofType = type): StoredEvent => ({
+      key: scopeTenantId === null ? id : `${scopeTenantId}/${id}`,
+      envelope: { id, type: ofType, version: '1.0', timestamp: '2026-05-05T05:05:05Z', data: { n: minute } },
+      scopeTenantId,
+      receivedAt: new Date(Date.UTC(2026, 4, 5, 5, minute)),
+      routedAt: null,
+    });
+    const directory = stored(uniqueName('evt'), null, 1);
+    const own = stored(uniqueName('evt'), tenant, 3);
+    const newestOwn = stored(uniqueName('evt'), tenant, 4);
+    await store.insertEvents([directory, own, stored(uniqueName('evt'), 'someone-else', 5), stored(uniqueName('evt'), tenant, 6, `${type}.other`), newestOwn]);
+    expect(await store.recentEvents(tenant, type, 10)).toEqual([newestOwn.envelope, own.envelope, directory.envelope]);
+    expect(await store.recentEvents(tenant, type, 2)).toEqual([newestOwn.envelope, own.envelope]);
+    expect(await store.recentEvents('a-tenant-with-nothing', type, 10)).toEqual([directory.envelope]);
+    expect(await store.recentEvents(tenant, uniqueName('never.seen'), 10)).toEqual([]);
+  });
+
   it('parks invalid events as received, with their problems and the raw body', async () => {
     const record = (overrides: Partial<InvalidEventRecord>): InvalidEventRecord => ({
       id: newId('inv'), source: 'amqp', tenantId: null, reason: 'schema',

@@ -23,6 +23,13 @@ export function memoryEventLog(tables: MemoryTables): EventLog & InvalidEventLog
         if (found && found.routedAt === null) found.routedAt = at;
       }
     },
+    async recentEvents(tenantId, type, limit) {
+      return [...events.values()]
+        .filter((e) => e.envelope.type === type && (e.scopeTenantId === null || e.scopeTenantId === tenantId))
+        .sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime())
+        .slice(0, limit)
+        .map((e) => clone(e.envelope));
+    },
     async recordInvalidEvent(record) {
       tables.invalidEvents.push(clone(record));
     },

@@ -5,6 +5,11 @@ import type { MongoDatabase } from './database';
 import { insertManySkippingDuplicates } from './documents';
 import type { Doc } from './documents';
 
+/** How long a search for recent events of a type may take before it gives up (it walks the receivedAt index back). */
+const RECENT_SEARCH_MS = 2000;
+/** MongoDB's (and FerretDB's) code for a query that ran out of its maxTimeMS. */
+const MAX_TIME_EXPIRED = 50;
+
 /** Events in `events` (the envelope as JSON), routed marks in `routed_events`, invalid events in `invalid_events`. */
 export function mongoEventLog(db: MongoDatabase): EventLog & InvalidEventLog {
   return {
@@ -32,6 +37,25 @@ export function mongoEventLog(db: MongoDatabase): EventLog & InvalidEventLog {
         receivedAt: doc['receivedAt'] as Date,
         routedAt: (routed?.['at'] as Date | undefined) ?? null,
       };
+    },
+
+    /**
+     * Walks the receivedAt index from the newest event, keeping those of the type in scope: quick for
+     * types that occur, and bounded for rare ones (no index on type, which every insert would pay for).
+     */
+    async recentEvents(tenantId, type, limit) {
+      try {
+        const docs = await db.models.events
+          .find({ type, scopeTenantId: { $in: [null, tenantId] } }, { envelopeJson: 1 })
+          .sort({ receivedAt: -1 })
+          .limit(limit)
+          .maxTimeMS(RECENT_SEARCH_MS)
+          .lean<Doc[]>();
+        return docs.map((doc) => JSON.parse(String(doc['envelopeJson'])) as EventEnvelope);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === MAX_TIME_EXPIRED) return [];
+        throw err;
+      }
     },
 
     /**
