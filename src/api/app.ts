@@ -23,6 +23,7 @@ import { integrationRoutes } from './routes/integrations';
 import { oauthApiRoutes, oauthBrowserRoutes } from './routes/oauth';
 import { metaRoutes } from './routes/meta';
 import { settingsRoutes } from './routes/settings';
+import { zapierRoutes } from './routes/zapier';
 
 /** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
 export interface HubApi {
@@ -58,6 +59,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(integrationRoutes(deps));
   app.use(deliveryRoutes(deps));
   app.use(deadLetterRoutes(deps));
+  app.use(zapierRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
   return { app, audit };

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import express from 'express';
 import { errorHandler } from '../../src/api/errors';
 import { API_SCOPES, hasScope, matchRoute, registeredRoutes, requireScope, route, routeRules } from '../../src/api/scopes';
+import { ZAPIER_SCOPES } from '../../src/api/routes/zapier';
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/core/logger';
 import { Hub } from '../../src/hub';
@@ -63,6 +64,16 @@ describe('the routes\' declarations', () => {
     expect(matchRoute('DELETE', '/V1/Subscriptions/sub_1/', rules)?.rule.scope).toBe('subscriptions:write');
     expect(matchRoute('GET', '/v1/api-keys', rules)?.rule.scope).toBe('admin');
     expect(matchRoute('GET', '/v1/nothing-here', rules)).toBeNull();
+  });
+
+  it('scopes the routes for Zapier as the routes they stand beside, and GET /v1/zapier/me names exactly the scopes they need', () => {
+    expect(matchRoute('GET', '/v1/zapier/me', rules)?.rule).toMatchObject({ scope: 'subscriptions:read', audit: null });
+    expect(matchRoute('POST', '/v1/zapier/subscriptions', rules)?.rule).toMatchObject({ scope: 'subscriptions:write', audit: 'subscription.create' });
+    expect(matchRoute('DELETE', '/v1/zapier/subscriptions/sub_1', rules)).toMatchObject({ rule: { scope: 'subscriptions:write', audit: 'subscription.delete' }, params: { id: 'sub_1' } });
+    // Real events of the tenant: read as GET /v1/events/{id} reads them.
+    expect(matchRoute('GET', '/v1/zapier/samples/business.created', rules)).toMatchObject({ rule: { scope: 'deliveries:read', audit: null }, params: { type: 'business.created' } });
+    const needed = new Set(rules.filter((r) => r.path.startsWith('/v1/zapier/')).map((r) => r.scope));
+    expect([...needed].sort()).toEqual([...ZAPIER_SCOPES].sort());
   });
 
   it('lets admin do everything and every other scope only its own', () => {
