@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import jsonata from 'jsonata';
+import { tweetText } from '../tweet-text';
 import type { HostCall, HostReply, SandboxReady, SandboxRequest, SandboxResponse, SandboxResult } from './protocol';
 
 /** Results wait at most this long before they are reported, so the hub sees steady progress. */
@@ -20,6 +21,8 @@ function expression(source: string, request: SandboxRequest): jsonata.Expression
     const { timeoutMs, maxDepth, maxSequence } = request.limits;
     found = jsonata(source, { timeout: timeoutMs, stack: maxDepth, sequence: maxSequence });
     found.registerFunction('md5', md5, '<s-:s>');
+    // $tweetText(text, url?): a post for X, the text cut with "…" so that it and the link fit 280 weighted characters.
+    found.registerFunction('tweetText', tweetText, '<s?s?:s>');
     if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
     compiled.set(source, found);
   }
