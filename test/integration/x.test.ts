@@ -1,7 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parseTweet } from 'twitter-text';
+import { freePort } from '../support/local-server';
 import { waitUntil } from '../support/receiver';
 import { XEmulator, userId } from '../support/emulators/x';
 import { startOAuthServer } from '../support/oauth/oauth-server';
@@ -26,14 +25,6 @@ const WINDOW_S = 4;
 let oauth: OAuthServer;
 let x: XEmulator;
 let th: TestHub;
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();
@@ -122,6 +113,26 @@ describe('X linking', () => {
     const anonymous = await fetch(`${x.url}/2/tweets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' });
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
+  });
+});
+
+describe("the emulator's contract (as the connector never breaks it)", () => {
+  it('refuses a text over 280 weighted characters (400), fields a post does not take (400), and a token without the endpoint\'s scopes (403)', async () => {
+    const api = await tenantApi(th);
+    const full = String((await th.hub.connections.reload(await link(api, { user: `emu${unique()}` })))!.context.credentials['access_token']);
+    const post = (token: string, body: unknown): Promise<Response> =>
+      fetch(`${x.url}/2/tweets`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const tooLong = await post(full, { text: '漢'.repeat(141) });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ errors: [{ message: expect.stringContaining('Your Tweet text is too long.') }], type: 'https://api.twitter.com/2/problems/invalid-request' });
+    expect(tooLong.headers.get('x-rate-limit-remaining')).toBe(String(USER_LIMIT - 1));
+    expect((await post(full, { text: '漢'.repeat(140) })).status).toBe(201);
+    expect((await post(full, { text: 'hi', visibility: 'public' })).status).toBe(400);
+    const readOnly = String((await th.hub.connections.reload(await link(api, { user: `emuro${unique()}`, scope: 'tweet.read users.read offline.access' })))!.context.credentials['access_token']);
+    const refused = await post(readOnly, { text: 'hi' });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ title: 'Forbidden', status: 403 });
+    expect((await fetch(`${x.url}/2/users/me`, { headers: { authorization: `Bearer ${readOnly}` } })).status).toBe(200);
   });
 });
 

@@ -19,3 +19,12 @@ export async function listenLocal(handle: (req: http.IncomingMessage, body: stri
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** A port free on 127.0.0.1 just now, for a server that must know its own URL before it starts (a hub's OAuth callback). */
+export async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
