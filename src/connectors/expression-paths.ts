@@ -32,9 +32,9 @@ export interface ExpressionProblem {
   message: string;
 }
 
-/** JSONata's own functions (jsonata 2.x) and the sandbox's $md5 and $tweetText, always bound. */
+/** JSONata's own functions (jsonata 2.x) and the sandbox's $md5, $tweetText and $parseJson, always bound. */
 const BUILTINS = new Set(
-  ('md5 abs append assert average base64decode base64encode boolean ceil clone contains count decodeUrl decodeUrlComponent distinct each ' +
+  ('md5 parseJson abs append assert average base64decode base64encode boolean ceil clone contains count decodeUrl decodeUrlComponent distinct each ' +
     'encodeUrl encodeUrlComponent error eval exists filter floor formatBase formatInteger formatNumber fromMillis join keys length lookup ' +
     'lowercase map match max merge millis min not now number pad parseInteger power random reduce replace reverse round shuffle sift single ' +
     'sort split spread sqrt string substring substringAfter substringBefore sum toMillis trim tweetText type uppercase zip').split(' '),

@@ -108,3 +108,15 @@ describe('$md5 in the sandbox', () => {
     await expect(compileJsonata('$md5(1)').evaluate({})).rejects.toThrow();
   });
 });
+
+describe('$parseJson in the sandbox', () => {
+  it('reads the JSON a text holds (a header carrying JSON), nothing for an absent or garbled text, and refuses a non-string', async () => {
+    const usage = '{"1234":[{"type":"pages","call_count":100,"total_cputime":12,"total_time":30,"estimated_time_to_regain_access":19}]}';
+    const minutes = '$max($parseJson($headers.`x-business-use-case-usage`).*.estimated_time_to_regain_access)';
+    expect(await compileJsonata(minutes).evaluate({}, { headers: { 'x-business-use-case-usage': usage } })).toBe(19);
+    expect(await compileJsonata('$parseJson(h).call_count').evaluate({ h: '{"call_count":28,"total_time":25}' })).toBe(28);
+    expect(await compileJsonata('$parseJson(h)').evaluate({ h: '{"call_count":' })).toBeUndefined();
+    expect(await compileJsonata('$parseJson(missing)').evaluate({})).toBeUndefined();
+    await expect(compileJsonata('$parseJson(1)').evaluate({})).rejects.toThrow();
+  });
+});

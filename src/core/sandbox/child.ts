@@ -23,6 +23,7 @@ function expression(source: string, request: SandboxRequest): jsonata.Expression
     found.registerFunction('md5', md5, '<s-:s>');
     // $tweetText(text, url?): a post for X, the text cut with "…" so that it and the link fit 280 weighted characters.
     found.registerFunction('tweetText', tweetText, '<s?s?:s>');
+    found.registerFunction('parseJson', parseJson, '<s-:j>');
     if (compiled.size >= CACHE_LIMIT) compiled.delete(compiled.keys().next().value as string);
     compiled.set(source, found);
   }
@@ -35,6 +36,20 @@ function expression(source: string, request: SandboxRequest): jsonata.Expression
  */
 function md5(text: string | undefined): string | undefined {
   return text === undefined ? undefined : createHash('md5').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * $parseJson(text): the JSON value a text holds, e.g. a response header that carries JSON (Graph API's
+ * X-Business-Use-Case-Usage); nothing (undefined) when the text is absent or not JSON, so an
+ * expression reading a header the API left out or garbled yields nothing rather than failing.
+ */
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Host calls waiting for the hub's answer, by call id. */
