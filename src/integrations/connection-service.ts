@@ -5,6 +5,8 @@ import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { LoadedConnector } from '../connectors/loader';
 import type { ConnectorRegistry } from '../connectors/registry';
+import { runLinkSteps } from '../connectors/link-steps';
+import type { LinkApp, LinkedToken } from '../connectors/link-steps';
 import { checkRequirements, lookUpAccount } from '../connectors/requirements';
 import type { RequirementsState } from '../connectors/requirements';
 import type { ConnectionContext, ConnectorRuntime, Transport } from '../connectors/runtime';
@@ -123,6 +125,16 @@ export class ConnectionService {
     if (updated.refreshBackoff) await this.options.store.clearRefreshFailures(id);
     this.invalidate();
     return this.recordRequirements(await this.recordAccount(updated));
+  }
+
+  /** The connector's link_steps on a token response fresh from the code exchange, over the hub's transport (HOOKHUB_<NAME>_BASE_URL applies). */
+  linkSteps(connector: LoadedConnector, config: Record<string, unknown>, token: TokenResponse, app: LinkApp): Promise<LinkedToken> {
+    return runLinkSteps(connector, { config, token, app, baseUrl: baseUrlOverride(connector.manifest.name, this.options.connectorEnv) }, this.options.transport);
+  }
+
+  /** Every setting of a link, the secret ones opened. */
+  settings(record: ConnectionRecord): Record<string, unknown> {
+    return this.options.vault.settings(record);
   }
 
   /** The link as stored now, secrets opened, bypassing the read cache. */

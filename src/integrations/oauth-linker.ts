@@ -1,3 +1,4 @@
+// Over 300 lines: the whole OAuth linking flow (authorize, start, callback and the link steps) with its passport glue, in one place.
 import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +8,7 @@ import { HubError, ValidationError } from '../core/errors';
 import { sha256Hex } from '../core/ids';
 import type { SecretBox } from '../core/secret-box';
 import type { ConnectionService } from './connection-service';
+import { LinkStepError } from '../connectors/link-steps';
 import type { LoadedConnector } from '../connectors/loader';
 import type { OAuth2Spec } from '../connectors/manifest';
 import type { ConnectorRegistry } from '../connectors/registry';
@@ -31,7 +33,7 @@ export interface OAuthLinkerOptions {
   store: OAuthStates & Pick<TenantSettingsStore, 'getTenantSettings'>;
   secretBox: SecretBox;
   registry: ConnectorRegistry;
-  connections: Pick<ConnectionService, 'get' | 'pinned' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
+  connections: Pick<ConnectionService, 'get' | 'pinned' | 'settings' | 'linkSteps' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
   config: Pick<HubConfig, 'publicUrl' | 'production'> & { oauth?: Pick<HubConfig['oauth'], 'redirectOrigins'> } & OAuthAppSettings;
   /** Called after an account was linked again: parked deliveries resume. */
   onRelinked(connection: ConnectionRecord): Promise<void>;
@@ -189,16 +191,41 @@ export class OAuthLinker {
       const cause = (err as { oauthError?: unknown }).oauthError ?? err;
       throw new OAuthFlowError('oauth_token_exchange_failed', `The provider did not issue a token: ${(cause as Error).message}.`, 502);
     });
+    const linked = await this.linkSteps(state, connector, sealed.config, token, app);
     // Which account was linked, shown on the connection and audited: a tenant can spot a foreign account.
     const account = providerAccountOf(token);
-    const metadata = { ...keptValues(spec, token), ...(account ? { provider_account: account } : {}) };
+    const metadata = { ...keptValues(spec, token), ...linked.kept, ...(account ? { provider_account: account } : {}) };
     const connection = state.connectionId
-      ? await this.options.connections.relinkOAuth(state.tenantId, state.connectionId, token, metadata, sealed.config)
-      : await this.options.connections.createOAuth(state.tenantId, connector, sealed.config, token, metadata, sealed.description);
+      ? await this.options.connections.relinkOAuth(state.tenantId, state.connectionId, linked.token, metadata, sealed.config)
+      : await this.options.connections.createOAuth(state.tenantId, connector, sealed.config, linked.token, metadata, sealed.description);
     if (state.connectionId) await this.options.onRelinked(connection);
     // The provider's own "who am I" answer (the manifest's `account`), when the service read one, names the account better.
     const named = (connection.metadata['provider_account'] as ProviderAccount | undefined) ?? account;
     return { connection, redirectAfter: state.redirectAfter, relinked: state.connectionId !== null, account: named, startedBy: state.startedBy ?? null };
+  }
+
+  /**
+   * The connector's link_steps on the fresh token (a long-lived token, a page's token), with the settings the
+   * link will have (a relink's merged with the new ones); a step that fails stops the linking with its reason.
+   */
+  private async linkSteps(state: OAuthStateRecord, connector: LoadedConnector, config: Record<string, unknown>, token: TokenResponse, app: OAuthApp): Promise<{ token: TokenResponse; kept: Record<string, unknown> }> {
+    let target = connector;
+    let settings = config;
+    if (state.connectionId) {
+      const current = await this.options.connections.get(state.tenantId, state.connectionId);
+      target = this.options.connections.pinned(current) ?? connector;
+      settings = { ...this.options.connections.settings(current), ...config };
+    }
+    if (target.linkSteps.length === 0) return { token, kept: {} };
+    try {
+      const linked = await this.options.connections.linkSteps(target, settings, token, { client_id: app.clientId, client_secret: app.clientSecret });
+      return { token: linked.token as TokenResponse, kept: linked.kept };
+    } catch (err) {
+      if (!(err instanceof LinkStepError)) throw err;
+      const title = target.manifest.title;
+      if (err.refused) throw new OAuthFlowError('oauth_link_refused', `${title} was not linked: ${err.message}`, 409);
+      throw new OAuthFlowError('oauth_link_step_failed', `${title} was not linked: its ${err.step} request after the authorization failed (${err.message}); start linking the account again.`, 502);
+    }
   }
 
   app(connector: LoadedConnector, spec: OAuth2Spec): OAuthApp {
