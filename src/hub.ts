@@ -221,6 +221,7 @@ export class Hub {
             sender: this.sender,
             store: this.store,
             stats: this.syncStats,
+            registry: this.connectors,
             tracker: new RecordTracker(this.store, this.logger),
             pacer,
           }),

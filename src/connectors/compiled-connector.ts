@@ -21,6 +21,8 @@ export interface CompiledAction {
   externalRef: { type: string; key: Template; reuse: boolean } | null;
   /** Longest text per top-level body field; longer strings are cut and the step says so. */
   maxLengths: Array<[string, number]>;
+  /** The jobs of one connection that reach this action go as one request; null: each job sends its own. */
+  batch: { maxItems: number; maxWaitMs: number } | null;
 }
 
 export interface CompiledTrigger {
@@ -62,8 +64,6 @@ export interface LoadedConnector {
   requirements: CompiledRequirements | null;
   /** `keep`: values of the answer kept with the connection, by name. */
   account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null; keep: Array<[string, CompiledExpression]> } | null;
-  /** `link_steps`, in order; empty when the manifest has none. */
-  linkSteps: CompiledLinkStep[];
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
   readback: CompiledReadback | null;
@@ -76,16 +76,6 @@ export interface CompiledReadback {
   perRun: number;
   requests: Array<{ action: string; when: CompiledExpression | null }>;
   result: CompiledExpression | null;
-}
-
-/** A manifest's `link_steps[]`, compiled. */
-export interface CompiledLinkStep {
-  action: string;
-  /** Over the answer: a message when linking cannot go on (no account or several to choose from). */
-  error: CompiledExpression | null;
-  /** Over the answer: fields that replace the token response's (null removes one). */
-  credentials: CompiledExpression | null;
-  keep: Array<[string, CompiledExpression]>;
 }
 
 /** A manifest's `requirements`, compiled. */

@@ -38,6 +38,8 @@ export interface ActionSpec {
   operation?: 'create' | 'update' | 'upsert';
   external_ref?: { type: string; key: string; reuse?: boolean };
   max_lengths?: Record<string, number>;
+  /** The jobs of one connection that reach this action go together, as one request. */
+  batch?: { max_items: number; max_wait_ms: number };
 }
 
 export interface TriggerSpec {
@@ -121,8 +123,6 @@ export interface ConnectorManifest {
   requirements?: RequirementsSpec;
   /** The provider's own "who am I" request, for the linked account where the token response names none. */
   account?: { action: string; id?: string; name?: string; keep?: Record<string, string> };
-  /** Requests right after an OAuth code exchange that may replace the token and keep values (a long-lived token, a page's token). */
-  link_steps?: Array<{ action: string; error?: string; credentials?: string; keep?: Record<string, string> }>;
   /** At most this many requests of one connection in flight at once, in each process. */
   concurrency?: number;
   /** Reading back what became of the records the connector created (converted, won), on a schedule. */

@@ -1,6 +1,9 @@
+import type { EventEnvelope } from '../events/envelope';
 import type { HttpResult } from '../transport/http-sender';
 import type { AttemptStep } from './attempt-step';
+import type { CompiledAction } from './compiled-connector';
 import type { OutgoingRequest } from './hooks';
+import type { ResponseVerdict } from './response-rules';
 
 /** What one link brings to a run: its settings (secrets included), credentials and kept token values. */
 export interface ConnectionContext {
@@ -64,7 +67,29 @@ export interface RunOptions {
   /** Refreshes the OAuth token when the API's errors say so; returns the new credentials. Used once per request. */
   refreshCredentials?: () => Promise<Record<string, unknown>>;
   refs?: ExternalRefs;
+  /** Where a batched action's input goes to be sent with other jobs' (the integration target); without it, a batch of one is sent at once. */
+  batches?: BatchSink;
   /** The integration's lead qualification result, bound as $routing. */
   routing?: { score: number | null; qualified: boolean; route: string | null };
   now?: Date;
+}
+
+/** One job's part of a batched action's request: its mapped input and its event. */
+export interface BatchItem {
+  input: unknown;
+  event: EventEnvelope;
+}
+
+/** A batch's one request and its answer, after at most one token refresh: every job of the batch records it. */
+export interface BatchExchange {
+  request: OutgoingRequest;
+  http: HttpResult;
+  body: unknown;
+  verdict: ResponseVerdict;
+  refreshed: boolean;
+}
+
+/** Takes a job's item into its connection's pending batch of `action`; resolves when the batch's request has answered, null when it was not sent. */
+export interface BatchSink {
+  join(action: CompiledAction, item: BatchItem): Promise<BatchExchange | null>;
 }

@@ -3,6 +3,7 @@ import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { Memo } from '../core/memo';
 import type { EventEnvelope } from '../events/envelope';
+import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
 import { evaluateIn } from './connector-failure';
 import type { OutgoingRequest } from './hooks';
@@ -10,10 +11,10 @@ import type { CompiledAction, CompiledTrigger, LoadedConnector } from './compile
 import { renderRequest } from './request-renderer';
 import { judgeResponse, parseBody } from './response-rules';
 import type { ResponseVerdict } from './response-rules';
-import type { ConnectionContext, RunOptions, RunOutcome, RunResult, SentRequest, StepRecord, Transport } from './run-types';
+import type { BatchExchange, BatchItem, ConnectionContext, RunOptions, RunOutcome, RunResult, SentRequest, StepRecord, Transport } from './run-types';
 import { secretMasker } from './secret-masker';
 
-export type { ConnectionContext, ExternalRefs, RunOptions, RunOutcome, RunResult, StepRecord, Transport } from './run-types';
+export type { BatchExchange, BatchItem, BatchSink, ConnectionContext, ExternalRefs, RunOptions, RunOutcome, RunResult, StepRecord, Transport } from './run-types';
 
 /** Everything a run reads, built once per run. */
 interface RunContext {
@@ -100,7 +101,7 @@ export class ConnectorRuntime {
     }
     const outcome: StepOutcome = { steps: [], requests: [], last: null, response: null, stop: null };
     try {
-      const { http, body, verdict, refreshed } = await this.exchange(run, action, input, bindings, record, outcome);
+      const { http, body, verdict, refreshed } = action.batch ? await this.joinBatch(run, action, input, record, outcome) : await this.exchange(run, action, input, bindings, record, outcome);
       outcome.steps.push(record);
       if (verdict.kind !== 'success') {
         record.error = run.masker(verdict.kind === 'refresh' && refreshed ? `${verdict.reason} (again after a token refresh; link the account again)` : verdict.reason);
@@ -141,6 +142,42 @@ export class ConnectorRuntime {
       ctx.credentials = await options.refreshCredentials();
       bindings['credentials'] = ctx.credentials;
     }
+  }
+
+  /**
+   * A batched action: the job's input joins its connection's pending batch (options.batches), and
+   * the job records the batch's one request and answer as its own. Without a sink (fixtures, dry
+   * runs) the batch holds this job alone and goes at once.
+   */
+  private async joinBatch(run: RunContext, action: CompiledAction, input: unknown, record: StepRecord, outcome: StepOutcome): Promise<Exchange> {
+    const event = run.bindings['event'] as EventEnvelope;
+    const sink = run.options.batches;
+    if (!sink) return this.exchange(run, action, [input], { ...run.bindings, events: [event], steps: {} }, record, outcome);
+    const answer = await sink.join(action, { input, event });
+    // Not sent (its connection's rate limit, or too many jobs waiting): the run ends here, and the job comes back later.
+    if (answer === null) return { http: notSentResult('the batch was not sent'), body: null, verdict: { kind: 'retry', retryAfterMs: null, reason: 'the batch was not sent; the delivery comes back later' }, refreshed: false };
+    outcome.requests.push({ action: action.name, request: answer.request });
+    outcome.last = answer.http;
+    Object.assign(record, { method: answer.request.method, url: run.masker(answer.request.url), status: answer.http.status, durationMs: answer.http.durationMs });
+    return answer;
+  }
+
+  /**
+   * Sends one batch of a batched action for the jobs of one connection: the action's expressions see
+   * the jobs' inputs as `$` (an array, in the order they came) and their events as $events; the
+   * API's errors may ask for one token refresh, as for any request.
+   */
+  async sendBatch(connector: LoadedConnector, action: CompiledAction, items: readonly BatchItem[], ctx: ConnectionContext, options: RunOptions): Promise<BatchExchange> {
+    const first = items[0];
+    if (!first) throw new Error('a batch holds at least one item');
+    const run = runContext(connector, first.event, ctx, options);
+    const record: StepRecord = { trigger: '', action: action.name, method: '', url: '', status: null, durationMs: 0, externalId: null, error: null, objectType: action.object, result: null, truncated: null };
+    const outcome: StepOutcome = { steps: [], requests: [], last: null, response: null, stop: null };
+    const bindings = { ...run.bindings, events: items.map((i) => i.event), steps: {} };
+    const exchange = await this.exchange(run, action, items.map((i) => i.input), bindings, record, outcome);
+    const sent = outcome.requests[outcome.requests.length - 1];
+    if (!sent) throw new Error('a batch was exchanged without a request');
+    return { ...exchange, request: sent.request };
   }
 
   /** A successful answer: the external id it gives, and whether the object was created or updated. */

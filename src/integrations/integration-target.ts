@@ -18,6 +18,9 @@ import { ConnectionPacer, MAX_RATE_WAIT_MS } from './paced-transport';
 import { localRateSlots } from './shared-rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
+import { batchesRequests, ConnectionBatches } from './connection-batches';
+import type { BatchTimers } from './batch-queue';
+import type { ConnectorRegistry } from '../connectors/registry';
 import type { RecordTracker } from './record-tracker';
 
 
@@ -73,7 +76,11 @@ export interface IntegrationTargetOptions {
   rateSlots?: SharedRateSlots;
   /** The connections' limits in this process, shared with the connection service's own requests; default: the target's own. */
   pacer?: ConnectionPacer;
+  /** The installed connectors: deliveries of a connector with batched actions hold no endpoint slot each. */
+  registry?: Pick<ConnectorRegistry, 'latest'>;
   clock?: Clock;
+  /** The batches' timers (max_wait_ms); tests drive them with a ManualClock. */
+  timers?: BatchTimers;
 }
 
 /** Delivers a job to an integration: lead qualification, then the connector's triggers against the linked account. */
@@ -81,15 +88,23 @@ export class IntegrationTarget {
   private readonly pacer: ConnectionPacer;
   private readonly transport: Transport;
   private readonly clock: Clock;
+  private readonly batches: ConnectionBatches;
 
   constructor(private readonly options: IntegrationTargetOptions) {
     this.transport = new HttpTransport(options.sender);
     this.clock = options.clock ?? systemClock;
     this.pacer = options.pacer ?? new ConnectionPacer(options.rateSlots ?? localRateSlots(), this.clock);
+    this.batches = new ConnectionBatches(options.runtime, this.transport, this.pacer, this.clock, options.timers);
   }
 
-  /** An integration's deliveries share the concurrency of its connection (the linked account's API). */
-  slotKey(subscription: LoadedIntegration): string {
+  /**
+   * An integration's deliveries share the concurrency of its connection (the linked account's API);
+   * a connector that batches holds none per job (a slot each would cap its batches), its batches
+   * bound its requests.
+   */
+  slotKey(subscription: LoadedIntegration): string | null {
+    const connector = this.options.registry?.latest(subscription.record.integration.connector);
+    if (connector && batchesRequests(connector)) return null;
     return `connection:${subscription.record.integration.connectionId}`;
   }
 
@@ -133,16 +148,20 @@ export class IntegrationTarget {
     if (wait > MAX_RATE_WAIT_MS) return { kind: 'deferred', delayMs: wait };
     const context = await this.options.connections.contextFor(connection);
     const paced = this.pacer.paced(this.transport, connector, connection.record.id);
+    const refreshCredentials = (): Promise<Record<string, unknown>> => this.options.tokens.fresh({ ...connection, context }, { force: true });
+    const batches = this.batches.forJob({ connector, context, webhookId: job.webhookId, refreshCredentials });
     const run = await this.options.runtime.run(connector, job.event, context, {
       webhookId: job.webhookId,
       triggers: subscription.integration.triggers,
       transport: paced ?? this.transport,
       refs: this.refs(connection),
       ...(routing ? { routing: { score: routing.score, qualified: routing.qualified, route: routing.route } } : {}),
-      refreshCredentials: () => this.options.tokens.fresh({ ...connection, context }, { force: true }),
+      refreshCredentials,
+      batches,
     });
-    // The run stopped at a request the rate limit had no room for: the whole job comes back later.
+    // The run stopped at a request the rate limit had no room for, or its batch was not sent: the whole job comes back later.
     if (paced && paced.deferMs !== null) return { kind: 'deferred', delayMs: paced.deferMs };
+    if (batches.deferMs !== null) return { kind: 'deferred', delayMs: batches.deferMs };
     const steps: AttemptStep[] = run.steps;
     for (const step of steps) {
       if (step.objectType && step.result) this.options.stats.record(subscription.tenantId, connection.record.id, step.objectType, step.result);
