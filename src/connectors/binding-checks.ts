@@ -57,7 +57,8 @@ export function bindingProblems(m: ConnectorManifest, mappingSource: (file: stri
     const where = `/actions/${name}`;
     const runBy = triggers.filter((t) => Array.isArray(t.actions) && t.actions.includes(name));
     const unmapped = runBy.length > 0 && runBy.every((t) => t.mapping === undefined && t.mapping_file === undefined && t.mapping_from_config === undefined);
-    const single = actionScope(shapes, runBy.map((t) => t.event), unmapped && !spec.batch);
+    const linking = (m.link_steps ?? []).some((step) => step.action === name);
+    const single = withApp(actionScope(shapes, runBy.map((t) => t.event), unmapped && !spec.batch), linking);
     // A batched action's input is the array of its jobs' mapping results; their events are $events.
     const scope: Scope = spec.batch ? { ...single, variables: new Map([...single.variables, ['events', null]]) } : single;
     template(`${where}/method`, spec.method, scope);
@@ -79,6 +80,12 @@ export function bindingProblems(m: ConnectorManifest, mappingSource: (file: stri
     if (backoff !== null && typeof backoff === 'object' && 'expression' in backoff && typeof backoff.expression === 'string') check(`/errors/${i}/backoff/expression`, backoff.expression, response);
   });
   if (typeof m.health_check?.healthy === 'string') check('/health_check/healthy', m.health_check.healthy, response);
+  const linkAnswer = linkStepScope(shapes);
+  (m.link_steps ?? []).forEach((step, i) => {
+    if (typeof step.error === 'string') check(`/link_steps/${i}/error`, step.error, linkAnswer);
+    if (typeof step.credentials === 'string') check(`/link_steps/${i}/credentials`, step.credentials, linkAnswer);
+    for (const [name, source] of Object.entries(step.keep ?? {})) if (typeof source === 'string') check(`/link_steps/${i}/keep/${name}`, source, linkAnswer);
+  });
   return problems;
 }
 
@@ -94,7 +101,8 @@ interface LinkShapes {
 function linkShapes(m: ConnectorManifest): LinkShapes {
   const authType = typeof m.auth?.type === 'string' ? m.auth.type : 'none';
   const fromAccount = m.account?.keep !== null && typeof m.account?.keep === 'object' ? Object.keys(m.account.keep) : [];
-  const kept = [...(m.auth?.type === 'oauth2' && Array.isArray(m.auth.keep) ? m.auth.keep : []), ...fromAccount];
+  const fromSteps = Array.isArray(m.link_steps) ? m.link_steps.flatMap((step) => (step.keep !== null && typeof step.keep === 'object' ? Object.keys(step.keep) : [])) : [];
+  const kept = [...(m.auth?.type === 'oauth2' && Array.isArray(m.auth.keep) ? m.auth.keep : []), ...fromAccount, ...fromSteps];
   const credentials = CREDENTIALS[authType];
   const config: ShapeNode =
     m.config === undefined
@@ -109,7 +117,7 @@ function linkShapes(m: ConnectorManifest): LinkShapes {
         schema: closed(['id', ...kept]),
         of:
           authType === 'oauth2' || fromAccount.length > 0
-            ? `the link's id and the values auth.keep and account.keep name${kept.length > 0 ? ` (${kept.join(', ')})` : ' (none)'}`
+            ? `the link's id and the values auth.keep, account.keep and link_steps[].keep name${kept.length > 0 ? ` (${kept.join(', ')})` : ' (none)'}`
             : `the link's id only: ${authType} auth keeps no token values`,
       },
     ],
@@ -158,6 +166,23 @@ function actionScope(shapes: LinkShapes, events: string[], unmapped: boolean): S
       ['steps', shapes.steps],
     ]),
     where: "an action's templates and expressions",
+  };
+}
+
+/** An action a link step sends also sees the hub's OAuth app ($app.client_id, $app.client_secret). */
+function withApp(scope: Scope, linking: boolean): Scope {
+  if (!linking) return scope;
+  const variables = new Map(scope.variables);
+  variables.set('app', [{ schema: closed(['client_id', 'client_secret']), of: "the hub's OAuth app, in link steps' requests" }]);
+  return { ...scope, variables };
+}
+
+/** A link step's expressions: its parsed answer as input, $status, $headers and the link so far ($config, $credentials, $connection). */
+function linkStepScope(shapes: LinkShapes): Scope {
+  return {
+    input: null,
+    variables: new Map<string, Shape>([['status', null], ['headers', null], ['config', shapes.config], ['credentials', null], ['connection', shapes.connection]]),
+    where: "a link step's error, credentials and keep",
   };
 }
 

@@ -64,6 +64,8 @@ export interface LoadedConnector {
   requirements: CompiledRequirements | null;
   /** `keep`: values of the answer kept with the connection, by name. */
   account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null; keep: Array<[string, CompiledExpression]> } | null;
+  /** `link_steps`, in order; empty when the manifest has none. */
+  linkSteps: CompiledLinkStep[];
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
   readback: CompiledReadback | null;
@@ -76,6 +78,16 @@ export interface CompiledReadback {
   perRun: number;
   requests: Array<{ action: string; when: CompiledExpression | null }>;
   result: CompiledExpression | null;
+}
+
+/** A manifest's `link_steps[]`, compiled. */
+export interface CompiledLinkStep {
+  action: string;
+  /** Over the answer: a message when linking cannot go on (no account or several to choose from). */
+  error: CompiledExpression | null;
+  /** Over the answer: fields that replace the token response's (null removes one). */
+  credentials: CompiledExpression | null;
+  keep: Array<[string, CompiledExpression]>;
 }
 
 /** A manifest's `requirements`, compiled. */

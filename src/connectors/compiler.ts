@@ -6,6 +6,7 @@ import type { CompiledExpression } from '../core/jsonata';
 import { isEventType } from '../events/catalog';
 import type { CompiledAction, CompiledErrorRule, CompiledReadback, CompiledRequirements, CompiledTrigger, LoadedConnector } from './compiled-connector';
 import { bindingProblems } from './binding-checks';
+import { compileLinkSteps } from './link-steps';
 import { BEFORE_REQUEST_HOOKS } from './hooks';
 import type { BeforeRequestHook } from './hooks';
 import { connectorAjv } from './schema';
@@ -77,6 +78,7 @@ export class Compiler {
       }
       account = { action: m.account.action, id: expr('id'), name: expr('name'), keep };
     }
+    const linkSteps = compileLinkSteps(m, (pointer, source) => this.expression(pointer, source), (pointer, message) => this.fail(pointer, message));
     let beforeRequest: BeforeRequestHook | null = null;
     const hookKey = m.hooks?.before_request;
     if (hookKey !== undefined) {
@@ -113,6 +115,7 @@ export class Compiler {
       healthCheck,
       requirements,
       account,
+      linkSteps,
       beforeRequest,
       urlPattern,
       readback: this.readback(m),

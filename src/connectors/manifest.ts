@@ -123,6 +123,8 @@ export interface ConnectorManifest {
   requirements?: RequirementsSpec;
   /** The provider's own "who am I" request, for the linked account where the token response names none. */
   account?: { action: string; id?: string; name?: string; keep?: Record<string, string> };
+  /** Requests right after an OAuth code exchange that may replace the token and keep values (a long-lived token, a page's token). */
+  link_steps?: Array<{ action: string; error?: string; credentials?: string; keep?: Record<string, string> }>;
   /** At most this many requests of one connection in flight at once, in each process. */
   concurrency?: number;
   /** Reading back what became of the records the connector created (converted, won), on a schedule. */
