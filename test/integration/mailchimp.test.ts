@@ -190,6 +190,49 @@ describe('Mailchimp audiences through the pipeline', () => {
     expect(attempts.map((a) => a['status'])).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
   });
 
+  it("recipe: a registered user's five-star review tags them, records left_review on them and starts the link's journey; an unsubscribed reviewer is not started, a review by anyone else reaches only the owner", async () => {
+    const api = await tenantApi(th);
+    const journeyId = 1000 + Math.floor(Math.random() * 1e6);
+    const journey = mailchimp.addJourneyStep(journeyId, 7, USERS);
+    const config = { list_id: USERS, owners_list_id: OWNERS, five_star_journey: { journey_id: journeyId, step_id: 7 } };
+    const connectionId = String((await link(api, config))['id']);
+    const integrationId = await integration(api, connectionId, ['user.registered', 'business.created', 'review.created']);
+    const id = unique();
+    const fan = `Fan.${id}@Example.com`;
+    const gone = `gone.${id}@example.com`;
+    const ownerEmail = `owner.${id}@bakery.example`;
+    const bizId = `biz_${id}`;
+    const review = (n: number, author: Json): Promise<unknown> =>
+      api('POST', '/v1/events', { type: 'review.created', data: { id: `rev_${n}_${id}`, business_id: bizId, rating: 5, author, created_at: '2026-11-05T10:00:00Z' } });
+
+    for (const [user, email] of [['fan', fan], ['gone', gone]] as const) {
+      await api('POST', '/v1/events', { type: 'user.registered', data: { id: `usr_${user}_${id}`, email, name: 'Ann Lee', registered_at: '2026-11-01T10:00:00Z' } });
+    }
+    await api('POST', '/v1/events', { type: 'business.created', data: { id: bizId, name: "Rosa's Bakery", category: 'bakery', contact: { email: ownerEmail }, status: 'active', created_at: '2026-11-03T10:00:00Z' } });
+    await waitUntil(() => mailchimp.member(USERS, fan) !== undefined && mailchimp.member(USERS, gone) !== undefined && mailchimp.member(OWNERS, ownerEmail) !== undefined);
+    // The second reviewer unsubscribed in Mailchimp since: a journey starts only for subscribed contacts.
+    mailchimp.member(USERS, gone)!.status = 'unsubscribed';
+
+    await review(1, { name: 'Ann', user_id: `usr_fan_${id}` });
+    await waitUntil(() => journey.started.length === 1);
+    expect(journey.started).toEqual([fan]);
+    expect([...mailchimp.member(USERS, fan)!.tags]).toEqual(['five-star-reviewer']);
+    expect(mailchimp.member(USERS, fan)!.events).toEqual([{ name: 'left_review', properties: { rating: '5', business_id: bizId, review_id: `rev_1_${id}` }, occurred_at: '2026-11-05T10:00:00Z' }]);
+
+    await review(2, { name: 'Gone', user_id: `usr_gone_${id}` });
+    await review(3, { name: 'Walk-in' });
+    await review(4, { name: 'Stranger', user_id: `usr_never_added_${id}` });
+    const attempts = await waitForAttempts(api, integrationId, 7);
+    const failed = attempts.filter((a) => a['status'] === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ httpStatus: 400, error: `trigger_journey: Mailchimp refused the request (400 Bad Request): ${gone} is not a subscribed contact of the journey's audience.` });
+    expect(attempts.filter((a) => a['status'] === 'succeeded')).toHaveLength(6);
+    expect(journey.started).toEqual([fan]);
+    // The unsubscribed reviewer was still tagged; the others' reviews reached only the owner.
+    expect(mailchimp.member(USERS, gone)!.tags.has('five-star-reviewer')).toBe(true);
+    expect(mailchimp.member(OWNERS, ownerEmail)!.events.map((e) => e.properties['review_id']).sort()).toEqual([1, 2, 3, 4].map((n) => `rev_${n}_${id}`));
+  });
+
   it("fails for good, with Mailchimp's detail, a permanently deleted email, a contact in compliance state and a merge field the audience lacks", async () => {
     const api = await tenantApi(th);
     const bare = `bare${unique()}`;

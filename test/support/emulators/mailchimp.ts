@@ -35,6 +35,13 @@ import { OAuthApiEmulator, parseObject, type AuthFailure, type EmulatorOptions, 
  *   (https://mailchimp.com/developer/marketing/api/list-member-events/add-event/): name of 2 to 30
  *   letters, digits, _ or -, properties with string values, occurred_at ISO 8601; 204.
  * - Ping (https://mailchimp.com/developer/marketing/api/ping/): {"health_status": "Everything's Chimpy!"}.
+ * - Customer Journeys (https://mailchimp.com/developer/marketing/api/customer-journeys-journeys-steps-actions/,
+ *   "Customer Journeys API trigger for a contact"; Mailchimp's OpenAPI document
+ *   https://github.com/mailchimp/mailchimp-client-lib-codegen/blob/main/spec/marketing.json):
+ *   POST /customer-journeys/journeys/{journey_id}/steps/{step_id}/actions/trigger with the required
+ *   {email_address}, 204 without a body; the ids come from the journey builder's "Customer Journeys API"
+ *   condition, another pair is 404. The contact must be a subscribed member of the journey's audience
+ *   (not verified against Mailchimp: the emulator answers 400 otherwise, its title and detail its own).
  * - Limits (https://mailchimp.com/developer/marketing/docs/fundamentals/#api-limits): at most 10
  *   simultaneous connections per user; the 11th is 429 "Too Many Requests".
  */
@@ -67,14 +74,23 @@ const STATUSES = ['subscribed', 'unsubscribed', 'cleaned', 'pending', 'transacti
 const MEMBER_FIELDS = new Set(['email_address', 'status_if_new', 'status', 'email_type', 'merge_fields', 'interests', 'language', 'vip', 'location', 'marketing_permissions', 'ip_signup', 'timestamp_signup', 'ip_opt', 'timestamp_opt', 'tags']);
 const DEFAULT_MERGE_FIELDS = ['FNAME', 'LNAME', 'ADDRESS', 'PHONE', 'BIRTHDAY'];
 const ROUTE = /^\/3\.0\/lists\/([^/]+)(?:\/(merge-fields)|\/members(?:\/([^/]+)(?:\/(tags|events))?)?)?\/?$/;
+const JOURNEY = /^\/3\.0\/customer-journeys\/journeys\/([^/]+)\/steps\/([^/]+)\/actions\/trigger\/?$/;
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 export function subscriberHash(email: string): string {
   return crypto.createHash('md5').update(email.toLowerCase()).digest('hex');
 }
 
+/** A journey step with the Customer Journeys API condition, on one audience; `started` the emails triggered. */
+export interface MailchimpJourneyStep {
+  listId: string;
+  started: string[];
+}
+
 export class MailchimpEmulator extends OAuthApiEmulator {
   readonly lists = new Map<string, MailchimpList>();
+  /** Keyed by "journey_id/step_id". */
+  readonly journeySteps = new Map<string, MailchimpJourneyStep>();
   /** The most requests each user (the token's account) had in flight at once, and the 429s for too many. */
   readonly maxInFlight = new Map<string, number>();
   refusedForConnections = 0;
@@ -100,6 +116,13 @@ export class MailchimpEmulator extends OAuthApiEmulator {
     const list = { id, mergeFields: new Set([...DEFAULT_MERGE_FIELDS, ...mergeFields]), members: new Map<string, MailchimpMember>() };
     this.lists.set(id, list);
     return list;
+  }
+
+  /** A journey of the audience `listId` whose step `stepId` has the Customer Journeys API condition. */
+  addJourneyStep(journeyId: number, stepId: number, listId: string): MailchimpJourneyStep {
+    const step: MailchimpJourneyStep = { listId, started: [] };
+    this.journeySteps.set(`${journeyId}/${stepId}`, step);
+    return step;
   }
 
   /** The email was permanently deleted (GDPR): adding it again is refused. */
@@ -184,6 +207,8 @@ export class MailchimpEmulator extends OAuthApiEmulator {
 
   private api(method: string, path: string, raw: string): Reply {
     if (path === '/3.0/ping' || path === '/3.0/ping/') return method === 'GET' ? { status: 200, body: { health_status: "Everything's Chimpy!" } } : notAllowed();
+    const journey = JOURNEY.exec(path);
+    if (journey) return method === 'POST' ? this.triggerJourney(`${journey[1]}/${journey[2]}`, raw) : notAllowed();
     const match = ROUTE.exec(path);
     if (!match) return this.route();
     const [, listId = '', mergeFields, hash, sub] = match;
@@ -202,6 +227,19 @@ export class MailchimpEmulator extends OAuthApiEmulator {
     }
     if (method !== 'POST') return notAllowed();
     return sub === 'tags' ? this.found(list, hash, (m) => tag(m, raw)) : this.found(list, hash, (m) => addEvent(m, raw));
+  }
+
+  private triggerJourney(key: string, raw: string): Reply {
+    const step = this.journeySteps.get(key);
+    if (!step) return problem(404, 'Resource Not Found', 'The requested resource could not be found.');
+    const body = parseObject(raw);
+    if (!body) return invalidJson();
+    const email = body['email_address'];
+    if (typeof email !== 'string' || email === '') return invalid([{ field: 'email_address', message: 'This value should not be blank.' }]);
+    const member = this.lists.get(step.listId)?.members.get(subscriberHash(email));
+    if (member?.status !== 'subscribed') return problem(400, 'Bad Request', `${email} is not a subscribed contact of the journey's audience.`);
+    step.started.push(email);
+    return { status: 204 };
   }
 
   private found(list: MailchimpList, hash: string, then: (member: MailchimpMember) => Reply): Reply {
