@@ -1,8 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { waitUntil } from '../support/receiver';
 import { FacebookEmulator } from '../support/emulators/facebook';
+import type { FacebookPage } from '../support/emulators/facebook';
+import { freePort } from '../support/local-server';
 import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
@@ -25,14 +25,6 @@ let oauth: OAuthServer;
 let facebook: FacebookEmulator;
 let th: TestHub;
 let pageSeq = 0;
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();
@@ -91,6 +83,16 @@ async function integration(api: TenantApi, connectionId: string, events: string[
   return String(created.body['id']);
 }
 
+/** A new person with one Page, linked, and an integration of the link for `events`. */
+async function linkedPage(name: string, events: string[], config: Json = {}): Promise<{ api: TenantApi; user: string; pageId: string; page: FacebookPage; connectionId: string; integrationId: string }> {
+  const api = await tenantApi(th);
+  const user = `fb-${unique()}`;
+  const pageId = newPageId();
+  const page = facebook.addPage(pageId, name, user);
+  const connectionId = String((await link(api, user, config))['id']);
+  return { api, user, pageId, page, connectionId, integrationId: await integration(api, connectionId, events) };
+}
+
 async function storedToken(connectionId: string): Promise<Json> {
   return (await th.hub.connections.reload(connectionId))!.context.credentials;
 }
@@ -146,21 +148,20 @@ describe('Facebook Login and the link steps', () => {
     const pageId = newPageId();
     facebook.addPage(pageId, 'Read Only Cafe', analyst, ['ANALYZE']);
     const refused = await linkAs(api, analyst);
+    expect(refused.status).toBe(409);
     expect((refused.body['error'] as Json)['message']).toContain(`cannot create content on the Page Read Only Cafe (${pageId})`);
     const nobody = await linkAs(api, `fb-${unique()}`);
-    expect(refused.status).toBe(409);
+    expect(nobody.status).toBe(409);
     expect((nobody.body['error'] as Json)['message']).toContain('the Facebook account manages no Page');
   });
 });
 
 describe('Facebook Pages posts through the pipeline', () => {
   it('posts a verified business and a 5-star review with the Page token, and skips a 3-star review', async () => {
-    const api = await tenantApi(th);
-    const user = `fb-${unique()}`;
-    const pageId = newPageId();
-    const page = facebook.addPage(pageId, 'Lawless Directory', user);
-    const connectionId = String((await link(api, user, { listing_url: 'https://directory.example.com/b/{business_id}', directory_name: 'Lawless Directory' }))['id']);
-    const integrationId = await integration(api, connectionId, ['business.verified', 'review.created']);
+    const { api, page, integrationId } = await linkedPage('Lawless Directory', ['business.verified', 'review.created'], {
+      listing_url: 'https://directory.example.com/b/{business_id}',
+      directory_name: 'Lawless Directory',
+    });
     const id = unique();
     await api('POST', '/v1/events', { type: 'business.verified', data: { id: `biz_${id}`, name: "Rosa's Bakery", verified_at: '2026-11-04T10:00:00Z' } });
     await api('POST', '/v1/events', { type: 'review.created', data: { id: `rev_${id}`, business_id: `biz_${id}`, rating: 5, title: 'Great bread', author: { name: 'Bo' }, created_at: '2026-11-05T10:00:00Z' } });
@@ -193,12 +194,7 @@ describe('Facebook Pages posts through the pipeline', () => {
   });
 
   it('a token Facebook invalidated (190, subcode 460) parks the deliveries and marks the connection needs_reauth', async () => {
-    const api = await tenantApi(th);
-    const user = `fb-${unique()}`;
-    const pageId = newPageId();
-    const page = facebook.addPage(pageId, 'Password Changed Pub', user);
-    const connectionId = String((await link(api, user))['id']);
-    const integrationId = await integration(api, connectionId, ['business.verified']);
+    const { api, user, pageId, page, connectionId, integrationId } = await linkedPage('Password Changed Pub', ['business.verified']);
     facebook.changePassword(user);
     await api('POST', '/v1/events', { type: 'business.verified', data: { id: `biz_${unique()}`, verified_at: '2026-11-04T10:00:00Z' } });
     let dead: Json[] = [];
@@ -214,12 +210,7 @@ describe('Facebook Pages posts through the pipeline', () => {
   });
 
   it('a Page over its rate limit (80001) is retried after the estimated_time_to_regain_access of X-Business-Use-Case-Usage', async () => {
-    const api = await tenantApi(th);
-    const user = `fb-${unique()}`;
-    const pageId = newPageId();
-    const page = facebook.addPage(pageId, 'Busy Bistro', user);
-    const connectionId = String((await link(api, user))['id']);
-    const integrationId = await integration(api, connectionId, ['business.verified']);
+    const { api, pageId, page, integrationId } = await linkedPage('Busy Bistro', ['business.verified']);
     facebook.throttlePage(pageId, 2);
     await api('POST', '/v1/events', { type: 'business.verified', data: { id: `biz_${unique()}`, name: 'Bistro', verified_at: '2026-11-04T10:00:00Z' } });
     const [attempt] = await waitForAttempts(api, integrationId, 1);
