@@ -1,3 +1,5 @@
+import type { ReadbackRow } from '../connectors/readback';
+
 /**
  * A record a connection created in a CRM (a Lead, a company, a lead), followed until its deal is
  * won or lost: sent (the create was sent, no record yet) → created → converted → won | lost.
@@ -45,16 +47,7 @@ export function trackedRecordId(connectionId: string, objectType: string, key: s
 export type FunnelEventType = 'crm.lead_converted' | 'crm.opportunity_won';
 
 /** What the CRM said of one record, as the connector's readback maps it. */
-export interface ReadState {
-  converted: boolean;
-  opportunityId: string | null;
-  stage: string | null;
-  amount: number | null;
-  currency: string | null;
-  won: boolean;
-  closed: boolean;
-  convertedAt: Date | null;
-}
+export type ReadState = Omit<ReadbackRow, 'externalId'>;
 
 /**
  * The change a read makes to a tracked record, and the events it announces. States only move
