@@ -174,6 +174,15 @@ describe('event JSON schemas', () => {
     expect(validatorFor('review.created')(data)).toBe(false);
   });
 
+  it("takes review.created with or without the author's user id, but not an empty one", () => {
+    const validate = validatorFor('review.created');
+    const withAuthor = (author: Record<string, unknown>): Record<string, unknown> => ({ ...sampleData('review.created'), author });
+    expect(validate(withAuthor({ name: 'Jamie L.' }))).toBe(true);
+    expect(validate(withAuthor({ name: 'Jamie L.', user_id: 'usr_5e6f7g' }))).toBe(true);
+    expect(validate(withAuthor({ name: 'Jamie L.', user_id: '' }))).toBe(false);
+    expect(validate(withAuthor({ name: 'Jamie L.', user_id: 42 }))).toBe(false);
+  });
+
   it('rejects business.created with a malformed contact email', () => {
     const data = sampleData('business.created');
     data['contact'] = { phone: '+1-541-555-0142', email: 'not-an-email', website: 'https://rosascorner.example' };
