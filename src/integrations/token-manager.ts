@@ -233,7 +233,9 @@ export class TokenManager {
     const spec = connector.manifest.auth;
     const refreshToken = context.credentials['refresh_token'];
     if (typeof refreshToken !== 'string' || refreshToken === '') {
-      return this.lost(loaded, 'the provider gave no refresh token and the access token expired');
+      // Not expired (or never expiring, as Mailchimp's and Facebook Page tokens): the API refused it, e.g. revoked.
+      const why = this.expiresSoon(context.credentials) ? 'the access token expired' : 'the API refused the access token';
+      return this.lost(loaded, `${why} and the provider gave no refresh token to replace it`);
     }
     const app = oauthApp(record.connector, spec, this.options.apps);
     if (!app.ok) throw new Error(`cannot refresh ${record.connector} tokens: set ${app.missing.join(' and ')}`);

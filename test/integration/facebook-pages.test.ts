@@ -203,7 +203,10 @@ describe('Facebook Pages posts through the pipeline', () => {
       return dead.length === 1;
     });
     expect(dead[0]).toMatchObject({ reason: 'connection_needs_reauth' });
-    expect((await api('GET', `/v1/connections/${connectionId}`)).body).toMatchObject({ status: 'needs_reauth' });
+    expect((await api('GET', `/v1/connections/${connectionId}`)).body).toMatchObject({
+      status: 'needs_reauth',
+      lastError: 'the API refused the access token and the provider gave no refresh token to replace it',
+    });
     const refusals = facebook.requests.filter((r) => r.path === `/v26.0/${pageId}/feed`);
     expect(refusals.map((r) => r.status)).toEqual([400]);
     expect(page.posts).toEqual([]);
