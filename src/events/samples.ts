@@ -78,7 +78,7 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
       rating: 5,
       title: 'Best sourdough in town',
       content: 'Crusty outside, soft inside, and the staff are lovely. Will be back every Saturday.',
-      author: { name: 'Jamie L.', verified: true },
+      author: { name: 'Jamie L.', verified: true, user_id: 'usr_5e6f7g' },
       photos: ['https://cdn.lawless.example/reviews/rev_4d5e6f/1.jpg'],
       created_at: iso(),
     }),
