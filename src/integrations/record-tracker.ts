@@ -5,7 +5,7 @@ import type { AttemptStep } from '../connectors/attempt-step';
 import type { LoadedConnector } from '../connectors/loader';
 import type { EventEnvelope } from '../events/envelope';
 import type { TrackedRecords } from './ports';
-import { trackedRecordId } from './tracked-record';
+import { newTrackedRecord } from './tracked-record';
 import type { TrackedRecord } from './tracked-record';
 
 /** What a delivery through a connection did, as the tracker reads it. */
@@ -53,26 +53,17 @@ export class RecordTracker {
     const now = new Date(this.clock.now());
     const created = step.result === 'created' && step.externalId !== null && step.externalId !== undefined;
     const data = delivery.event.data as Record<string, unknown> | null;
-    const subject = typeof data?.['id'] === 'string' ? data['id'] : null;
-    return {
-      id: trackedRecordId(delivery.connectionId, step.objectType ?? '', subject ?? delivery.event.id),
+    return newTrackedRecord({
       tenantId: delivery.tenantId,
       connectionId: delivery.connectionId,
       objectType: step.objectType ?? '',
       eventId: delivery.event.id,
-      subjectId: subject,
+      subjectId: typeof data?.['id'] === 'string' ? data['id'] : null,
       route: delivery.route,
       externalId: created ? (step.externalId ?? null) : null,
       state: created ? 'created' : 'sent',
       sentAt: now,
       createdAt: created ? now : null,
-      convertedAt: null,
-      closedAt: null,
-      opportunityId: null,
-      stage: null,
-      amount: null,
-      currency: null,
-      checkedAt: null,
-    };
+    });
   }
 }

@@ -43,6 +43,15 @@ export function trackedRecordId(connectionId: string, objectType: string, key: s
   return JSON.stringify([connectionId, objectType, key]);
 }
 
+/** What a delivery knows of a record it sent. */
+export type SentRecord = Pick<TrackedRecord, 'tenantId' | 'connectionId' | 'objectType' | 'eventId' | 'subjectId' | 'route' | 'externalId' | 'state' | 'sentAt' | 'createdAt'>;
+
+/** A record as it is first tracked: its id from its subject (else its event), nothing read back yet. */
+export function newTrackedRecord(sent: SentRecord): TrackedRecord {
+  const id = trackedRecordId(sent.connectionId, sent.objectType, sent.subjectId ?? sent.eventId);
+  return { id, ...sent, convertedAt: null, closedAt: null, opportunityId: null, stage: null, amount: null, currency: null, checkedAt: null };
+}
+
 /** The hub events of a record's changes, each published once, when the record first reaches the state. */
 export type FunnelEventType = 'crm.lead_converted' | 'crm.opportunity_won';
 

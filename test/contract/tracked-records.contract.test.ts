@@ -1,29 +1,10 @@
-import { trackedRecordId } from '../../src/integrations/tracked-record';
+import { newTrackedRecord } from '../../src/integrations/tracked-record';
 import type { TrackedRecord } from '../../src/integrations/tracked-record';
 import { adapters, connectedStore } from './store-adapters';
 
 function record(connectionId: string, eventId: string, more: Partial<TrackedRecord> = {}): TrackedRecord {
-  return {
-    id: trackedRecordId(connectionId, 'Lead', eventId),
-    tenantId: 't1',
-    connectionId,
-    objectType: 'Lead',
-    eventId,
-    subjectId: `biz_${eventId}`,
-    route: 'enterprise',
-    externalId: `00Q${eventId}`,
-    state: 'created',
-    sentAt: new Date('2026-06-01T10:00:00Z'),
-    createdAt: new Date('2026-06-01T10:00:01Z'),
-    convertedAt: null,
-    closedAt: null,
-    opportunityId: null,
-    stage: null,
-    amount: null,
-    currency: null,
-    checkedAt: null,
-    ...more,
-  };
+  const sent = { tenantId: 't1', connectionId, objectType: 'Lead', eventId, subjectId: `biz_${eventId}`, route: 'enterprise', externalId: `00Q${eventId}`, state: 'created' as const };
+  return { ...newTrackedRecord({ ...sent, sentAt: new Date('2026-06-01T10:00:00Z'), createdAt: new Date('2026-06-01T10:00:01Z') }), ...more };
 }
 
 /** TrackedRecords (integrations/ports.ts), on every adapter. */

@@ -1,32 +1,13 @@
 import { funnelOf, funnelsByRoute, median } from '../../src/integrations/pipeline-funnel';
-import { transition, trackedRecordId } from '../../src/integrations/tracked-record';
+import { newTrackedRecord, transition } from '../../src/integrations/tracked-record';
 import type { ReadState, TrackedRecord } from '../../src/integrations/tracked-record';
 
 const T0 = new Date('2026-06-01T00:00:00Z');
 const at = (hours: number): Date => new Date(T0.getTime() + hours * 3_600_000);
 
 function record(eventId: string, more: Partial<TrackedRecord> = {}): TrackedRecord {
-  return {
-    id: trackedRecordId('con_1', 'Lead', eventId),
-    tenantId: 't1',
-    connectionId: 'con_1',
-    objectType: 'Lead',
-    eventId,
-    subjectId: null,
-    route: null,
-    externalId: `00Q${eventId}`,
-    state: 'created',
-    sentAt: T0,
-    createdAt: T0,
-    convertedAt: null,
-    closedAt: null,
-    opportunityId: null,
-    stage: null,
-    amount: null,
-    currency: null,
-    checkedAt: null,
-    ...more,
-  };
+  const sent = { tenantId: 't1', connectionId: 'con_1', objectType: 'Lead', eventId, subjectId: null, route: null, externalId: `00Q${eventId}`, state: 'created' as const };
+  return { ...newTrackedRecord({ ...sent, sentAt: T0, createdAt: T0 }), ...more };
 }
 
 const read = (more: Partial<ReadState> = {}): ReadState => ({ converted: false, opportunityId: null, stage: null, amount: null, currency: null, won: false, closed: false, convertedAt: null, ...more });

@@ -9,7 +9,7 @@ import type { OutgoingRequest } from '../../src/connectors/hooks';
 import type { LoadedConnection } from '../../src/integrations/connection-service';
 import type { ConnectionRecord } from '../../src/integrations/model';
 import { ConnectionPacer } from '../../src/integrations/paced-transport';
-import { trackedRecordId } from '../../src/integrations/tracked-record';
+import { newTrackedRecord } from '../../src/integrations/tracked-record';
 import { ReadbackJob } from '../../src/jobs/readback-job';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
 import type { Store } from '../../src/store/store';
@@ -85,7 +85,7 @@ function job(loaded: LoadedConnector, deals: Record<string, { id: string; value:
 async function track(...ids: string[]): Promise<void> {
   for (const id of ids) {
     const at = new Date();
-    await store.trackRecord({ id: trackedRecordId('con_1', 'lead', id), tenantId: 't1', connectionId: 'con_1', objectType: 'lead', eventId: `evt_${id}`, subjectId: id, route: null, externalId: id, state: 'created', sentAt: at, createdAt: at, convertedAt: null, closedAt: null, opportunityId: null, stage: null, amount: null, currency: null, checkedAt: null });
+    await store.trackRecord(newTrackedRecord({ tenantId: 't1', connectionId: 'con_1', objectType: 'lead', eventId: `evt_${id}`, subjectId: id, route: null, externalId: id, state: 'created', sentAt: at, createdAt: at }));
   }
 }
 
