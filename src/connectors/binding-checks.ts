@@ -80,6 +80,7 @@ export function bindingProblems(m: ConnectorManifest, mappingSource: (file: stri
     if (backoff !== null && typeof backoff === 'object' && 'expression' in backoff && typeof backoff.expression === 'string') check(`/errors/${i}/backoff/expression`, backoff.expression, response);
   });
   if (typeof m.health_check?.healthy === 'string') check('/health_check/healthy', m.health_check.healthy, response);
+  if (typeof m.rate_limit?.pause?.expression === 'string') check('/rate_limit/pause/expression', m.rate_limit.pause.expression, response);
   const linkAnswer = linkStepScope(shapes);
   (m.link_steps ?? []).forEach((step, i) => {
     if (typeof step.error === 'string') check(`/link_steps/${i}/error`, step.error, linkAnswer);
@@ -188,7 +189,7 @@ function linkStepScope(shapes: LinkShapes): Scope {
 
 /** Expressions over an API's response: the parsed body as input, $status and $headers. */
 function responseScope(): Scope {
-  return { input: null, variables: new Map<string, Shape>([['status', null], ['headers', null]]), where: 'an expression over the response (response.id, response.created, errors[].body, errors[].backoff.expression, health_check.healthy)' };
+  return { input: null, variables: new Map<string, Shape>([['status', null], ['headers', null]]), where: 'an expression over the response (response.id, response.created, errors[].body, errors[].backoff.expression, health_check.healthy, rate_limit.pause.expression)' };
 }
 
 /** An error rule's message placeholders: the parsed body as input, and as $body; $status and $headers. */

@@ -64,6 +64,8 @@ export interface LoadedConnector {
   requirements: CompiledRequirements | null;
   /** `keep`: values of the answer kept with the connection, by name. */
   account: { action: string; id: CompiledExpression | null; name: CompiledExpression | null; keep: Array<[string, CompiledExpression]> } | null;
+  /** rate_limit.pause: how long an answer pauses the connection. */
+  ratePause: { expression: CompiledExpression; unit: 'seconds' | 'milliseconds' } | null;
   /** `link_steps`, in order; empty when the manifest has none. */
   linkSteps: CompiledLinkStep[];
   beforeRequest: BeforeRequestHook | null;

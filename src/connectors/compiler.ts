@@ -78,6 +78,8 @@ export class Compiler {
       }
       account = { action: m.account.action, id: expr('id'), name: expr('name'), keep };
     }
+    const pauseSpec = m.rate_limit?.pause;
+    const pause = pauseSpec ? this.expression('/rate_limit/pause/expression', pauseSpec.expression) : null;
     const linkSteps = compileLinkSteps(m, (pointer, source) => this.expression(pointer, source), (pointer, message) => this.fail(pointer, message));
     let beforeRequest: BeforeRequestHook | null = null;
     const hookKey = m.hooks?.before_request;
@@ -116,6 +118,7 @@ export class Compiler {
       requirements,
       account,
       linkSteps,
+      ratePause: pauseSpec && pause ? { expression: pause, unit: pauseSpec.unit ?? 'seconds' } : null,
       beforeRequest,
       urlPattern,
       readback: this.readback(m),

@@ -116,6 +116,8 @@ export interface ConnectorManifest {
     per_seconds: number;
     /** `reset`: time until the budget is back; `window`: the length of a rolling window. One of the two. */
     headers?: { remaining: string; reset?: string; reset_format?: 'seconds' | 'millis' | 'epoch_seconds'; window?: string; window_format?: 'seconds' | 'millis' };
+    /** JSONata over each answer: how long the connection pauses (an API that says how much of its budget is spent). */
+    pause?: { expression: string; unit?: 'seconds' | 'milliseconds' };
     /** A limit for all links of the connector together (an app-wide quota), in every process. */
     shared?: { requests: number; per_seconds: number };
   };

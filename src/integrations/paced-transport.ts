@@ -4,6 +4,7 @@ import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
 import type { OutgoingRequest } from '../connectors/hooks';
 import type { LoadedConnector } from '../connectors/loader';
+import { parseBody } from '../connectors/response-rules';
 import type { Transport } from '../connectors/runtime';
 import { ConcurrencyGate } from './concurrency-gate';
 import type { SharedRateSlots } from './ports';
@@ -19,6 +20,8 @@ const BUSY_DEFER_MS = 1000;
 export interface Pacing {
   rate: NonNullable<LoadedConnector['manifest']['rate_limit']> | null;
   concurrency: number | null;
+  /** rate_limit.pause: how long an answer pauses the connection. */
+  pause: LoadedConnector['ratePause'];
 }
 
 /**
@@ -77,8 +80,29 @@ export class PacedTransport implements Transport {
     const result = await this.inner.send(action, request);
     const budget = headers ? budgetFromHeaders(result.headers, headers, this.clock.now()) : null;
     if (budget) local.observeBudget(key, budget.remaining, budget.resetMs, this.clock.now());
+    const pauseMs = this.pacing.pause ? await pauseFrom(this.pacing.pause, result) : null;
+    if (pauseMs) local.blockUntil(key, this.clock.now() + pauseMs);
     return result;
   }
+}
+
+/** The longest pause an answer can put on a connection: a wrong value must not stop it for longer. */
+const LONGEST_PAUSE_MS = 3_600_000;
+
+/**
+ * How long an answer pauses its connection (rate_limit.pause): the expression's non-negative number of
+ * seconds or milliseconds, at most LONGEST_PAUSE_MS; null for nothing, 0, or what it cannot read.
+ */
+export async function pauseFrom(pause: NonNullable<Pacing['pause']>, result: HttpResult): Promise<number | null> {
+  let value: unknown;
+  try {
+    value = await pause.expression.evaluate(parseBody(result), { status: result.status, headers: result.headers });
+  } catch {
+    return null;
+  }
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) return null;
+  return Math.min(Math.ceil(pause.unit === 'milliseconds' ? n : n * 1000), LONGEST_PAUSE_MS);
 }
 
 /**
@@ -109,6 +133,7 @@ export class ConnectionPacer {
     const rate = connector.manifest.rate_limit ?? null;
     const concurrency = connector.manifest.concurrency ?? null;
     if (!rate && concurrency === null) return null;
-    return new PacedTransport(inner, this, { key: ConnectionPacer.key(connector, connectionId), connector: connector.manifest.name }, { rate, concurrency }, this.clock, maxWaitMs);
+    const pacing = { rate, concurrency, pause: rate ? connector.ratePause : null };
+    return new PacedTransport(inner, this, { key: ConnectionPacer.key(connector, connectionId), connector: connector.manifest.name }, pacing, this.clock, maxWaitMs);
   }
 }
