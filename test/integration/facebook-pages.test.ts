@@ -226,4 +226,21 @@ describe('Facebook Pages posts through the pipeline', () => {
     expect(page.posts).toEqual([]);
     facebook.resetUsage(pageId);
   });
+
+  it('pauses a link whose usage header says the Page budget is spent, instead of being refused (80001) on the next post', async () => {
+    const { api, pageId, page, integrationId } = await linkedPage('Nearly Full Cafe', ['business.verified']);
+    // Two posts left in the Page's budget; once spent, Graph estimates a minute to regain access.
+    Object.assign(page, { budget: page.calls + 2, regainMinutes: 1 });
+    const verify = (n: number): Promise<unknown> => api('POST', '/v1/events', { type: 'business.verified', data: { id: `biz_${unique()}`, name: `Cafe ${n}`, verified_at: '2026-11-04T10:00:00Z' } });
+    await verify(1);
+    await waitUntil(() => page.posts.length === 1);
+    await verify(2);
+    await waitUntil(() => page.posts.length === 2);
+    await verify(3);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const feed = facebook.requests.filter((r) => r.path === `/v26.0/${pageId}/feed`);
+    expect(feed.map((r) => r.status)).toEqual([200, 200]);
+    expect(await waitForAttempts(api, integrationId, 2)).toHaveLength(2);
+    facebook.resetUsage(pageId);
+  });
 });
