@@ -1,11 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { loadManifest } from '../../src/connectors/loader';
 import type { LoadedConnector } from '../../src/connectors/loader';
 import { LinkStepError, runLinkSteps } from '../../src/connectors/link-steps';
 import type { OutgoingRequest } from '../../src/connectors/hooks';
 import type { HttpResult } from '../../src/transport/http-sender';
+import { tempManifests } from '../support/temp-manifests';
 
 /**
  * A manifest's link_steps, run on a fresh token response as the hub does right after the code exchange:
@@ -79,15 +78,13 @@ describe('link steps', () => {
 });
 
 describe('link steps in a manifest', () => {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'hh-link-steps-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const manifests = tempManifests('link-steps');
+  afterAll(() => manifests.remove());
 
   function problems(auth: string, steps: string, query = '{ secret: "{{ $app.client_secret }}" }'): string[] {
     const name = `steps-${Math.random().toString(36).slice(2, 8)}`;
-    mkdirSync(path.join(root, name));
-    const file = path.join(root, name, 'connector.yaml');
-    writeFileSync(
-      file,
+    const result = manifests.load(
+      name,
       `name: ${name}
 version: 1.0.0
 title: Steps
@@ -101,7 +98,6 @@ triggers:
   - { event: business.created, actions: [post] }
 ${steps}`,
     );
-    const result = loadManifest(file, root);
     return result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
   }
 
