@@ -3,6 +3,7 @@ import { freePort } from '../support/local-server';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
 import { HubSpotEmulator } from '../support/emulators/hubspot';
+import { PipedriveEmulator } from '../support/emulators/pipedrive';
 import { SalesforceEmulator } from '../support/emulators/salesforce';
 import { linkThroughBrowser } from '../support/oauth-link';
 import { startOAuthServer } from '../support/oauth/oauth-server';
@@ -11,8 +12,8 @@ import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../su
 import type { TenantApi, TestHub } from '../support/test-hub';
 
 /**
- * The pipeline funnel through the real pipeline: businesses delivered as Salesforce Leads and HubSpot
- * companies, Leads converted, deals created and won in the CRM (the emulators' test hooks, as a sales team does it),
+ * The pipeline funnel through the real pipeline: businesses delivered as Salesforce Leads, HubSpot
+ * companies and Pipedrive organizations and leads; Leads and leads converted, deals created and won in the CRM (the emulators' test hooks, as a sales team does it),
  * the read-back job run directly, the funnel per connection and route, and crm.lead_converted and
  * crm.opportunity_won delivered once each to a subscribed endpoint.
  */
@@ -22,6 +23,7 @@ const EXTERNAL_ID = 'Directory_Business_Id__c';
 let oauth: OAuthServer;
 let org: SalesforceEmulator;
 let hubspot: HubSpotEmulator;
+let pipedrive: PipedriveEmulator;
 let receiver: Receiver;
 let th: TestHub;
 
@@ -33,14 +35,18 @@ beforeAll(async () => {
     clients: [
       { client_id: 'sf-app', client_secret: 'sf-secret', redirect_uris: [`${hubUrl}/oauth/callback/salesforce`], token_endpoint_auth_method: 'client_secret_post' },
       { client_id: 'hs-app', client_secret: 'hs-secret', redirect_uris: [`${hubUrl}/oauth/callback/hubspot`], token_endpoint_auth_method: 'client_secret_post' },
+      // Pipedrive's scopes come from the app's registration: the funnel needs deals:read besides the delivery scopes.
+      { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full deals:read' },
     ],
   });
-  [org, hubspot, receiver] = await Promise.all([
+  [org, hubspot, pipedrive, receiver] = await Promise.all([
     SalesforceEmulator.start(oauth.resourceServer, { acceptClientIds: ['sf-app'], introspectionCacheMs: 0, externalIdFields: { Lead: [EXTERNAL_ID] } }),
     HubSpotEmulator.start(oauth.resourceServer, { acceptClientIds: ['hs-app'], introspectionCacheMs: 0, uniqueProperties: ['directory_business_id'] }),
+    PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 }),
     startReceiver(),
   ]);
   await oauth.setExtraTokenFields('sf-app', { instance_url: org.url });
+  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
   th = await startTestHub({
     env: {
       PORT: String(port),
@@ -54,13 +60,17 @@ beforeAll(async () => {
       HOOKHUB_HUBSPOT_AUTHORIZATION_URL: oauth.authorizationUrl,
       HOOKHUB_HUBSPOT_TOKEN_URL: `${hubspot.url}/oauth/2026-03/token`,
       HOOKHUB_HUBSPOT_BASE_URL: hubspot.url,
+      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
+      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
+      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
+      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
     },
   });
 });
 
 afterAll(async () => {
   await th?.destroy();
-  await Promise.all([org?.close(), hubspot?.close(), receiver?.close()]);
+  await Promise.all([org?.close(), hubspot?.close(), pipedrive?.close(), receiver?.close()]);
   await oauth?.stop();
 });
 
@@ -193,5 +203,34 @@ describe('CRM pipeline funnel', () => {
 
     const funnel = await api('GET', `/v1/connections/${conId}/pipeline`);
     expect(funnel.body).toMatchObject({ connector: 'hubspot', sent: { count: 2 }, created: { count: 2 }, converted: { count: 1, amount: { USD: 2500 } }, won: { count: 1, amount: { USD: 2500 } }, rates: { converted: 0.5, won: 1 } });
+  });
+
+  it("reads back the deals of the Pipedrive organizations it created: a lead converted into a deal, then won, announced once each", async () => {
+    const api: TenantApi = await tenantApi(th);
+    const conId = await linkThroughBrowser(api, oauth, { connector: 'pipedrive' });
+    const integration = await api('POST', '/v1/integrations', { connection: conId, events: ['business.created'] });
+    expect(integration.status).toBe(201);
+    const hookPath = `/crm/${conId}`;
+    expect((await api('POST', '/v1/subscriptions', { endpointUrl: `${receiver.url}${hookPath}`, events: ['crm.lead_converted', 'crm.opportunity_won'] })).status).toBe(201);
+    const [shop, salon] = [0, 1].map(() => `biz_${randomBytes(4).toString('hex')}`) as [string, string];
+    await api('POST', '/v1/events', businessCreated({}, { id: shop, name: `Shop ${shop}` }));
+    await api('POST', '/v1/events', businessCreated({}, { id: salon, name: `Salon ${salon}` }));
+    await waitForAttempts(api, String(integration.body['id']), 2);
+    const orgOf = (name: string): string => String(pipedrive.organizations.find((o) => o.name === name)?.id);
+    const leadOf = (name: string): string => String(pipedrive.leads.find((l) => l.organization_id === Number(orgOf(name)))?.id);
+
+    // One deals request per organization, none converted yet.
+    expect(await th.hub.readback.runConnection(conId)).toMatchObject({ read: 2, requests: 2, converted: 0, stopped: null });
+    const deal = pipedrive.deals.convertLead(leadOf(`Shop ${shop}`), { value: 900, currency: 'EUR' });
+    pipedrive.deals.setStatus(deal.id, 'won');
+    expect(await th.hub.readback.runConnection(conId)).toMatchObject({ read: 2, requests: 2, converted: 1, won: 1, stopped: null });
+    expect(await th.hub.readback.runConnection(conId)).toMatchObject({ read: 1, requests: 1, converted: 0, won: 0 });
+    await waitUntil(() => crmEvents(hookPath).length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const shopOrg = orgOf(`Shop ${shop}`);
+    expect(crmEvents(hookPath).sort()).toEqual([['crm.lead_converted', shopOrg], ['crm.opportunity_won', shopOrg]].sort());
+    const won = receiver.requests.find((r) => r.path === hookPath && r.json['type'] === 'crm.opportunity_won');
+    expect(won?.json['data']).toMatchObject({ connector: 'pipedrive', object_type: 'organization', opportunity_id: String(deal.id), stage: 'won', amount: 900, currency: 'EUR', subject_id: shop });
+    expect((await api('GET', `/v1/connections/${conId}/pipeline`)).body).toMatchObject({ connector: 'pipedrive', sent: { count: 2 }, converted: { count: 1, amount: { EUR: 900 } }, won: { count: 1, amount: { EUR: 900 } } });
   });
 });

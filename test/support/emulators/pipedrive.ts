@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 
+import { PipedriveDeals } from './pipedrive-deals';
 import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, type IntrospectionConfig, type Reply } from './oauth-api';
 
 /**
@@ -24,6 +25,7 @@ import { OAuthApiEmulator, parseObject, type ApiRequest, type EmulatorOptions, t
  *   token budget of the company, spent by every request at a cost per endpoint, reset at the start of the
  *   next day (UTC). Past either the answer is 429; past the daily budget while the window has requests
  *   left, the headers still show them (that is how a client tells the two apart).
+ * - Deals, lead conversion (test hooks) and the deals list the read-back sends: pipedrive-deals.ts.
  */
 export interface PipedriveOptions extends EmulatorOptions {
   /** Requests allowed per access token per window; default 80 (the smallest plan's OAuth limit). */
@@ -74,6 +76,8 @@ const ADDRESS_FIELDS = new Set(['value', 'street_number', 'route', 'subpremise',
 export class PipedriveEmulator extends OAuthApiEmulator {
   readonly organizations: PipedriveOrganization[] = [];
   readonly leads: PipedriveLead[] = [];
+  /** Deals of converted leads (test hooks convertLead, setStatus) and GET /api/v2/deals. */
+  readonly deals = new PipedriveDeals(this.leads, (status, message) => this.error(status, message));
   private readonly windows = new Map<string, { start: number; count: number }>();
   private budgetDay = '';
   /** Tokens of the daily budget spent today. */
@@ -167,6 +171,8 @@ export class PipedriveEmulator extends OAuthApiEmulator {
     if (org?.[1] && (req.method === 'GET' || req.method === 'PATCH')) return this.organization(req, Number(org[1]));
     if (org?.[1] && req.method === 'PUT') return this.error(405, 'Method PUT is not allowed; API v2 updates with PATCH.');
     if (path === '/api/v1/leads' && req.method === 'POST') return this.createLead(req);
+    const deals = this.deals.route(req, path);
+    if (deals) return deals;
     if (lead?.[1] && req.method === 'GET') {
       const found = this.leads.find((l) => l.id === lead[1]);
       return found ? { status: 200, body: { success: true, data: this.leadView(found) } } : this.error(404, 'Lead not found');
@@ -293,6 +299,7 @@ function scopesFor(method: string, path: string): string[] | undefined {
   const write = method !== 'GET';
   if (/^\/api\/v[12]\/organizations(\/|$)/.test(path)) return write ? ['contacts:full'] : ['contacts:read', 'contacts:full'];
   if (/^\/api\/v1\/leads(\/|$)/.test(path)) return write ? ['leads:full'] : ['leads:read', 'leads:full'];
+  if (/^\/api\/v2\/deals(\/|$)/.test(path)) return write ? ['deals:full'] : ['deals:read', 'deals:full'];
   return undefined;
 }
 
