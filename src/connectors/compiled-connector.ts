@@ -71,6 +71,13 @@ export interface LoadedConnector {
   beforeRequest: BeforeRequestHook | null;
   urlPattern: RegExp | null;
   readback: CompiledReadback | null;
+  export: CompiledExport | null;
+}
+
+/** A manifest's `export`, compiled: the batched action a page goes to, and the read of what already landed. */
+export interface CompiledExport {
+  action: string;
+  landed: { action: string; ids: CompiledExpression | null };
 }
 
 /** A manifest's `readback`, compiled. */

@@ -1,10 +1,11 @@
+// Over 300 lines: one compiler for every section of a manifest, each a short method of its own.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { compileJsonata } from '../core/jsonata';
 import type { CompiledExpression } from '../core/jsonata';
 import { isEventType } from '../events/catalog';
-import type { CompiledAction, CompiledErrorRule, CompiledReadback, CompiledRequirements, CompiledTrigger, LoadedConnector } from './compiled-connector';
+import type { CompiledAction, CompiledErrorRule, CompiledExport, CompiledReadback, CompiledRequirements, CompiledTrigger, LoadedConnector } from './compiled-connector';
 import { bindingProblems } from './binding-checks';
 import { compileLinkSteps } from './link-steps';
 import { BEFORE_REQUEST_HOOKS } from './hooks';
@@ -122,7 +123,20 @@ export class Compiler {
       beforeRequest,
       urlPattern,
       readback: this.readback(m),
+      export: this.exportSpec(m),
     };
+  }
+
+  /** The export: its action is a declared batched one, its landed read a declared action. */
+  private exportSpec(m: ConnectorManifest): CompiledExport | null {
+    const spec = m.export;
+    if (!spec) return null;
+    const declared = Object.keys(m.actions).join(', ');
+    const action = m.actions[spec.action];
+    if (!action) this.fail('/export/action', `names action "${spec.action}", which is not declared under actions (declared: ${declared})`);
+    else if (!action.batch) this.fail('/export/action', `names action "${spec.action}", which has no batch: a page of past events goes as one request of a batched action`);
+    if (!Object.hasOwn(m.actions, spec.landed.action)) this.fail('/export/landed/action', `names action "${spec.landed.action}", which is not declared under actions (declared: ${declared})`);
+    return { action: spec.action, landed: { action: spec.landed.action, ids: this.expression('/export/landed/ids', spec.landed.ids) } };
   }
 
   /** The read-back: each request names a declared action; the object is one some action creates. */

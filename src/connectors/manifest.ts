@@ -131,6 +131,8 @@ export interface ConnectorManifest {
   concurrency?: number;
   /** Reading back what became of the records the connector created (converted, won), on a schedule. */
   readback?: ReadbackSpec;
+  /** Exporting past events on request (POST /v1/connections/:id/export). */
+  export?: { action: string; landed: { action: string; ids: string } };
   hooks?: { before_request?: string };
 }
 
