@@ -1,8 +1,7 @@
-import { Option } from 'commander';
 import type { Command } from 'commander';
+import { EXIT } from './client';
+import { hubAction } from './output';
 
-/** Where `hookhub start` listens by default (PORT 3000), seen from the same machine. */
-export const DEFAULT_HUB_URL = 'http://127.0.0.1:3000';
 /** A check runs the connector's health check and requirement reads against the provider: give it time. */
 const CHECK_TIMEOUT_MS = 120_000;
 
@@ -20,88 +19,20 @@ interface CheckResult {
   requirements: { checkedAt: string; missing: Requirement[]; unchecked: Requirement[] } | null;
 }
 
-export interface ConnectionCheckOptions {
-  url: string;
-  apiKey?: string;
-  json?: boolean;
-}
-
-/** Where the command writes; the process's streams unless a test gives others. */
-export interface CheckOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const processOutput: CheckOutput = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-};
-
-/** A usage or HTTP problem: exit code 2 with this message. */
-class CheckFailed extends Error {}
-
 /**
  * `hookhub connectors check <connection-id>`: asks a running hub to check a connection
  * (POST /v1/connections/{id}/check) and says what the linked account lacks.
  */
 export function connectionCheckCommand(connectors: Command): void {
-  connectors
+  const command = connectors
     .command('check <connection-id>')
-    .description('ask a running hub to check a connection: prints the scopes, properties or fields the linked account lacks (exit 0: nothing missing, 1: something missing or unchecked, or the credentials fail; 2: usage or HTTP error)')
-    .option('--url <url>', "the hub's address", DEFAULT_HUB_URL)
-    .addOption(new Option('--api-key <key>', 'an API key of the tenant with connections:write').env('HOOKHUB_API_KEY'))
-    .option('--json', "print the hub's answer as JSON")
-    // Usage errors (a missing id, an unknown option) exit with 2, as HTTP errors do; help still exits with 0.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
-    .action(async (id: string, options: ConnectionCheckOptions) => {
-      process.exitCode = await checkConnection(id, options);
-    });
-}
-
-/** Runs the check and prints it; the exit code. */
-export async function checkConnection(id: string, options: ConnectionCheckOptions, output: CheckOutput = processOutput): Promise<number> {
-  try {
-    const result = await requestCheck(id, options);
-    if (options.json) output.out(JSON.stringify(result, null, 2));
-    else for (const line of describe(id, result)) output.out(line);
-    return healthy(result) ? 0 : 1;
-  } catch (err) {
-    if (!(err instanceof CheckFailed)) throw err;
-    output.err(`hookhub: ${err.message}`);
-    return 2;
-  }
-}
-
-async function requestCheck(id: string, options: ConnectionCheckOptions): Promise<CheckResult> {
-  if (!options.apiKey) throw new CheckFailed('no API key: pass --api-key <key> or set HOOKHUB_API_KEY (a key of the connection\'s tenant with connections:write).');
-  let base: URL;
-  try {
-    base = new URL(options.url);
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('scheme');
-  } catch {
-    throw new CheckFailed(`--url "${options.url}" is not an http(s) URL; give the hub's address, e.g. ${DEFAULT_HUB_URL}.`);
-  }
-  const target = new URL(`/v1/connections/${encodeURIComponent(id)}/check`, base);
-  let response: Response;
-  try {
-    response = await fetch(target, { method: 'POST', headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' }, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new CheckFailed(`could not reach the hub at ${base.origin} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? Give its address with --url.`);
-  }
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new CheckFailed(`the hub at ${base.origin} answered HTTP ${response.status} without JSON; is --url the hub's address?`);
-  }
-  if (!response.ok) {
-    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    const message = typeof error?.message === 'string' ? error.message : `the hub answered HTTP ${response.status}`;
-    throw new CheckFailed(`${message} (HTTP ${response.status}${typeof error?.code === 'string' ? ` ${error.code}` : ''})`);
-  }
-  return body as CheckResult;
+    .description('ask a running hub to check a connection: prints the scopes, properties or fields the linked account lacks (exit 0: nothing missing, 1: something missing or unchecked, the credentials fail, or no such connection; 2: usage or HTTP error)');
+  hubAction(command, async ({ client, out }, id: string) => {
+    const result = await client.post<CheckResult>(`/v1/connections/${encodeURIComponent(id)}/check`, undefined, { timeoutMs: CHECK_TIMEOUT_MS });
+    if (out.json) out.data(result);
+    else for (const line of describe(id, result)) out.line(line);
+    return healthy(result) ? EXIT.ok : EXIT.failed;
+  });
 }
 
 function healthy(result: CheckResult): boolean {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { connectorCommands } from './connectors';
+import { loginCommands } from './login';
 import { secretCommands } from './secrets';
 import { newId, sha256Hex } from '../core/ids';
 import { API_SCOPES, isApiScope } from '../api/scopes';
@@ -11,6 +12,9 @@ import { createMongoStore } from '../store/mongo/mongo-store';
 
 /** The `hookhub` command for operators. */
 const program = new Command('hookhub').description('Hookhub, the webhook and integration hub of the Lawless Directory API');
+// Usage errors (a missing argument, an unknown option) exit with 2, as connection and HTTP errors do; help exits with 0.
+// Set before the commands are added, which inherit it.
+program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program
   .command('start')
@@ -45,6 +49,7 @@ keys
   });
 
 connectorCommands(program);
+loginCommands(program);
 secretCommands(program, fail);
 
 function loadConfigOrExit(): ReturnType<typeof loadConfig> {

@@ -109,17 +109,17 @@ describe('hookhub connectors check', () => {
     expect(fine.stdout).toContain(`Connection ${complete}: nothing missing`);
   });
 
-  it("exits 2 with the API's message on an HTTP error, and with what to do on a usage error", async () => {
+  it("exits 1 for an unknown connection and 2 on other HTTP errors, with the API's code and message, and with what to do on a usage error", async () => {
     const unknown = await cli(['con_nope', '--url', th.hub.url, '--api-key', apiKey]);
-    expect(unknown).toMatchObject({ code: 2, stdout: '' });
-    expect(unknown.stderr).toBe('hookhub: No connection with id "con_nope" exists for this tenant. (HTTP 404 connection_not_found)\n');
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toBe('hookhub: error: connection_not_found (HTTP 404): No connection with id "con_nope" exists for this tenant.\n');
 
     const badKey = await cli(['con_nope', '--url', th.hub.url, '--api-key', 'hh_wrong']);
     expect(badKey.code).toBe(2);
-    expect(badKey.stderr).toMatch(/^hookhub: .*\(HTTP 401 \w+\)\n$/);
+    expect(badKey.stderr).toMatch(/^hookhub: error: \w+ \(HTTP 401\): .*\nCheck the API key/);
 
-    const noKey = await cli(['con_nope', '--url', th.hub.url]);
-    expect(noKey).toMatchObject({ code: 2, stderr: expect.stringContaining('pass --api-key <key> or set HOOKHUB_API_KEY') });
+    const noKey = await cli(['con_nope', '--url', th.hub.url], { XDG_CONFIG_HOME: '/nonexistent' });
+    expect(noKey).toMatchObject({ code: 2, stderr: expect.stringContaining('set HOOKHUB_API_KEY or pass --api-key <key>') });
 
     const closed = await cli(['con_nope', '--url', `http://127.0.0.1:${await freePort()}`, '--api-key', apiKey]);
     expect(closed).toMatchObject({ code: 2, stderr: expect.stringContaining('could not reach the hub at http://127.0.0.1:') });
