@@ -24,6 +24,8 @@ export interface AttemptLog {
   recordAttempts(records: AttemptRecord[]): Promise<void>;
   /** A tenant's attempts, newest first. */
   listAttempts(tenantId: string, query: AttemptQuery): Promise<Page<AttemptRecord>>;
+  /** One of a tenant's attempts; null for an unknown id or another tenant's. */
+  getAttempt(tenantId: string, id: string): Promise<AttemptRecord | null>;
   /**
    * For each delivery, in order, whether a successful attempt of it is on record
    * (checked before sending a redelivered job again). Sees what recordAttempts

@@ -34,6 +34,14 @@ describe.each(adapters)('AttemptLog contract: %s', (_name, create) => {
     expect((await store.listAttempts('att-tenant', { limit: 10 })).data).toHaveLength(2);
   });
 
+  it("reads one attempt by id, as recorded, for its own tenant only", async () => {
+    const one = attempt({ id: uniqueName('att'), tenantId: 'get-t', createdAt: new Date('2026-02-01T00:00:00Z') });
+    await store.recordAttempts([one]);
+    expect(await store.getAttempt('get-t', one.id)).toEqual(one);
+    expect(await store.getAttempt('get-u', one.id)).toBeNull();
+    expect(await store.getAttempt('get-t', 'att_unknown')).toBeNull();
+  });
+
   it('tells which deliveries have a success on record, per tenant, subscription and event', async () => {
     const evt = uniqueName('evt');
     const other = uniqueName('evt');

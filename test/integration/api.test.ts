@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import { DIRECTORY_EVENT_TYPES } from '../../src/events/catalog';
-import { startReceiver } from '../support/receiver';
+import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
 import { mongoUrlFor } from '../support/services';
 import { businessCreated, startTestHub } from '../support/test-hub';
@@ -162,8 +162,17 @@ describe('authentication and tenancy', () => {
     const published = await th.api('POST', '/v1/events', businessCreated(), owner);
     const eventId = String(published.body['id']);
     await receiver.waitFor(1);
+    let attemptId = '';
+    await waitUntil(async () => {
+      const listed = await th.api<{ data: Json[] }>('GET', `/v1/deliveries?eventId=${eventId}`, undefined, owner);
+      attemptId = String(listed.body.data[0]?.['id'] ?? '');
+      return attemptId !== '';
+    });
+    const own = await th.api('GET', `/v1/deliveries/${attemptId}`, undefined, owner);
+    expect(own).toMatchObject({ status: 200, body: { id: attemptId, eventId, subscriptionId: id, status: 'succeeded' } });
 
     const attempts: Array<[string, string, unknown?]> = [
+      ['GET', `/v1/deliveries/${attemptId}`],
       ['GET', `/v1/subscriptions/${id}`],
       ['PATCH', `/v1/subscriptions/${id}`, { active: false }],
       ['GET', `/v1/subscriptions/${id}/secret`],

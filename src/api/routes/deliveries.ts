@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { ValidationError } from '../../core/errors';
+import { NotFoundError, ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { optionalString, pageFrom } from '../params';
@@ -21,6 +21,14 @@ export function deliveryRoutes(deps: ApiDeps): Router {
       status,
     });
     res.json({ data: page.data.map(attemptView), nextCursor: page.nextCursor });
+  });
+
+  /** One attempt; another tenant's id is as unknown as a made-up one. */
+  route(router, 'GET', '/v1/deliveries/:id', { scope: 'deliveries:read' }, async (req, res) => {
+    const id = req.params['id'] as string;
+    const attempt = await deps.store.getAttempt(tenantOf(res), id);
+    if (!attempt) throw new NotFoundError('attempt', id);
+    res.json(attemptView(attempt));
   });
   return router;
 }

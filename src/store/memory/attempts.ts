@@ -1,6 +1,6 @@
 import type { Retention } from '../../jobs/ports';
 import type { AttemptLog } from '../../pipeline/ports';
-import { clone, paginate } from './tables';
+import { clone, cloneOrNull, ownedBy, paginate } from './tables';
 import type { MemoryTables } from './tables';
 
 /** The delivery log in memory, by attempt id. */
@@ -21,6 +21,9 @@ export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retent
         ),
         query,
       );
+    },
+    async getAttempt(tenantId, id) {
+      return cloneOrNull(ownedBy(attempts, tenantId, id));
     },
     async haveSucceeded(deliveries) {
       const all = [...attempts.values()];

@@ -32,6 +32,11 @@ export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention,
       return findPage(attempts(), filter, query, fromAttemptDoc);
     },
 
+    async getAttempt(tenantId, id) {
+      const doc = await attempts().findOne({ _id: id, tenantId }).lean<Doc>();
+      return doc ? fromAttemptDoc(doc) : null;
+    },
+
     /**
      * One query per distinct event, on the { tenantId, eventId, _id } index: the
      * deliveries of one redelivered fan-out message share their event. (FerretDB
