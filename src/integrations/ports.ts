@@ -1,6 +1,7 @@
 import type { Page, PageRequest } from '../core/page';
 import type { ConnectionPatch, ConnectionRecord, OAuthStateRecord, RefreshBackoff, SyncCountRow, TenantSettingsRecord } from './model';
 import type { TrackedPatch, TrackedRecord, TrackedState } from './tracked-record';
+import type { EventCursor, ExportEvent, ExportPatch, ExportRecord } from './connection-export';
 
 /** Where connections are kept. */
 export interface ConnectionRepository {
@@ -87,6 +88,29 @@ export interface TrackedRecords {
   updateTrackedRecord(id: string, from: TrackedState, patch: TrackedPatch): Promise<boolean>;
   /** The tenant's records of a connection sent since `since`, at most `limit`, oldest first. */
   listTrackedRecords(tenantId: string, connectionId: string, since: Date, limit: number): Promise<TrackedRecord[]>;
+}
+
+/** Exports of past events into linked accounts (POST /v1/connections/:id/export), run by the jobs role. */
+export interface ConnectionExports {
+  /** Fails with code 11000 when the id is taken. */
+  insertExport(record: ExportRecord): Promise<void>;
+  /** Null when the tenant has no export of this id. */
+  getExport(tenantId: string, id: string): Promise<ExportRecord | null>;
+  /** A connection's exports, newest first, at most `limit`. */
+  listExports(tenantId: string, connectionId: string, limit: number): Promise<ExportRecord[]>;
+  /** Applies the patch; the caller holds the export's lease. */
+  updateExport(id: string, patch: ExportPatch): Promise<void>;
+  /** Exports queued or running (their process may have stopped), oldest first, at most `limit`. */
+  unfinishedExports(limit: number): Promise<ExportRecord[]>;
+}
+
+/** The stored events an export reads: a tenant's past events of a type, in pages. */
+export interface ExportEvents {
+  /**
+   * Events of `type` the tenant's subscriptions match (directory events and its own) received in
+   * [since, until), after `after` in (receivedAt, key) order, at most `limit`, in that order.
+   */
+  eventsForExport(tenantId: string, type: string, window: { since: Date; until: Date }, after: EventCursor | null, limit: number): Promise<ExportEvent[]>;
 }
 
 /**

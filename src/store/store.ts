@@ -1,7 +1,7 @@
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
 import type { InvalidEventLog } from '../events/intake';
-import type { ConnectionRepository, ExternalRefStore, Leases, OAuthStates, SyncCounts, TenantSettingsStore, TrackedRecords } from '../integrations/ports';
+import type { ConnectionExports, ConnectionRepository, ExportEvents, ExternalRefStore, Leases, OAuthStates, SyncCounts, TenantSettingsStore, TrackedRecords } from '../integrations/ports';
 import type { Retention } from '../jobs/ports';
 import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
 import type { SealedValues } from '../secrets/sealed-values';
@@ -34,6 +34,8 @@ export type Store = StoreLifecycle &
   ExternalRefStore &
   SyncCounts &
   TrackedRecords &
+  ConnectionExports &
+  ExportEvents &
   TenantSettingsStore &
   EventLog &
   InvalidEventLog &

@@ -15,6 +15,7 @@ import { memorySyncCounts } from './sync-counts';
 import { MemoryTables } from './tables';
 import { memoryTenantSettings } from './tenant-settings';
 import { memoryTrackedRecords } from './tracked-records';
+import { memoryConnectionExports } from './connection-exports';
 
 /** The embedded store: every port in memory, for `npm start` without services and for fast tests (`tables`: to look at what is stored). */
 export function createMemoryStore(tables: MemoryTables = new MemoryTables()): Store {
@@ -40,6 +41,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryExternalRefs(tables),
     ...memorySyncCounts(tables),
     ...memoryTrackedRecords(tables),
+    ...memoryConnectionExports(tables),
     ...memoryTenantSettings(tables),
     ...memoryEventLog(tables),
     ...memoryAttemptLog(tables),

@@ -2,6 +2,7 @@ import type { ApiKeyRecord, AuditEntry } from '../../access/model';
 import type { Page, PageRequest } from '../../core/page';
 import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRecord } from '../../integrations/model';
 import type { TrackedRecord } from '../../integrations/tracked-record';
+import type { ExportRecord } from '../../integrations/connection-export';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
 import type { Subscription } from '../../subscriptions/model';
 
@@ -16,6 +17,7 @@ export class MemoryTables {
   readonly externalRefs = new Map<string, string>();
   readonly syncCounts = new Map<string, SyncCountRow>();
   readonly trackedRecords = new Map<string, TrackedRecord>();
+  readonly exports = new Map<string, ExportRecord>();
   readonly tenantSettings = new Map<string, TenantSettingsRecord>();
   readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];

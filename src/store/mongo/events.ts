@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../../events/envelope';
 import type { InvalidEventLog } from '../../events/intake';
+import type { ExportEvents } from '../../integrations/ports';
 import type { EventLog } from '../../pipeline/ports';
 import type { MongoDatabase } from './database';
 import { insertManySkippingDuplicates } from './documents';
@@ -11,7 +12,7 @@ const RECENT_SEARCH_MS = 2000;
 const MAX_TIME_EXPIRED = 50;
 
 /** Events in `events` (the envelope as JSON), routed marks in `routed_events`, invalid events in `invalid_events`. */
-export function mongoEventLog(db: MongoDatabase): EventLog & InvalidEventLog {
+export function mongoEventLog(db: MongoDatabase): EventLog & InvalidEventLog & ExportEvents {
   return {
     async insertEvents(events) {
       const results: Array<'inserted' | 'duplicate'> = events.map(() => 'inserted');
@@ -56,6 +57,17 @@ export function mongoEventLog(db: MongoDatabase): EventLog & InvalidEventLog {
         if ((err as { code?: unknown }).code === MAX_TIME_EXPIRED) return [];
         throw err;
       }
+    },
+
+    /** Walks the receivedAt index through the window, from the cursor: (receivedAt, _id) after it. */
+    async eventsForExport(tenantId, type, window, after, limit) {
+      const range = after === null ? {} : { $or: [{ receivedAt: { $gt: after.receivedAt } }, { receivedAt: after.receivedAt, _id: { $gt: after.key } }] };
+      const docs = await db.models.events
+        .find({ type, scopeTenantId: { $in: [null, tenantId] }, receivedAt: { $gte: window.since, $lt: window.until }, ...range })
+        .sort({ receivedAt: 1, _id: 1 })
+        .limit(limit)
+        .lean<Doc[]>();
+      return docs.map((doc) => ({ key: String(doc['_id']), receivedAt: doc['receivedAt'] as Date, envelope: JSON.parse(String(doc['envelopeJson'])) as EventEnvelope }));
     },
 
     /**

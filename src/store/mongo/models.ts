@@ -47,6 +47,8 @@ const subscriptionSchema = new Schema(
       type: new Schema({ connectionId: String, connector: String, triggers: { type: [String], default: undefined }, qualificationJson: { type: String, default: null } }, { _id: false }),
       default: null,
     },
+    // A relay's client (hookhub listen): the process holding it, when last seen, how long it is kept without one.
+    relay: { type: new Schema({ holder: { type: String, default: null }, lastSeenAt: Date, keepSeconds: Number }, { _id: false }), default: undefined },
     disabledReason: { type: String, default: null },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -137,6 +139,18 @@ const trackedRecordSchema = new Schema(
 );
 trackedRecordSchema.index({ connectionId: 1, state: 1, checkedAt: 1 });
 trackedRecordSchema.index({ tenantId: 1, connectionId: 1, sentAt: 1 });
+
+/** Exports of past events; the cursor and the written-ahead page as plain fields (see connection-exports.ts). */
+const exportSchema = new Schema(
+  {
+    _id: String, tenantId: String, connectionId: String, type: String, since: Date, until: Date, state: String, exported: Number,
+    cursorReceivedAt: Date, cursorKey: String, pending: [String], pendingSet: Boolean, lastRange: String, error: String,
+    createdAt: Date, updatedAt: Date, finishedAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+exportSchema.index({ tenantId: 1, connectionId: 1, createdAt: -1 });
+exportSchema.index({ state: 1, createdAt: 1 });
 
 const eventSchema = new Schema(
   {
@@ -264,6 +278,7 @@ export interface HubModels {
   externalRefs: Model<Record<string, unknown>>;
   syncCounts: Model<Record<string, unknown>>;
   trackedRecords: Model<Record<string, unknown>>;
+  exports: Model<Record<string, unknown>>;
   tenantSettings: Model<Record<string, unknown>>;
 }
 
@@ -287,6 +302,7 @@ export function registerModels(connection: Connection): HubModels {
     externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
     syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),
     trackedRecords: model('TrackedRecord', trackedRecordSchema, 'tracked_records'),
+    exports: model('ConnectionExport', exportSchema, 'connection_exports'),
     tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),
   };
 }

@@ -16,6 +16,7 @@ import { mongoSubscriptions } from './subscriptions';
 import { mongoSyncCounts } from './sync-counts';
 import { mongoTenantSettings } from './tenant-settings';
 import { mongoTrackedRecords } from './tracked-records';
+import { mongoConnectionExports } from './connection-exports';
 
 export type { MongoStoreOptions } from './database';
 
@@ -46,6 +47,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoExternalRefs(db),
     ...mongoSyncCounts(db),
     ...mongoTrackedRecords(db),
+    ...mongoConnectionExports(db),
     ...mongoTenantSettings(db),
     ...mongoEventLog(db),
     ...mongoAttemptLog(db),
