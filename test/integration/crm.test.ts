@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '../../src/core/ids';
@@ -18,7 +18,23 @@ import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
 
-const run = promisify(execFile);
+/** A worker process for the refresh race (test/support/refresh-worker.ts): ready once it has loaded the connection, then started at a given time. */
+function racer(conId: string, env: NodeJS.ProcessEnv): { ready: Promise<void>; start(at: number): void; token: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/refresh-worker.ts', conId], { cwd: ROOT, env: { ...env, PATH: process.env['PATH'] ?? '' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.once('line', (line) => (line === 'ready' ? resolve() : reject(new Error(`worker said ${line}`))));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready`)));
+  });
+  const token = ready.then(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        lines.once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`worker exited with ${code} without a token`)));
+      }),
+  );
+  return { ready, start: (at) => child.stdin.end(`${at}\n`), token };
+}
 const ROOT = path.resolve(__dirname, '../..');
 let oauth: OAuthServer;
 let salesforce: SalesforceEmulator;
@@ -389,11 +405,15 @@ describe('token lifecycle', () => {
     const conId = await link(api, 'hubspot');
     const before = (await th.hub.connections.reload(conId))!.context.credentials;
     const refreshesBefore = tokenProxy.refreshes;
-    const startAt = String(Date.now() + 6000);
-    const worker = (): Promise<string> =>
-      run(process.execPath, ['--import', 'tsx', 'test/support/refresh-worker.ts', conId, startAt], { cwd: ROOT, env: { ...th.env, PATH: process.env['PATH'] ?? '' } }).then((r) => String(r.stdout).trim());
-    // Two processes of their own, and this one too, all at the same moment.
-    const [a, b, c] = await Promise.all([worker(), worker(), new Promise((r) => setTimeout(r, Number(startAt) - Date.now())).then(async () => (await th.hub.tokens.fresh((await th.hub.connections.reload(conId))!, { force: true }))['access_token'])]);
+    // Two processes of their own, and this one too, all at the same moment once both have loaded the connection.
+    const workers = [racer(conId, th.env), racer(conId, th.env)];
+    await Promise.all(workers.map((w) => w.ready));
+    const startAt = Date.now() + 300;
+    for (const w of workers) w.start(startAt);
+    const [a, b, c] = await Promise.all([
+      ...workers.map((w) => w.token),
+      new Promise((r) => setTimeout(r, startAt - Date.now())).then(async () => (await th.hub.tokens.fresh((await th.hub.connections.reload(conId))!, { force: true }))['access_token']),
+    ]);
     expect(tokenProxy.refreshes - refreshesBefore).toBe(1);
     expect(new Set([a, b, c])).toEqual(new Set([a]));
     expect(a).not.toBe(before['access_token']);
