@@ -115,7 +115,7 @@ export class ConnectionService {
     const credentials = credentialsFrom(token);
     const updated = await this.options.store.updateConnection(tenantId, id, {
       ...this.options.vault.seal(connector, merged, credentials),
-      metadata: { ...current.metadata, ...metadata },
+      metadata: { ...withoutAccount(current.metadata), ...metadata },
       status: 'active',
       tokenExpiresAt: expiresAt(credentials),
       lastError: null,
@@ -298,6 +298,12 @@ export class ConnectionService {
   unseal(record: ConnectionRecord): LoadedConnection {
     return this.options.vault.unseal(record);
   }
+}
+
+/** A link's metadata without the account it was linked to: a relink names its account anew (by its token, or the account request). */
+function withoutAccount(metadata: Record<string, unknown>): Record<string, unknown> {
+  const { provider_account: _previous, ...rest } = metadata;
+  return rest;
 }
 
 function newConnection(

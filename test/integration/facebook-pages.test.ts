@@ -59,8 +59,8 @@ const unique = (): string => randomBytes(4).toString('hex');
 const newPageId = (): string => String(104_857_600_000 + ++pageSeq * 7919);
 
 /** The linking flow as a person in a browser goes through it; the callback's answer (linked, or why not). */
-async function linkAs(api: TenantApi, user: string, config: Json = {}): Promise<{ status: number; body: Json }> {
-  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'facebook-pages', config });
+async function linkAs(api: TenantApi, user: string, config: Json = {}, connectionId?: string): Promise<{ status: number; body: Json }> {
+  const authorize = await api('POST', '/v1/connections/authorize', { connector: 'facebook-pages', config, ...(connectionId ? { connectionId } : {}) });
   expect(authorize.status).toBe(201);
   const start = await fetch(String(authorize.body['authorizationUrl']), { redirect: 'manual' });
   const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
@@ -140,6 +140,12 @@ describe('Facebook Login and the link steps', () => {
 
     const connection = await link(api, user, { page_id: second });
     expect(connection['metadata']).toMatchObject({ page_id: second, provider_account: { id: second, name: 'Bakery South' } });
+
+    // Linked again with the other page_id: the steps run with the link's settings merged with the new ones.
+    const id = String(connection['id']);
+    const relinked = await linkAs(api, user, { page_id: first }, id);
+    expect(relinked.body).toMatchObject({ status: 'linked', connection: id });
+    expect((await api('GET', `/v1/connections/${id}`)).body['metadata']).toMatchObject({ page_id: first, page_name: 'Bakery North', provider_account: { id: first, name: 'Bakery North' } });
   });
 
   it('refuses a Page the person cannot create content on, and an account with no Page', async () => {
