@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { connectorCommands } from './connectors';
+import { loadtestCommand } from './loadtest';
 import { loginCommands } from './login';
 import { secretCommands } from './secrets';
 import { newId, sha256Hex } from '../core/ids';
@@ -49,6 +50,7 @@ keys
   });
 
 connectorCommands(program);
+loadtestCommand(program, fail);
 loginCommands(program);
 secretCommands(program, fail);
 
