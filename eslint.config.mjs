@@ -36,7 +36,7 @@ export default tseslint.config(
   { files: ['test/**', 'bench/**', 'scripts/**'], rules: { 'no-restricted-imports': 'off' } },
   // Plain ES modules (the test OAuth server runs oidc-provider, which is ESM-only): no type information.
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
-  // The Zapier app (integrations/zapier): plain CommonJS, as Zapier runs it; no type information.
-  { files: ['integrations/**/*.js'], ...tseslint.configs.disableTypeChecked },
-  { files: ['integrations/**/*.js'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // The Zapier app (integrations/zapier) and the example receivers (examples/): plain CommonJS, as they run; no type information.
+  { files: ['integrations/**/*.js', 'examples/**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['integrations/**/*.js', 'examples/**/*.js'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -1,0 +1,3 @@
+module example.com/hookhub-receiver
+
+go 1.21
