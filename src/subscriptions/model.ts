@@ -99,11 +99,33 @@ export interface IntegrationSubscription extends SubscriptionBase {
   integration: IntegrationTarget;
 }
 
+/** Where a relay's client is: the hub process holding its WebSocket (null: none), and when that was last confirmed. */
+export interface RelayState {
+  /** The process holding the client's connection; null while no client is connected. */
+  holder: string | null;
+  /** When the holder last confirmed the connection, or when the client went away. */
+  lastSeenAt: Date;
+  /** The relay is removed once it has had no client for this long. */
+  keepSeconds: number;
+}
+
 /**
- * A webhook subscription, or an integration (a connection subscribed to events).
- * The router treats both alike; the delivery worker hands each to the target of its kind.
+ * A relay for `hookhub listen`: deliveries shaped and signed as for a webhook (HMAC), written to a
+ * developer's CLI over its WebSocket, which posts them to a local URL and answers with the response.
  */
-export type Subscription = WebhookSubscription | IntegrationSubscription;
+export interface RelaySubscription extends SubscriptionBase {
+  kind: 'relay';
+  payload: PayloadOptions | null;
+  /** The signing secret, sealed; the CLI prints it so the local app can verify. */
+  secretSealed: string;
+  relay: RelayState;
+}
+
+/**
+ * A webhook subscription, an integration (a connection subscribed to events), or a relay to a listening CLI.
+ * The router treats all alike; the delivery worker hands each to the target of its kind.
+ */
+export type Subscription = WebhookSubscription | IntegrationSubscription | RelaySubscription;
 
 /** The kinds of subscription, each delivered by its own target. */
 export type SubscriptionKind = Subscription['kind'];
@@ -120,8 +142,11 @@ export type WebhookPatch = Partial<Omit<Changeable<WebhookSubscription>, 'signin
 /** The fields of an integration that change after creation. */
 export type IntegrationPatch = Partial<Changeable<IntegrationSubscription>>;
 
-/** A change to a subscription of either kind; the repository applies it to the stored one. */
-export type SubscriptionPatch = WebhookPatch | IntegrationPatch;
+/** The fields of a relay that change after creation: where its client is. */
+export type RelayPatch = Partial<Pick<RelaySubscription, 'relay'>>;
+
+/** A change to a subscription of any kind; the repository applies it to the stored one. */
+export type SubscriptionPatch = WebhookPatch | IntegrationPatch | RelayPatch;
 
 /**
  * Why a delivery to a subscription ends as a dead letter. Here rather than with

@@ -4,7 +4,7 @@ import type { SecretBox } from '../core/secret-box';
 import { SingleFlightCache } from '../core/single-flight-cache';
 import { activeSecrets, signingSecrets } from './secrets';
 import type { SubscriptionRepository } from './repository';
-import type { IntegrationSubscription, Subscription, WebhookSubscription } from './model';
+import type { IntegrationSubscription, RelaySubscription, Subscription, WebhookSubscription } from './model';
 import { openTls } from './network-rules';
 import { withSecretHeaders } from './secret-headers';
 import type { ClientTls } from './network-rules';
@@ -27,8 +27,14 @@ export interface LoadedIntegration {
   record: IntegrationSubscription;
 }
 
-/** A subscription as the delivery worker gets it, of either kind. */
-export type LoadedSubscription = LoadedWebhook | LoadedIntegration;
+/** A relay as deliveries use it: with its signing secret unsealed. */
+export interface LoadedRelay {
+  record: RelaySubscription;
+  readonly secrets: string[];
+}
+
+/** A subscription as the delivery worker gets it, of any kind. */
+export type LoadedSubscription = LoadedWebhook | LoadedIntegration | LoadedRelay;
 
 /** The loaded subscription of one kind. */
 export type LoadedOf<K extends Subscription['kind']> = Extract<LoadedSubscription, { record: { kind: K } }>;
@@ -53,6 +59,7 @@ export class SubscriptionCache {
       const stored = await this.store.loadSubscription(id);
       if (!stored) return null;
       if (stored.kind === 'integration') return { record: stored };
+      if (stored.kind === 'relay') return { record: stored, secrets: [this.secretBox.open(stored.secretSealed)] };
       const record = withSecretHeaders(stored, this.secretBox);
       const unsealed = signingSecrets(record, this.secretBox);
       const tls = openTls(record.tlsSealed, this.secretBox);

@@ -18,7 +18,7 @@ export interface WebhookRequest {
  */
 export async function buildWebhookRequest(
   builder: PayloadBuilder,
-  subscription: WebhookSubscription,
+  subscription: Pick<WebhookSubscription, 'id' | 'endpointUrl' | 'headers' | 'payload' | 'encryption'>,
   secrets: readonly string[],
   webhookId: string,
   event: EventEnvelope,

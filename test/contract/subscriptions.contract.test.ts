@@ -37,6 +37,18 @@ describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) =
     expect(cleared).toMatchObject({ headers: { Authorization: 'Bearer public' }, secretHeaders: [], headersSealed: null });
   });
 
+  it('keeps a relay (hookhub listen) apart from webhooks: its shaping, secret and where its client is', async () => {
+    const { endpointUrl: _url, headers: _headers, ...base } = subscription('rly');
+    const relay = { ...base, id: `rly_${base.id}`, kind: 'relay' as const, relay: { holder: 'hub_1', lastSeenAt: new Date('2026-01-01T00:00:00Z'), keepSeconds: 600 } };
+    await store.insertSubscription(relay);
+    expect(await store.loadSubscription(relay.id)).toEqual(relay);
+    const gone = await store.updateSubscription('rly', relay.id, { relay: { holder: null, lastSeenAt: new Date('2026-01-01T00:05:00Z'), keepSeconds: 600 } });
+    expect(gone).toMatchObject({ kind: 'relay', relay: { holder: null, lastSeenAt: new Date('2026-01-01T00:05:00Z'), keepSeconds: 600 }, secretSealed: relay.secretSealed });
+    expect((await store.listSubscriptions('rly', 'webhook', { limit: 10 })).data).toEqual([]);
+    expect((await store.listSubscriptions('rly', 'relay', { limit: 10 })).data.map((s) => s.id)).toEqual([relay.id]);
+    expect((await store.findSubscriptionsFor('business.created', 'rly')).map((s) => s.id)).toEqual([relay.id]);
+  });
+
   it('updates and deletes only within the tenant', async () => {
     const sub = subscription('t3');
     await store.insertSubscription(sub);

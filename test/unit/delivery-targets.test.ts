@@ -37,7 +37,7 @@ class FakeTarget implements DeliveryTarget {
 
 const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
 
-function subscription(kind: SubscriptionKind): Subscription {
+function subscription(kind: Exclude<SubscriptionKind, 'relay'>): Subscription {
   const now = new Date();
   const common = {
     id: `sub_${randomBytes(4).toString('hex')}`,

@@ -20,8 +20,8 @@ function setup(): { svc: SubscriptionService; cache: SubscriptionCache; store: S
 /** The cached webhook subscription with its unsealed secrets. */
 async function loadedWebhook(cache: SubscriptionCache, id: string): Promise<LoadedWebhook> {
   const loaded = await cache.get(id);
-  if (!loaded || !('secrets' in loaded)) throw new Error(`no webhook subscription ${id} in the cache`);
-  return loaded;
+  if (!loaded || loaded.record.kind !== 'webhook' || !('secrets' in loaded)) throw new Error(`no webhook subscription ${id} in the cache`);
+  return loaded as LoadedWebhook;
 }
 
 const base = { endpointUrl: 'http://127.0.0.1/hook', events: ['business.created'] };

@@ -1,4 +1,4 @@
-import type { IntegrationSubscription, IntegrationTarget, Qualification, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
+import type { IntegrationSubscription, IntegrationTarget, Qualification, RelayState, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import type { EncryptionOptions } from '../../transport/payload-encryption';
 import type { PageRequest } from '../../core/page';
@@ -27,7 +27,7 @@ export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
 
     async listSubscriptions<K extends SubscriptionKind>(tenantId: string, kind: K, page: PageRequest) {
       // Subscriptions stored before integrations existed have no kind: they are webhooks (and read as such).
-      const filter = kind === 'webhook' ? { tenantId, kind: { $ne: 'integration' } } : { tenantId, kind };
+      const filter = kind === 'webhook' ? { tenantId, kind: { $nin: ['integration', 'relay'] } } : { tenantId, kind };
       return findPage(subscriptions(), filter, page, (doc) => fromSubscriptionDoc(doc) as SubscriptionOf<K>);
     },
 
@@ -87,6 +87,10 @@ function toSubscriptionDoc(record: Subscription): Doc {
     const { id, filters, integration, ...rest } = record;
     return { _id: id, ...rest, endpointUrl: '', secretSealed: '', integration: toIntegrationDoc(integration), filtersJson: JSON.stringify(filters), payloadJson: null, headers: [] };
   }
+  if (record.kind === 'relay') {
+    const { id, filters, payload, ...rest } = record;
+    return { _id: id, ...rest, endpointUrl: '', integration: null, filtersJson: JSON.stringify(filters), payloadJson: payload === null ? null : JSON.stringify(payload), headers: [] };
+  }
   const { id, filters, payload, headers, signing, encryption, ...rest } = record;
   return {
     _id: id,
@@ -129,11 +133,20 @@ function fromSubscriptionDoc(doc: Doc): Subscription {
     // A damaged document without its target reads as an integration whose connection is gone: its deliveries fail as such.
     return { ...common, kind: 'integration', integration: fromIntegrationDoc(doc['integration']) ?? { connectionId: '', connector: '', triggers: null } };
   }
+  if (doc['kind'] === 'relay') {
+    const relay = (doc['relay'] ?? {}) as Doc;
+    const state: RelayState = {
+      holder: typeof relay['holder'] === 'string' ? relay['holder'] : null,
+      lastSeenAt: relay['lastSeenAt'] instanceof Date ? relay['lastSeenAt'] : new Date(0),
+      keepSeconds: Number(relay['keepSeconds'] ?? 0),
+    };
+    return { ...common, kind: 'relay', payload: payloadOf(doc), secretSealed: String(doc['secretSealed'] ?? ''), relay: state };
+  }
   return {
     ...common,
     kind: 'webhook',
     endpointUrl: String(doc['endpointUrl'] ?? ''),
-    payload: doc['payloadJson'] ? (JSON.parse(String(doc['payloadJson'])) as WebhookSubscription['payload']) : null,
+    payload: payloadOf(doc),
     headers: fromNameValues(doc['headers']),
     secretSealed: String(doc['secretSealed'] ?? ''),
     // Documents stored before signing options existed lack these fields: readers default them (HMAC, no rotation, no encryption).
@@ -151,6 +164,10 @@ function fromSubscriptionDoc(doc: Doc): Subscription {
     ...(Array.isArray(doc['secretHeaders']) ? { secretHeaders: (doc['secretHeaders'] as unknown[]).map(String) } : {}),
     ...(doc['headersSealed'] !== undefined ? { headersSealed: typeof doc['headersSealed'] === 'string' ? doc['headersSealed'] : null } : {}),
   };
+}
+
+function payloadOf(doc: Doc): WebhookSubscription['payload'] {
+  return doc['payloadJson'] ? (JSON.parse(String(doc['payloadJson'])) as WebhookSubscription['payload']) : null;
 }
 
 function toIntegrationDoc(target: IntegrationTarget): Doc {
