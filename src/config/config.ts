@@ -25,6 +25,8 @@ export interface HubConfig {
   readonly encryptionKeyGenerated: boolean;
   readonly roles: ReadonlySet<Role>;
   readonly logLevel: string;
+  /** `hookhub listen` relays (HOOKHUB_RELAYS, default on): deliveries to a developer's CLI over a WebSocket. */
+  readonly relays: boolean;
   readonly delivery: {
     readonly timeoutMs: number;
     readonly prefetch: number;
@@ -190,6 +192,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     encryptionKeyGenerated,
     roles,
     logLevel: str('LOG_LEVEL') ?? 'info',
+    relays: bool('HOOKHUB_RELAYS', true),
     delivery: {
       timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),
       prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),
