@@ -4,7 +4,11 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { connectorCommands } from './connectors';
 import { loadtestCommand } from './loadtest';
+import { deliveryCommands } from './deliveries';
+import { eventCommands } from './events';
 import { loginCommands } from './login';
+import { replayCommand } from './replay';
+import { subscriptionCommands } from './subscriptions';
 import { secretCommands } from './secrets';
 import { newId, sha256Hex } from '../core/ids';
 import { API_SCOPES, isApiScope } from '../api/scopes';
@@ -52,6 +56,10 @@ keys
 connectorCommands(program);
 loadtestCommand(program, fail);
 loginCommands(program);
+eventCommands(program);
+deliveryCommands(program);
+replayCommand(program);
+subscriptionCommands(program);
 secretCommands(program, fail);
 
 function loadConfigOrExit(): ReturnType<typeof loadConfig> {

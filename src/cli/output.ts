@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { ApiError, CliError, EXIT, clientFor } from './client';
+import { ApiError, CliError, clientFor } from './client';
 import type { ExitCode, HubClient, HubFlags } from './client';
 
 /** Colours for a stream: only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb. */
@@ -50,13 +51,16 @@ export function reportError(err: unknown, json: boolean): ExitCode {
   const paint = paintFor(process.stderr);
   const what = err instanceof ApiError ? `${err.code} (HTTP ${err.status}): ${err.message}` : err.message;
   process.stderr.write(`${paint.red('hookhub: error:')} ${what}\n`);
-  if (err instanceof ApiError && Array.isArray((err.details as { problems?: unknown } | undefined)?.problems)) {
-    for (const problem of (err.details as { problems: Array<{ path?: unknown; message?: unknown }> }).problems.slice(0, 20)) {
-      process.stderr.write(`  ${String(problem.path ?? '')}  ${String(problem.message ?? '')}\n`);
-    }
-  }
+  if (err instanceof ApiError) for (const problem of problemsOf(err.details).slice(0, 20)) process.stderr.write(`  ${problem.path}  ${problem.message}\n`);
   if (err.hint !== undefined) process.stderr.write(`${paint.dim(err.hint)}\n`);
   return err.exitCode;
+}
+
+/** The problems of an error's details, by path: validation_failed has them as the details, invalid_event under problems. */
+function problemsOf(details: unknown): Array<{ path: string; message: string }> {
+  const list: unknown = Array.isArray(details) ? details : (details as { problems?: unknown } | null | undefined)?.problems;
+  if (!Array.isArray(list)) return [];
+  return list.filter((p): p is { path: string; message: string } => typeof (p as { path?: unknown }).path === 'string' && typeof (p as { message?: unknown }).message === 'string');
 }
 
 export interface HubContext {
@@ -91,4 +95,10 @@ export function hubAction<A extends unknown[]>(command: Command, action: (contex
   });
 }
 
-export { EXIT };
+/** A commander parser for a whole number above 0. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number above 0.');
+  return n;
+}
+
