@@ -2,6 +2,7 @@ import type { DeliveryJob } from '../broker/port';
 import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
 import { errorMessage, UnrecoverableError } from '../core/errors';
+import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import type { LoadedRelay } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
@@ -95,7 +96,12 @@ export class RelayTarget {
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;
       const reason = errorMessage(err);
-      return { kind: 'attempted', result: notSentResult(reason), outcome: { kind: 'permanent', reason } };
+      return {
+        kind: 'attempted',
+        result: notSentResult(reason),
+        outcome: { kind: 'permanent', reason },
+        ...(err instanceof ExpressionLimitError ? { deadReason: 'expression_failed' as const } : {}),
+      };
     }
     const result = await client.deliver({ webhookId: job.webhookId, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt, headers: request.headers, body: request.body });
     return { kind: 'attempted', result, outcome: classify(result) };
