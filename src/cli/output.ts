@@ -75,8 +75,14 @@ export function withHubOptions(command: Command): Command {
   return command
     .option('--url <url>', `the hub's address (default: HOOKHUB_URL, the stored login, or http://127.0.0.1:3000)`)
     .option('--api-key <key>', 'an API key of your tenant (default: HOOKHUB_API_KEY or the stored login)')
-    .option('--json', 'print JSON instead of text');
+    .option('--json', 'print JSON instead of text')
+    .addHelpText('after', EXIT_CODES_HELP);
 }
+
+const EXIT_CODES_HELP = `
+Exit codes: 0 done and fine; 1 what was asked about failed or does not exist (a failed delivery,
+an unknown id); 2 usage, connection or HTTP errors (the hub unreachable, the key refused, a request
+the API rejects). Errors go to stderr with the API's code and message, as JSON with --json.`;
 
 /**
  * Adds the hub options and an action that gets a client and an output, and whose result (or
