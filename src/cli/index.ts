@@ -6,6 +6,7 @@ import { connectorCommands } from './connectors';
 import { loadtestCommand } from './loadtest';
 import { deliveryCommands } from './deliveries';
 import { eventCommands } from './events';
+import { listenCommand } from './listen';
 import { loginCommands } from './login';
 import { replayCommand } from './replay';
 import { subscriptionCommands } from './subscriptions';
@@ -55,6 +56,7 @@ keys
 
 connectorCommands(program);
 loadtestCommand(program, fail);
+listenCommand(program);
 loginCommands(program);
 eventCommands(program);
 deliveryCommands(program);
