@@ -14,6 +14,8 @@ import type { SubscriptionService } from './subscription-service';
 /** How long a relay is kept without a client by default (10 minutes), and the bounds of `keepSeconds`. */
 export const DEFAULT_RELAY_KEEP_SECONDS = 600;
 const MIN_KEEP_SECONDS = 1;
+/** A holder that has not confirmed its client for this long is taken to be gone (its process died). */
+export const HOLDER_STALE_MS = 60_000;
 const MAX_KEEP_SECONDS = 86_400;
 
 /**
@@ -111,11 +113,26 @@ export class RelayService {
   /** Removes the relay when it has had no client for its keep; true when it did. */
   async removeIfIdle(tenantId: string, id: string): Promise<boolean> {
     const current = await this.options.store.getSubscription(tenantId, id);
-    if (current?.kind !== 'relay' || current.relay.holder !== null) return false;
-    if (this.clock.now() - current.relay.lastSeenAt.getTime() < current.relay.keepSeconds * 1000) return false;
+    if (current?.kind !== 'relay' || !this.idle(current)) return false;
     const removed = await this.options.store.deleteSubscription(tenantId, id);
     this.options.cache.invalidate();
     return removed;
+  }
+
+  /** Removes every relay idle past its keep, also those whose holder died without saying its client left; how many. */
+  async sweep(): Promise<number> {
+    const candidates = await this.options.store.findRelaysSeenBefore(new Date(this.clock.now() - MIN_KEEP_SECONDS * 1000));
+    let removed = 0;
+    for (const relay of candidates.filter((r) => this.idle(r))) {
+      if (await this.removeIfIdle(relay.tenantId, relay.id)) removed += 1;
+    }
+    return removed;
+  }
+
+  /** No client (none recorded, or its holder stopped confirming it) for longer than the relay's keep. */
+  private idle(relay: RelaySubscription): boolean {
+    const since = this.clock.now() - relay.relay.lastSeenAt.getTime();
+    return (relay.relay.holder === null || since >= HOLDER_STALE_MS) && since >= relay.relay.keepSeconds * 1000;
   }
 
   private async get(tenantId: string, id: string): Promise<RelaySubscription> {

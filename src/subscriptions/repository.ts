@@ -14,6 +14,8 @@ export interface SubscriptionRepository {
   deleteSubscription(tenantId: string, id: string): Promise<boolean>;
   /** Active subscriptions listening to `type` (or `*`), of any tenant when scope is null. */
   findSubscriptionsFor(type: string, scopeTenantId: string | null): Promise<Subscription[]>;
+  /** Relays of every tenant whose client was last seen before `before` (the sweep decides which are idle past their keep). */
+  findRelaysSeenBefore(before: Date): Promise<Array<SubscriptionOf<'relay'>>>;
   /** Integrations of one connection, of any state. */
   findIntegrationsOf(tenantId: string, connectionId: string): Promise<Array<SubscriptionOf<'integration'>>>;
 }

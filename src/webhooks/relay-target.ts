@@ -3,6 +3,7 @@ import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
+import { HOLDER_STALE_MS } from '../subscriptions/relay-service';
 import type { LoadedRelay } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
@@ -48,8 +49,6 @@ export class RelayClients {
   }
 }
 
-/** A holder that has not confirmed its client for this long is taken to be gone (its process died). */
-export const HOLDER_STALE_MS = 60_000;
 /** How long a job waits before coming back when another process holds its relay's client. */
 const ELSEWHERE_DEFER_MS = 1000;
 

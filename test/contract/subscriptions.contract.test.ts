@@ -47,6 +47,9 @@ describe.each(adapters)('SubscriptionRepository contract: %s', (_name, create) =
     expect((await store.listSubscriptions('rly', 'webhook', { limit: 10 })).data).toEqual([]);
     expect((await store.listSubscriptions('rly', 'relay', { limit: 10 })).data.map((s) => s.id)).toEqual([relay.id]);
     expect((await store.findSubscriptionsFor('business.created', 'rly')).map((s) => s.id)).toEqual([relay.id]);
+    const seenBefore = async (at: string): Promise<string[]> => (await store.findRelaysSeenBefore(new Date(at))).map((s) => s.id).filter((id) => id === relay.id);
+    expect(await seenBefore('2026-01-01T00:05:00Z')).toEqual([]);
+    expect(await seenBefore('2026-01-01T00:05:01Z')).toEqual([relay.id]);
   });
 
   it('updates and deletes only within the tenant', async () => {

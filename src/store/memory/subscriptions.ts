@@ -1,4 +1,4 @@
-import type { IntegrationSubscription, Subscription, SubscriptionKind, SubscriptionOf } from '../../subscriptions/model';
+import type { IntegrationSubscription, RelaySubscription, Subscription, SubscriptionKind, SubscriptionOf } from '../../subscriptions/model';
 import type { PageRequest } from '../../core/page';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import { clone, cloneOrNull, duplicateKey, ownedBy, paginate } from './tables';
@@ -36,6 +36,9 @@ export function memorySubscriptions(tables: MemoryTables): SubscriptionRepositor
         .filter((s) => s.active && (s.events.includes(type) || s.events.includes('*')))
         .filter((s) => scopeTenantId === null || s.tenantId === scopeTenantId)
         .map(clone);
+    },
+    async findRelaysSeenBefore(before) {
+      return [...subscriptions.values()].filter((s): s is RelaySubscription => s.kind === 'relay' && s.relay.lastSeenAt < before).map(clone);
     },
     async findIntegrationsOf(tenantId, connectionId) {
       return [...subscriptions.values()]

@@ -58,6 +58,8 @@ const subscriptionSchema = new Schema(
 subscriptionSchema.index({ tenantId: 1, _id: -1 });
 subscriptionSchema.index({ events: 1, active: 1 });
 subscriptionSchema.index({ tenantId: 1, 'integration.connectionId': 1 });
+// The relay sweep: relays whose client was last seen long ago.
+subscriptionSchema.index({ 'relay.lastSeenAt': 1 }, { sparse: true });
 
 const connectionSchema = new Schema(
   {

@@ -1,4 +1,4 @@
-import type { IntegrationSubscription, IntegrationTarget, Qualification, RelayState, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
+import type { IntegrationSubscription, IntegrationTarget, Qualification, RelayState, RelaySubscription, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import type { EncryptionOptions } from '../../transport/payload-encryption';
 import type { PageRequest } from '../../core/page';
@@ -58,6 +58,11 @@ export function mongoSubscriptions(db: MongoDatabase): SubscriptionRepository {
       if (scopeTenantId !== null) query['tenantId'] = scopeTenantId;
       const docs = await subscriptions().find(query).lean<Doc[]>();
       return docs.map(fromSubscriptionDoc);
+    },
+
+    async findRelaysSeenBefore(before) {
+      const docs = await subscriptions().find({ kind: 'relay', 'relay.lastSeenAt': { $lt: before } }).lean<Doc[]>();
+      return docs.map(fromSubscriptionDoc).filter((s): s is RelaySubscription => s.kind === 'relay');
     },
 
     async findIntegrationsOf(tenantId, connectionId) {
