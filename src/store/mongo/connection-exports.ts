@@ -2,10 +2,8 @@ import { UNFINISHED_EXPORT_STATES } from '../../integrations/connection-export';
 import type { ExportPatch, ExportRecord, ExportState } from '../../integrations/connection-export';
 import type { ConnectionExports } from '../../integrations/ports';
 import type { MongoDatabase } from './database';
+import { dateOrNull as date, textOrNull as text } from './documents';
 import type { Doc } from './documents';
-
-const date = (value: unknown): Date | null => (value instanceof Date ? value : null);
-const text = (value: unknown): string | null => (value === undefined || value === null ? null : String(value));
 
 /** The cursor and the written-ahead page as plain fields: pendingSet tells an empty page from none. */
 function fieldsOf(patch: ExportPatch): Record<string, unknown> {

@@ -55,3 +55,9 @@ function writeErrorsOf(err: unknown): Array<{ code?: number; index?: number }> {
   return Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
 }
 
+
+/** A stored date, or null when the field is absent or null. */
+export const dateOrNull = (value: unknown): Date | null => (value instanceof Date ? value : null);
+
+/** A stored text, or null when the field is absent or null. */
+export const textOrNull = (value: unknown): string | null => (value === undefined || value === null ? null : String(value));
