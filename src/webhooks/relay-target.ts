@@ -1,14 +1,13 @@
 import type { DeliveryJob } from '../broker/port';
 import { systemClock } from '../core/clock';
 import type { Clock } from '../core/clock';
-import { errorMessage, UnrecoverableError } from '../core/errors';
-import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
 import { HOLDER_STALE_MS } from '../subscriptions/relay-service';
 import type { LoadedRelay } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
+import { unbuildable } from './webhook-target';
 import type { WebhookResult } from './webhook-target';
 import { buildWebhookRequest } from './webhook-request';
 
@@ -93,14 +92,7 @@ export class RelayTarget {
       const target = { id: relay.id, endpointUrl: `listen:${relay.id}`, headers: {}, payload: relay.payload, encryption: null };
       request = await buildWebhookRequest(this.options.payloads, target, loaded.secrets, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
     } catch (err) {
-      if (!(err instanceof UnrecoverableError)) throw err;
-      const reason = errorMessage(err);
-      return {
-        kind: 'attempted',
-        result: notSentResult(reason),
-        outcome: { kind: 'permanent', reason },
-        ...(err instanceof ExpressionLimitError ? { deadReason: 'expression_failed' as const } : {}),
-      };
+      return unbuildable(err);
     }
     const result = await client.deliver({ webhookId: job.webhookId, eventId: job.event.id, eventType: job.event.type, attempt: job.attempt, headers: request.headers, body: request.body });
     return { kind: 'attempted', result, outcome: classify(result) };

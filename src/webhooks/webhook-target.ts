@@ -64,17 +64,24 @@ export class WebhookTarget {
       if (rate && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
       return { kind: 'attempted', result, outcome: classify(result) };
     } catch (err) {
-      // Building the request failed for good (a payload transform hit a sandbox limit, a secret cannot be opened).
-      if (!(err instanceof UnrecoverableError)) throw err;
-      const reason = errorMessage(err);
-      return {
-        kind: 'attempted',
-        result: notSentResult(reason),
-        outcome: { kind: 'permanent', reason },
-        ...(err instanceof ExpressionLimitError ? { deadReason: 'expression_failed' as const } : {}),
-      };
+      return unbuildable(err);
     }
   }
+}
+
+/**
+ * Building a delivery's request failed for good (a payload transform hit a sandbox limit, a secret cannot
+ * be opened): the attempt, unsent, fails for good. Anything else is rethrown (the job goes back as it is).
+ */
+export function unbuildable(err: unknown): WebhookResult {
+  if (!(err instanceof UnrecoverableError)) throw err;
+  const reason = errorMessage(err);
+  return {
+    kind: 'attempted',
+    result: notSentResult(reason),
+    outcome: { kind: 'permanent', reason },
+    ...(err instanceof ExpressionLimitError ? { deadReason: 'expression_failed' as const } : {}),
+  };
 }
 
 /** The subscription's network rules for the sender: allowed addresses and its client certificate. */
