@@ -9,7 +9,7 @@ import { findManifests, formatProblem, loadManifest } from '../connectors/loader
 import type { LoadedConnector } from '../connectors/loader';
 import { ConnectorRuntime } from '../connectors/runtime';
 import { eventCatalog, isEventType } from '../events/catalog';
-import { configProblems, eventProblems, keptValues, missingCredentials } from './map-checks';
+import { configProblems, eventProblems, keptValues, neededCredentials, placeholder, withPlaceholders } from './map-checks';
 import { connectionCheckCommand } from './connection-check';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
@@ -80,9 +80,11 @@ export function connectorCommands(program: Command): void {
     .description('print the requests a connector would send for an event (a JSON or YAML file with {type, data})')
     .option('--dir <dir>', 'connectors directory', connectorsDir())
     .option('--config <file>', "the link's settings (JSON or YAML)")
-    .option('--credentials <file>', "the link's credentials (JSON or YAML)")
+    .option('--credentials <file>', "the link's credentials (JSON or YAML); missing ones are shown as PLACEHOLDER-<NAME>")
+    .option('--connection <file>', "values a live link keeps ($connection: e.g. Salesforce's instance_url, Pipedrive's api_domain; JSON or YAML); missing ones are shown as PLACEHOLDER-<NAME> (https://placeholder-<name>.invalid for addresses)")
+    .option('--responses <file>', "the API's answers by action, as a fixture's responses gives them (a later request may use an earlier one's answer); others get an empty 200")
     .option('--triggers <names>', 'comma-separated trigger names to limit the run to')
-    .action(async (name: string, eventFile: string, options: { dir: string; config?: string; credentials?: string; triggers?: string }) => {
+    .action(async (name: string, eventFile: string, options: { dir: string; config?: string; credentials?: string; connection?: string; responses?: string; triggers?: string }) => {
       const [connector] = loadAll(options.dir, name);
       if (!connector) return;
       const event = readData(eventFile) as Parameters<typeof mapEvent>[2];
@@ -92,21 +94,26 @@ export function connectorCommands(program: Command): void {
         return;
       }
       const config = options.config ? (readData(options.config) as Record<string, unknown>) : {};
-      const credentials = options.credentials ? (readData(options.credentials) as Record<string, unknown>) : {};
-      if (!inputsUsable(connector, eventFile, event, config, credentials, options.credentials)) {
+      const given = options.credentials ? (readData(options.credentials) as Record<string, unknown>) : {};
+      const connectionFile = options.connection ? (readData(options.connection) as Record<string, unknown>) : {};
+      if (!inputsUsable(connector, eventFile, event, config)) {
         process.exitCode = 2;
         return;
       }
+      const { credentials, connection, placeholders } = withPlaceholders(connector, given, { ...keptValues(connector, given), ...connectionFile });
+      warnPlaceholders(connector, placeholders);
       const run = await mapEvent(connector, new ConnectorRuntime(), event, {
         config,
         credentials,
-        connection: keptValues(connector, credentials),
+        connection,
+        ...(options.responses ? { responses: readData(options.responses) as NonNullable<Parameters<typeof mapEvent>[3]['responses']> } : {}),
         ...(options.triggers ? { triggers: options.triggers.split(',').map((t) => t.trim()) } : {}),
       });
       const requests = run.requests.map(({ action, request }) => ({ action, ...request, body: request.body === null ? null : tryJson(request.body) }));
       const place = 'reason' in run.outcome ? failurePlace(connector, run.outcome.reason) : null;
       const at = place ? { at: `${placeText(place.file, place.line, place.column)}${place.pointer ? `  ${place.pointer}` : ''}` } : {};
-      out(JSON.stringify({ outcome: run.outcome, ...at, requests }, null, 2));
+      const marked = placeholders.credentials.length + placeholders.connection.length > 0 ? { placeholders } : {};
+      out(JSON.stringify({ outcome: run.outcome, ...at, ...marked, requests }, null, 2));
       if (run.outcome.kind === 'fail') process.exitCode = 1;
     });
 
@@ -115,16 +122,9 @@ export function connectorCommands(program: Command): void {
 
 /**
  * Reports every reason the hub would never run this mapping as given: an event its
- * schema refuses, settings linking would refuse, credentials the link lacks.
+ * schema refuses, settings linking would refuse.
  */
-function inputsUsable(
-  connector: LoadedConnector,
-  eventFile: string,
-  event: { type: string; data: unknown },
-  config: Record<string, unknown>,
-  credentials: Record<string, unknown>,
-  credentialsFile: string | undefined,
-): boolean {
+function inputsUsable(connector: LoadedConnector, eventFile: string, event: { type: string; data: unknown }, config: Record<string, unknown>): boolean {
   const name = connector.manifest.name;
   let usable = true;
   const eventIssues = eventProblems(event.type, event.data);
@@ -143,15 +143,24 @@ function inputsUsable(
     out(`the link's settings (--config) do not fit connector ${name}'s settings schema:`);
     for (const p of configIssues) out(`  ${p.path}  ${p.message}`);
   }
-  const missing = missingCredentials(connector, credentials);
-  if (missing.length > 0) {
-    usable = false;
-    const from = credentialsFile === undefined ? 'no --credentials file was given' : `not in ${credentialsFile}`;
-    out(`connector ${name} (${connector.manifest.auth.type} auth) is missing ${missing.length === 1 ? 'a credential' : 'credentials'} (${from}):`);
-    for (const c of missing) out(`  ${c.name}  ${c.purpose}`);
-    out(`give ${missing.length === 1 ? 'it' : 'them'} in a JSON or YAML file: --credentials <file> with {${missing.map((c) => `"${c.name}": "..."`).join(', ')}}`);
-  }
   return usable;
+}
+
+/** On stderr: which values of the preview are placeholders, and how to give real ones. */
+function warnPlaceholders(connector: LoadedConnector, placeholders: { credentials: string[]; connection: string[] }): void {
+  const purposes = new Map(neededCredentials(connector).map((c) => [c.name, c.purpose]));
+  const warn = (line: string): boolean => process.stderr.write(`${line}\n`);
+  const { credentials, connection } = placeholders;
+  if (credentials.length > 0) {
+    warn(`note: no --credentials value for connector ${connector.manifest.name}'s ${credentials.join(', ')}; the preview uses placeholders:`);
+    for (const name of credentials) warn(`  ${name} = ${placeholder(name)}  (${purposes.get(name) ?? 'credential'})`);
+    warn(`  real ones: --credentials <file> with {${credentials.map((n) => `"${n}": "..."`).join(', ')}}`);
+  }
+  if (connection.length > 0) {
+    warn(`note: ${connection.map((n) => `$connection.${n}`).join(', ')} come${connection.length === 1 ? 's' : ''} with a live link; the preview uses placeholders:`);
+    for (const name of connection) warn(`  ${name} = ${placeholder(name)}`);
+    warn(`  real ones: --connection <file> with {${connection.map((n) => `"${n}": "..."`).join(', ')}}`);
+  }
 }
 
 function loadAll(dir: string, name: string | undefined): LoadedConnector[] {

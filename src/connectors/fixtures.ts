@@ -233,12 +233,13 @@ export async function mapEvent(
   connector: LoadedConnector,
   runtime: ConnectorRuntime,
   event: Fixture['event'],
-  link: Pick<Fixture, 'config' | 'credentials' | 'connection' | 'triggers'>,
+  link: Pick<Fixture, 'config' | 'credentials' | 'connection' | 'triggers' | 'responses'>,
 ): Promise<RunResult> {
   return runtime.run(connector, fixtureEvent(event), fixtureContext(link), {
     webhookId: FIXTURE_WEBHOOK_ID,
     triggers: link.triggers ?? null,
-    transport: new CannedTransport({}),
+    // The API's answers by action, as a fixture gives them (an empty 200 for the others).
+    transport: new CannedTransport(link.responses ?? {}),
     refs: memoryRefs({}),
     now: FIXTURE_NOW,
   });

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { sampleData } from '../../src/events/samples';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -11,15 +13,16 @@ const env = { PATH: process.env['PATH'] ?? '' };
 interface CliResult {
   code: number;
   stdout: string;
+  stderr: string;
 }
 
 async function cli(...args: string[]): Promise<CliResult> {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'connectors', ...args], { cwd: ROOT, env });
-    return { code: 0, stdout: String(stdout) };
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'connectors', ...args], { cwd: ROOT, env });
+    return { code: 0, stdout: String(stdout), stderr: String(stderr) };
   } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: e.code, stdout: String(e.stdout) };
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: String(e.stdout), stderr: String(e.stderr) };
   }
 }
 
@@ -200,29 +203,60 @@ expect:
     expect(unknown.stdout).toMatch(/"business\.opened" is not a known event type; known types: .*business\.created/);
   });
 
-  it('map: says which credential the link is missing, and where it would come from', async () => {
+  it('map: previews without a live link, with marked placeholders for the credentials and connection values not given', async () => {
     const event = file('business.json', { type: 'business.created', data: business });
     const slack = await cli('map', 'slack', event);
-    expect(slack.code).toBe(2);
-    expect(slack.stdout).toContain('connector slack (webhook_url auth) is missing a credential (no --credentials file was given):');
-    expect(slack.stdout).toMatch(/^ {2}webhook_url {2}the Slack webhook URL/m);
-    expect(slack.stdout).toContain('--credentials <file> with {"webhook_url": "..."}');
+    expect(slack.code).toBe(0);
+    expect(slack.stderr).toContain("note: no --credentials value for connector slack's webhook_url; the preview uses placeholders:");
+    expect(slack.stderr).toMatch(/^ {2}webhook_url = https:\/\/placeholder-webhook-url\.invalid {2}\(the Slack webhook URL/m);
+    expect(slack.stderr).toContain('--credentials <file> with {"webhook_url": "..."}');
+    const slackPrinted = JSON.parse(slack.stdout) as { placeholders: unknown; requests: Array<Record<string, unknown>> };
+    expect(slackPrinted.placeholders).toEqual({ credentials: ['webhook_url'], connection: [] });
+    expect(slackPrinted.requests).toEqual([expect.objectContaining({ url: 'https://placeholder-webhook-url.invalid/' })]);
 
-    // An OAuth link carries the access token and what the manifest keeps from the token response.
+    // instance_url comes with Salesforce's token: a placeholder until --connection (or --credentials) gives it.
     const tokenOnly = file('token-only.yaml', 'access_token: 00Dxx!token\n');
     const salesforce = await cli('map', 'salesforce', event, '--credentials', tokenOnly);
-    expect(salesforce.code).toBe(2);
-    expect(salesforce.stdout).toContain(`connector salesforce (oauth2 auth) is missing a credential (not in ${tokenOnly}):`);
-    expect(salesforce.stdout).toMatch(/^ {2}instance_url {2}kept from the token response; requests use it as \$connection\.instance_url$/m);
-    expect(salesforce.stdout).not.toMatch(/^ {2}access_token/m);
+    expect(salesforce.code).toBe(0);
+    expect(salesforce.stderr).toContain('note: $connection.instance_url comes with a live link; the preview uses placeholders:');
+    expect(salesforce.stderr).toContain('--connection <file> with {"instance_url": "..."}');
+    const placeholderRun = JSON.parse(salesforce.stdout) as { requests: Array<Record<string, unknown>> };
+    expect(placeholderRun.requests).toEqual([
+      expect.objectContaining({ url: 'https://placeholder-instance-url.invalid/services/data/v61.0/sobjects/Lead/Directory_Business_Id__c/biz_1' }),
+    ]);
 
-    const linked = file('linked.json', { access_token: '00Dxx!token', instance_url: 'https://acme.my.salesforce.com' });
-    const mapped = await cli('map', 'salesforce', event, '--credentials', linked);
+    const connection = file('connection.json', { instance_url: 'https://acme.my.salesforce.com' });
+    const mapped = await cli('map', 'salesforce', event, '--credentials', tokenOnly, '--connection', connection);
     expect(mapped.code).toBe(0);
-    const printed = JSON.parse(mapped.stdout) as { requests: Array<Record<string, unknown>> };
+    expect(mapped.stderr).toBe('');
+    const printed = JSON.parse(mapped.stdout) as { placeholders?: unknown; requests: Array<Record<string, unknown>> };
+    expect(printed.placeholders).toBeUndefined();
     expect(printed.requests).toEqual([
       expect.objectContaining({ action: 'upsert_lead', method: 'PATCH', url: 'https://acme.my.salesforce.com/services/data/v61.0/sobjects/Lead/Directory_Business_Id__c/biz_1' }),
     ]);
+  });
+
+  it('map: previews a sample event for every shipped connector without a live link', async () => {
+    const names = readdirSync(path.join(ROOT, 'connectors'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(names.length).toBeGreaterThanOrEqual(11);
+    for (const name of names) {
+      const manifest = parse(readFileSync(path.join(ROOT, 'connectors', name, 'connector.yaml'), 'utf8')) as { triggers: Array<{ event: string }> };
+      const type = manifest.triggers.map((t) => t.event).find((e) => e !== '*') ?? 'business.created';
+      // The link's settings (and, where a request uses an earlier one's answer, the API's answers) from its first successful fixture.
+      type Fixture = { config?: unknown; responses?: unknown; expect?: { outcome?: string; error?: unknown } };
+      const fixtures = readdirSync(path.join(ROOT, 'connectors', name, 'fixtures'))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+        .map((f) => parse(readFileSync(path.join(ROOT, 'connectors', name, 'fixtures', f), 'utf8')) as Fixture);
+      const fixture = fixtures.find((f) => f.expect?.error === undefined && (f.expect?.outcome ?? 'success') === 'success') ?? fixtures[0]!;
+      const args = ['map', name, file(`${name}-event.json`, { type, data: sampleData(type) }), '--config', file(`${name}-config.json`, fixture.config ?? {})];
+      if (fixture.responses) args.push('--responses', file(`${name}-responses.json`, fixture.responses));
+      const result = await cli(...args);
+      expect({ name, code: result.code, stdout: result.code === 0 ? '' : result.stdout }).toEqual({ name, code: 0, stdout: '' });
+      const printed = JSON.parse(result.stdout) as { outcome: { kind: string }; placeholders?: { credentials: string[] } };
+      expect({ name, outcome: printed.outcome.kind }).toEqual({ name, outcome: expect.stringMatching(/^(success|skipped)$/) });
+      if (name !== 'webhook-custom') expect(printed.placeholders?.credentials.length).toBeGreaterThan(0);
+    }
   });
 
   it('map: checks the link\'s settings against the connector\'s settings schema', async () => {
