@@ -33,7 +33,7 @@ keys
   .description('create an API key for a tenant and print it (it is stored only as a hash)')
   .requiredOption('--tenant <id>', 'the tenant the key belongs to, e.g. acme')
   .option('--name <name>', 'what the key is for', 'cli')
-  .option('--scopes <list>', 'comma-separated scopes: subscriptions:read, subscriptions:write, events:publish, deliveries:read, connections:write, admin', 'admin')
+  .option('--scopes <list>', `comma-separated scopes: ${API_SCOPES.join(', ')}`, 'admin')
   .action(async (options: { tenant: string; name: string; scopes: string }) => {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.tenant)) fail('--tenant must be 1-64 letters, digits, "_" or "-".');
     const scopes = [...new Set(options.scopes.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
