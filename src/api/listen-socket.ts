@@ -84,6 +84,9 @@ export class ListenSocket {
     let relay: RelaySubscription | null = null;
     let heartbeat: NodeJS.Timeout | undefined;
     const helloTimer = setTimeout(() => ws.close(4408, 'no hello'), HELLO_TIMEOUT_MS);
+    // A client that stopped answering pings (a laptop gone to sleep) is dropped at the next heartbeat.
+    let answering = true;
+    ws.on('pong', () => (answering = true));
     ws.on('message', (data: RawData) => {
       const message = parse(data);
       if (message?.type === 'answer') connection.answer(message);
@@ -91,7 +94,13 @@ export class ListenSocket {
         clearTimeout(helloTimer);
         void this.open(ws, tenantId, message, connection).then((opened) => {
           relay = opened;
-          if (opened) heartbeat = setInterval(() => void this.options.relays.seen(opened, this.options.holder).catch(() => undefined), HEARTBEAT_MS);
+          if (!opened) return;
+          heartbeat = setInterval(() => {
+            if (!answering) return ws.terminate();
+            answering = false;
+            ws.ping();
+            void this.options.relays.seen(opened, this.options.holder).catch(() => undefined);
+          }, HEARTBEAT_MS);
         });
       }
     });
