@@ -11,6 +11,8 @@ import { ConnectorRuntime } from '../connectors/runtime';
 import { eventCatalog, isEventType } from '../events/catalog';
 import { configProblems, eventProblems, keptValues, neededCredentials, placeholder, withPlaceholders } from './map-checks';
 import { connectionCheckCommand } from './connection-check';
+import { SCAFFOLD_AUTH, scaffoldConnector } from './connector-scaffold';
+import type { ScaffoldAuth } from './connector-scaffold';
 
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
@@ -115,6 +117,28 @@ export function connectorCommands(program: Command): void {
       const marked = placeholders.credentials.length + placeholders.connection.length > 0 ? { placeholders } : {};
       out(JSON.stringify({ outcome: run.outcome, ...at, ...marked, requests }, null, 2));
       if (run.outcome.kind === 'fail') process.exitCode = 1;
+    });
+
+  connectors
+    .command('new <name>')
+    .description('scaffold connectors/<name>/: a manifest, a mapping and a fixture that validate and test pass, to edit from')
+    .option('--auth <type>', `how requests authenticate: ${SCAFFOLD_AUTH.join(', ')}`, 'api_key')
+    .option('--dir <dir>', 'connectors directory', connectorsDir())
+    .action((name: string, options: { auth: string; dir: string }) => {
+      if (!(SCAFFOLD_AUTH as readonly string[]).includes(options.auth)) {
+        out(`--auth must be one of ${SCAFFOLD_AUTH.join(', ')} (got "${options.auth}")`);
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        for (const file of scaffoldConnector(path.resolve(options.dir), name, options.auth as ScaffoldAuth)) out(`created ${path.relative(process.cwd(), file)}`);
+      } catch (err) {
+        out((err as Error).message);
+        process.exitCode = 2;
+        return;
+      }
+      const elsewhere = options.dir === connectorsDir() ? null : options.dir;
+      out(`next: edit them, then run hookhub connectors validate${elsewhere ? ` ${elsewhere}` : ''} and hookhub connectors test ${name}${elsewhere ? ` --dir ${elsewhere}` : ''}`);
     });
 
   connectionCheckCommand(connectors);

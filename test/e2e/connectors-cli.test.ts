@@ -259,6 +259,35 @@ expect:
     }
   });
 
+  it('new: scaffolds a connector of each auth kind whose manifest, mapping and fixture pass validate and test', async () => {
+    const dir = path.join(scratch, 'scaffolds');
+    for (const [name, auth] of [['acme-crm', 'oauth2'], ['acme-key', 'api_key'], ['acme-hook', 'webhook_url']]) {
+      const created = await cli('new', name!, '--auth', auth!, '--dir', dir);
+      expect(created.code).toBe(0);
+      expect(created.stdout).toContain(`${name}/connector.yaml`);
+      expect(readFileSync(path.join(dir, name!, 'connector.yaml'), 'utf8')).toContain(`type: ${auth}`);
+    }
+    const validated = await cli('validate', dir);
+    expect(validated.code).toBe(0);
+    expect(validated.stdout.match(/^ok +acme-/gm)).toHaveLength(3);
+    const tested = await cli('test', '--dir', dir);
+    expect(tested.code).toBe(0);
+    expect(tested.stdout).toContain('3 of 3 fixture(s) passed');
+
+    // The fixture checks what the mapping sends: a changed mapping fails it.
+    const mapping = path.join(dir, 'acme-key', 'mappings', 'business-created.jsonata');
+    writeFileSync(mapping, readFileSync(mapping, 'utf8').replace('data.address.city', 'data.address.state'));
+    expect((await cli('test', 'acme-key', '--dir', dir)).code).toBe(1);
+
+    const again = await cli('new', 'acme-key', '--dir', dir);
+    expect(again.code).toBe(2);
+    expect(again.stdout).toContain('exists already');
+    const badName = await cli('new', 'Acme_CRM', '--dir', dir);
+    expect(badName.code).toBe(2);
+    expect(badName.stdout).toContain('is not a connector name');
+    expect((await cli('new', 'acme-basic', '--auth', 'basic', '--dir', dir)).stdout).toContain('--auth must be one of oauth2, api_key, webhook_url');
+  });
+
   it('map: checks the link\'s settings against the connector\'s settings schema', async () => {
     const missingUrl = await cli('map', 'webhook-custom', file('b.json', { type: 'business.created', data: business }));
     expect(missingUrl.code).toBe(2);
