@@ -6,6 +6,7 @@ import type { Retention } from '../jobs/ports';
 import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
 import type { SealedValues } from '../secrets/sealed-values';
 import type { SubscriptionRepository } from '../subscriptions/repository';
+import type { LoadTestStore } from '../subscriptions/load-tests';
 import type { RateSlots } from '../webhooks/rate-slots';
 
 /** Opening and closing the database behind the ports. */
@@ -28,6 +29,7 @@ export type Store = StoreLifecycle &
   ApiKeys &
   AuditLog &
   SubscriptionRepository &
+  LoadTestStore &
   ConnectionRepository &
   OAuthStates &
   Leases &

@@ -14,6 +14,7 @@ import { memorySubscriptions } from './subscriptions';
 import { memorySyncCounts } from './sync-counts';
 import { MemoryTables } from './tables';
 import { memoryTenantSettings } from './tenant-settings';
+import { memoryLoadTests } from './load-tests';
 import { memoryTrackedRecords } from './tracked-records';
 import { memoryConnectionExports } from './connection-exports';
 
@@ -43,6 +44,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryTrackedRecords(tables),
     ...memoryConnectionExports(tables),
     ...memoryTenantSettings(tables),
+    ...memoryLoadTests(tables),
     ...memoryEventLog(tables),
     ...memoryAttemptLog(tables),
     ...memoryDeadLetters(tables),

@@ -5,6 +5,7 @@ import type { TrackedRecord } from '../../integrations/tracked-record';
 import type { ExportRecord } from '../../integrations/connection-export';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
 import type { Subscription } from '../../subscriptions/model';
+import type { LoadTestRecord } from '../../subscriptions/load-tests';
 
 /** Everything the memory adapter holds, shared by its aggregates (sealed values span three of them). */
 export class MemoryTables {
@@ -19,6 +20,7 @@ export class MemoryTables {
   readonly trackedRecords = new Map<string, TrackedRecord>();
   readonly exports = new Map<string, ExportRecord>();
   readonly tenantSettings = new Map<string, TenantSettingsRecord>();
+  readonly loadTests = new Map<string, LoadTestRecord>();
   readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   readonly attempts = new Map<string, AttemptRecord>();

@@ -123,6 +123,13 @@ const externalRefSchema = new Schema({ _id: String, connectionId: String, extern
 /** A tenant's settings, under the tenant's id; the origins as a plain list of strings. */
 const tenantSettingsSchema = new Schema({ _id: String, redirectOrigins: { type: [String], default: undefined }, updatedAt: Date }, { versionKey: false, autoIndex: false });
 
+/** A load test of a subscription's endpoint; listed per subscription, newest first. */
+const loadTestSchema = new Schema(
+  { _id: String, tenantId: String, subscriptionId: String, rate: Number, seconds: Number, createdAt: Date, resultJson: String },
+  { versionKey: false, autoIndex: false },
+);
+loadTestSchema.index({ tenantId: 1, subscriptionId: 1, _id: -1 });
+
 /** One row per process, connection, object type and hour; readers sum the processes' rows. */
 const syncCountSchema = new Schema(
   { _id: String, tenantId: String, connectionId: String, objectType: String, hour: Date, created: Number, updated: Number, failed: Number },
@@ -282,6 +289,7 @@ export interface HubModels {
   trackedRecords: Model<Record<string, unknown>>;
   exports: Model<Record<string, unknown>>;
   tenantSettings: Model<Record<string, unknown>>;
+  loadTests: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -306,5 +314,6 @@ export function registerModels(connection: Connection): HubModels {
     trackedRecords: model('TrackedRecord', trackedRecordSchema, 'tracked_records'),
     exports: model('ConnectionExport', exportSchema, 'connection_exports'),
     tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),
+    loadTests: model('LoadTest', loadTestSchema, 'load_tests'),
   };
 }

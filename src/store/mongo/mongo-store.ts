@@ -15,6 +15,7 @@ import { mongoSealedValues } from './sealed-values';
 import { mongoSubscriptions } from './subscriptions';
 import { mongoSyncCounts } from './sync-counts';
 import { mongoTenantSettings } from './tenant-settings';
+import { mongoLoadTests } from './load-tests';
 import { mongoTrackedRecords } from './tracked-records';
 import { mongoConnectionExports } from './connection-exports';
 
@@ -49,6 +50,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoTrackedRecords(db),
     ...mongoConnectionExports(db),
     ...mongoTenantSettings(db),
+    ...mongoLoadTests(db),
     ...mongoEventLog(db),
     ...mongoAttemptLog(db),
     ...mongoDeadLetters(db),
