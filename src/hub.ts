@@ -29,6 +29,8 @@ import { EventIntake } from './events/intake';
 import { scheduleOAuthStatePurge, schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
 import { ReadbackJob } from './jobs/readback-job';
+import { ExportJob } from './jobs/export-job';
+import { ConnectionExportService } from './integrations/connection-exports';
 import { RecordTracker } from './integrations/record-tracker';
 import { assertKeysPresent } from './secrets/key-ring';
 import { OAuthLinker } from './integrations/oauth-linker';
@@ -83,6 +85,8 @@ export class Hub {
   readonly connectionJobs: ConnectionJobs;
   /** Reads back what became of the records connections created in CRMs (the pipeline funnel). */
   readonly readback: ReadbackJob;
+  /** Runs exports of past events into linked accounts (POST /v1/connections/:id/export). */
+  readonly exports: ExportJob;
   private readonly syncStats: SyncStats;
   private readonly secretBox: SecretBox;
   private readonly recorder: AttemptRecorder;
@@ -179,6 +183,18 @@ export class Hub {
       operational,
       logger: this.logger,
     });
+    this.exports = new ExportJob({
+      exports: this.store,
+      events: this.store,
+      leases: this.store,
+      refs: this.store,
+      connections: this.connections,
+      tokens: this.tokens,
+      runtime,
+      pacer,
+      transport: new HttpTransport(this.sender),
+      logger: this.logger,
+    });
     const replays = new ReplayService(this.store, this.broker, this.logger);
     const linker = new OAuthLinker({
       store: this.store,
@@ -244,6 +260,7 @@ export class Hub {
       connectors: this.connectors,
       connections: this.connections,
       integrations,
+      exports: new ConnectionExportService(this.store, this.connections),
       replays,
       oauth: linker,
       settings: new TenantSettingsService(this.store, config),
@@ -297,6 +314,7 @@ export class Hub {
       this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
       this.cronTasks.push(...this.connectionJobs.schedule());
       this.cronTasks.push(this.readback.schedule());
+      this.cronTasks.push(this.exports.schedule());
     }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,7 @@ import { oauthApiRoutes, oauthBrowserRoutes } from './routes/oauth';
 import { metaRoutes } from './routes/meta';
 import { settingsRoutes } from './routes/settings';
 import { zapierRoutes } from './routes/zapier';
+import { exportRoutes } from './routes/exports';
 
 /** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
 export interface HubApi {
@@ -60,6 +61,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(deliveryRoutes(deps));
   app.use(deadLetterRoutes(deps));
   app.use(zapierRoutes(deps));
+  app.use(exportRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
   return { app, audit };

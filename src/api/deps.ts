@@ -8,6 +8,7 @@ import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
 import type { ConnectionService } from '../integrations/connection-service';
 import type { IntegrationService } from '../integrations/integration-service';
+import type { ConnectionExportService } from '../integrations/connection-exports';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { OAuthLinker } from '../integrations/oauth-linker';
 import type { TenantSettingsService } from '../integrations/tenant-settings';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   connectors: ConnectorRegistry;
   connections: ConnectionService;
   integrations: IntegrationService;
+  /** Exports of past events into linked accounts, queued for the jobs role. */
+  exports: ConnectionExportService;
   oauth: OAuthLinker;
   /** Each tenant's settings (GET/PUT /v1/settings). */
   settings: TenantSettingsService;

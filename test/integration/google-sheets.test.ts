@@ -1,11 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { waitUntil } from '../support/receiver';
-import { GoogleSheetsEmulator } from '../support/emulators/google-sheets';
-import { startOAuthServer } from '../support/oauth/oauth-server';
+import type { GoogleSheetsEmulator } from '../support/emulators/google-sheets';
+import { SHEETS_SCOPE as SCOPE, startSheetsHub } from '../support/google-sheets-hub';
+import type { SheetsHub } from '../support/google-sheets-hub';
 import type { OAuthServer } from '../support/oauth/oauth-server';
-import { startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
+import { tenantApi, waitForAttempts } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
 
 /**
@@ -17,47 +16,20 @@ import type { TestHub, TenantApi } from '../support/test-hub';
  */
 type Json = Record<string, unknown>;
 
-const SCOPE = 'https://www.googleapis.com/auth/spreadsheets';
 const HEADER = ['Time', 'Event', 'Event ID', 'Record ID', 'Name', 'Business ID', 'City', 'Detail', 'Rating'];
 
+let hub: SheetsHub;
 let oauth: OAuthServer;
 let sheets: GoogleSheetsEmulator;
 let th: TestHub;
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  const hubUrl = `http://127.0.0.1:${port}`;
-  oauth = await startOAuthServer({
-    // Google's access tokens last an hour; its refresh tokens are not rotated.
-    clients: [{ client_id: 'gs-app', client_secret: 'gs-secret', redirect_uris: [`${hubUrl}/oauth/callback/google-sheets`], token_endpoint_auth_method: 'client_secret_post', accessTokenTtlSeconds: 3600, rotate_refresh_tokens: false }],
-    scopes: ['openid', SCOPE],
-  });
-  sheets = await GoogleSheetsEmulator.start(oauth.resourceServer, { acceptClientIds: ['gs-app'], introspectionCacheMs: 0 });
-  th = await startTestHub({
-    env: {
-      PORT: String(port),
-      HOOKHUB_PUBLIC_URL: hubUrl,
-      HOOKHUB_GOOGLE_SHEETS_CLIENT_ID: 'gs-app',
-      HOOKHUB_GOOGLE_SHEETS_CLIENT_SECRET: 'gs-secret',
-      HOOKHUB_GOOGLE_SHEETS_AUTHORIZATION_URL: oauth.authorizationUrl,
-      HOOKHUB_GOOGLE_SHEETS_TOKEN_URL: oauth.tokenUrl,
-      HOOKHUB_GOOGLE_SHEETS_BASE_URL: `${sheets.url}/v4`,
-    },
-  });
+  hub = await startSheetsHub();
+  ({ oauth, sheets, th } = hub);
 });
 
 afterAll(async () => {
-  await th?.destroy();
-  await sheets?.close();
-  await oauth?.stop();
+  await hub?.stop();
 });
 
 const unique = (): string => randomBytes(6).toString('hex');

@@ -66,6 +66,12 @@ describe('the routes\' declarations', () => {
     expect(matchRoute('GET', '/v1/nothing-here', rules)).toBeNull();
   });
 
+  it('lets connections:write start an export of past events (audited) and a read scope follow it', () => {
+    expect(matchRoute('POST', '/v1/connections/con_1/export', rules)).toMatchObject({ rule: { scope: 'connections:write', audit: 'connection.export' }, params: { id: 'con_1' } });
+    expect(matchRoute('GET', '/v1/connections/con_1/exports', rules)?.rule).toMatchObject({ scope: 'subscriptions:read', audit: null });
+    expect(matchRoute('GET', '/v1/connections/con_1/exports/exp_1', rules)).toMatchObject({ rule: { scope: 'subscriptions:read', audit: null }, params: { id: 'con_1', exportId: 'exp_1' } });
+  });
+
   it('scopes the routes for Zapier as the routes they stand beside, and GET /v1/zapier/me names exactly the scopes they need', () => {
     expect(matchRoute('GET', '/v1/zapier/me', rules)?.rule).toMatchObject({ scope: 'subscriptions:read', audit: null });
     expect(matchRoute('POST', '/v1/zapier/subscriptions', rules)?.rule).toMatchObject({ scope: 'subscriptions:write', audit: 'subscription.create' });
