@@ -24,6 +24,7 @@ import { PoisonAlarm } from './pipeline/poison-alarm';
 import { PayloadBuilder } from './webhooks/payload';
 import { ReplayService } from './pipeline/replay-service';
 import { TestSender } from './pipeline/test-sender';
+import { LoadTestService } from './subscriptions/load-test-service';
 import { EventValidator } from './events/validator';
 import { EventIntake } from './events/intake';
 import { scheduleOAuthStatePurge, schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
@@ -266,6 +267,7 @@ export class Hub {
       settings: new TenantSettingsService(this.store, config),
       tokens: this.tokens,
       tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder),
+      loadTests: new LoadTestService(this.subscriptions, this.store, this.sender, secretBox, config.loadtest.maxRate),
       metrics: this.metrics,
       logger: this.logger,
     });

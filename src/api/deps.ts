@@ -6,6 +6,7 @@ import type { EventIntake } from '../events/intake';
 import type { OperationalEvents } from '../events/operational-events';
 import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
+import type { LoadTestService } from '../subscriptions/load-test-service';
 import type { ConnectionService } from '../integrations/connection-service';
 import type { IntegrationService } from '../integrations/integration-service';
 import type { ConnectionExportService } from '../integrations/connection-exports';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;
   tester: TestSender;
+  /** Load tests of a tenant's own webhook endpoints (POST /v1/subscriptions/:id/loadtest). */
+  loadTests: LoadTestService;
   metrics: HubMetrics;
   logger: Logger;
 }

@@ -32,6 +32,8 @@ export interface HubConfig {
     readonly prefetch: number;
     readonly perEndpointConcurrency: number;
   };
+  /** POST /v1/subscriptions/:id/loadtest: the highest rate a tenant may ask for (HOOKHUB_LOADTEST_MAX_RATE, requests a second). */
+  readonly loadtest: { readonly maxRate: number };
   /** Where tenant JSONata runs: separate processes with a heap ceiling and a hard deadline per evaluation. */
   readonly sandbox: {
     readonly processes: number;
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
       prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),
       perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 64, 1, 1000),
     },
+    loadtest: { maxRate: int('HOOKHUB_LOADTEST_MAX_RATE', 200, 1, 10_000) },
     sandbox: {
       processes: int('HOOKHUB_SANDBOX_PROCESSES', 2, 1, 64),
       timeoutMs: int('HOOKHUB_EXPRESSION_TIMEOUT_MS', 1000, 10, 60_000),

@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { bodyObject } from '../params';
+import { bodyObject, pageFrom } from '../params';
+import type { LoadTestRecord } from '../../subscriptions/load-tests';
 import { route } from '../scopes';
 import { subscriptionView } from '../serializers';
 import { maskSecretHeaders } from '../../subscriptions/secret-headers';
@@ -53,6 +54,23 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     res.json({ ...result, request: { ...result.request, headers: maskSecretHeaders(result.request.headers, subscription) } });
   });
 
+  // {rate, seconds}: signed sample events to the subscription's own endpoint at that rate; answers when done, with the result kept.
+  route(router, 'POST', '/v1/subscriptions/:id/loadtest', { scope: 'subscriptions:write', audit: 'subscription.loadtest' }, async (req, res) => {
+    const record = await deps.loadTests.run(tenantOf(res), req.params['id'] as string, bodyObject(req.body ?? {}));
+    res.status(201).json(loadTestView(record));
+  });
+
+  route(router, 'GET', '/v1/subscriptions/:id/loadtests', { scope: 'subscriptions:read' }, async (req, res) => {
+    const { limit, cursor } = pageFrom(req.query as Record<string, unknown>);
+    const page = await deps.loadTests.list(tenantOf(res), req.params['id'] as string, limit, cursor);
+    res.json({ data: page.data.map(loadTestView), nextCursor: page.nextCursor });
+  });
+
   replayWindowRoute(router, '/v1/subscriptions', deps.replays, service, { scope: 'subscriptions:write', audit: 'subscription.replay' });
   return router;
+}
+
+function loadTestView(record: LoadTestRecord): Record<string, unknown> {
+  const { tenantId: _tenant, createdAt, ...rest } = record;
+  return { ...rest, createdAt: createdAt.toISOString() };
 }
