@@ -157,6 +157,35 @@ describe('Google Sheets rows through the pipeline', () => {
     expect(attempts.map((a) => a['status'])).toEqual(['succeeded', 'succeeded']);
   });
 
+  it('a revoked grant (the user removed access in their Google account) marks the link needs_reauth, parks its rows, and appends them once linked again', async () => {
+    const api = await tenantApi(th);
+    const id = spreadsheet();
+    const connectionId = String((await link(api, { spreadsheet_id: id, sheet: 'Sheet1' }))['id']);
+    const integrationId = await integration(api, connectionId);
+    const loaded = (await th.hub.connections.reload(connectionId))!;
+    await oauth.revoke(String(loaded.context.credentials['refresh_token']), 'refresh_token');
+    // Google refuses the access token of a revoked grant at once (401); the refresh is then refused for good (invalid_grant).
+    await th.hub.vault.save(loaded.record, { ...loaded.context.credentials, access_token: `revoked-${unique()}` });
+    await api('POST', '/v1/events', business(`biz_${unique()}`));
+    let dead: Json[] = [];
+    await waitUntil(async () => {
+      dead = (await api('GET', `/v1/dead-letters?subscriptionId=${integrationId}`)).body['data'] as Json[];
+      return dead.length === 1;
+    });
+    expect(dead[0]).toMatchObject({ reason: 'connection_needs_reauth' });
+    expect((await api('GET', `/v1/connections/${connectionId}`)).body['status']).toBe('needs_reauth');
+    expect(sheets.rows(id, 'Sheet1')).toHaveLength(0);
+
+    const again = await api('POST', '/v1/connections/authorize', { connector: 'google-sheets', connectionId });
+    expect(again.status).toBe(201);
+    const start = await fetch(String(again.body['authorizationUrl']), { redirect: 'manual' });
+    const { redirectedTo } = await oauth.authorize(start.headers.get('location') ?? '');
+    const done = await fetch(redirectedTo, { headers: { cookie: (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '', accept: 'application/json' } });
+    expect(await done.json()).toMatchObject({ status: 'linked' });
+    await waitUntil(() => sheets.rows(id, 'Sheet1').length === 2, 20_000);
+    expect((await api('GET', `/v1/connections/${connectionId}`)).body['status']).toBe('active');
+  });
+
   it('marks the link broken when the spreadsheet is not shared with the account, and parks its deliveries', async () => {
     const api = await tenantApi(th);
     const id = spreadsheet({ editors: ['someone-else'] });
