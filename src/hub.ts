@@ -6,7 +6,7 @@ import type { ScheduledTask } from 'node-cron';
 import { createApp } from './api/app';
 import type { AuditTrail } from './api/audit';
 import type { HubConfig } from './config/config';
-import { sha256Hex } from './core/ids';
+import { newId, sha256Hex } from './core/ids';
 import { createLogger } from './core/logger';
 import type { Logger } from './core/logger';
 import { HubMetrics } from './core/metrics';
@@ -53,6 +53,10 @@ import { HttpTransport, IntegrationTarget } from './integrations/integration-tar
 import { ConnectionPacer } from './integrations/paced-transport';
 import { DeliveryTargets } from './pipeline/targets';
 import { WebhookTarget } from './webhooks/webhook-target';
+import { RelayClients, RelayTarget } from './webhooks/relay-target';
+import { RelayService } from './subscriptions/relay-service';
+import { ListenSocket } from './api/listen-socket';
+import { scheduleRelaySweep } from './jobs/relay-sweep';
 import { IntegrationService } from './integrations/integration-service';
 import { TenantSettingsService } from './integrations/tenant-settings';
 import { formatProblem } from './connectors/loader';
@@ -98,6 +102,9 @@ export class Hub {
   private readonly consumers: Consumer[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private server: Server | null = null;
+  /** `hookhub listen` clients connected to this process, and the WebSocket endpoint they connect to. */
+  private readonly listen: ListenSocket;
+  private readonly relays: RelayService;
   private cronTasks: ScheduledTask[] = [];
   /** Where every tenant expression is evaluated (one per process, shared by the hubs in it). */
   readonly sandbox: ExpressionSandbox;
@@ -222,6 +229,19 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger,
     });
+    // Relays name the process holding their client; each Hub is one (tests run several in one Node process).
+    const holder = newId('hub');
+    const relayClients = new RelayClients();
+    this.relays = new RelayService({ store: this.store, secretBox, cache, subscriptions: this.subscriptions });
+    this.listen = new ListenSocket({
+      enabled: config.relays,
+      keys: this.store,
+      relays: this.relays,
+      clients: relayClients,
+      holder,
+      answerTimeoutMs: config.delivery.timeoutMs + 5000,
+      logger: this.logger,
+    });
     this.worker = new DeliveryWorker({
       broker: this.broker,
       store: this.store,
@@ -229,6 +249,7 @@ export class Hub {
       // One registration per kind of subscription; the worker picks by kind.
       targets: new DeliveryTargets()
         .register('webhook', new WebhookTarget({ sender: this.sender, payloads, store: this.store }))
+        .register('relay', new RelayTarget({ payloads, clients: relayClients, holder }))
         .register(
           'integration',
           new IntegrationTarget({
@@ -316,11 +337,13 @@ export class Hub {
       this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
       this.cronTasks.push(...this.connectionJobs.schedule());
       this.cronTasks.push(this.readback.schedule());
+      this.cronTasks.push(scheduleRelaySweep(this.relays, this.logger));
       this.cronTasks.push(this.exports.schedule());
     }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {
         const server = this.app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
+        server.on('upgrade', this.listen.upgrade);
         this.server = server;
       });
       this.logger.info({ url: `http://${config.host}:${this.port}` }, 'Hookhub API listening');
@@ -334,6 +357,7 @@ export class Hub {
     const server = this.server;
     const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
+    await this.listen.close();
     for (const consumer of this.consumers.splice(0)) await consumer.cancel();
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
     await this.router.drain();
