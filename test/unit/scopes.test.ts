@@ -88,6 +88,13 @@ describe('the routes\' declarations', () => {
     expect(hasScope(['subscriptions:write'], 'admin')).toBe(false);
     expect(hasScope([], 'subscriptions:read')).toBe(false);
   });
+
+  it('has relay:write for hookhub listen, granted by itself or admin and by no other scope', () => {
+    expect(API_SCOPES).toContain('relay:write');
+    expect(hasScope(['relay:write'], 'relay:write')).toBe(true);
+    for (const scope of API_SCOPES.filter((s) => s !== 'relay:write' && s !== 'admin')) expect(hasScope([scope], 'relay:write')).toBe(false);
+    expect(hasScope(['relay:write'], 'subscriptions:write')).toBe(false);
+  });
 });
 
 describe('requireScope', () => {
