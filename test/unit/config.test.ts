@@ -23,6 +23,12 @@ describe('configuration', () => {
     expect(loadConfig({ AMQP_URL: 'amqp://x', MONGODB_URL: 'mongodb://y', HOOKHUB_ENCRYPTION_KEY: key, HOOKHUB_ALLOW_PRIVATE_NETWORKS: 'true' }).allowPrivateNetworks).toBe(true);
   });
 
+  it('serves hookhub listen relays unless HOOKHUB_RELAYS is false, and refuses a value that is no boolean', () => {
+    expect(loadConfig({}).relays).toBe(true);
+    expect(loadConfig({ HOOKHUB_RELAYS: 'false' }).relays).toBe(false);
+    expect(() => loadConfig({ HOOKHUB_RELAYS: 'sometimes' })).toThrow(/HOOKHUB_RELAYS/);
+  });
+
   it('lists every bad variable at once', () => {
     let error: ConfigError | null = null;
     try {
