@@ -13,7 +13,7 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // Contract, integration and e2e suites: each uses its own queues and database, so they run in parallel.
     { ...withServices, displayName: 'fast', testMatch: ['<rootDir>/test/{contract,integration,e2e}/**/*.test.ts'] },
-    // These restart RabbitMQ or kill processes: run one at a time (--runInBand), after the rest.
+    // These restart RabbitMQ or kill processes, or measure time (the load tester's accuracy): one at a time (--runInBand), after the rest.
     { ...withServices, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
   ],
 };
