@@ -36,6 +36,9 @@ const NOT_TENANT_DATA: Record<string, string> = {
   'POST /v1/api-keys': "creates a key in the caller's tenant",
   'POST /v1/subscriptions': "creates in the caller's tenant",
   'POST /v1/connections': "creates in the caller's tenant",
+  'PUT /v1/settings': "sets the caller's tenant's settings (the owner's are checked unchanged below)",
+  'GET /v1/zapier/me': "the caller's own key and tenant",
+  'POST /v1/zapier/subscriptions': "creates in the caller's tenant",
 };
 
 it("answers another tenant's ids with 404 on every route, lists nothing of theirs, and 403 without the scope", async () => {
@@ -65,10 +68,16 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
   const integrationId = String(integration.body['id']);
   const ownerApiKey = await owner('POST', '/v1/api-keys', { name: 'owner-ci', scopes: ['subscriptions:read'] });
   const ownerApiKeyId = String(ownerApiKey.body['id']);
+  const zap = await owner('POST', '/v1/zapier/subscriptions', { target_url: `${receiver.url}/owner-zap`, event: 'business.created' });
+  expect(zap.status).toBe(201);
+  const zapId = String(zap.body['id']);
+  expect((await owner('PUT', '/v1/settings', { oauth: { redirectOrigins: ['https://owner-app.example.com'] } })).status).toBe(200);
+  const attempts = (await owner('GET', `/v1/deliveries?subscriptionId=${subId}`)).body['data'] as Json[];
+  const attemptId = String(attempts[0]?.['id']);
   await waitUntil(async () => ((await owner('GET', '/v1/audit-log')).body['data'] as Json[]).length >= 5);
 
   // What must never show up in an intruder's answer.
-  const ownerData = ['owner-SECRET-1', 'owner-SECRET-2', ownerSecret, 'Owner Only Bistro', `${receiver.url}/owner`, 'owner-crm.example.com', 'owner-ci', 'iso-owner'];
+  const ownerData = ['owner-SECRET-1', 'owner-SECRET-2', ownerSecret, 'Owner Only Bistro', `${receiver.url}/owner`, 'owner-crm.example.com', 'owner-ci', 'iso-owner', 'owner-app.example.com'];
 
   const byId: Array<{ route: string; method: string; path: string; body?: unknown; status?: number[] }> = [
     { route: 'GET /v1/events/:id', method: 'GET', path: `/v1/events/${eventId}` },
@@ -93,6 +102,14 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'POST /v1/integrations/:id/replay', method: 'POST', path: `/v1/integrations/${integrationId}/replay`, body: { since: '2020-01-01T00:00:00Z' } },
     { route: 'POST /v1/integrations', method: 'POST', path: '/v1/integrations', body: { connection: connectionId, events: ['business.created'] }, status: [400, 404] },
     { route: 'DELETE /v1/api-keys/:id', method: 'DELETE', path: `/v1/api-keys/${ownerApiKeyId}` },
+    { route: 'GET /v1/deliveries/:id', method: 'GET', path: `/v1/deliveries/${attemptId}` },
+    { route: 'POST /v1/subscriptions/:id/loadtest', method: 'POST', path: `/v1/subscriptions/${subId}/loadtest`, body: { rate: 1, seconds: 1 } },
+    { route: 'GET /v1/subscriptions/:id/loadtests', method: 'GET', path: `/v1/subscriptions/${subId}/loadtests` },
+    { route: 'GET /v1/connections/:id/pipeline', method: 'GET', path: `/v1/connections/${connectionId}/pipeline` },
+    { route: 'POST /v1/connections/:id/export', method: 'POST', path: `/v1/connections/${connectionId}/export`, body: { type: 'business.created', since: '2020-01-01T00:00:00Z' } },
+    { route: 'GET /v1/connections/:id/exports', method: 'GET', path: `/v1/connections/${connectionId}/exports` },
+    { route: 'GET /v1/connections/:id/exports/:exportId', method: 'GET', path: `/v1/connections/${connectionId}/exports/exp_01JD8Z6Q4W0X5R2T7Y9V3B1N8M` },
+    { route: 'DELETE /v1/zapier/subscriptions/:id', method: 'DELETE', path: `/v1/zapier/subscriptions/${zapId}` },
   ];
   const lists: Array<{ route: string; path: string }> = [
     { route: 'GET /v1/subscriptions', path: '/v1/subscriptions' },
@@ -104,6 +121,8 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'GET /v1/api-keys', path: '/v1/api-keys' },
     { route: 'GET /v1/audit-log', path: '/v1/audit-log' },
     { route: 'GET /v1/audit-log', path: `/v1/audit-log?resourceId=${subId}` },
+    { route: 'GET /v1/settings', path: '/v1/settings' },
+    { route: 'GET /v1/zapier/samples/:type', path: '/v1/zapier/samples/business.created' },
   ];
 
   // The table covers every route the API has (a new route fails here until it is added).
@@ -126,7 +145,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     expect([c.path, response.status]).toEqual([c.path, 200]);
     // The intruder's own key (and its own audit rows) may be listed; nothing of the owner's.
     const text = JSON.stringify(response.body);
-    for (const value of [...ownerData, subId, doomedId, connectionId, integrationId, ownerApiKeyId, deadLetterId]) expect([c.path, text.includes(value)]).toEqual([c.path, false]);
+    for (const value of [...ownerData, subId, doomedId, connectionId, integrationId, ownerApiKeyId, deadLetterId, zapId, eventId]) expect([c.path, text.includes(value)]).toEqual([c.path, false]);
   }
 
   // Keys of the other tenant without the route's scope: 403 before anything is looked up.
@@ -144,6 +163,8 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
 
   // The owner still has everything.
   expect((await owner('GET', `/v1/subscriptions/${subId}`)).body).toMatchObject({ id: subId, active: true });
+  expect((await owner('GET', `/v1/subscriptions/${zapId}`)).status).toBe(200);
+  expect((await owner('GET', '/v1/settings')).body).toMatchObject({ oauth: { redirectOrigins: ['https://owner-app.example.com'] } });
   expect((await owner('GET', `/v1/connections/${connectionId}`)).status).toBe(200);
   expect((await owner('GET', `/v1/integrations/${integrationId}`)).body).toMatchObject({ active: true });
   expect(((await owner('GET', '/v1/api-keys')).body['data'] as Json[]).find((k) => k['id'] === ownerApiKeyId)).toMatchObject({ revokedAt: null });
