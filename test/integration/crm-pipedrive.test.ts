@@ -1,12 +1,11 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { waitUntil } from '../support/receiver';
-import { PipedriveEmulator } from '../support/emulators/pipedrive';
+import type { PipedriveEmulator } from '../support/emulators/pipedrive';
+import { startPipedriveHub } from '../support/pipedrive-hub';
+import type { PipedriveHub } from '../support/pipedrive-hub';
 import { linkAccount } from '../support/oauth/client';
-import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthClientConfig, OAuthServer } from '../support/oauth/oauth-server';
-import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
+import { businessCreated, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
 
 /**
@@ -16,44 +15,20 @@ import type { TestHub, TenantApi } from '../support/test-hub';
  */
 type Json = Record<string, unknown>;
 
+let hub: PipedriveHub;
 let oauth: OAuthServer;
 let client: OAuthClientConfig;
 let pipedrive: PipedriveEmulator;
 let th: TestHub;
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  const hubUrl = `http://127.0.0.1:${port}`;
-  // The app registered in Pipedrive's Developer Hub with the scopes the README lists.
-  client = { client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' };
-  oauth = await startOAuthServer({ accessTokenTtlSeconds: 3600, clients: [client] });
-  // A new company: no custom organization fields.
-  pipedrive = await PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 });
-  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
-  th = await startTestHub({
-    env: {
-      PORT: String(port),
-      HOOKHUB_PUBLIC_URL: hubUrl,
-      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
-      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
-      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
-      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
-    },
-  });
+  // The app registered in Pipedrive's Developer Hub with the scopes the README lists; a new company: no custom organization fields.
+  hub = await startPipedriveHub();
+  ({ oauth, client, pipedrive, th } = hub);
 });
 
 afterAll(async () => {
-  await th?.destroy();
-  await pipedrive?.close();
-  await oauth?.stop();
+  await hub?.stop();
 });
 
 /** The whole linking flow, as a person in a browser would go through it. */

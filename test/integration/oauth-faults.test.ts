@@ -1,12 +1,11 @@
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { PipedriveEmulator } from '../support/emulators/pipedrive';
-import { startOAuthServer } from '../support/oauth/oauth-server';
+import type { PipedriveEmulator } from '../support/emulators/pipedrive';
+import { startPipedriveHub } from '../support/pipedrive-hub';
+import type { PipedriveHub } from '../support/pipedrive-hub';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
-import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
+import { businessCreated, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { TenantApi, TestHub } from '../support/test-hub';
 
 /**
@@ -16,45 +15,20 @@ import type { TenantApi, TestHub } from '../support/test-hub';
  */
 type Json = Record<string, unknown>;
 
+let hub: PipedriveHub;
 let oauth: OAuthServer;
 let pipedrive: PipedriveEmulator;
 let receiver: Receiver;
 let th: TestHub;
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  const hubUrl = `http://127.0.0.1:${port}`;
-  oauth = await startOAuthServer({
-    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' }],
-  });
-  [pipedrive, receiver] = await Promise.all([PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 }), startReceiver()]);
-  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
-  th = await startTestHub({
-    env: {
-      PORT: String(port),
-      HOOKHUB_PUBLIC_URL: hubUrl,
-      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
-      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
-      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
-      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
-      HOOKHUB_OAUTH_REDIRECT_ORIGINS: 'https://app.example.com',
-    },
-  });
+  [hub, receiver] = await Promise.all([startPipedriveHub({ env: { HOOKHUB_OAUTH_REDIRECT_ORIGINS: 'https://app.example.com' } }), startReceiver()]);
+  ({ oauth, pipedrive, th } = hub);
 });
 
 afterAll(async () => {
   await oauth?.setTokenFault(null);
-  await th?.destroy();
-  await Promise.all([pipedrive?.close(), receiver?.close()]);
-  await oauth?.stop();
+  await Promise.all([hub?.stop(), receiver?.close()]);
 });
 
 /** The browser opens the link Hookhub gave: it gets the flow's cookie and the provider's URL. */

@@ -1,10 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { PipedriveEmulator } from '../support/emulators/pipedrive';
+import { startPipedriveHub } from '../support/pipedrive-hub';
+import type { PipedriveHub } from '../support/pipedrive-hub';
 import { waitUntil } from '../support/receiver';
-import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
-import { startTestHub, tenantApi } from '../support/test-hub';
+import { tenantApi } from '../support/test-hub';
 import type { TenantApi, TestHub } from '../support/test-hub';
 
 /**
@@ -15,42 +13,17 @@ import type { TenantApi, TestHub } from '../support/test-hub';
  */
 type Json = Record<string, unknown>;
 
+let hub: PipedriveHub;
 let oauth: OAuthServer;
-let pipedrive: PipedriveEmulator;
 let th: TestHub;
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  const hubUrl = `http://127.0.0.1:${port}`;
-  oauth = await startOAuthServer({
-    clients: [{ client_id: 'pd-app', client_secret: 'pd-secret', redirect_uris: [`${hubUrl}/oauth/callback/pipedrive`], token_endpoint_auth_method: 'client_secret_basic', default_scope: 'base contacts:full leads:full' }],
-  });
-  pipedrive = await PipedriveEmulator.start(oauth.resourceServer, { acceptClientIds: ['pd-app'], introspectionCacheMs: 0 });
-  await oauth.setExtraTokenFields('pd-app', { api_domain: pipedrive.url });
-  th = await startTestHub({
-    env: {
-      PORT: String(port),
-      HOOKHUB_PUBLIC_URL: hubUrl,
-      HOOKHUB_PIPEDRIVE_CLIENT_ID: 'pd-app',
-      HOOKHUB_PIPEDRIVE_CLIENT_SECRET: 'pd-secret',
-      HOOKHUB_PIPEDRIVE_AUTHORIZATION_URL: oauth.authorizationUrl,
-      HOOKHUB_PIPEDRIVE_TOKEN_URL: oauth.tokenUrl,
-    },
-  });
+  hub = await startPipedriveHub();
+  ({ oauth, th } = hub);
 });
 
 afterAll(async () => {
-  await th?.destroy();
-  await pipedrive?.close();
-  await oauth?.stop();
+  await hub?.stop();
 });
 
 const authorize = (api: TenantApi, redirectAfter: string): ReturnType<TenantApi> => api('POST', '/v1/connections/authorize', { connector: 'pipedrive', redirectAfter });
