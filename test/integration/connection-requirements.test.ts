@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HubSpotEmulator } from '../support/emulators/hubspot';
 import { PipedriveEmulator } from '../support/emulators/pipedrive';
 import { SalesforceEmulator } from '../support/emulators/salesforce';
@@ -7,6 +5,7 @@ import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { startTestHub, tenantApi } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
+import { freePort } from '../support/local-server';
 
 /**
  * A linked account checked against what its connector declares it needs (the manifest's
@@ -27,14 +26,6 @@ let plainFieldOrg: SalesforceEmulator;
 let readyOrg: SalesforceEmulator;
 const EXTERNAL_ID = 'Directory_Business_Id__c';
 let pipedrive: PipedriveEmulator;
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();

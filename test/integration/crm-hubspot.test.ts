@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parse } from 'yaml';
 import { waitUntil } from '../support/receiver';
@@ -10,6 +8,7 @@ import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
+import { freePort } from '../support/local-server';
 
 /**
  * The HubSpot connector against an emulator that holds it to what HubSpot documents
@@ -24,14 +23,6 @@ const manifest = parse(fs.readFileSync(path.resolve(__dirname, '../../connectors
 let oauth: OAuthServer;
 let hubspot: HubSpotEmulator;
 let th: TestHub;
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();

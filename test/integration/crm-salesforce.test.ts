@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { waitUntil } from '../support/receiver';
 import { DEFAULT_COUNTRIES } from '../support/emulators/salesforce-rules';
@@ -8,6 +6,7 @@ import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { ApiResponse, TestHub } from '../support/test-hub';
+import { freePort } from '../support/local-server';
 
 /**
  * The Salesforce connector against orgs as a new customer has them: State and Country/Territory
@@ -28,14 +27,6 @@ let usaOrg: SalesforceEmulator;
 /** An org whose admin replaced the Lead Status and Case Status values with the team's own. */
 let ownStatusOrg: SalesforceEmulator;
 let th: TestHub;
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();

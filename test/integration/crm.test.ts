@@ -14,6 +14,7 @@ import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import { businessCreated, startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { ApiResponse, TestHub, TenantApi } from '../support/test-hub';
+import { freePort } from '../support/local-server';
 
 type Json = Record<string, unknown>;
 type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse<Json>>;
@@ -43,14 +44,6 @@ let pipedrive: PipedriveEmulator;
 let th: TestHub;
 let receiver: Receiver;
 let tokenProxy: { url: string; refreshes: number; close(): Promise<void> };
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Forwards token requests to the authorization server and counts refresh grants. */
 async function startTokenProxy(target: string): Promise<typeof tokenProxy> {

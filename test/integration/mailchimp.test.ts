@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { waitUntil } from '../support/receiver';
 import { MailchimpEmulator, subscriberHash } from '../support/emulators/mailchimp';
@@ -7,6 +5,7 @@ import { startOAuthServer } from '../support/oauth/oauth-server';
 import type { OAuthClientConfig, OAuthServer } from '../support/oauth/oauth-server';
 import { startTestHub, tenantApi, waitForAttempts } from '../support/test-hub';
 import type { TestHub, TenantApi } from '../support/test-hub';
+import { freePort } from '../support/local-server';
 
 /**
  * The Mailchimp connector through the real pipeline (RabbitMQ, FerretDB) against an emulator that
@@ -24,14 +23,6 @@ let oauth: OAuthServer;
 let client: OAuthClientConfig;
 let mailchimp: MailchimpEmulator;
 let th: TestHub;
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();
