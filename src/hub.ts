@@ -17,6 +17,8 @@ import type { Broker, ConsumeOptions, Consumer } from './broker/port';
 import { AmqpBroker } from './broker/amqp/amqp-broker';
 import { MemoryBroker } from './broker/memory/memory-broker';
 import { AttemptRecorder } from './pipeline/attempt-recorder';
+import { DeliveryStatsWriter } from './pipeline/delivery-stats-writer';
+import { productSlaTargets } from './pipeline/sla-targets';
 import { DeliveryWorker } from './pipeline/delivery-worker';
 import { HttpSender } from './transport/http-sender';
 import { OperationalEvents } from './events/operational-events';
@@ -216,7 +218,13 @@ export class Hub {
       },
     });
     const integrations = new IntegrationService({ store: this.store, cache, subscriptions: this.subscriptions, connections: this.connections });
-    this.recorder = new AttemptRecorder({ store: this.store, logger: this.logger });
+    // Relays name the process holding their client, and delivery stats rows their writer; each Hub is one (tests run several in one Node process).
+    const holder = newId('hub');
+    this.recorder = new AttemptRecorder({
+      store: this.store,
+      logger: this.logger,
+      stats: new DeliveryStatsWriter({ store: this.store, writer: holder, metrics: this.metrics, logger: this.logger }),
+    });
     const matcher = new SubscriptionMatcher();
     // One intake for events posted to the API and events read from the queue.
     const intake = new EventIntake({ validator, invalidEvents: this.store, metrics: this.metrics });
@@ -229,8 +237,6 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger,
     });
-    // Relays name the process holding their client; each Hub is one (tests run several in one Node process).
-    const holder = newId('hub');
     const relayClients = new RelayClients();
     this.relays = new RelayService({ store: this.store, secretBox, cache, subscriptions: this.subscriptions });
     this.listen = new ListenSocket({
@@ -248,7 +254,7 @@ export class Hub {
       subscriptions: cache,
       // One registration per kind of subscription; the worker picks by kind.
       targets: new DeliveryTargets()
-        .register('webhook', new WebhookTarget({ sender: this.sender, payloads, store: this.store }))
+        .register('webhook', new WebhookTarget({ sender: this.sender, payloads, store: this.store, requestBodyBytes: config.delivery.requestBodyBytes }))
         .register('relay', new RelayTarget({ payloads, clients: relayClients, holder }))
         .register(
           'integration',
@@ -289,6 +295,8 @@ export class Hub {
       tokens: this.tokens,
       tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder),
       loadTests: new LoadTestService(this.subscriptions, this.store, this.sender, secretBox, config.loadtest.maxRate),
+      // The product's SLA targets for every tenant; per-plan targets replace this one function.
+      slaTargets: productSlaTargets,
       metrics: this.metrics,
       logger: this.logger,
     });

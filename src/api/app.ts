@@ -13,6 +13,7 @@ import { jsonBody } from './json-body';
 import { openApiRoutes } from './routes/openapi';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { deliveryRoutes } from './routes/deliveries';
+import { analyticsRoutes } from './routes/analytics';
 import { eventTypeRoutes } from './routes/event-types';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -59,6 +60,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(connectionRoutes(deps));
   app.use(integrationRoutes(deps));
   app.use(deliveryRoutes(deps));
+  app.use(analyticsRoutes(deps));
   app.use(deadLetterRoutes(deps));
   app.use(zapierRoutes(deps));
   app.use(exportRoutes(deps));

@@ -17,12 +17,13 @@ import type { TokenManager } from '../integrations/token-manager';
 import type { ApiKeys, AuditLog } from '../access/ports';
 import type { Health } from '../core/health';
 import type { SyncCounts, TrackedRecords } from '../integrations/ports';
-import type { AttemptLog, DeadLetters, EventLog } from '../pipeline/ports';
+import type { AttemptLog, DeadLetters, DeliveryStats, EventLog } from '../pipeline/ports';
+import type { SlaTargetSource } from '../pipeline/sla-targets';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 
 export interface ApiDeps {
   config: HubConfig;
-  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'>;
+  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeliveryStats & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'>;
   broker: Broker;
   /** The hub's own events (API usage). */
   operational: OperationalEvents;
@@ -43,6 +44,8 @@ export interface ApiDeps {
   tester: TestSender;
   /** Load tests of a tenant's own webhook endpoints (POST /v1/subscriptions/:id/loadtest). */
   loadTests: LoadTestService;
+  /** Each tenant's SLA targets (GET /v1/analytics/sla): the product's for now, per plan later. */
+  slaTargets: SlaTargetSource;
   metrics: HubMetrics;
   logger: Logger;
 }

@@ -52,8 +52,12 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
     responseHeaders: a.responseHeaders,
     responseBody: a.responseBody,
     error: a.error,
+    errorCode: a.errorCode ?? null,
+    // The request as sent (webhooks); null for integrations (their requests are the steps) and older attempts.
+    request: a.request ?? null,
     replay: a.replay,
     test: a.test ?? false,
+    acceptedAt: a.acceptedAt?.toISOString() ?? null,
     createdAt: a.createdAt.toISOString(),
     ...(a.steps === undefined ? {} : { externalId: a.externalId ?? null, steps: a.steps, skipped: a.skipped ?? null, routing: a.routing ?? null }),
   };

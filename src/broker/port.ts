@@ -8,6 +8,11 @@ export interface DeliveryJob {
   event: EventEnvelope;
   /** The number of the attempt this job will make, from 1. */
   attempt: number;
+  /**
+   * When the router took the event in (epoch ms): what the SLA's times to first attempt and to
+   * success count from. Absent on replays and on jobs published before it existed.
+   */
+  acceptedAt?: number;
   /** Set on replays of a dead letter, so attempts of a replay are marked as such. */
   replayOf?: string;
   /**

@@ -17,8 +17,12 @@ export interface AttemptView {
   responseHeaders: Record<string, string>;
   responseBody: string | null;
   error: string | null;
+  errorCode?: string | null;
+  /** The request as sent (webhooks; secret header values masked, body cut to the hub's limit); null when not stored. */
+  request?: { method: string; url: string; headers: Record<string, string>; body: string | null; bodyTruncated: boolean } | null;
   replay: boolean;
   test: boolean;
+  acceptedAt?: string | null;
   createdAt: string;
   externalId?: string | null;
   steps?: unknown[];
@@ -69,13 +73,14 @@ export function attemptDetail(a: AttemptView, paint: Paint): string[] {
     `Subscription  ${a.subscriptionId}`,
     `Webhook id    ${a.webhookId}`,
     `At            ${a.createdAt}`,
-    `Request       POST ${a.url}`,
+    `Request       ${a.request?.method ?? 'POST'} ${a.request?.url ?? a.url}`,
     `Outcome       ${outcome(a, paint).trimEnd()} in ${a.durationMs} ms`,
     `Next          ${nextStep(a)}`,
   ];
   if (a.error !== null) lines.push(`Error         ${a.error}`);
   if (a.skipped) lines.push(`Skipped       ${a.skipped}`);
   if (a.externalId) lines.push(`External id   ${a.externalId}`);
+  if (a.request) lines.push(...requestLines(a.request, paint));
   const headers = Object.entries(a.responseHeaders);
   if (headers.length > 0) {
     lines.push('', paint.bold('Response headers'));
@@ -83,11 +88,22 @@ export function attemptDetail(a: AttemptView, paint: Paint): string[] {
   }
   if (a.responseBody !== null) lines.push('', paint.bold('Response body'), a.responseBody);
   if (a.steps !== undefined && a.steps.length > 0) lines.push('', paint.bold('Requests (credentials masked)'), JSON.stringify(a.steps, null, 2));
-  else {
+  else if (!a.request) {
     lines.push(
       '',
       paint.dim(`The request as sent (headers, body) is not stored: its body was event ${a.eventId} (GET /v1/events/${a.eventId}) in the subscription's payload format, with the signature headers.`),
     );
+  }
+  return lines;
+}
+
+/** The request as sent: its headers (secret values masked by the hub) and body, or why the body is missing. */
+function requestLines(request: NonNullable<AttemptView['request']>, paint: Paint): string[] {
+  const lines = ['', paint.bold('Request headers')];
+  for (const [name, value] of Object.entries(request.headers)) lines.push(`  ${name}: ${value}`);
+  if (request.body === null) lines.push('', paint.dim('The request body is not stored (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES=0 on the hub).'));
+  else {
+    lines.push('', paint.bold(request.bodyTruncated ? 'Request body (cut at the hub\'s HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES)' : 'Request body'), request.body);
   }
   return lines;
 }

@@ -28,6 +28,45 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  /*
+   * Delivery analytics (GET /v1/analytics/...) as Prometheus families. Labels stay bounded: the
+   * event type (the catalog's, anything else as "other") and the outcome class; never a
+   * subscription or tenant. Updated per recorded attempt batch (DeliveryStatsWriter), not per request.
+   */
+  readonly attemptsByClass = new Counter({
+    name: 'hookhub_delivery_attempts_by_class_total',
+    help: 'Delivery attempts by event type and outcome class (success, 4xx, 5xx, timeout, network, refused, other, not_sent)',
+    labelNames: ['type', 'class'],
+    registers: [this.registry],
+  });
+  readonly deliveriesSettled = new Counter({
+    name: 'hookhub_deliveries_settled_total',
+    help: 'Deliveries that ended (succeeded, or dead-lettered after their retries), replays not counted, by event type and result',
+    labelNames: ['type', 'result'],
+    registers: [this.registry],
+  });
+  readonly attemptLatency = new Histogram({
+    name: 'hookhub_delivery_latency_seconds',
+    help: 'Response time of delivery attempts that went out, by event type',
+    labelNames: ['type'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly firstAttemptDelay = new Histogram({
+    name: 'hookhub_delivery_first_attempt_delay_seconds',
+    help: 'From the hub accepting an event to the start of its first delivery attempt, by event type',
+    labelNames: ['type'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly timeToSuccess = new Histogram({
+    name: 'hookhub_delivery_time_to_success_seconds',
+    help: 'From the hub accepting an event to its successful delivery (retries included), by event type',
+    labelNames: ['type'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 21600, 86400],
+    registers: [this.registry],
+  });
+
   /** Reads the expression sandbox's counters at each scrape (the sandbox is shared by the hubs of a process). */
   watchSandbox(stats: () => SandboxStats): void {
     const seen = { evaluations: 0, timeout: 0, memory: 0, crash: 0, cpuMicros: 0 };

@@ -5,6 +5,8 @@ export interface Retention {
    * time-ordered, made by newId at createdAt, and a store may go by the id's time.
    */
   purgeAttemptsBefore(before: Date): Promise<number>;
+  /** Deletes delivery stats rows (minutes and hours) that start before `before`; returns how many. */
+  purgeDeliveryStatsBefore(before: Date): Promise<number>;
   /** Deletes rate slots claimed before `before`; returns how many. */
   deleteRateSlotsBefore(before: Date): Promise<number>;
 }

@@ -36,15 +36,24 @@ export function scheduleRateSlotPurge(store: Retention, logger: Logger): Schedul
   });
 }
 
-/** Deletes attempt records past retention, daily at 03:17 (the store has no TTL indexes to do it). */
+/** Deletes attempt records and delivery stats past retention, daily at 03:17 (the store has no TTL indexes to do it). */
 export function schedulePurge(store: Retention, retentionDays: number, logger: Logger): ScheduledTask {
-  return cron.schedule('17 3 * * *', async () => {
-    const before = new Date(Date.now() - retentionDays * 86_400_000);
-    try {
-      const purged = await store.purgeAttemptsBefore(before);
-      logger.info({ purged, before: before.toISOString() }, 'purged old delivery attempts');
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'purge of old delivery attempts failed; it runs again tomorrow');
-    }
-  });
+  return cron.schedule('17 3 * * *', () => purgeDeliveries(store, retentionDays, logger, Date.now()));
+}
+
+/** One run of the retention purge: attempts, and the delivery analytics kept as long. Never throws (it runs again tomorrow). */
+export async function purgeDeliveries(store: Retention, retentionDays: number, logger: Logger, now: number): Promise<void> {
+  const before = new Date(now - retentionDays * 86_400_000);
+  try {
+    const purged = await store.purgeAttemptsBefore(before);
+    logger.info({ purged, before: before.toISOString() }, 'purged old delivery attempts');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'purge of old delivery attempts failed; it runs again tomorrow');
+  }
+  try {
+    const purged = await store.purgeDeliveryStatsBefore(before);
+    logger.info({ purged, before: before.toISOString() }, 'purged old delivery analytics');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'purge of old delivery analytics failed; it runs again tomorrow');
+  }
 }

@@ -3,10 +3,13 @@ import { Batcher } from '../core/batcher';
 import type { Logger } from '../core/logger';
 import type { AttemptRecord } from './model';
 import type { AttemptLog } from './ports';
+import type { DeliveryStatsWriter } from './delivery-stats-writer';
 
 export interface AttemptRecorderOptions {
   store: AttemptLog;
   logger: Logger;
+  /** Delivery analytics, counted from each batch as it is written. */
+  stats?: DeliveryStatsWriter;
   maxBatch?: number;
 }
 
@@ -16,6 +19,8 @@ export interface AttemptRecorderOptions {
  * stored, so a message is acked only after its attempt is durable. When the
  * store is down the batch is retried until it lands: callers wait, and since
  * their messages stay unacked, the broker's prefetch bounds what piles up.
+ * Each batch also feeds the delivery analytics (one more bulk write, summed
+ * in memory from the batch), which the batch's records wait for too.
  */
 export class AttemptRecorder {
   private readonly batcher: Batcher<AttemptRecord, void>;
@@ -32,12 +37,18 @@ export class AttemptRecorder {
     return this.batcher.backlog;
   }
 
-  drain(): Promise<void> {
-    return this.batcher.drain();
+  async drain(): Promise<void> {
+    await this.batcher.drain();
+    await this.options.stats?.drain();
   }
 
   /** Never gives up: the deliveries behind these records have happened, so their records wait for the store. */
   private async write(records: AttemptRecord[]): Promise<void[]> {
+    await Promise.all([this.writeAttempts(records), this.options.stats?.add(records)]);
+    return records.map(() => undefined);
+  }
+
+  private async writeAttempts(records: AttemptRecord[]): Promise<void> {
     await retry(() => this.options.store.recordAttempts(records), {
       baseMs: 100,
       maxMs: 5000,
@@ -47,6 +58,5 @@ export class AttemptRecorder {
           'cannot store delivery attempts; keeping them and retrying (deliveries pause until the store answers)',
         ),
     });
-    return records.map(() => undefined);
   }
 }

@@ -72,7 +72,8 @@ export class EventRouter {
     }
     const envelope = accepted.ok;
     const key = eventStoreKey(envelope.id, inbound.scopeTenantId);
-    const stored = await this.inserts.add({ key, envelope, scopeTenantId: inbound.scopeTenantId, receivedAt: new Date(), routedAt: null });
+    const receivedAt = new Date();
+    const stored = await this.inserts.add({ key, envelope, scopeTenantId: inbound.scopeTenantId, receivedAt, routedAt: null });
     if (stored === 'duplicate') {
       const existing = await this.options.store.getEvent(key);
       if (existing?.routedAt) {
@@ -82,7 +83,7 @@ export class EventRouter {
       if (existing && Date.now() - existing.receivedAt.getTime() < CLAIM_LEASE_MS) throw new DuplicateInProgressError(key);
     }
     this.options.metrics.eventsReceived.inc({ type: envelope.type });
-    const jobs = await this.jobsFor(envelope, inbound.scopeTenantId);
+    const jobs = await this.jobsFor(envelope, inbound.scopeTenantId, receivedAt.getTime());
     if (jobs.length > 0) await this.options.broker.publishDeliveries(jobs);
     // The jobs are out: from here on, failing would only route the event twice.
     await retryUntilStored('that an event was routed', () => this.routedMarks.add(key), this.options.logger);
@@ -94,7 +95,8 @@ export class EventRouter {
     await this.routedMarks.drain();
   }
 
-  async jobsFor(envelope: EventEnvelope, scopeTenantId: string | null): Promise<DeliveryJob[]> {
+  /** The jobs of an event; `acceptedAt` (epoch ms), when given, rides on each for the SLA's times. */
+  async jobsFor(envelope: EventEnvelope, scopeTenantId: string | null, acceptedAt?: number): Promise<DeliveryJob[]> {
     const candidates = await this.options.subscriptions.findFor(envelope.type, scopeTenantId);
     // Filters are evaluated together: the sandbox takes them in one batch.
     const decisions = await Promise.all(
@@ -102,6 +104,7 @@ export class EventRouter {
         // `*` means every directory event; the hub's own events must be asked for by name.
         if (isOperationalType(envelope.type) && !sub.events.includes(envelope.type)) return null;
         const job: DeliveryJob = { webhookId: webhookIdFor(envelope.id, sub.id), tenantId: sub.tenantId, subscriptionId: sub.id, event: envelope, attempt: 1 };
+        if (acceptedAt !== undefined) job.acceptedAt = acceptedAt;
         try {
           const decision = await this.options.matcher.decide(sub, envelope);
           if (decision === 'pending') return { ...job, filterPending: true };

@@ -1,5 +1,6 @@
 import type { AttemptStep } from '../connectors/attempt-step';
 import type { PageRequest } from '../core/page';
+import type { SentRequest } from '../transport/sent-request';
 import type { EventEnvelope } from '../events/envelope';
 import type { DeadLetterReason, RoutingResult } from '../subscriptions/model';
 
@@ -39,6 +40,12 @@ export interface AttemptRecord {
   responseHeaders: Record<string, string>;
   responseBody: string | null;
   error: string | null;
+  /** Why no answer came, as the transport names it (timeout, ECONNREFUSED, not_sent, ...); null with an answer. Absent on older rows. */
+  errorCode?: string | null;
+  /** When the hub accepted the event (the router took it in): what the SLA's times count from. Absent on replays and older rows. */
+  acceptedAt?: Date | null;
+  /** Webhooks: the request as sent (secret header values masked, body cut to HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
+  request?: SentRequest | null;
   replay: boolean;
   /** A test send (POST /v1/subscriptions/:id/test): shown in the log, never retried. */
   test?: boolean;

@@ -2,6 +2,7 @@ import type { Page } from '../core/page';
 import type { DeadLetterReason } from '../subscriptions/model';
 import type { EventEnvelope } from '../events/envelope';
 import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, StoredEvent } from './model';
+import type { DeliveryStatsQuery, DeliveryStatsRow } from './delivery-stats';
 
 /** The events the router took in: the dedupe record and routed marks (refused events go to the intake's InvalidEventLog). */
 export interface EventLog {
@@ -32,6 +33,27 @@ export interface AttemptLog {
    * stored before the call; no more.
    */
   haveSucceeded(deliveries: readonly DeliveryRef[]): Promise<boolean[]>;
+}
+
+/**
+ * Delivery analytics: counters and latency histograms per tenant, subscription, event type and
+ * minute or hour, added to as attempts are recorded and summed on read (delivery-stats.ts).
+ * Each writer (a process) adds to rows of its own, so no two writers ever update one row: on
+ * FerretDB 1.24 concurrent `$inc`s of one document lose updates.
+ */
+export interface DeliveryStats {
+  /**
+   * Adds each row's counts and histograms to the writer's stored row of the same tenant,
+   * subscription, event type, resolution and start (made when missing). `writeId` names the
+   * call: a retry of it with the same id and rows skips the rows it already added to. A writer
+   * makes one call at a time, with increasing ids.
+   */
+  addDeliveryStats(writer: string, writeId: number, rows: readonly DeliveryStatsRow[]): Promise<void>;
+  /**
+   * A tenant's rows of a resolution starting in [from, to), optionally of one subscription or
+   * event type, each summed over the writers; in no particular order.
+   */
+  listDeliveryStats(tenantId: string, query: DeliveryStatsQuery): Promise<DeliveryStatsRow[]>;
 }
 
 /** Deliveries that will not be retried, for inspection and replay. */

@@ -52,9 +52,11 @@ export function settlementOf(job: DeliveryJob, subscription: Subscription, attem
     responseHeaders: result.headers,
     responseBody: result.body,
     error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
+    errorCode: result.errorCode,
     replay: job.replayOf !== undefined,
     createdAt: new Date(now),
   };
+  if (job.acceptedAt !== undefined) attempt.acceptedAt = new Date(job.acceptedAt);
   if (attempted.extras !== undefined) Object.assign(attempt, attempted.extras);
   return { job, subscription, outcome, attempt, retryInMs, deadReason };
 }

@@ -7,7 +7,7 @@ import type { HttpResult } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
 
 /** What an attempt adds to its record beyond the HTTP exchange (an integration's steps, external id, routing). */
-export type AttemptExtras = Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing'>>;
+export type AttemptExtras = Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing' | 'request'>>;
 
 /** The target tried the job: what to record, and what follows (done, retry, dead letter) as the worker decides. */
 export interface Attempted {

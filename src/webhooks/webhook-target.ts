@@ -9,6 +9,9 @@ import type { DeadLetterReason } from '../subscriptions/model';
 import type { RateSlots } from './rate-slots';
 import type { LoadedWebhook } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
+import { sentRequest } from '../transport/sent-request';
+import type { SentRequest } from '../transport/sent-request';
+import { maskSecretHeaders } from '../subscriptions/secret-headers';
 import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
 import type { Outcome } from '../transport/outcome';
@@ -16,6 +19,8 @@ import type { PayloadBuilder } from './payload';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { buildWebhookRequest } from './webhook-request';
 
+/** What an attempt record keeps of a request body unless told otherwise (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
+const DEFAULT_REQUEST_BODY_BYTES = 16_384;
 /** How long a job waits when its subscription's rate limit has no room. */
 const DEFER_MS = 1000;
 /** The longest a job holds its place waiting for its subscription's rate limit before going back to the queue. */
@@ -26,12 +31,14 @@ export interface WebhookTargetOptions {
   payloads: PayloadBuilder;
   /** Where the subscriptions' rate slots are claimed, shared by every worker process. */
   store: RateSlots;
+  /** How much of each request body the attempt record keeps (bytes; 0: none). */
+  requestBodyBytes?: number;
   clock?: Clock;
 }
 
 /** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
 export type WebhookResult =
-  | { kind: 'attempted'; result: HttpResult; outcome: Outcome; deadReason?: DeadLetterReason }
+  | { kind: 'attempted'; result: HttpResult; outcome: Outcome; deadReason?: DeadLetterReason; extras?: { request: SentRequest } }
   | { kind: 'deferred'; delayMs: number };
 
 /** Delivers a job to a webhook subscription: its rate limit, then the shaped, signed POST to its endpoint. */
@@ -62,7 +69,10 @@ export class WebhookTarget {
       const request = await buildWebhookRequest(this.options.payloads, subscription, loaded.secrets, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
       const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
       if (rate && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
-      return { kind: 'attempted', result, outcome: classify(result) };
+      // The request as sent, from what was built anyway: the same headers object (masked only when the subscription
+      // has secret headers) and the body string, cut only when it is longer than what is kept.
+      const shown = sentRequest('POST', request.url, maskSecretHeaders(request.headers, subscription), request.body, this.options.requestBodyBytes ?? DEFAULT_REQUEST_BODY_BYTES);
+      return { kind: 'attempted', result, outcome: classify(result), extras: { request: shown } };
     } catch (err) {
       return unbuildable(err);
     }

@@ -12,6 +12,7 @@ import { memoryRateSlots } from './rate-slots';
 import { memorySealedValues } from './sealed-values';
 import { memorySubscriptions } from './subscriptions';
 import { memorySyncCounts } from './sync-counts';
+import { memoryDeliveryStats } from './delivery-stats';
 import { MemoryTables } from './tables';
 import { memoryTenantSettings } from './tenant-settings';
 import { memoryLoadTests } from './load-tests';
@@ -41,6 +42,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryLeases(tables),
     ...memoryExternalRefs(tables),
     ...memorySyncCounts(tables),
+    ...memoryDeliveryStats(tables),
     ...memoryTrackedRecords(tables),
     ...memoryConnectionExports(tables),
     ...memoryTenantSettings(tables),

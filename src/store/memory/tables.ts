@@ -4,6 +4,7 @@ import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRe
 import type { TrackedRecord } from '../../integrations/tracked-record';
 import type { ExportRecord } from '../../integrations/connection-export';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
+import type { DeliveryStatsRow } from '../../pipeline/delivery-stats';
 import type { Subscription } from '../../subscriptions/model';
 import type { LoadTestRecord } from '../../subscriptions/load-tests';
 
@@ -25,6 +26,8 @@ export class MemoryTables {
   readonly invalidEvents: InvalidEventRecord[] = [];
   readonly attempts = new Map<string, AttemptRecord>();
   readonly deadLetters = new Map<string, DeadLetterRecord>();
+  /** Delivery stats rows by writer and row key, with the id of the last write that added to each. */
+  readonly deliveryStats = new Map<string, { writeId: number; row: DeliveryStatsRow }>();
   /** Claimed slot ids, with when they were claimed (ms). */
   readonly rateSlots = new Map<string, number>();
 }

@@ -74,12 +74,15 @@ function deliveryKey(d: DeliveryRef): string {
 }
 
 function fromAttemptDoc(doc: Doc): AttemptRecord {
-  const detail = JSON.parse(String(doc['detailJson'])) as Omit<AttemptRecord, 'id' | 'tenantId' | 'subscriptionId' | 'eventId' | 'status' | 'createdAt' | 'nextAttemptAt'> & {
+  const detail = JSON.parse(String(doc['detailJson'])) as Omit<AttemptRecord, 'id' | 'tenantId' | 'subscriptionId' | 'eventId' | 'status' | 'createdAt' | 'nextAttemptAt' | 'acceptedAt'> & {
     nextAttemptAt: string | null;
     createdAt?: string;
+    acceptedAt?: string | null;
   };
+  const { acceptedAt, ...rest } = detail;
   return {
-    ...detail,
+    ...rest,
+    ...(acceptedAt == null ? {} : { acceptedAt: new Date(acceptedAt) }),
     id: String(doc['_id']),
     tenantId: String(doc['tenantId']),
     subscriptionId: String(doc['subscriptionId']),

@@ -137,6 +137,19 @@ const syncCountSchema = new Schema(
 );
 syncCountSchema.index({ tenantId: 1, connectionId: 1, hour: 1 });
 
+/**
+ * Delivery analytics: one row per writer (process), tenant, subscription, event type, resolution
+ * ('m' minute, 'h' hour) and start, added to with $inc by its writer alone and summed on read.
+ * Counters in `c`, latency histograms (bucket index → count) in `lat`, `first`, `ok`; `w` is the
+ * id of the last write that added to the row (a retried write skips the rows it reached).
+ */
+const deliveryStatsSchema = new Schema(
+  { _id: String, writer: String, tenantId: String, subscriptionId: String, eventType: String, resolution: String, start: Date, w: Number },
+  { versionKey: false, autoIndex: false, strict: false },
+);
+deliveryStatsSchema.index({ tenantId: 1, resolution: 1, start: 1 });
+deliveryStatsSchema.index({ start: 1 });
+
 /** Records connections created in CRMs, followed until won or lost; the read-back takes the open ones read longest ago first. */
 const trackedRecordSchema = new Schema(
   {
@@ -286,6 +299,7 @@ export interface HubModels {
   rateSlots: Model<Record<string, unknown>>;
   externalRefs: Model<Record<string, unknown>>;
   syncCounts: Model<Record<string, unknown>>;
+  deliveryStats: Model<Record<string, unknown>>;
   trackedRecords: Model<Record<string, unknown>>;
   exports: Model<Record<string, unknown>>;
   tenantSettings: Model<Record<string, unknown>>;
@@ -311,6 +325,7 @@ export function registerModels(connection: Connection): HubModels {
     rateSlots: model('RateSlot', rateSlotSchema, 'rate_slots'),
     externalRefs: model('ExternalRef', externalRefSchema, 'external_refs'),
     syncCounts: model('SyncCount', syncCountSchema, 'sync_counts'),
+    deliveryStats: model('DeliveryStats', deliveryStatsSchema, 'delivery_stats'),
     trackedRecords: model('TrackedRecord', trackedRecordSchema, 'tracked_records'),
     exports: model('ConnectionExport', exportSchema, 'connection_exports'),
     tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),

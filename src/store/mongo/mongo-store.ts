@@ -14,6 +14,7 @@ import { mongoRateSlots } from './rate-slots';
 import { mongoSealedValues } from './sealed-values';
 import { mongoSubscriptions } from './subscriptions';
 import { mongoSyncCounts } from './sync-counts';
+import { mongoDeliveryStats } from './delivery-stats';
 import { mongoTenantSettings } from './tenant-settings';
 import { mongoLoadTests } from './load-tests';
 import { mongoTrackedRecords } from './tracked-records';
@@ -47,6 +48,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoLeases(db),
     ...mongoExternalRefs(db),
     ...mongoSyncCounts(db),
+    ...mongoDeliveryStats(db),
     ...mongoTrackedRecords(db),
     ...mongoConnectionExports(db),
     ...mongoTenantSettings(db),

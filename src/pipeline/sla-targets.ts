@@ -1,0 +1,19 @@
+/** What a tenant's deliveries are held to in GET /v1/analytics/sla. */
+export interface SlaTargets {
+  /** Share of settled deliveries that eventually succeeded (0..1). */
+  successRate: number;
+  /** Average time from the hub accepting an event to its successful delivery, retries included. */
+  averageTimeToDeliveryMs: number;
+}
+
+/** The product's promise: at least 98 % delivered, in under 5 s on average. */
+export const PRODUCT_SLA_TARGETS: Readonly<SlaTargets> = Object.freeze({ successRate: 0.98, averageTimeToDeliveryMs: 5000 });
+
+/**
+ * Where a tenant's targets come from: the one seam per-plan targets plug into (the composition
+ * root passes this function to the API; a plan-aware one replaces it there).
+ */
+export type SlaTargetSource = (tenantId: string) => Promise<SlaTargets>;
+
+/** The product's targets, the same for every tenant. */
+export const productSlaTargets: SlaTargetSource = async () => ({ ...PRODUCT_SLA_TARGETS });
