@@ -19,7 +19,12 @@ describe.each(adapters)('AttemptLog contract: %s', (_name, create) => {
 
   it('records attempts in batches, tolerates a replayed batch, and filters lists', async () => {
     const first = attempt({});
-    const second = attempt({ attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, subscriptionId: 'sub_b', createdAt: new Date('2026-01-01T00:00:07Z') });
+    // With what a webhook attempt carries besides: the transport's error code, the accept time, the request as sent.
+    const second = attempt({
+      attempt: 2, status: 'succeeded', next: 'none', nextAttemptAt: null, httpStatus: 200, subscriptionId: 'sub_b', createdAt: new Date('2026-01-01T00:00:07Z'),
+      errorCode: null, acceptedAt: new Date('2025-12-31T23:59:59.5Z'),
+      request: { method: 'POST', url: 'https://x', headers: { 'x.y': '1', $weird: 'v' }, body: '{"a":"\u00e9"}', bodyTruncated: false },
+    });
     const old = attempt({ eventId: 'evt_b', createdAt: new Date('2020-01-01T00:00:00Z') });
     await store.recordAttempts([first, second]);
     await store.recordAttempts([first, old]);
