@@ -112,7 +112,9 @@ describe('hookhub as a client of a running hub', () => {
     const ok = await receiver(() => ({ status: 204 }));
     const broken = await receiver(() => ({ status: 500, body: 'database down', headers: { 'x-trace': 'abc' } }));
     const good = String((await api('POST', '/v1/subscriptions', { endpointUrl: `${ok.url}/in`, events: ['review.created'] })).body['id']);
-    const bad = String((await api('POST', '/v1/subscriptions', { endpointUrl: `${broken.url}/in`, events: ['*'], retryConfig: { maxRetries: 0 } })).body['id']);
+    const bad = String(
+      (await api('POST', '/v1/subscriptions', { endpointUrl: `${broken.url}/in`, events: ['*'], retryConfig: { maxRetries: 0 }, headers: { 'X-Receiver-Token': { value: 'tok-SECRET-3', secret: true } } })).body['id'],
+    );
     const byEnv = { HOOKHUB_URL: hub.th.hub.url, HOOKHUB_API_KEY: apiKey };
 
     const data = path.join(home, 'review.json');
@@ -155,7 +157,12 @@ describe('hookhub as a client of a running hub', () => {
     expect(show.stdout).toMatch(/^Outcome +failed 500 in \d+ ms$/m);
     expect(show.stdout).toContain('  x-trace: abc');
     expect(show.stdout).toContain('Response body\ndatabase down');
-    expect(show.stdout).toContain('The request as sent (headers, body) is not stored');
+    // The request as sent: its headers, the secret one masked, and the body the endpoint got.
+    expect(show.stdout).toContain('Request headers\n');
+    expect(show.stdout).toContain('  X-Receiver-Token: ********\n');
+    expect(show.stdout).toMatch(/^ {2}webhook-signature: v1,\S+$/m);
+    expect(show.stdout).toContain(`Request body\n{"id":"${published}","type":"review.created"`);
+    expect(show.stdout).not.toContain('tok-SECRET-3');
     expect(JSON.parse(showJson.stdout)).toMatchObject({ id: failedId, status: 'failed', httpStatus: 500, next: 'dead_letter' });
     expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('attempt_not_found (HTTP 404)') });
     expect(replayOne).toMatchObject({ code: 0, stdout: expect.stringContaining(`Replaying ${deadLetterId}`) });

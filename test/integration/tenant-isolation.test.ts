@@ -123,6 +123,9 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'GET /v1/audit-log', path: `/v1/audit-log?resourceId=${subId}` },
     { route: 'GET /v1/settings', path: '/v1/settings' },
     { route: 'GET /v1/zapier/samples/:type', path: '/v1/zapier/samples/business.created' },
+    { route: 'GET /v1/analytics/deliveries', path: `/v1/analytics/deliveries?subscriptionId=${subId}` },
+    { route: 'GET /v1/analytics/deliveries', path: '/v1/analytics/deliveries?interval=day' },
+    { route: 'GET /v1/analytics/sla', path: '/v1/analytics/sla' },
   ];
 
   // The table covers every route the API has (a new route fails here until it is added).
@@ -147,6 +150,13 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     const text = JSON.stringify(response.body);
     for (const value of [...ownerData, subId, doomedId, connectionId, integrationId, ownerApiKeyId, deadLetterId, zapId, eventId]) expect([c.path, text.includes(value)]).toEqual([c.path, false]);
   }
+
+  // Analytics count only the caller's own deliveries: the owner's are there for the owner, none for the intruder.
+  const counted = async (key: string, path: string): Promise<number> => (((await th.api<Json>('GET', path, undefined, key)).body['totals'] as Json)['attempts'] as number);
+  await waitUntil(async () => (await counted(ownerKey, `/v1/analytics/deliveries?subscriptionId=${subId}`)) > 0);
+  expect(await counted(intruderKey, `/v1/analytics/deliveries?subscriptionId=${subId}`)).toBe(0);
+  expect(await counted(intruderKey, '/v1/analytics/deliveries?interval=day')).toBe(0);
+  expect((await th.api<Json>('GET', '/v1/analytics/sla', undefined, intruderKey)).body).toMatchObject({ tenant: { settled: 0 }, data: [] });
 
   // Keys of the other tenant without the route's scope: 403 before anything is looked up.
   const scoped = new Map<ApiScope, string>();
