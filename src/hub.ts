@@ -293,7 +293,7 @@ export class Hub {
       oauth: linker,
       settings: new TenantSettingsService(this.store, config),
       tokens: this.tokens,
-      tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder),
+      tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder, config.delivery.requestBodyBytes),
       loadTests: new LoadTestService(this.subscriptions, this.store, this.sender, secretBox, config.loadtest.maxRate),
       // The product's SLA targets for every tenant; per-plan targets replace this one function.
       slaTargets: productSlaTargets,

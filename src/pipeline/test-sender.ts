@@ -17,6 +17,8 @@ import type { PayloadBuilder } from '../webhooks/payload';
 import { activeSecrets, signingSecrets } from '../subscriptions/secrets';
 import { buildWebhookRequest } from '../webhooks/webhook-request';
 import type { WebhookRequest } from '../webhooks/webhook-request';
+import { maskSecretHeaders } from '../subscriptions/secret-headers';
+import { sentRequest } from '../transport/sent-request';
 
 export interface TestResult {
   success: boolean;
@@ -41,6 +43,8 @@ export class TestSender {
     private readonly sender: HttpSender,
     private readonly secretBox: SecretBox,
     private readonly recorder: AttemptRecorder,
+    /** How much of the request body the attempt record keeps (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
+    private readonly requestBodyBytes = 16_384,
   ) {}
 
   async send(subscription: WebhookSubscription, type: string, data: Record<string, unknown> | undefined): Promise<TestResult> {
@@ -81,7 +85,7 @@ export class TestSender {
     }
     const result = await this.sender.send(request.url, request.headers, request.body);
     const outcome = classify(result);
-    await this.record(subscription, event, webhookId, result, outcome.kind === 'success');
+    await this.record(subscription, event, webhookId, result, outcome.kind === 'success', request);
     return {
       success: outcome.kind === 'success',
       outcome: outcome.kind,
@@ -94,7 +98,7 @@ export class TestSender {
     };
   }
 
-  private async record(subscription: WebhookSubscription, event: EventEnvelope, webhookId: string, result: HttpResult, success: boolean): Promise<void> {
+  private async record(subscription: WebhookSubscription, event: EventEnvelope, webhookId: string, result: HttpResult, success: boolean, request?: WebhookRequest): Promise<void> {
     const attempt: AttemptRecord = {
       id: newId('att'),
       tenantId: subscription.tenantId,
@@ -112,10 +116,12 @@ export class TestSender {
       responseHeaders: result.headers,
       responseBody: result.body,
       error: result.error ?? null,
+      errorCode: result.errorCode,
       replay: false,
       test: true,
       createdAt: new Date(),
     };
+    if (request) attempt.request = sentRequest('POST', request.url, maskSecretHeaders(request.headers, subscription), request.body, this.requestBodyBytes);
     await this.recorder.record(attempt);
   }
 }
