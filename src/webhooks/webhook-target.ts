@@ -71,7 +71,8 @@ export class WebhookTarget {
       if (rate && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
       // The request as sent, from what was built anyway: the same headers object (masked only when the subscription
       // has secret headers) and the body string, cut only when it is longer than what is kept.
-      const shown = sentRequest('POST', request.url, maskSecretHeaders(request.headers, subscription), request.body, this.options.requestBodyBytes ?? DEFAULT_REQUEST_BODY_BYTES);
+      const headers = subscription.secretHeaders?.length ? maskSecretHeaders(request.headers, subscription) : request.headers;
+      const shown = sentRequest('POST', request.url, headers, request.body, this.options.requestBodyBytes ?? DEFAULT_REQUEST_BODY_BYTES);
       return { kind: 'attempted', result, outcome: classify(result), extras: { request: shown } };
     } catch (err) {
       return unbuildable(err);
