@@ -149,13 +149,15 @@ describe('GET /v1/analytics/deliveries', () => {
   });
 
   it('refuses an unknown interval, a window that ends before it starts, and too many buckets, saying what to do', async () => {
-    const [interval, backwards, tooMany] = await Promise.all([
+    const [interval, inherited, backwards, tooMany] = await Promise.all([
       api('GET', '/v1/analytics/deliveries?interval=week'),
+      api('GET', '/v1/analytics/deliveries?interval=toString'),
       api('GET', '/v1/analytics/deliveries?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z'),
       api('GET', '/v1/analytics/deliveries?interval=minute&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z'),
     ]);
     expect([interval.status, (interval.body['error'] as Json)['code']]).toEqual([400, 'validation_failed']);
     expect((interval.body['error'] as Json)['message']).toContain('"minute", "hour" or "day"');
+    expect(inherited.status).toBe(400);
     expect(backwards.status).toBe(400);
     expect((tooMany.body['error'] as Json)['message']).toMatch(/44640 minutes; at most 1500 buckets .* Narrow from\/to or use a longer interval/);
   });

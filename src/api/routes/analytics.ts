@@ -22,7 +22,7 @@ export function analyticsRoutes(deps: ApiDeps): Router {
 
   route(router, 'GET', '/v1/analytics/deliveries', { scope: 'deliveries:read' }, async (req, res) => {
     const intervalRaw = optionalString(req.query, 'interval') ?? 'hour';
-    if (!(intervalRaw in INTERVALS)) {
+    if (!Object.hasOwn(INTERVALS, intervalRaw)) {
       throw new ValidationError('interval must be "minute", "hour" or "day".', [{ path: 'query.interval', message: `unknown interval "${intervalRaw}"` }]);
     }
     const interval = intervalRaw as Interval;
