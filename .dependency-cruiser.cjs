@@ -6,7 +6,7 @@ const floors = [
   ['config', 'events'],
   ['transport'],
   ['subscriptions', 'connectors', 'broker/port', 'secrets', 'access'],
-  ['webhooks', 'integrations'],
+  ['webhooks', 'integrations', 'tunnels'],
   ['pipeline', 'jobs'],
   ['store', 'broker/amqp', 'broker/memory'],
   ['api'],

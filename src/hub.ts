@@ -57,7 +57,11 @@ import { DeliveryTargets } from './pipeline/targets';
 import { WebhookTarget } from './webhooks/webhook-target';
 import { RelayClients, RelayTarget } from './webhooks/relay-target';
 import { RelayService } from './subscriptions/relay-service';
-import { ListenSocket } from './api/listen-socket';
+import { LISTEN_PATH, ListenSocket } from './api/listen-socket';
+import { TUNNEL_PATH, TunnelSocket } from './api/tunnel-socket';
+import { upgradeRoutes } from './api/hub-socket';
+import { TunnelClients } from './tunnels/tunnel-connection';
+import { TunnelService } from './tunnels/tunnel-service';
 import { scheduleRelaySweep } from './jobs/relay-sweep';
 import { IntegrationService } from './integrations/integration-service';
 import { TenantSettingsService } from './integrations/tenant-settings';
@@ -107,6 +111,8 @@ export class Hub {
   /** `hookhub listen` clients connected to this process, and the WebSocket endpoint they connect to. */
   private readonly listen: ListenSocket;
   private readonly relays: RelayService;
+  /** `hookhub tunnel` clients connected to this process, and the WebSocket endpoint they connect to. */
+  private readonly tunnel: TunnelSocket;
   private cronTasks: ScheduledTask[] = [];
   /** Where every tenant expression is evaluated (one per process, shared by the hubs in it). */
   readonly sandbox: ExpressionSandbox;
@@ -248,6 +254,8 @@ export class Hub {
       answerTimeoutMs: config.delivery.timeoutMs + 5000,
       logger: this.logger,
     });
+    const tunnels = new TunnelService(this.store);
+    const tunnelClients = new TunnelClients();
     this.worker = new DeliveryWorker({
       broker: this.broker,
       store: this.store,
@@ -297,11 +305,26 @@ export class Hub {
       loadTests: new LoadTestService(this.subscriptions, this.store, this.sender, secretBox, config.loadtest.maxRate),
       // The product's SLA targets for every tenant; per-plan targets replace this one function.
       slaTargets: productSlaTargets,
+      tunnels: { service: tunnels, clients: tunnelClients },
       metrics: this.metrics,
       logger: this.logger,
     });
     this.app = api.app;
     this.audit = api.audit;
+    this.tunnel = new TunnelSocket({
+      enabled: config.tunnels.enabled,
+      keys: this.store,
+      tunnels,
+      clients: tunnelClients,
+      audit: this.audit,
+      holder,
+      publicUrl: config.publicUrl,
+      timeoutMs: config.tunnels.timeoutMs,
+      requestsPerMinute: config.tunnels.requestsPerMinute,
+      maxBodyBytes: config.api.maxBodyBytes,
+      clock: systemClock,
+      logger: this.logger,
+    });
   }
 
   get port(): number {
@@ -351,7 +374,7 @@ export class Hub {
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {
         const server = this.app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
-        server.on('upgrade', this.listen.upgrade);
+        server.on('upgrade', upgradeRoutes({ [LISTEN_PATH]: this.listen.upgrade, [TUNNEL_PATH]: this.tunnel.upgrade }));
         this.server = server;
       });
       this.logger.info({ url: `http://${config.host}:${this.port}` }, 'Hookhub API listening');
@@ -366,6 +389,7 @@ export class Hub {
     const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
     await this.listen.close();
+    await this.tunnel.close();
     for (const consumer of this.consumers.splice(0)) await consumer.cancel();
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
     await this.router.drain();

@@ -31,8 +31,8 @@ export function accessLog(logger: Logger): RequestHandler {
   };
 }
 
-/** The path without the query; the single-use handle of an OAuth start link is masked. */
+/** The path without the query; the single-use handle of an OAuth start link and a tunnel URL's token are masked. */
 export function safePath(url: string): string {
   const path = url.split('?', 1)[0] ?? '';
-  return path.replace(/^(\/oauth\/start\/)[^/]+/i, '$1[redacted]').slice(0, 512);
+  return path.replace(/^(\/oauth\/start\/)[^/]+/i, '$1[redacted]').replace(/^(\/t\/)[^/]+/, '$1[redacted]').slice(0, 512);
 }

@@ -26,6 +26,8 @@ import { metaRoutes } from './routes/meta';
 import { settingsRoutes } from './routes/settings';
 import { zapierRoutes } from './routes/zapier';
 import { exportRoutes } from './routes/exports';
+import { tunnelRoutes } from './routes/tunnels';
+import { tunnelGateway } from './tunnel-gateway';
 
 /** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
 export interface HubApi {
@@ -38,6 +40,17 @@ export function createApp(deps: ApiDeps): HubApi {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(accessLog(deps.logger));
+  // Tunnel URLs take any method and body, passed on raw: before the JSON parser and outside /v1's API keys.
+  app.use(
+    '/t',
+    tunnelGateway({
+      enabled: deps.config.tunnels.enabled,
+      tunnels: deps.tunnels.service,
+      clients: deps.tunnels.clients,
+      maxBodyBytes: deps.config.api.maxBodyBytes,
+      publicUrl: deps.config.publicUrl,
+    }),
+  );
   app.use(jsonBody({ maxBytes: deps.config.api.maxBodyBytes }));
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
@@ -64,6 +77,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(deadLetterRoutes(deps));
   app.use(zapierRoutes(deps));
   app.use(exportRoutes(deps));
+  app.use(tunnelRoutes(deps));
   app.use(notFoundRoute);
   app.use(errorHandler(deps.logger));
   return { app, audit };

@@ -20,6 +20,8 @@ import type { SyncCounts, TrackedRecords } from '../integrations/ports';
 import type { AttemptLog, DeadLetters, DeliveryStats, EventLog } from '../pipeline/ports';
 import type { SlaTargetSource } from '../pipeline/sla-targets';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
+import type { TunnelClients } from '../tunnels/tunnel-connection';
+import type { TunnelService } from '../tunnels/tunnel-service';
 
 export interface ApiDeps {
   config: HubConfig;
@@ -46,6 +48,8 @@ export interface ApiDeps {
   loadTests: LoadTestService;
   /** Each tenant's SLA targets (GET /v1/analytics/sla): the product's for now, per plan later. */
   slaTargets: SlaTargetSource;
+  /** `hookhub tunnel`: the tunnels, and their clients connected to this process. */
+  tunnels: { service: TunnelService; clients: TunnelClients };
   metrics: HubMetrics;
   logger: Logger;
 }

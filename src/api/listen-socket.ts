@@ -1,17 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import type { ApiKeys } from '../access/ports';
 import { errorMessage, HubError } from '../core/errors';
-import { sha256Hex } from '../core/ids';
 import type { Logger } from '../core/logger';
 import type { RelayRequest, RelayService } from '../subscriptions/relay-service';
 import type { RelaySubscription } from '../subscriptions/model';
 import { RelayConnection } from '../webhooks/relay-connection';
 import type { ListenMessage } from '../webhooks/relay-connection';
 import type { RelayClients } from '../webhooks/relay-target';
-import { hasScope } from './scopes';
+import { authorizeUpgrade, ClientSockets, keepAlive, parseFrame, refuse, sendRefusal, upgradeFailure } from './hub-socket';
 
 /** Where `hookhub listen` connects (a WebSocket upgrade with `Authorization: Bearer <key>`). */
 export const LISTEN_PATH = '/v1/listen';
@@ -36,77 +34,50 @@ export interface ListenSocketOptions {
  * keeps it attached here while connected; once the client is gone for the relay's keep, the relay is removed.
  */
 export class ListenSocket {
-  private readonly server = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
-  private readonly idleTimers = new Set<NodeJS.Timeout>();
-  private readonly leaving = new Set<Promise<void>>();
-  private closing = false;
+  private readonly sockets = new ClientSockets(1024 * 1024);
 
   constructor(private readonly options: ListenSocketOptions) {}
 
   /** For the HTTP server's `upgrade` event. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     this.authorize(req).then(
-      (tenantId) => this.server.handleUpgrade(req, socket, head, (ws) => this.accept(ws, tenantId)),
-      (err: unknown) => refuse(socket, err instanceof HubError ? err : new HubError('internal_error', 'The hub could not check the API key; try again.', { status: 500 })),
+      (tenantId) => this.sockets.server.handleUpgrade(req, socket, head, (ws) => this.accept(ws, tenantId)),
+      (err: unknown) => refuse(socket, upgradeFailure(err)),
     );
   };
 
   /** Closes every client (they reconnect to another process) and records that they left. */
-  async close(): Promise<void> {
-    this.closing = true;
-    for (const timer of this.idleTimers) clearTimeout(timer);
-    await Promise.all([...this.server.clients].map((ws) => new Promise((resolve) => {
-      ws.once('close', resolve);
-      ws.terminate();
-    })));
-    await Promise.allSettled([...this.leaving]);
-    this.server.close();
+  close(): Promise<void> {
+    return this.sockets.close();
   }
 
   private async authorize(req: IncomingMessage): Promise<string> {
-    const path = new URL(req.url ?? '/', 'http://hub').pathname.replace(/\/+$/, '');
-    if (path !== LISTEN_PATH) throw new HubError('route_not_found', `Only ${LISTEN_PATH} takes a WebSocket upgrade.`, { status: 404 });
     if (!this.options.enabled) {
       throw new HubError('relays_disabled', 'Relays (hookhub listen) are turned off on this hub (HOOKHUB_RELAYS=false). Ask its operator to turn them on, or use a subscription to a public URL.', { status: 503 });
     }
-    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!match?.[1]) throw new HubError('unauthorized', 'Send your API key as "Authorization: Bearer <key>" on the upgrade request.', { status: 401 });
-    const key = await this.options.keys.findApiKey(sha256Hex(match[1]));
-    if (!key || key.revokedAt !== null) throw new HubError('unauthorized', 'The API key is not valid or was revoked. Check it, or ask an admin for a new one.', { status: 401 });
-    if (!hasScope(key.scopes, 'relay:write')) {
-      throw new HubError('insufficient_scope', 'This key lacks the scope relay:write needed for hookhub listen. Use a key that has it, or ask an admin to create one.', { status: 403, details: { required: 'relay:write' } });
-    }
-    return key.tenantId;
+    return (await authorizeUpgrade(req, this.options.keys, 'relay:write', 'hookhub listen')).tenantId;
   }
 
   private accept(ws: WebSocket, tenantId: string): void {
     const connection = new RelayConnection(ws, this.options.answerTimeoutMs);
     let relay: RelaySubscription | null = null;
-    let heartbeat: NodeJS.Timeout | undefined;
+    let stopHeartbeat = (): void => undefined;
     const helloTimer = setTimeout(() => ws.close(4408, 'no hello'), HELLO_TIMEOUT_MS);
-    // A client that stopped answering pings (a laptop gone to sleep) is dropped at the next heartbeat.
-    let answering = true;
-    ws.on('pong', () => (answering = true));
     ws.on('message', (data: RawData) => {
-      const message = parse(data);
+      const message = parseFrame(data);
       if (message?.type === 'answer') connection.answer(message);
       else if (message?.type === 'hello' && relay === null) {
         clearTimeout(helloTimer);
         void this.open(ws, tenantId, message, connection).then((opened) => {
           relay = opened;
           if (!opened) return;
-          heartbeat = setInterval(() => {
-            if (!answering) return ws.terminate();
-            answering = false;
-            ws.ping();
-            void this.options.relays.seen(opened, this.options.holder).catch(() => undefined);
-          }, HEARTBEAT_MS);
+          stopHeartbeat = keepAlive(ws, HEARTBEAT_MS, () => void this.options.relays.seen(opened, this.options.holder).catch(() => undefined));
         });
       }
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
-      clearInterval(heartbeat);
+      stopHeartbeat();
       connection.closed();
       if (relay) this.left(relay, connection);
     });
@@ -127,8 +98,7 @@ export class ListenSocket {
       this.options.logger.info({ tenantId, relayId: record.id, resumed }, 'listen client connected');
       return record;
     } catch (err) {
-      const error = err instanceof HubError ? { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } : { code: 'internal_error', message: errorMessage(err) };
-      ws.send(JSON.stringify({ type: 'error', error }), () => ws.close(4400, error.code.slice(0, 100)));
+      sendRefusal(ws, err);
       return null;
     }
   }
@@ -136,35 +106,14 @@ export class ListenSocket {
   private left(relay: RelaySubscription, connection: RelayConnection): void {
     const { clients, relays, holder, logger } = this.options;
     clients.detach(relay.id, connection);
-    const leaving = relays.left(relay.tenantId, relay.id, holder).catch((err: unknown) => logger.warn({ relayId: relay.id, err: errorMessage(err) }, 'could not record that a listen client left'));
-    this.leaving.add(leaving);
-    void leaving.finally(() => this.leaving.delete(leaving));
     logger.info({ relayId: relay.id }, 'listen client disconnected');
-    if (this.closing) return;
+    const recording = relays.left(relay.tenantId, relay.id, holder).catch((err: unknown) => logger.warn({ relayId: relay.id, err: errorMessage(err) }, 'could not record that a listen client left'));
     // Removed once it has had no client for its keep (a reconnect anywhere meanwhile keeps it).
-    const timer = setTimeout(() => {
-      this.idleTimers.delete(timer);
+    this.sockets.left(recording, relay.relay.keepSeconds, () =>
       relays.removeIfIdle(relay.tenantId, relay.id).then(
         (removed) => removed && logger.info({ relayId: relay.id }, 'relay removed: no listen client for its keep'),
         (err: unknown) => logger.warn({ relayId: relay.id, err: errorMessage(err) }, 'could not remove an idle relay'),
-      );
-    }, relay.relay.keepSeconds * 1000 + 100);
-    timer.unref();
-    this.idleTimers.add(timer);
+      ),
+    );
   }
-}
-
-function parse(data: RawData): ListenMessage | null {
-  try {
-    const value: unknown = JSON.parse(String(data));
-    return value && typeof value === 'object' && typeof (value as ListenMessage).type === 'string' ? (value as ListenMessage) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Answers the upgrade request with the API's error body and closes the socket. */
-function refuse(socket: Duplex, err: HubError): void {
-  const body = JSON.stringify({ error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } });
-  socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger';
 import { principalOf } from './auth';
 
 /** What an API key may do. `admin` implies every other scope (and alone manages keys and reads the audit log). */
-export const API_SCOPES = ['subscriptions:read', 'subscriptions:write', 'events:publish', 'deliveries:read', 'connections:write', 'relay:write', 'admin'] as const;
+export const API_SCOPES = ['subscriptions:read', 'subscriptions:write', 'events:publish', 'deliveries:read', 'connections:write', 'relay:write', 'tunnels:write', 'admin'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export function isApiScope(value: unknown): value is ApiScope {

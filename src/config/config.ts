@@ -27,6 +27,15 @@ export interface HubConfig {
   readonly logLevel: string;
   /** `hookhub listen` relays (HOOKHUB_RELAYS, default on): deliveries to a developer's CLI over a WebSocket. */
   readonly relays: boolean;
+  /** `hookhub tunnel`: public URLs forwarded to a developer's CLI (README, "Developer tools → tunnel"). */
+  readonly tunnels: {
+    /** HOOKHUB_TUNNELS, default on. */
+    readonly enabled: boolean;
+    /** How long the local app may take before the caller gets 504 (HOOKHUB_TUNNEL_TIMEOUT_MS, default 30 s). */
+    readonly timeoutMs: number;
+    /** Requests a minute through one tunnel; more get 429 (HOOKHUB_TUNNEL_RATE_LIMIT, default 600). */
+    readonly requestsPerMinute: number;
+  };
   readonly delivery: {
     readonly timeoutMs: number;
     readonly prefetch: number;
@@ -197,6 +206,11 @@ export function loadConfig(env: Env = process.env): HubConfig {
     roles,
     logLevel: str('LOG_LEVEL') ?? 'info',
     relays: bool('HOOKHUB_RELAYS', true),
+    tunnels: {
+      enabled: bool('HOOKHUB_TUNNELS', true),
+      timeoutMs: int('HOOKHUB_TUNNEL_TIMEOUT_MS', 30_000, 100, 300_000),
+      requestsPerMinute: int('HOOKHUB_TUNNEL_RATE_LIMIT', 600, 1, 1_000_000),
+    },
     delivery: {
       timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),
       prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),

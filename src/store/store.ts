@@ -8,6 +8,7 @@ import type { SealedValues } from '../secrets/sealed-values';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { LoadTestStore } from '../subscriptions/load-tests';
 import type { RateSlots } from '../webhooks/rate-slots';
+import type { TunnelStore } from '../tunnels/ports';
 
 /** Opening and closing the database behind the ports. */
 export interface StoreLifecycle {
@@ -30,6 +31,7 @@ export type Store = StoreLifecycle &
   AuditLog &
   SubscriptionRepository &
   LoadTestStore &
+  TunnelStore &
   ConnectionRepository &
   OAuthStates &
   Leases &

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { newId } from '../core/ids';
+import { PendingAnswers } from '../core/pending-answers';
 import { RESPONSE_BODY_LIMIT } from '../transport/http-sender';
 import type { HttpResult } from '../transport/http-sender';
 import type { RelayClient, RelayDelivery } from './relay-target';
@@ -16,7 +17,7 @@ export type ListenMessage = { type: string } & Record<string, unknown>;
 
 /** A connected listen client, as the relay target writes to it: deliveries out, answers back by id. */
 export class RelayConnection implements RelayClient {
-  private readonly pending = new Map<string, { resolve: (result: HttpResult) => void; timer: NodeJS.Timeout; started: number }>();
+  private readonly pending = new PendingAnswers<HttpResult>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -26,38 +27,30 @@ export class RelayConnection implements RelayClient {
 
   deliver(delivery: RelayDelivery): Promise<HttpResult> {
     const id = newId('lsd');
-    return new Promise((resolve) => {
-      const started = Date.now();
-      const timer = setTimeout(() => this.settle(id, failed('The listen client did not answer in time.', 'timeout', started)), this.answerTimeoutMs);
-      this.pending.set(id, { resolve, timer, started });
-      this.socket.send(JSON.stringify({ type: 'delivery', id, ...delivery }), (err) => {
-        if (err) this.settle(id, failed(`Could not write to the listen client: ${err.message}`, 'client_disconnected', started));
-      });
-    });
+    return this.pending.wait(
+      id,
+      this.answerTimeoutMs,
+      (started) => failed('The listen client did not answer in time.', 'timeout', started),
+      (settle) => {
+        const started = Date.now();
+        this.socket.send(JSON.stringify({ type: 'delivery', id, ...delivery }), (err) => {
+          if (err) settle(failed(`Could not write to the listen client: ${err.message}`, 'client_disconnected', started));
+        });
+      },
+    );
   }
 
   /** An answer from the client; false when it is not one to a pending delivery. */
   answer(message: ListenMessage): boolean {
     const id = message['id'];
-    const entry = typeof id === 'string' ? this.pending.get(id) : undefined;
-    if (!entry || typeof id !== 'string') return false;
-    this.settle(id, answerResult(message, entry.started));
-    return true;
+    const started = this.pending.startedAt(id);
+    if (started === undefined) return false;
+    return this.pending.settle(id as string, answerResult(message, started));
   }
 
   /** The connection closed: every delivery still waiting fails, to be retried. */
   closed(): void {
-    for (const [id, entry] of [...this.pending]) {
-      this.settle(id, failed('The listen client disconnected before answering.', 'client_disconnected', entry.started));
-    }
-  }
-
-  private settle(id: string, result: HttpResult): void {
-    const entry = this.pending.get(id);
-    if (!entry) return;
-    this.pending.delete(id);
-    clearTimeout(entry.timer);
-    entry.resolve(result);
+    this.pending.settleAll((started) => failed('The listen client disconnected before answering.', 'client_disconnected', started));
   }
 }
 

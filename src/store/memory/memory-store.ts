@@ -18,6 +18,7 @@ import { memoryTenantSettings } from './tenant-settings';
 import { memoryLoadTests } from './load-tests';
 import { memoryTrackedRecords } from './tracked-records';
 import { memoryConnectionExports } from './connection-exports';
+import { memoryTunnels } from './tunnels';
 
 /** The embedded store: every port in memory, for `npm start` without services and for fast tests (`tables`: to look at what is stored). */
 export function createMemoryStore(tables: MemoryTables = new MemoryTables()): Store {
@@ -47,6 +48,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryConnectionExports(tables),
     ...memoryTenantSettings(tables),
     ...memoryLoadTests(tables),
+    ...memoryTunnels(tables),
     ...memoryEventLog(tables),
     ...memoryAttemptLog(tables),
     ...memoryDeadLetters(tables),

@@ -7,6 +7,7 @@ import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent }
 import type { DeliveryStatsRow } from '../../pipeline/delivery-stats';
 import type { Subscription } from '../../subscriptions/model';
 import type { LoadTestRecord } from '../../subscriptions/load-tests';
+import type { TunnelRecord } from '../../tunnels/model';
 
 /** Everything the memory adapter holds, shared by its aggregates (sealed values span three of them). */
 export class MemoryTables {
@@ -22,6 +23,7 @@ export class MemoryTables {
   readonly exports = new Map<string, ExportRecord>();
   readonly tenantSettings = new Map<string, TenantSettingsRecord>();
   readonly loadTests = new Map<string, LoadTestRecord>();
+  readonly tunnels = new Map<string, TunnelRecord>();
   readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   readonly attempts = new Map<string, AttemptRecord>();

@@ -130,6 +130,14 @@ const loadTestSchema = new Schema(
 );
 loadTestSchema.index({ tenantId: 1, subscriptionId: 1, _id: -1 });
 
+/** `hookhub tunnel` URLs: found by the hash of their token (unique), listed by tenant. */
+const tunnelSchema = new Schema(
+  { _id: String, tenantId: String, tokenHash: String, resumeHash: String, target: String, apiKeyId: String, holder: String, lastSeenAt: Date, keepSeconds: Number, createdAt: Date },
+  { versionKey: false, autoIndex: false },
+);
+tunnelSchema.index({ tokenHash: 1 }, { unique: true });
+tunnelSchema.index({ tenantId: 1, _id: -1 });
+
 /** One row per process, connection, object type and hour; readers sum the processes' rows. */
 const syncCountSchema = new Schema(
   { _id: String, tenantId: String, connectionId: String, objectType: String, hour: Date, created: Number, updated: Number, failed: Number },
@@ -304,6 +312,7 @@ export interface HubModels {
   exports: Model<Record<string, unknown>>;
   tenantSettings: Model<Record<string, unknown>>;
   loadTests: Model<Record<string, unknown>>;
+  tunnels: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -330,5 +339,6 @@ export function registerModels(connection: Connection): HubModels {
     exports: model('ConnectionExport', exportSchema, 'connection_exports'),
     tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),
     loadTests: model('LoadTest', loadTestSchema, 'load_tests'),
+    tunnels: model('Tunnel', tunnelSchema, 'tunnels'),
   };
 }

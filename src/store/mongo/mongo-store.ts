@@ -17,6 +17,7 @@ import { mongoSyncCounts } from './sync-counts';
 import { mongoDeliveryStats } from './delivery-stats';
 import { mongoTenantSettings } from './tenant-settings';
 import { mongoLoadTests } from './load-tests';
+import { mongoTunnels } from './tunnels';
 import { mongoTrackedRecords } from './tracked-records';
 import { mongoConnectionExports } from './connection-exports';
 
@@ -53,6 +54,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoConnectionExports(db),
     ...mongoTenantSettings(db),
     ...mongoLoadTests(db),
+    ...mongoTunnels(db),
     ...mongoEventLog(db),
     ...mongoAttemptLog(db),
     ...mongoDeadLetters(db),
