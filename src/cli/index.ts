@@ -7,6 +7,7 @@ import { loadtestCommand } from './loadtest';
 import { deliveryCommands } from './deliveries';
 import { eventCommands } from './events';
 import { listenCommand } from './listen';
+import { tunnelCommand } from './tunnel';
 import { loginCommands } from './login';
 import { replayCommand } from './replay';
 import { subscriptionCommands } from './subscriptions';
@@ -57,6 +58,7 @@ keys
 connectorCommands(program);
 loadtestCommand(program, fail);
 listenCommand(program);
+tunnelCommand(program);
 loginCommands(program);
 eventCommands(program);
 deliveryCommands(program);

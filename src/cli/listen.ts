@@ -70,14 +70,15 @@ function filterOf(filter: string | undefined): Pick<ListenRequest, 'filter' | 'f
   }
 }
 
-function localUrl(raw: string): URL {
+/** A local http(s) URL given as `flag`, e.g. http://localhost:4000/webhooks. */
+export function localUrl(raw: string, flag = '--forward-to', example = 'http://localhost:4000/webhooks'): URL {
   try {
     const url = new URL(raw);
     if (url.protocol === 'http:' || url.protocol === 'https:') return url;
   } catch {
     // Said below.
   }
-  throw new CliError(`--forward-to "${raw}" is not an http(s) URL.`, EXIT.usage, 'Give the local endpoint, e.g. http://localhost:4000/webhooks.');
+  throw new CliError(`${flag} "${raw}" is not an http(s) URL.`, EXIT.usage, `Give the local endpoint, e.g. ${example}.`);
 }
 
 /** `90`, `90s`, `10m`, `1h` in seconds. */
