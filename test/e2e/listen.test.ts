@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { sha256Hex } from '../../src/core/ids';
 import { verifyWebhook } from '../../src/verify';
+import { killCliProcesses, startCliProcess } from '../support/cli-process';
+import type { CliProcess } from '../support/cli-process';
 import { freePort } from '../support/local-server';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { ReceivedRequest, Receiver } from '../support/receiver';
@@ -13,38 +12,20 @@ import type { TestHub } from '../support/test-hub';
 
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, '../..');
-
-/** A `hookhub listen` process: what it printed, its relay and secret once ready. */
-interface ListenProcess {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
+/** A `hookhub listen` process with its relay and secret once ready. */
+interface ListenProcess extends CliProcess {
   relayId: string;
   secret: string;
-  exited: Promise<number | null>;
 }
 
-const running = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
+  killCliProcesses();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function startCli(hubUrl: string, apiKey: string, forwardTo: string, ...args: string[]): Omit<ListenProcess, 'relayId' | 'secret'> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'listen', '--url', hubUrl, '--api-key', apiKey, '--forward-to', forwardTo, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', NO_COLOR: '1', HOME: process.env['HOME'] ?? '/tmp' },
-  });
-  running.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
+function startCli(hubUrl: string, apiKey: string, forwardTo: string, ...args: string[]): CliProcess {
+  return startCliProcess(['listen', '--url', hubUrl, '--api-key', apiKey, '--forward-to', forwardTo, ...args]);
 }
 
 async function listen(hubUrl: string, apiKey: string, forwardTo: string, ...args: string[]): Promise<ListenProcess> {

@@ -6,12 +6,15 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** A real HTTP server on 127.0.0.1 (a free port) that hands `handle` each request with its whole body. */
-export async function listenLocal(handle: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void): Promise<LocalServer> {
+/** A real HTTP server on 127.0.0.1 (a free port) that hands `handle` each request with its whole body (as text, and as bytes). */
+export async function listenLocal(handle: (req: http.IncomingMessage, body: string, res: http.ServerResponse, raw: Buffer) => void): Promise<LocalServer> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => handle(req, Buffer.concat(chunks).toString('utf8'), res));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      handle(req, raw.toString('utf8'), res, raw);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
