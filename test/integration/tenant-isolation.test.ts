@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { routeRules } from '../../src/api/scopes';
 import type { ApiScope } from '../../src/api/scopes';
 import { startReceiver, waitUntil } from '../support/receiver';
@@ -41,6 +42,17 @@ const NOT_TENANT_DATA: Record<string, string> = {
   'POST /v1/zapier/subscriptions': "creates in the caller's tenant",
 };
 
+/** A `hookhub tunnel` client of `key`'s tenant, connected as the CLI connects: its tunnel id, and the socket. */
+async function openTunnel(hubUrl: string, key: string): Promise<{ tunnelId: string; socket: WebSocket }> {
+  const socket = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/v1/tunnel`, { headers: { authorization: `Bearer ${key}` } });
+  const ready = await new Promise<Json>((resolve, reject) => {
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', target: 'http://localhost:4000' })));
+    socket.on('message', (data: WebSocket.RawData) => resolve(JSON.parse(String(data)) as Json));
+    socket.on('error', reject);
+  });
+  return { tunnelId: String(ready['tunnelId']), socket };
+}
+
 it("answers another tenant's ids with 404 on every route, lists nothing of theirs, and 403 without the scope", async () => {
   const ownerKey = await th.keyForTenant('iso-owner');
   const owner = (method: string, path: string, body?: unknown): Promise<ApiResponse<Json>> => th.api<Json>(method, path, body, ownerKey);
@@ -68,6 +80,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
   const integrationId = String(integration.body['id']);
   const ownerApiKey = await owner('POST', '/v1/api-keys', { name: 'owner-ci', scopes: ['subscriptions:read'] });
   const ownerApiKeyId = String(ownerApiKey.body['id']);
+  const { tunnelId, socket: tunnelSocket } = await openTunnel(th.hub.url, ownerKey);
   const zap = await owner('POST', '/v1/zapier/subscriptions', { target_url: `${receiver.url}/owner-zap`, event: 'business.created' });
   expect(zap.status).toBe(201);
   const zapId = String(zap.body['id']);
@@ -98,6 +111,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'POST /v1/connections/authorize', method: 'POST', path: '/v1/connections/authorize', body: { connector: 'webhook-custom', connectionId }, status: [400, 404] },
     { route: 'GET /v1/integrations/:id', method: 'GET', path: `/v1/integrations/${integrationId}` },
     { route: 'PATCH /v1/integrations/:id', method: 'PATCH', path: `/v1/integrations/${integrationId}`, body: { active: false } },
+    { route: 'DELETE /v1/tunnels/:id', method: 'DELETE', path: `/v1/tunnels/${tunnelId}` },
     { route: 'DELETE /v1/integrations/:id', method: 'DELETE', path: `/v1/integrations/${integrationId}` },
     { route: 'POST /v1/integrations/:id/replay', method: 'POST', path: `/v1/integrations/${integrationId}/replay`, body: { since: '2020-01-01T00:00:00Z' } },
     { route: 'POST /v1/integrations', method: 'POST', path: '/v1/integrations', body: { connection: connectionId, events: ['business.created'] }, status: [400, 404] },
@@ -122,6 +136,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'GET /v1/audit-log', path: '/v1/audit-log' },
     { route: 'GET /v1/audit-log', path: `/v1/audit-log?resourceId=${subId}` },
     { route: 'GET /v1/settings', path: '/v1/settings' },
+    { route: 'GET /v1/tunnels', path: '/v1/tunnels' },
     { route: 'GET /v1/zapier/samples/:type', path: '/v1/zapier/samples/business.created' },
     { route: 'GET /v1/analytics/deliveries', path: `/v1/analytics/deliveries?subscriptionId=${subId}` },
     { route: 'GET /v1/analytics/deliveries', path: '/v1/analytics/deliveries?interval=day' },
@@ -148,7 +163,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     expect([c.path, response.status]).toEqual([c.path, 200]);
     // The intruder's own key (and its own audit rows) may be listed; nothing of the owner's.
     const text = JSON.stringify(response.body);
-    for (const value of [...ownerData, subId, doomedId, connectionId, integrationId, ownerApiKeyId, deadLetterId, zapId, eventId]) expect([c.path, text.includes(value)]).toEqual([c.path, false]);
+    for (const value of [...ownerData, subId, doomedId, connectionId, integrationId, ownerApiKeyId, deadLetterId, zapId, eventId, tunnelId]) expect([c.path, text.includes(value)]).toEqual([c.path, false]);
   }
 
   // Analytics count only the caller's own deliveries: the owner's are there for the owner, none for the intruder.
@@ -178,4 +193,6 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
   expect((await owner('GET', `/v1/connections/${connectionId}`)).status).toBe(200);
   expect((await owner('GET', `/v1/integrations/${integrationId}`)).body).toMatchObject({ active: true });
   expect(((await owner('GET', '/v1/api-keys')).body['data'] as Json[]).find((k) => k['id'] === ownerApiKeyId)).toMatchObject({ revokedAt: null });
+  expect((await owner('GET', '/v1/tunnels')).body['data']).toEqual([expect.objectContaining({ id: tunnelId, connected: true })]);
+  tunnelSocket.close();
 });

@@ -89,11 +89,11 @@ describe('the routes\' declarations', () => {
     expect(hasScope([], 'subscriptions:read')).toBe(false);
   });
 
-  it('has relay:write for hookhub listen, granted by itself or admin and by no other scope', () => {
-    expect(API_SCOPES).toContain('relay:write');
-    expect(hasScope(['relay:write'], 'relay:write')).toBe(true);
-    for (const scope of API_SCOPES.filter((s) => s !== 'relay:write' && s !== 'admin')) expect(hasScope([scope], 'relay:write')).toBe(false);
-    expect(hasScope(['relay:write'], 'subscriptions:write')).toBe(false);
+  it.each(['relay:write', 'tunnels:write'] as const)('has %s (hookhub listen, hookhub tunnel), granted by itself or admin and by no other scope', (needed) => {
+    expect(API_SCOPES).toContain(needed);
+    expect(hasScope([needed], needed)).toBe(true);
+    for (const scope of API_SCOPES.filter((s) => s !== needed && s !== 'admin')) expect(hasScope([scope], needed)).toBe(false);
+    expect(hasScope([needed], 'subscriptions:write')).toBe(false);
   });
 });
 
