@@ -125,7 +125,7 @@ export class TunnelSocket {
         clock: this.options.clock,
       });
       // A stale connection of the same tunnel here (the client reconnected before its old socket closed) is dropped.
-      clients.attach(connection)?.closed();
+      clients.attach(connection)?.drop();
       ws.send(
         JSON.stringify({
           type: 'ready',
@@ -145,10 +145,11 @@ export class TunnelSocket {
     }
   }
 
-  /** A heartbeat: the tunnel is still held here, unless it was closed through the API on another process. */
+  /** A heartbeat: the tunnel is still held here, unless it was closed through the API, or taken by another process. */
   private async confirm(connection: TunnelConnection): Promise<void> {
-    const present = await this.options.tunnels.seen(connection.tunnel, this.options.holder).catch(() => true);
-    if (!present) connection.end('tunnel closed');
+    const state = await this.options.tunnels.seen(connection.tunnel, this.options.holder).catch(() => 'held' as const);
+    if (state === 'gone') connection.end('tunnel closed');
+    else if (state === 'elsewhere') connection.drop();
   }
 
   /** Opening a tunnel is a change made with the key, recorded like the API's (creation happens on this socket). */
@@ -172,7 +173,8 @@ export class TunnelSocket {
   private left(connection: TunnelConnection): void {
     const { clients, tunnels, holder, logger } = this.options;
     const tunnel = connection.tunnel;
-    clients.detach(connection);
+    // A connection replaced by the client's newer one here, or held elsewhere by now, leaves nothing to record.
+    if (!clients.detach(connection)) return;
     logger.info({ tunnelId: tunnel.id }, 'tunnel client disconnected');
     const recording = tunnels.left(tunnel, holder).catch((err: unknown) => logger.warn({ tunnelId: tunnel.id, err: errorMessage(err) }, 'could not record that a tunnel client left'));
     // Removed once it has had no client for its keep (a reconnect anywhere meanwhile keeps it).

@@ -91,6 +91,11 @@ export class TunnelConnection {
     this.socket.close(TUNNEL_CLOSED_CODE, reason.slice(0, 120));
   }
 
+  /** Drops a stale connection (its tunnel is held by another process now): requests here stop going to it. */
+  drop(): void {
+    this.socket.terminate();
+  }
+
   /** The connection closed: every request still waiting is answered at once (502), none waits for its timeout. */
   closed(): void {
     this.pending.settleAll((started) => failed('client_disconnected', 'The hookhub tunnel client disconnected before the local app answered.', started));
@@ -130,11 +135,12 @@ export class TunnelClients {
     return previous;
   }
 
-  /** Forgets `connection` unless another has taken its tunnel since. */
-  detach(connection: TunnelConnection): void {
-    if (this.byId.get(connection.tunnel.id) !== connection) return;
+  /** Forgets `connection` unless another has taken its tunnel since; true when it was the tunnel's connection. */
+  detach(connection: TunnelConnection): boolean {
+    if (this.byId.get(connection.tunnel.id) !== connection) return false;
     this.byId.delete(connection.tunnel.id);
     this.byToken.delete(connection.tunnel.tokenHash);
+    return true;
   }
 
   get(id: string): TunnelConnection | undefined {

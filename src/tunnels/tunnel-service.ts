@@ -85,9 +85,13 @@ export class TunnelService {
     return this.place(record, holder);
   }
 
-  /** The holder still has the client (a heartbeat); false when the tunnel is gone (closed through the API). */
-  async seen(record: TunnelRecord, holder: string): Promise<boolean> {
-    return this.store.setTunnelHolder(record.id, holder, new Date(this.clock.now()), holder);
+  /**
+   * The holder still has the client (a heartbeat): `held` when recorded; `elsewhere` when another process holds it
+   * by now (this connection is stale); `gone` when the tunnel was closed through the API.
+   */
+  async seen(record: TunnelRecord, holder: string): Promise<'held' | 'elsewhere' | 'gone'> {
+    if (await this.store.setTunnelHolder(record.id, holder, new Date(this.clock.now()), holder)) return 'held';
+    return (await this.store.getTunnel(record.tenantId, record.id)) ? 'elsewhere' : 'gone';
   }
 
   /** The client left `holder`: unless it is held elsewhere by now, the tunnel has no client from now on. */
