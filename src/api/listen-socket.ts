@@ -105,7 +105,8 @@ export class ListenSocket {
 
   private left(relay: RelaySubscription, connection: RelayConnection): void {
     const { clients, relays, holder, logger } = this.options;
-    clients.detach(relay.id, connection);
+    // A connection replaced by the client's newer one here leaves nothing to record: the relay still has its client.
+    if (!clients.detach(relay.id, connection)) return;
     logger.info({ relayId: relay.id }, 'listen client disconnected');
     const recording = relays.left(relay.tenantId, relay.id, holder).catch((err: unknown) => logger.warn({ relayId: relay.id, err: errorMessage(err) }, 'could not record that a listen client left'));
     // Removed once it has had no client for its keep (a reconnect anywhere meanwhile keeps it).

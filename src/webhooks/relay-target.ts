@@ -38,9 +38,11 @@ export class RelayClients {
     return previous;
   }
 
-  /** Forgets `client` unless another has taken its relay since. */
-  detach(relayId: string, client: RelayClient): void {
-    if (this.byRelay.get(relayId) === client) this.byRelay.delete(relayId);
+  /** Forgets `client` unless another has taken its relay since; true when it was the relay's client. */
+  detach(relayId: string, client: RelayClient): boolean {
+    if (this.byRelay.get(relayId) !== client) return false;
+    this.byRelay.delete(relayId);
+    return true;
   }
 
   get(relayId: string): RelayClient | undefined {
