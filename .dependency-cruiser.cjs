@@ -5,7 +5,7 @@ const floors = [
   ['core', 'verify'],
   ['config', 'events'],
   ['transport'],
-  ['subscriptions', 'connectors', 'broker/port', 'secrets', 'access'],
+  ['subscriptions', 'connectors', 'broker/port', 'secrets', 'access', 'plans'],
   ['webhooks', 'integrations', 'tunnels'],
   ['pipeline', 'jobs'],
   ['store', 'broker/amqp', 'broker/memory'],

@@ -68,6 +68,12 @@ import { TenantSettingsService } from './integrations/tenant-settings';
 import { formatProblem } from './connectors/loader';
 import { ConnectorRegistry } from './connectors/registry';
 import { ConnectorRuntime } from './connectors/runtime';
+import { loadPlans } from './plans/loader';
+import { PlanBook } from './plans/plan-book';
+import { PlanGuard } from './plans/plan-guard';
+import type { PlannedSubscription } from './plans/plan-guard';
+import { QuotaMeter } from './plans/quota-meter';
+import { QuotaResume } from './jobs/quota-resume';
 
 export interface HubOptions {
   logger?: Logger;
@@ -116,6 +122,11 @@ export class Hub {
   private cronTasks: ScheduledTask[] = [];
   /** Where every tenant expression is evaluated (one per process, shared by the hubs in it). */
   readonly sandbox: ExpressionSandbox;
+  /** The plans (config/plans.yaml or HOOKHUB_PLANS_FILE) and each tenant's plan. */
+  readonly plans: PlanBook;
+  /** Monthly delivered events per tenant: warnings, and the pause of plans that pause. */
+  readonly quota: QuotaMeter;
+  private readonly quotaResume: QuotaResume;
 
   constructor(
     readonly config: HubConfig,
@@ -130,6 +141,16 @@ export class Hub {
     this.store = options.store ?? (config.mongodbUrl ? createMongoStore({ url: config.mongodbUrl }) : createMemoryStore());
     const secretBox = new SecretBox(config.encryptionKeys);
     this.secretBox = secretBox;
+    // A plans file that cannot be used stops the hub here, naming the file and each problem.
+    this.plans = new PlanBook({
+      catalog: loadPlans(config.plans.file, { name: config.plans.defaultPlan, variable: 'HOOKHUB_DEFAULT_PLAN' }),
+      defaultPlan: config.plans.defaultPlan,
+      store: this.store,
+      cacheMs: config.plans.cacheMs,
+      maxCached: config.plans.maxCachedTenants,
+      logger: this.logger,
+    });
+    const planGuard = new PlanGuard(this.plans, this.store);
     const validator = new EventValidator();
     const cache = new SubscriptionCache(this.store, secretBox);
     const payloads = new PayloadBuilder();
@@ -144,10 +165,20 @@ export class Hub {
       cache,
       allowPrivateNetworks: config.allowPrivateNetworks,
       requireHttps: config.production,
+      checkPlan: (tenantId, change) => planGuard.checkSubscription(tenantId, change as PlannedSubscription),
     });
     this.connectors = new ConnectorRegistry({ dir: config.connectors.dir, logger: this.logger });
     const runtime = new ConnectorRuntime();
     const operational = new OperationalEvents(this.broker, this.logger);
+    this.quota = new QuotaMeter({
+      book: this.plans,
+      counters: this.store,
+      operational,
+      processId: newId('proc'),
+      flushMs: config.plans.usageFlushMs,
+      maxTenants: config.plans.maxCachedTenants,
+      logger: this.logger,
+    });
     this.poisonAlarm = new PoisonAlarm({ metrics: this.metrics, logger: this.logger, operational });
     const vault = new ConnectionVault({ store: this.store, secretBox, registry: this.connectors });
     this.vault = vault;
@@ -176,6 +207,7 @@ export class Hub {
       allowPrivateNetworks: config.allowPrivateNetworks,
       connectorEnv: config.connectorEnv,
       onBroken: announceLinkBroken(operational),
+      checkPlan: (tenantId, connector) => planGuard.checkConnection(tenantId, connector),
       // A broken or unlinked connection fixed with new settings or credentials: its parked deliveries are replayed.
       onRepaired: async (connection) => {
         await replays.resumeParked(connection.tenantId, connection.id);
@@ -212,6 +244,11 @@ export class Hub {
       logger: this.logger,
     });
     const replays = new ReplayService(this.store, this.broker, this.logger);
+    this.quotaResume = new QuotaResume({ counters: this.store, meter: this.quota, resume: (tenantId) => replays.resumeQuotaParked(tenantId), logger: this.logger });
+    // An upgrade (API, or the directory's event) resumes what the old plan's quota parked, here and now.
+    this.plans.onChange(async (tenantId) => {
+      await this.quotaResume.resumeTenant(tenantId);
+    });
     const linker = new OAuthLinker({
       store: this.store,
       secretBox,
@@ -242,6 +279,8 @@ export class Hub {
       matcher,
       metrics: this.metrics,
       logger: this.logger,
+      // user.subscription_changed moves the user's tenant to the plan of its new tier.
+      reactions: [(envelope) => this.plans.applyDirectoryEvent(envelope)],
     });
     const relayClients = new RelayClients();
     this.relays = new RelayService({ store: this.store, secretBox, cache, subscriptions: this.subscriptions });
@@ -284,6 +323,7 @@ export class Hub {
       logger: this.logger,
       perEndpointConcurrency: config.delivery.perEndpointConcurrency,
       matcher,
+      admission: this.quota,
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });
     const api = createApp({
@@ -306,6 +346,8 @@ export class Hub {
       // The product's SLA targets for every tenant; per-plan targets replace this one function.
       slaTargets: productSlaTargets,
       tunnels: { service: tunnels, clients: tunnelClients },
+      plans: this.plans,
+      quota: this.quota,
       metrics: this.metrics,
       logger: this.logger,
     });
@@ -360,6 +402,7 @@ export class Hub {
       this.consumers.push(await this.broker.consumeEvents((e) => this.track(this.router.handle(e)), consuming));
     }
     if (config.roles.has('worker')) {
+      this.quota.start();
       this.consumers.push(await this.broker.consumeDeliveries((j, h) => this.track(this.worker.handle(j, h)), consuming));
     }
     if (config.roles.has('jobs')) {
@@ -370,6 +413,7 @@ export class Hub {
       this.cronTasks.push(this.readback.schedule());
       this.cronTasks.push(scheduleRelaySweep(this.relays, this.logger));
       this.cronTasks.push(this.exports.schedule());
+      this.cronTasks.push(this.quotaResume.schedule());
     }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {
@@ -394,6 +438,7 @@ export class Hub {
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, 35_000).unref())]);
     await this.router.drain();
     await this.recorder.drain();
+    await this.quota.stop();
     await this.audit.drain();
     await this.syncStats.close();
     await closing;

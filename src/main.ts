@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/config';
 import { createLogger } from './core/logger';
 import { Hub } from './hub';
+import { PlansFileError } from './plans/loader';
 
 /** Runs the hub as a process: config from the environment, signals, exit codes. */
 export async function runHubProcess(): Promise<void> {
@@ -15,7 +16,16 @@ export async function runHubProcess(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  const hub = new Hub(config, { logger });
+  let hub: Hub;
+  try {
+    hub = new Hub(config, { logger });
+  } catch (err) {
+    if (err instanceof PlansFileError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
   if (config.apiKeyGenerated && config.apiKey) {
     logger.info(`generated API key for tenant "default" (set HOOKHUB_API_KEY to choose one): ${config.apiKey}`);
   }

@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { accessLog } from './access-log';
 import { AuditTrail } from './audit';
 import { requireApiKey } from './auth';
@@ -28,6 +28,13 @@ import { zapierRoutes } from './routes/zapier';
 import { exportRoutes } from './routes/exports';
 import { tunnelRoutes } from './routes/tunnels';
 import { tunnelGateway } from './tunnel-gateway';
+import { planRoutes } from './routes/plans';
+import { IngestLimiter } from './ingest-limit';
+
+/** POST /v1/events and /v1/events/batch: publishing, limited per tenant in events a second rather than per key in requests a minute. */
+function isPublish(req: Request): boolean {
+  return req.method === 'POST' && /^\/events(\/batch)?\/?$/i.test(req.path);
+}
 
 /** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
 export interface HubApi {
@@ -58,13 +65,20 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(oauthBrowserRoutes(deps));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
   app.use('/v1', requireApiKey(deps.store, deps.logger));
-  app.use('/v1', apiRateLimit({ limit: deps.config.api.rateLimitPerMinute, operational: deps.operational, logger: deps.logger }));
+  // Management requests per minute per key, by the tenant's plan; publishing has its own rate per tenant (IngestLimiter).
+  const planRate = async (tenantId: string): Promise<number> => (await deps.plans.planOf(tenantId)).plan.api.managementPerMinute ?? deps.config.api.rateLimitPerMinute;
+  app.use('/v1', apiRateLimit({ limitFor: planRate, skip: isPublish, operational: deps.operational, logger: deps.logger }));
   app.use('/v1', requireScope(app, deps.logger));
   const audit = new AuditTrail(deps.store, deps.logger);
   app.use('/v1', audit.middleware());
   app.use(apiKeyRoutes(deps));
   app.use(auditLogRoutes(deps));
-  app.use(eventRoutes(deps));
+  const ingest = new IngestLimiter({
+    rateFor: async (tenantId) => (await deps.plans.planOf(tenantId)).plan.api.ingestPerSecond ?? deps.config.api.ingestPerSecond,
+    maxTenants: deps.config.plans.maxCachedTenants,
+  });
+  app.use(eventRoutes(deps, ingest));
+  app.use(planRoutes(deps));
   app.use(subscriptionRoutes(deps));
   app.use(connectorRoutes(deps));
   app.use(metaRoutes(deps));

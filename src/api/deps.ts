@@ -22,10 +22,13 @@ import type { SlaTargetSource } from '../pipeline/sla-targets';
 import type { SubscriptionService } from '../subscriptions/subscription-service';
 import type { TunnelClients } from '../tunnels/tunnel-connection';
 import type { TunnelService } from '../tunnels/tunnel-service';
+import type { PlanBook } from '../plans/plan-book';
+import type { TenantResourceCounts } from '../plans/ports';
+import type { QuotaMeter } from '../plans/quota-meter';
 
 export interface ApiDeps {
   config: HubConfig;
-  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeliveryStats & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'>;
+  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeliveryStats & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'> & TenantResourceCounts;
   broker: Broker;
   /** The hub's own events (API usage). */
   operational: OperationalEvents;
@@ -50,6 +53,10 @@ export interface ApiDeps {
   slaTargets: SlaTargetSource;
   /** `hookhub tunnel`: the tunnels, and their clients connected to this process. */
   tunnels: { service: TunnelService; clients: TunnelClients };
+  /** The plans and each tenant's plan (limits, rates, usage). */
+  plans: PlanBook;
+  /** This month's delivered events per tenant. */
+  quota: Pick<QuotaMeter, 'used'>;
   metrics: HubMetrics;
   logger: Logger;
 }

@@ -10,8 +10,10 @@ const WINDOW_MS = 60_000;
 const WARN_AT_PERCENT = [80, 95] as const;
 
 export interface ApiRateLimitOptions {
-  /** Requests per minute per API key. */
-  limit: number;
+  /** Requests per minute per API key of this tenant (its plan's, or the hub's). */
+  limitFor(tenantId: string): Promise<number>;
+  /** Requests not counted here (publishing has its own limit). */
+  skip?: (req: Request) => boolean;
   /** Publishes api.quota_warning and api.rate_limit_exceeded to the tenant. */
   operational: Pick<OperationalEvents, 'emit'>;
   logger: Logger;
@@ -25,7 +27,8 @@ interface WindowState {
 
 /**
  * Requests per minute per API key (after authentication), with the IETF
- * RateLimit headers (draft-8) and Retry-After. The counts live in this
+ * RateLimit headers (draft-8) and Retry-After. The limit is the tenant's plan's
+ * (`api.management_per_minute`) or HOOKHUB_API_RATE_LIMIT. The counts live in this
  * process: with several API processes behind a balancer each allows the limit.
  *
  * The tenant hears about it through its own pipeline: api.quota_warning when a
@@ -37,7 +40,7 @@ interface WindowState {
  * arithmetic on its reset time here does too.
  */
 export function apiRateLimit(options: ApiRateLimitOptions): RequestHandler[] {
-  const { limit, operational, logger } = options;
+  const { limitFor, operational, logger } = options;
   const windows = new Map<string, WindowState>();
 
   const stateOf = (keyId: string, info: RateLimitInfo): WindowState => {
@@ -56,13 +59,15 @@ export function apiRateLimit(options: ApiRateLimitOptions): RequestHandler[] {
 
   const limiter = rateLimit({
     windowMs: WINDOW_MS,
-    limit,
+    limit: (_req, res) => limitFor(principalOf(res).tenantId),
+    ...(options.skip ? { skip: options.skip } : {}),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (_req, res) => principalOf(res).keyId,
     handler: (req, res) => {
       const info = infoOf(req);
       const { tenantId, keyId } = principalOf(res);
+      const limit = info?.limit ?? 0;
       const retryAfterSeconds = Math.max(1, Math.ceil(((info?.resetTime?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000));
       res.setHeader('Retry-After', String(retryAfterSeconds));
       if (info) {

@@ -11,11 +11,21 @@ export function isApiScope(value: unknown): value is ApiScope {
   return typeof value === 'string' && (API_SCOPES as readonly string[]).includes(value);
 }
 
+/**
+ * The hub operator's scope: changes other tenants' plans (PUT /v1/tenants/:tenantId/plan). No tenant
+ * grants it (POST /v1/api-keys refuses it) and `admin` does not imply it: only
+ * `hookhub keys create --scopes operator` makes such a key.
+ */
+export const OPERATOR_SCOPE = 'operator';
+
+/** What a route may require: a tenant's scope, or the operator's. */
+export type RouteScope = ApiScope | typeof OPERATOR_SCOPE;
+
 export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a route declares where its handler is registered. */
 export interface RouteDeclaration {
-  scope: ApiScope;
+  scope: RouteScope;
   /** Successful calls are recorded in the audit log under this action; its resource type is the part before the dot. */
   audit?: string;
 }
@@ -25,7 +35,7 @@ export interface RouteRule {
   method: RouteMethod;
   /** An express path pattern, as registered (with the prefix of the router's mount, if any). */
   path: string;
-  scope: ApiScope;
+  scope: RouteScope;
   audit: string | null;
 }
 
@@ -82,7 +92,8 @@ export function matchPattern(pattern: string, path: string): Record<string, stri
   return params;
 }
 
-export function hasScope(granted: readonly string[], needed: ApiScope): boolean {
+export function hasScope(granted: readonly string[], needed: RouteScope): boolean {
+  if (needed === OPERATOR_SCOPE) return granted.includes(OPERATOR_SCOPE);
   return granted.includes('admin') || granted.includes(needed);
 }
 

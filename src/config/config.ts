@@ -5,6 +5,9 @@ import ipaddr from 'ipaddr.js';
 /** connectors/ of the package: where the hub finds its connector manifests unless told otherwise. */
 export const DEFAULT_CONNECTORS_DIR = path.resolve(__dirname, '..', '..', 'connectors');
 
+/** config/plans.yaml of the package: the plans unless HOOKHUB_PLANS_FILE names another file. */
+export const DEFAULT_PLANS_FILE = path.resolve(__dirname, '..', '..', 'config', 'plans.yaml');
+
 export type RunMode = 'embedded' | 'services';
 export type Role = 'api' | 'router' | 'worker' | 'jobs';
 
@@ -59,6 +62,21 @@ export interface HubConfig {
     readonly rateLimitPerMinute: number;
     /** Larger request bodies are refused with 413 (HOOKHUB_MAX_BODY_BYTES). */
     readonly maxBodyBytes: number;
+    /** Events published per second per tenant, for plans that name no rate (HOOKHUB_INGEST_RATE_LIMIT). */
+    readonly ingestPerSecond: number;
+  };
+  /** Tenants' plans: limits, features, quotas and rates. */
+  readonly plans: {
+    /** The plans file (HOOKHUB_PLANS_FILE), checked against schemas/plans.schema.json at start. */
+    readonly file: string;
+    /** The plan of a tenant that has none of its own (HOOKHUB_DEFAULT_PLAN). */
+    readonly defaultPlan: string;
+    /** How long a process keeps a tenant's plan before reading it again (HOOKHUB_PLAN_CACHE_MS). */
+    readonly cacheMs: number;
+    /** How often usage counts are written and read back (HOOKHUB_USAGE_FLUSH_MS). */
+    readonly usageFlushMs: number;
+    /** Most tenants whose plan and usage one process keeps in memory (HOOKHUB_PLAN_CACHE_TENANTS). */
+    readonly maxCachedTenants: number;
   };
   /** Where browsers reach this hub (OAuth callbacks): HOOKHUB_PUBLIC_URL, default http://localhost:<PORT>. */
   readonly publicUrl: string;
@@ -228,6 +246,14 @@ export function loadConfig(env: Env = process.env): HubConfig {
     api: {
       rateLimitPerMinute: int('HOOKHUB_API_RATE_LIMIT', 600, 1, 1_000_000),
       maxBodyBytes: int('HOOKHUB_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      ingestPerSecond: int('HOOKHUB_INGEST_RATE_LIMIT', 1000, 1, 1_000_000),
+    },
+    plans: {
+      file: path.resolve(str('HOOKHUB_PLANS_FILE') ?? DEFAULT_PLANS_FILE),
+      defaultPlan: str('HOOKHUB_DEFAULT_PLAN') ?? 'unlimited',
+      cacheMs: int('HOOKHUB_PLAN_CACHE_MS', 2000, 0, 600_000),
+      usageFlushMs: int('HOOKHUB_USAGE_FLUSH_MS', 1000, 50, 600_000),
+      maxCachedTenants: int('HOOKHUB_PLAN_CACHE_TENANTS', 10_000, 10, 10_000_000),
     },
     publicUrl: (str('HOOKHUB_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '3000'}`).replace(/\/+$/, ''),
     connectorEnv: Object.fromEntries(

@@ -47,6 +47,8 @@ export interface ConnectionServiceOptions extends ConnectionChecksOptions {
   onBroken?: (connection: ConnectionRecord, reason: string) => Promise<void>;
   /** After a broken or unlinked connection was fixed through the API (new settings or credentials): resume its parked deliveries. */
   onRepaired?: (connection: ConnectionRecord) => Promise<void>;
+  /** Checks a new link to a connector against the tenant's plan (403 plan_limit). */
+  checkPlan?: (tenantId: string, connector: string) => Promise<void>;
 }
 
 export interface CheckResult {
@@ -79,6 +81,7 @@ export class ConnectionService {
     if (connector.manifest.auth.type === 'oauth2') {
       throw new HubError('oauth_link_required', `${connector.manifest.title} is linked through OAuth: POST /v1/connections/authorize {"connector": "${input.connector}"} and follow the returned URL.`, { status: 400 });
     }
+    await this.checkPlan(tenantId, input.connector);
     const config = input.config ?? {};
     const credentials = input.credentials ?? {};
     const problems = await this.checks.all(connector, config, credentials);
@@ -90,6 +93,11 @@ export class ConnectionService {
     });
     await this.options.store.insertConnection(record);
     return this.recordRequirements(record);
+  }
+
+  /** 403 plan_limit when the tenant's plan does not allow one more link to this connector. */
+  async checkPlan(tenantId: string, connector: string): Promise<void> {
+    await this.options.checkPlan?.(tenantId, connector);
   }
 
   /** Throws a 400 naming each problem when `config` does not fit the connector's settings schema. */

@@ -67,6 +67,7 @@ export class IntegrationService {
     if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'integration');
     const input: IntegrationCreateInput = body;
     await this.options.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
+    await this.options.subscriptions.checkPlan(tenantId, body, true);
     const connectionId = input.connection;
     const connection = await this.options.store.getConnection(tenantId, connectionId);
     if (!connection) throw invalid([{ path: '/connection', message: `no connection "${connectionId}" exists for this tenant; create one with POST /v1/connections` }], 'integration');
@@ -111,6 +112,7 @@ export class IntegrationService {
     if (input.connection !== undefined) throw invalid([{ path: '/connection', message: 'cannot change; create a new integration for another connection' }], 'integration');
     await this.options.subscriptions.checkSemantics(pick(input, ['events', 'filters', 'filter']));
     const current = await this.get(tenantId, id);
+    await this.options.subscriptions.checkPlan(tenantId, body, false);
     const target = current.integration;
     const patch: IntegrationPatch = pick(input, ['events', 'filters', 'filter', 'active', 'description']);
     if (input.retryConfig) patch.retryConfig = { ...current.retryConfig, ...input.retryConfig };

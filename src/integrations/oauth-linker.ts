@@ -33,7 +33,7 @@ export interface OAuthLinkerOptions {
   store: OAuthStates & Pick<TenantSettingsStore, 'getTenantSettings'>;
   secretBox: SecretBox;
   registry: ConnectorRegistry;
-  connections: Pick<ConnectionService, 'get' | 'pinned' | 'settings' | 'linkSteps' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
+  connections: Pick<ConnectionService, 'checkPlan' | 'get' | 'pinned' | 'settings' | 'linkSteps' | 'assertValidConfig' | 'createOAuth' | 'relinkOAuth'>;
   config: Pick<HubConfig, 'publicUrl' | 'production'> & { oauth?: Pick<HubConfig['oauth'], 'redirectOrigins'> } & OAuthAppSettings;
   /** Called after an account was linked again: parked deliveries resume. */
   onRelinked(connection: ConnectionRecord): Promise<void>;
@@ -108,6 +108,8 @@ export class OAuthLinker {
       }
       pinned = this.options.connections.pinned(relink) ?? connector;
     }
+    // A new link counts against the plan; linking an existing connection again does not.
+    if (!relink) await this.options.connections.checkPlan(tenantId, connector.manifest.name);
     const config = input.config ?? (relink ? undefined : {});
     if (config !== undefined) this.options.connections.assertValidConfig(pinned, config);
     const redirectAfter = await this.redirects.check(tenantId, input.redirectAfter);

@@ -32,6 +32,11 @@ export interface DeliveryWorkerOptions {
   perEndpointConcurrency: number;
   /** Evaluates the filters the router left pending (quarantined ones). */
   matcher: SubscriptionMatcher;
+  /**
+   * Whether a delivery may go now under its tenant's plan: null to send, or why it is parked
+   * (the monthly quota is used up and the plan pauses); absent: every delivery goes.
+   */
+  admission?: { admit(tenantId: string, eventType: string, attempt: number): Promise<string | null> };
   /** Called when an endpoint answers 410 Gone. */
   disableSubscription(tenantId: string, id: string, reason: string): Promise<void>;
   clock?: Clock;
@@ -71,6 +76,9 @@ export class DeliveryWorker {
     if (!subscription.active) return this.settle(job, subscription, notSent(disabledMessage(subscription), 'subscription_disabled'));
     // The subscription's filter failed on this event for good (a sandbox limit): on record, nothing sent.
     if (job.failure) return this.settle(job, subscription, notSent(job.failure.message, 'expression_failed'));
+    // Past a quota that pauses: parked as a dead letter (nothing sent), replayed on an upgrade or in the next month.
+    const parked = this.options.admission ? await this.options.admission.admit(job.tenantId, job.event.type, job.attempt) : null;
+    if (parked !== null) return this.settle(job, subscription, notSent(parked, 'quota_exceeded'));
     const sent = await this.sendInSlot(this.options.targets.for(loaded), job, loaded);
     if (sent.kind === 'deferred') return this.defer(job, sent.delayMs);
     this.options.metrics.deliveryDuration.observe(sent.result.durationMs / 1000);

@@ -22,6 +22,11 @@ export interface EventRouterOptions {
   matcher: SubscriptionMatcher;
   metrics: HubMetrics;
   logger: Logger;
+  /**
+   * What the hub itself does with a directory event, besides delivering it (a plan change from
+   * user.subscription_changed). Run before the event is marked routed, so a failure routes it again.
+   */
+  reactions?: ReadonlyArray<(envelope: EventEnvelope) => Promise<void>>;
 }
 
 /**
@@ -83,6 +88,8 @@ export class EventRouter {
       if (existing && Date.now() - existing.receivedAt.getTime() < CLAIM_LEASE_MS) throw new DuplicateInProgressError(key);
     }
     this.options.metrics.eventsReceived.inc({ type: envelope.type });
+    // Only the directory's own events (no tenant scope) change what the hub does for a tenant.
+    if (inbound.scopeTenantId === null) for (const react of this.options.reactions ?? []) await react(envelope);
     const jobs = await this.jobsFor(envelope, inbound.scopeTenantId, receivedAt.getTime());
     if (jobs.length > 0) await this.options.broker.publishDeliveries(jobs);
     // The jobs are out: from here on, failing would only route the event twice.

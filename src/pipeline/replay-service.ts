@@ -44,6 +44,32 @@ export class ReplayService {
     return parked.length;
   }
 
+  /**
+   * Replays the deliveries parked because the tenant's monthly quota was used up (after an upgrade, or
+   * in a new month), with the same webhook ids; oldest first. Returns how many were parked.
+   */
+  async resumeQuotaParked(tenantId: string): Promise<number> {
+    const ids: string[] = [];
+    for (const kind of ['webhook', 'integration', 'relay'] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.store.listSubscriptions(tenantId, kind, { limit: 250, ...(cursor ? { cursor } : {}) });
+        ids.push(...page.data.map((s) => s.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    }
+    const parked = ids.length === 0 ? [] : await this.store.findDeadLettersByReason(tenantId, ids, 'quota_exceeded');
+    for (const dead of parked) {
+      try {
+        await this.replayOne(tenantId, dead.id);
+      } catch (err) {
+        this.logger.warn({ deadLetterId: dead.id, err: (err as Error).message }, 'could not resume a delivery parked by the quota; replay it with POST /v1/dead-letters/:id/replay');
+      }
+    }
+    if (parked.length > 0) this.logger.info({ tenantId, resumed: parked.length }, 'deliveries parked by the monthly quota resumed');
+    return parked.length;
+  }
+
   async replayOne(tenantId: string, deadLetterId: string): Promise<DeadLetterRecord> {
     const record = await this.store.getDeadLetter(tenantId, deadLetterId);
     if (!record) throw new NotFoundError('dead_letter', deadLetterId);

@@ -9,6 +9,7 @@ import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { LoadTestStore } from '../subscriptions/load-tests';
 import type { RateSlots } from '../webhooks/rate-slots';
 import type { TunnelStore } from '../tunnels/ports';
+import type { TenantPlans, TenantResourceCounts, UsageCounters } from '../plans/ports';
 
 /** Opening and closing the database behind the ports. */
 export interface StoreLifecycle {
@@ -48,4 +49,7 @@ export type Store = StoreLifecycle &
   DeadLetters &
   RateSlots &
   Retention &
-  SealedValues;
+  SealedValues &
+  TenantPlans &
+  UsageCounters &
+  TenantResourceCounts;

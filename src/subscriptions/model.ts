@@ -161,4 +161,6 @@ export type DeadLetterReason =
   /** Parked: the connector's API said the connection's link is dead; replayed once it is fixed. */
   | 'connection_broken'
   /** A filter or transform of the subscription hit a sandbox limit (time, memory) on this event. */
-  | 'expression_failed';
+  | 'expression_failed'
+  /** Parked: the tenant's monthly delivery quota was used up under a plan that pauses; resumed on an upgrade or in the next month. */
+  | 'quota_exceeded';

@@ -58,7 +58,12 @@ export interface SubscriptionServiceOptions {
   requireHttps: boolean;
   /** Stamps creation and the end of a rotated-out secret's overlap; default the system's. */
   clock?: Clock;
+  /** Checks a subscription or integration being created or changed against the tenant's plan (403 plan_limit). */
+  checkPlan?: PlanCheck;
 }
+
+/** What the tenant's plan is asked about: the fields of the request, and whether it creates one more subscription. */
+export type PlanCheck = (tenantId: string, change: Readonly<Record<string, unknown>> & { creating: boolean }) => Promise<void>;
 
 /** Registration and changes of subscriptions, with every check a client should hear about at once. */
 export class SubscriptionService {
@@ -79,6 +84,7 @@ export class SubscriptionService {
     if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'subscription');
     const input: SubscriptionCreateInput = body;
     await this.checkSemantics(input);
+    await this.checkPlan(tenantId, body, true);
     const algorithm = input.signing?.algorithm ?? 'hmac-sha256';
     const { secret, publicKey } = generateSigningKey(algorithm);
     const now = new Date(this.clock.now());
@@ -139,6 +145,11 @@ export class SubscriptionService {
     return { record: updated, secret: publicKey === null ? secret : null };
   }
 
+  /** 403 plan_limit when the tenant's plan does not allow this change (a no-op for a hub without plans). */
+  async checkPlan(tenantId: string, body: Readonly<Record<string, unknown>>, creating: boolean): Promise<void> {
+    await this.options.checkPlan?.(tenantId, { ...body, creating });
+  }
+
   async get(tenantId: string, id: string): Promise<WebhookSubscription> {
     return webhookOrNotFound(await this.options.store.getSubscription(tenantId, id), id);
   }
@@ -155,6 +166,7 @@ export class SubscriptionService {
     }
     await this.checkSemantics(input);
     const current = await this.get(tenantId, id);
+    await this.checkPlan(tenantId, body, false);
     // Network rules and headers become record fields of their own (sealed where secret); signing was refused above.
     const { tls: _tls, headers: _headers, allowedIps: _allowedIps, rateLimit: _rateLimit, signing: _signing, retryConfig, ...rest } = input;
     const patch: WebhookPatch = { ...rest, ...this.network(input), ...(input.headers === undefined ? {} : this.headers(input, current)) };

@@ -19,6 +19,7 @@ import { memoryLoadTests } from './load-tests';
 import { memoryTrackedRecords } from './tracked-records';
 import { memoryConnectionExports } from './connection-exports';
 import { memoryTunnels } from './tunnels';
+import { memoryPlans } from './plans';
 
 /** The embedded store: every port in memory, for `npm start` without services and for fast tests (`tables`: to look at what is stored). */
 export function createMemoryStore(tables: MemoryTables = new MemoryTables()): Store {
@@ -54,5 +55,6 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryDeadLetters(tables),
     ...memoryRateSlots(tables),
     ...memorySealedValues(tables),
+    ...memoryPlans(tables),
   };
 }

@@ -8,6 +8,7 @@ import type { DeliveryStatsRow } from '../../pipeline/delivery-stats';
 import type { Subscription } from '../../subscriptions/model';
 import type { LoadTestRecord } from '../../subscriptions/load-tests';
 import type { TunnelRecord } from '../../tunnels/model';
+import type { TenantPlanRecord, UsageDelta } from '../../plans/model';
 
 /** Everything the memory adapter holds, shared by its aggregates (sealed values span three of them). */
 export class MemoryTables {
@@ -24,6 +25,11 @@ export class MemoryTables {
   readonly tenantSettings = new Map<string, TenantSettingsRecord>();
   readonly loadTests = new Map<string, LoadTestRecord>();
   readonly tunnels = new Map<string, TunnelRecord>();
+  readonly tenantPlans = new Map<string, TenantPlanRecord>();
+  /** Usage rows by process, tenant, period and metric. */
+  readonly usage = new Map<string, UsageDelta>();
+  /** Claimed usage notices: JSON of [tenant, period, notice]. */
+  readonly usageNotices = new Set<string>();
   readonly events = new Map<string, StoredEvent>();
   readonly invalidEvents: InvalidEventRecord[] = [];
   readonly attempts = new Map<string, AttemptRecord>();

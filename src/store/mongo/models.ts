@@ -121,6 +121,11 @@ const leaseSchema = new Schema({ _id: String, owner: String, expiresAt: Date }, 
 const externalRefSchema = new Schema({ _id: String, connectionId: String, externalId: String, at: Date }, { versionKey: false, autoIndex: false });
 
 /** A tenant's settings, under the tenant's id; the origins as a plain list of strings. */
+const tenantPlanSchema = new Schema({ _id: String, plan: String, source: String, changedAt: Date, directoryChangedAt: Date }, { versionKey: false, autoIndex: false });
+const usageCountSchema = new Schema({ _id: String, tenantId: String, period: String, metric: String, count: Number }, { versionKey: false, autoIndex: false });
+usageCountSchema.index({ tenantId: 1, period: 1 });
+const usageNoticeSchema = new Schema({ _id: String, tenantId: String, period: String, notice: String }, { versionKey: false, autoIndex: false });
+usageNoticeSchema.index({ notice: 1 });
 const tenantSettingsSchema = new Schema({ _id: String, redirectOrigins: { type: [String], default: undefined }, updatedAt: Date }, { versionKey: false, autoIndex: false });
 
 /** A load test of a subscription's endpoint; listed per subscription, newest first. */
@@ -313,6 +318,9 @@ export interface HubModels {
   tenantSettings: Model<Record<string, unknown>>;
   loadTests: Model<Record<string, unknown>>;
   tunnels: Model<Record<string, unknown>>;
+  tenantPlans: Model<Record<string, unknown>>;
+  usageCounts: Model<Record<string, unknown>>;
+  usageNotices: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -340,5 +348,8 @@ export function registerModels(connection: Connection): HubModels {
     tenantSettings: model('TenantSettings', tenantSettingsSchema, 'tenant_settings'),
     loadTests: model('LoadTest', loadTestSchema, 'load_tests'),
     tunnels: model('Tunnel', tunnelSchema, 'tunnels'),
+    tenantPlans: model('TenantPlan', tenantPlanSchema, 'tenant_plans'),
+    usageCounts: model('UsageCount', usageCountSchema, 'usage_counts'),
+    usageNotices: model('UsageNotice', usageNoticeSchema, 'usage_notices'),
   };
 }

@@ -16,6 +16,7 @@ import { mongoSubscriptions } from './subscriptions';
 import { mongoSyncCounts } from './sync-counts';
 import { mongoDeliveryStats } from './delivery-stats';
 import { mongoTenantSettings } from './tenant-settings';
+import { mongoPlans } from './plans';
 import { mongoLoadTests } from './load-tests';
 import { mongoTunnels } from './tunnels';
 import { mongoTrackedRecords } from './tracked-records';
@@ -53,6 +54,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoTrackedRecords(db),
     ...mongoConnectionExports(db),
     ...mongoTenantSettings(db),
+    ...mongoPlans(db),
     ...mongoLoadTests(db),
     ...mongoTunnels(db),
     ...mongoEventLog(db),
