@@ -17,6 +17,7 @@ COPY package.json ./
 COPY schemas ./schemas
 COPY docs ./docs
 COPY connectors ./connectors
+COPY config ./config
 USER node
 EXPOSE 3000
 # Asks the hub where it is configured to listen (PORT, HOST as the hub reads them), so a hub moved

@@ -104,6 +104,7 @@ export function apiRateLimit(options: ApiRateLimitOptions): RequestHandler[] {
         if (state.warned.has(percent)) continue;
         state.warned.add(percent);
         emit(tenantId, 'api.quota_warning', {
+          quota_name: 'api_requests_per_minute',
           api_key_id: keyId,
           quota: info.limit,
           used: info.used,

@@ -13,7 +13,8 @@ import { replayCommand } from './replay';
 import { subscriptionCommands } from './subscriptions';
 import { secretCommands } from './secrets';
 import { newId, sha256Hex } from '../core/ids';
-import { API_SCOPES, isApiScope } from '../api/scopes';
+import { API_SCOPES, OPERATOR_SCOPE, isApiScope } from '../api/scopes';
+import { planCommands } from './plans';
 import { startFromCommandLine } from '../main';
 import { createMongoStore } from '../store/mongo/mongo-store';
 
@@ -34,12 +35,12 @@ keys
   .description('create an API key for a tenant and print it (it is stored only as a hash)')
   .requiredOption('--tenant <id>', 'the tenant the key belongs to, e.g. acme')
   .option('--name <name>', 'what the key is for', 'cli')
-  .option('--scopes <list>', `comma-separated scopes: ${API_SCOPES.join(', ')}`, 'admin')
+  .option('--scopes <list>', `comma-separated scopes: ${API_SCOPES.join(', ')}; or ${OPERATOR_SCOPE} (a hub operator's key: changes tenants' plans, nothing else)`, 'admin')
   .action(async (options: { tenant: string; name: string; scopes: string }) => {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.tenant)) fail('--tenant must be 1-64 letters, digits, "_" or "-".');
     const scopes = [...new Set(options.scopes.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
-    const unknown = scopes.filter((s) => !isApiScope(s));
-    if (scopes.length === 0 || unknown.length > 0) fail(`--scopes must list one or more of ${API_SCOPES.join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}.`);
+    const unknown = scopes.filter((s) => !isApiScope(s) && s !== OPERATOR_SCOPE);
+    if (scopes.length === 0 || unknown.length > 0) fail(`--scopes must list one or more of ${[...API_SCOPES, OPERATOR_SCOPE].join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}.`);
     const config = loadConfigOrExit();
     if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode keys live in the memory of the running hub.');
     const store = createMongoStore({ url: config.mongodbUrl });
@@ -65,6 +66,7 @@ deliveryCommands(program);
 replayCommand(program);
 subscriptionCommands(program);
 secretCommands(program, fail);
+planCommands(program, fail);
 
 function loadConfigOrExit(): ReturnType<typeof loadConfig> {
   try {

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { routeRules } from '../../src/api/scopes';
-import type { ApiScope } from '../../src/api/scopes';
+import type { ApiScope, RouteScope } from '../../src/api/scopes';
 import { startReceiver, waitUntil } from '../support/receiver';
 import type { Receiver } from '../support/receiver';
 import { businessCreated, startTestHub } from '../support/test-hub';
@@ -34,6 +34,8 @@ const NOT_TENANT_DATA: Record<string, string> = {
   'GET /v1/connectors/:name': 'the installed connectors, the same for everyone',
   'GET /v1/meta/egress-ips': 'facts about the hub',
   'POST /v1/events': "publishes in the caller's tenant only (pipeline tests prove delivery stays there)",
+  'POST /v1/events/batch': "publishes in the caller's tenant only, as POST /v1/events",
+  'GET /v1/plans': "the plans offered, the same for everyone, and the caller's own",
   'POST /v1/api-keys': "creates a key in the caller's tenant",
   'POST /v1/subscriptions': "creates in the caller's tenant",
   'POST /v1/connections': "creates in the caller's tenant",
@@ -124,6 +126,9 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'GET /v1/connections/:id/exports', method: 'GET', path: `/v1/connections/${connectionId}/exports` },
     { route: 'GET /v1/connections/:id/exports/:exportId', method: 'GET', path: `/v1/connections/${connectionId}/exports/exp_01JD8Z6Q4W0X5R2T7Y9V3B1N8M` },
     { route: 'DELETE /v1/zapier/subscriptions/:id', method: 'DELETE', path: `/v1/zapier/subscriptions/${zapId}` },
+    // Another tenant's plan is for the hub's operator only: a tenant's admin key is refused.
+    { route: 'GET /v1/tenants/:tenantId/plan', method: 'GET', path: '/v1/tenants/iso-owner/plan', status: [403] },
+    { route: 'PUT /v1/tenants/:tenantId/plan', method: 'PUT', path: '/v1/tenants/iso-owner/plan', body: { plan: 'free' }, status: [403] },
   ];
   const lists: Array<{ route: string; path: string }> = [
     { route: 'GET /v1/subscriptions', path: '/v1/subscriptions' },
@@ -141,6 +146,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'GET /v1/analytics/deliveries', path: `/v1/analytics/deliveries?subscriptionId=${subId}` },
     { route: 'GET /v1/analytics/deliveries', path: '/v1/analytics/deliveries?interval=day' },
     { route: 'GET /v1/analytics/sla', path: '/v1/analytics/sla' },
+    { route: 'GET /v1/usage', path: '/v1/usage' },
   ];
 
   // The table covers every route the API has (a new route fails here until it is added).
@@ -179,12 +185,16 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     const made = await th.api('POST', '/v1/api-keys', { name: scope, scopes: [scope] }, intruderKey);
     scoped.set(scope, String(made.body['key']));
   }
-  const without = (scope: ApiScope): string => [...scoped.entries()].find(([s]) => s !== scope)![1];
+  const without = (scope: RouteScope): string => [...scoped.entries()].find(([s]) => s !== scope)![1];
   for (const c of [...byId.map((b) => ({ ...b })), ...lists.map((l) => ({ route: l.route, method: 'GET', path: l.path, body: undefined }))]) {
     const rule = rules.find((r) => `${r.method} ${r.path}` === c.route)!;
     const response = await th.api<{ error?: { code: string; details: unknown } }>(c.method, c.path, c.body, without(rule.scope));
     expect([c.route, response.status, response.body.error?.code, response.body.error?.details]).toEqual([c.route, 403, 'insufficient_scope', { required: rule.scope }]);
   }
+
+  // No tenant makes itself an operator.
+  const operatorKey = await th.api<{ error?: { code: string } }>('POST', '/v1/api-keys', { name: 'op', scopes: ['operator'] }, intruderKey);
+  expect([operatorKey.status, operatorKey.body.error?.code]).toEqual([400, 'validation_failed']);
 
   // The owner still has everything.
   expect((await owner('GET', `/v1/subscriptions/${subId}`)).body).toMatchObject({ id: subId, active: true });

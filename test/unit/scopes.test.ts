@@ -52,7 +52,7 @@ describe('the routes\' declarations', () => {
   it('audits every change and nothing else, under resource.verb actions', () => {
     for (const rule of rules) {
       if (rule.method === 'GET') expect([rule.path, rule.audit]).toEqual([rule.path, null]);
-      else if (rule.path !== '/v1/events') expect([rule.method, rule.path, rule.audit]).toEqual([rule.method, rule.path, expect.stringMatching(/^[a-z_]+\.[a-z_]+$/)]);
+      else if (rule.path !== '/v1/events' && rule.path !== '/v1/events/batch') expect([rule.method, rule.path, rule.audit]).toEqual([rule.method, rule.path, expect.stringMatching(/^[a-z_]+\.[a-z_]+$/)]);
     }
   });
 
