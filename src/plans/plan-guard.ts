@@ -64,7 +64,7 @@ export class PlanGuard {
     if (present(input.batch)) {
       this.requireFeature(plan, 'batches');
       const maxEvents = input.batch?.maxEvents;
-      if (typeof maxEvents === 'number') this.requireWithin(plan, 'batchSize', maxEvents, 'ask for fewer events per batch (batch.maxEvents)');
+      if (typeof maxEvents === 'number') this.requireWithin(plan, 'batchSize', maxEvents, 'ask for fewer events per batch (batch.maxEvents)', (p) => p.features.batches);
     }
     const rate = input.rateLimit?.requestsPerSecond;
     if (typeof rate === 'number') this.requireWithin(plan, 'deliveriesPerSecondPerSubscription', rate, 'ask for a lower rateLimit.requestsPerSecond');
@@ -94,10 +94,10 @@ export class PlanGuard {
     );
   }
 
-  private requireWithin(plan: Plan, limit: LimitName, asked: number, instead: string): void {
+  private requireWithin(plan: Plan, limit: LimitName, asked: number, instead: string, also: (p: Plan) => boolean = () => true): void {
     const allowed = plan.limits[limit];
     if (allowed === null || asked <= allowed) return;
-    const better = this.book.firstPlanWith((p) => p.limits[limit] === null || (p.limits[limit] as number) >= asked, plan);
+    const better = this.book.firstPlanWith((p) => also(p) && (p.limits[limit] === null || (p.limits[limit] as number) >= asked), plan);
     throw new PlanLimitError(
       `The ${plan.name} plan allows at most ${allowed} ${LIMIT_WORDS[limit]}, and ${asked} was asked for. ${upgrade(better, limit)}; or ${instead}.`,
       { limit, plan: plan.name, allowed, requested: asked, availableOn: better?.name ?? null },

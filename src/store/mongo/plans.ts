@@ -9,10 +9,10 @@ import type { Doc } from './documents';
  * read; usage notices in `usage_notices` under a unique id (claimed by inserting it).
  */
 export function mongoPlans(db: MongoDatabase): TenantPlans & UsageCounters & TenantResourceCounts {
-  const m = db.models;
+  const models = () => db.models;
   return {
     async getTenantPlan(tenantId) {
-      const doc = await m.tenantPlans.findById(tenantId).lean<Doc>();
+      const doc = await models().tenantPlans.findById(tenantId).lean<Doc>();
       if (!doc) return null;
       return {
         tenantId,
@@ -23,7 +23,7 @@ export function mongoPlans(db: MongoDatabase): TenantPlans & UsageCounters & Ten
       };
     },
     async putTenantPlan(record) {
-      await m.tenantPlans.replaceOne(
+      await models().tenantPlans.replaceOne(
         { _id: record.tenantId },
         { _id: record.tenantId, plan: record.plan, source: record.source, changedAt: record.changedAt, directoryChangedAt: record.directoryChangedAt },
         { upsert: true },
@@ -33,7 +33,7 @@ export function mongoPlans(db: MongoDatabase): TenantPlans & UsageCounters & Ten
       await Promise.all(
         deltas.map((delta) => {
           const _id = JSON.stringify([processId, delta.tenantId, delta.period, delta.metric]);
-          return m.usageCounts.updateOne(
+          return models().usageCounts.updateOne(
             { _id },
             { $inc: { count: delta.count }, $setOnInsert: { tenantId: delta.tenantId, period: delta.period, metric: delta.metric } },
             { upsert: true },
@@ -43,14 +43,14 @@ export function mongoPlans(db: MongoDatabase): TenantPlans & UsageCounters & Ten
     },
     async getUsage(tenantId, period) {
       // Summed here rather than with $group (see docs/architecture.md, MongoDB).
-      const docs = await m.usageCounts.find({ tenantId, period }).lean<Doc[]>();
+      const docs = await models().usageCounts.find({ tenantId, period }).lean<Doc[]>();
       let deliveries = 0;
       for (const doc of docs) if (doc['metric'] === 'deliveries') deliveries += Number(doc['count'] ?? 0);
       return { deliveries };
     },
     async claimUsageNotice(tenantId, period, notice) {
       try {
-        await m.usageNotices.create({ _id: JSON.stringify([tenantId, period, notice]), tenantId, period, notice });
+        await models().usageNotices.create({ _id: JSON.stringify([tenantId, period, notice]), tenantId, period, notice });
         return true;
       } catch (err) {
         if ((err as { code?: number }).code === 11000) return false;
@@ -58,17 +58,17 @@ export function mongoPlans(db: MongoDatabase): TenantPlans & UsageCounters & Ten
       }
     },
     async releaseUsageNotice(tenantId, period, notice) {
-      await m.usageNotices.deleteOne({ _id: JSON.stringify([tenantId, period, notice]) });
+      await models().usageNotices.deleteOne({ _id: JSON.stringify([tenantId, period, notice]) });
     },
     async findUsageNotices(notice) {
-      const docs = await m.usageNotices.find({ notice }).lean<Doc[]>();
+      const docs = await models().usageNotices.find({ notice }).lean<Doc[]>();
       return docs.map((d) => ({ tenantId: String(d['tenantId']), period: String(d['period']) }));
     },
     async countSubscriptions(tenantId) {
-      return m.subscriptions.countDocuments({ tenantId, kind: { $ne: 'relay' } });
+      return models().subscriptions.countDocuments({ tenantId, kind: { $ne: 'relay' } });
     },
     async countConnections(tenantId) {
-      return m.connections.countDocuments({ tenantId });
+      return models().connections.countDocuments({ tenantId });
     },
   };
 }
