@@ -9,6 +9,8 @@ import { PlanGuard } from '../../src/plans/plan-guard';
 import { QuotaMeter } from '../../src/plans/quota-meter';
 import { PRODUCT_SLA_TARGETS, slaTargetsFor } from '../../src/plans/sla';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
+import { newId } from '../../src/core/ids';
+import type { WebhookSubscription } from '../../src/subscriptions/model';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'hookhub-plans-'));
 const shipped = readFileSync(DEFAULT_PLANS_FILE, 'utf8');
@@ -73,6 +75,15 @@ describe('the plans file', () => {
   });
 });
 
+function webhook(tenantId: string): WebhookSubscription {
+  const at = new Date('2026-12-01T00:00:00Z');
+  return {
+    id: newId('sub'), tenantId, kind: 'webhook', endpointUrl: 'https://example.com/hook', events: ['business.created'], filters: [], filter: null, payload: null, headers: {},
+    retryConfig: { maxRetries: 8, initialDelaySeconds: 5, backoffMultiplier: 5, maxBackoffSeconds: 36000 }, active: true, description: null, secretSealed: 'v1:k1:a:b:c',
+    disabledReason: null, createdAt: at, updatedAt: at,
+  };
+}
+
 function setUp(defaultPlan = 'free') {
   const store = createMemoryStore();
   let now = Date.parse('2026-12-10T12:00:00Z');
@@ -88,7 +99,7 @@ function setUp(defaultPlan = 'free') {
 describe('plan checks', () => {
   it('answers 403 plan_limit naming the limit, the plan, and the first plan offered that allows more', async () => {
     const { guard, store } = setUp('free');
-    for (let i = 0; i < 3; i += 1) await store.insertSubscription({ ...(await import('../contract/store-adapters')).subscriptionRecord('t1') });
+    for (let i = 0; i < 3; i += 1) await store.insertSubscription(webhook('t1'));
     await expect(guard.checkSubscription('t1', { creating: true })).rejects.toMatchObject({
       code: 'plan_limit', status: 403,
       message: 'The free plan allows 3 subscriptions and this tenant has 3. The developer plan allows 25; or delete one you no longer need.',
