@@ -301,7 +301,16 @@ export class Hub {
       subscriptions: cache,
       // One registration per kind of subscription; the worker picks by kind.
       targets: new DeliveryTargets()
-        .register('webhook', new WebhookTarget({ sender: this.sender, payloads, store: this.store, requestBodyBytes: config.delivery.requestBodyBytes }))
+        .register(
+          'webhook',
+          new WebhookTarget({
+            sender: this.sender,
+            payloads,
+            store: this.store,
+            requestBodyBytes: config.delivery.requestBodyBytes,
+            planRate: async (tenantId) => (await this.plans.planOf(tenantId)).plan.limits.deliveriesPerSecondPerSubscription,
+          }),
+        )
         .register('relay', new RelayTarget({ payloads, clients: relayClients, holder }))
         .register(
           'integration',

@@ -33,6 +33,8 @@ export interface WebhookTargetOptions {
   store: RateSlots;
   /** How much of each request body the attempt record keeps (bytes; 0: none). */
   requestBodyBytes?: number;
+  /** The most deliveries a second the tenant's plan allows each subscription (null: no cap); absent: none. */
+  planRate?: (tenantId: string) => Promise<number | null>;
   clock?: Clock;
 }
 
@@ -58,17 +60,20 @@ export class WebhookTarget {
 
   async send(job: DeliveryJob, loaded: LoadedWebhook): Promise<WebhookResult> {
     const subscription = loaded.record;
-    const rate = subscription.rateLimit;
-    if (rate) {
-      // The subscription's own rate, shared by every worker: wait for a slot, or queue the job again.
-      const wait = await this.rates.acquire(subscription.id, rate.requestsPerSecond, RATE_WAIT_MS, this.clock.now());
+    // The subscription's own rate, capped by its tenant's plan (also for subscriptions that ask for none).
+    const own = subscription.rateLimit?.requestsPerSecond ?? null;
+    const cap = this.options.planRate ? await this.options.planRate(subscription.tenantId) : null;
+    const rate = own === null ? cap : cap === null ? own : Math.min(own, cap);
+    if (rate !== null) {
+      // Shared by every worker: wait for a slot, or queue the job again.
+      const wait = await this.rates.acquire(subscription.id, rate, RATE_WAIT_MS, this.clock.now());
       if (wait === null) return { kind: 'deferred', delayMs: DEFER_MS };
       if (wait > 0) await sleep(wait);
     }
     try {
       const request = await buildWebhookRequest(this.options.payloads, subscription, loaded.secrets, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
       const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
-      if (rate && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
+      if (rate !== null && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
       // The request as sent, from what was built anyway: the same headers object (masked only when the subscription
       // has secret headers) and the body string, cut only when it is longer than what is kept.
       const headers = subscription.secretHeaders?.length ? maskSecretHeaders(request.headers, subscription) : request.headers;
