@@ -18,7 +18,7 @@ import { AmqpBroker } from './broker/amqp/amqp-broker';
 import { MemoryBroker } from './broker/memory/memory-broker';
 import { AttemptRecorder } from './pipeline/attempt-recorder';
 import { DeliveryStatsWriter } from './pipeline/delivery-stats-writer';
-import { productSlaTargets } from './pipeline/sla-targets';
+import { planSlaTargets } from './pipeline/sla-targets';
 import { DeliveryWorker } from './pipeline/delivery-worker';
 import { HttpSender } from './transport/http-sender';
 import { OperationalEvents } from './events/operational-events';
@@ -352,8 +352,8 @@ export class Hub {
       tokens: this.tokens,
       tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder, config.delivery.requestBodyBytes),
       loadTests: new LoadTestService(this.subscriptions, this.store, this.sender, secretBox, config.loadtest.maxRate),
-      // The product's SLA targets for every tenant; per-plan targets replace this one function.
-      slaTargets: productSlaTargets,
+      // Each tenant's SLA targets are its plan's (the product's for a plan that names none).
+      slaTargets: async (tenantId) => planSlaTargets((await this.plans.planOf(tenantId)).plan),
       tunnels: { service: tunnels, clients: tunnelClients },
       plans: this.plans,
       quota: this.quota,

@@ -59,7 +59,7 @@ export interface SlaReport {
   /** From the hub accepting the event to its successful attempt's answer, retries included. */
   timeToSuccessMs: { average: number; p50: number; p99: number } | null;
   /** Whether each target is met; null when there is nothing to judge it by. */
-  meetsTargets: { successRate: boolean | null; averageTimeToDelivery: boolean | null };
+  meetsTargets: { successRate: boolean | null; averageTimeToDelivery: boolean | null; p99TimeToFirstAttempt: boolean | null };
 }
 
 export function slaReport(row: DeliveryStatsRow, targets: SlaTargets): SlaReport {
@@ -78,6 +78,8 @@ export function slaReport(row: DeliveryStatsRow, targets: SlaTargets): SlaReport
     meetsTargets: {
       successRate: successRate === null ? null : successRate >= targets.successRate,
       averageTimeToDelivery: average === null ? null : average < targets.averageTimeToDeliveryMs,
+      // Only plans name this target; null without one, or without attempts to judge by.
+      p99TimeToFirstAttempt: first50 === null || targets.p99TimeToFirstAttemptMs === undefined ? null : (quantile(row.firstAttempt, 0.99) as number) <= targets.p99TimeToFirstAttemptMs,
     },
   };
 }

@@ -32,8 +32,8 @@ export type FeatureName = Exclude<keyof PlanFeatures, 'connectors'>;
 export interface SlaTargets {
   /** Deliveries that succeed after retries, in percent. */
   deliverySuccessPercent: number;
-  /** 99th percentile of the time from an event's arrival to its first delivery attempt, in seconds. */
-  p99FirstAttemptSeconds: number;
+  /** 99th percentile of the time from an event's arrival to its first delivery attempt, in seconds; null: no target. */
+  p99FirstAttemptSeconds: number | null;
 }
 
 export type OverQuotaPolicy = 'deliver_and_flag' | 'pause';

@@ -92,6 +92,8 @@ it('takes the plan of the directory tier from user.subscription_changed within s
   await waitUntil(async () => ((await api('GET', '/v1/usage')).body['plan'] as Json)['name'] === 'big', 10_000);
   expect((await api('GET', '/v1/usage')).body['plan']).toMatchObject({ name: 'big', source: 'directory' });
   expect((await api('POST', '/v1/subscriptions', { endpointUrl: `${receiver.url}/b`, events: ['business.created'], filter: "data.category = 'restaurant'" })).status).toBe(201);
+  // The SLA report holds the tenant to its new plan's targets.
+  expect((await api('GET', '/v1/analytics/sla')).body['targets']).toEqual({ successRate: 0.999, averageTimeToDeliveryMs: 5000, p99TimeToFirstAttemptMs: 2000 });
 });
 
 it('warns at 80 % and 95 % of the monthly delivery quota once each, and keeps delivering past it (deliver_and_flag)', async () => {
@@ -201,7 +203,7 @@ it('shows this month\'s usage against each limit of the plan', async () => {
     limits: { deliveriesPerSecondPerSubscription: 5, batchSize: 0, managementRequestsPerMinute: 1000, ingestEventsPerSecond: 5 },
     features: { transforms: false, connectors: ['slack', 'webhook-custom'] },
     overQuota: false,
-    sla: { deliverySuccessPercent: 99.5, p99FirstAttemptSeconds: 5 },
+    sla: { deliverySuccessPercent: 98, p99FirstAttemptSeconds: null },
   });
   const plans = (await api('GET', '/v1/plans')).body;
   expect(plans['current']).toBe('tiny');
