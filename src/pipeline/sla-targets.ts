@@ -32,7 +32,7 @@ export function planSlaTargets(plan: Plan): SlaTargets {
   if (!plan.sla) return { ...PRODUCT_SLA_TARGETS };
   const targets = slaTargetsFor(plan);
   return {
-    successRate: targets.deliverySuccessPercent / 100,
+    successRate: Number((targets.deliverySuccessPercent / 100).toFixed(6)),
     averageTimeToDeliveryMs: PRODUCT_SLA_TARGETS.averageTimeToDeliveryMs,
     ...(targets.p99FirstAttemptSeconds === null ? {} : { p99TimeToFirstAttemptMs: targets.p99FirstAttemptSeconds * 1000 }),
   };
