@@ -28,6 +28,8 @@ import { zapierRoutes } from './routes/zapier';
 import { exportRoutes } from './routes/exports';
 import { tunnelRoutes } from './routes/tunnels';
 import { tunnelGateway } from './tunnel-gateway';
+import { sessionRoutes } from './routes/sessions';
+import { consoleRoutes } from './console';
 
 /** The HTTP API, and its audit trail for the composition root to drain on shutdown (so no change goes unrecorded). */
 export interface HubApi {
@@ -56,6 +58,9 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(openApiRoutes());
   app.use(eventTypeRoutes());
   app.use(oauthBrowserRoutes(deps));
+  // The web console and its sign-in (which authenticate themselves: a key exchanged for a session cookie).
+  app.use(consoleRoutes(deps.config));
+  app.use(sessionRoutes(deps));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
   app.use('/v1', requireApiKey(deps.store, deps.logger));
   app.use('/v1', apiRateLimit({ limit: deps.config.api.rateLimitPerMinute, operational: deps.operational, logger: deps.logger }));
