@@ -81,7 +81,7 @@ export function StatusBadge({ value }: { value: string }) {
 
 export function JsonView({ value, label }: { value: unknown; label: string }) {
   return (
-    <pre className="json" aria-label={label} tabIndex={0}>
+    <pre className="json" role="region" aria-label={label} tabIndex={0}>
       {typeof value === 'string' ? value : JSON.stringify(value, null, 2)}
     </pre>
   );

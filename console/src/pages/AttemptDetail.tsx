@@ -104,7 +104,7 @@ export default function AttemptDetail({ params }: { params: string[] }) {
           <h3>Headers</h3>
           <JsonView value={a['responseHeaders'] ?? {}} label="Response headers" />
           <h3>Body</h3>
-          <pre className="json" data-testid="response-body" tabIndex={0} aria-label="Response body">
+          <pre className="json" role="region" data-testid="response-body" tabIndex={0} aria-label="Response body">
             {a['responseBody'] === null ? '(empty)' : String(a['responseBody'])}
           </pre>
         </section>
@@ -116,7 +116,7 @@ export default function AttemptDetail({ params }: { params: string[] }) {
         <JsonView value={req.headers} label="Request headers" />
         <JsonView value={req.body} label="Request body" />
         <h3>curl</h3>
-        <pre className="json" tabIndex={0} aria-label="curl command">
+        <pre className="json" role="region" tabIndex={0} aria-label="curl command">
           {curl}
         </pre>
       </section>

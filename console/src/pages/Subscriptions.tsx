@@ -74,7 +74,6 @@ async function liveChecks(url: string, filter: string, transform: string): Promi
   try {
     const u = new URL(url);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') problems.push('The endpoint URL must be http(s).');
-    else if (u.protocol === 'http:') problems.push('The endpoint URL uses http: production hubs deliver only to https.');
   } catch {
     if (url !== '') problems.push('The endpoint URL is not a URL (e.g. https://example.com/webhooks).');
   }
