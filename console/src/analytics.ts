@@ -42,7 +42,7 @@ export async function deliveryStats(range: RangeName, subscriptionId?: string, n
   try {
     const answer = await api<{ data?: Json[]; buckets?: Json[] }>('GET', `/v1/analytics/deliveries?from=${from.toISOString()}&to=${to.toISOString()}&interval=${interval}${sub}`);
     const rows = answer.data ?? answer.buckets ?? [];
-    return { buckets: rows.map(bucketOf).sort((a, b) => a.start - b.start), source: 'analytics', partial: false };
+    return { buckets: fill(rows.map(bucketOf), from, to, STEP[interval]), source: 'analytics', partial: false };
   } catch (err) {
     if (!isMissingRoute(err)) throw err;
   }
@@ -63,10 +63,21 @@ export async function deliveryStats(range: RangeName, subscriptionId?: string, n
     if (typeof a['durationMs'] === 'number') b.ms.push(a['durationMs']);
     byBucket.set(start, b);
   }
-  const buckets = [...byBucket.entries()]
-    .sort((x, y) => x[0] - y[0])
-    .map(([start, b]) => ({ start, attempts: b.ok + b.failed, succeeded: b.ok, failed: b.failed, p50Ms: quantile(b.ms, 0.5), p95Ms: quantile(b.ms, 0.95), p99Ms: quantile(b.ms, 0.99) }));
-  return { buckets, source: 'attempts', partial };
+  const buckets = [...byBucket.entries()].map(([start, b]) => ({ start, attempts: b.ok + b.failed, succeeded: b.ok, failed: b.failed, p50Ms: quantile(b.ms, 0.5), p95Ms: quantile(b.ms, 0.95), p99Ms: quantile(b.ms, 0.99) }));
+  return { buckets: fill(buckets, from, to, step), source: 'attempts', partial };
+}
+
+/** Every bucket of the range, in order: empty ones count zero (and have no latency). */
+function fill(buckets: Bucket[], from: Date, to: Date, step: number): Bucket[] {
+  const byStart = new Map(buckets.map((b) => [b.start, b]));
+  const out: Bucket[] = [];
+  const first = Math.floor(from.getTime() / 1000 / step) * step;
+  for (let t = first; t <= to.getTime() / 1000; t += step) {
+    out.push(byStart.get(t) ?? { start: t, attempts: 0, succeeded: 0, failed: 0, p50Ms: null, p95Ms: null, p99Ms: null });
+    byStart.delete(t);
+  }
+  // Buckets the API answered off the grid are kept, not dropped.
+  return [...out, ...byStart.values()].sort((a, b) => a.start - b.start);
 }
 
 function num(v: unknown): number | null {

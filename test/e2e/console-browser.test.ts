@@ -99,7 +99,7 @@ describe('the web console', () => {
     const cookies = await context.cookies();
     expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.path])).toEqual([['hookhub_session', true, 'Strict', '/']]);
     expect(cookies[0]?.value).not.toContain(adminKey);
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+    const stored = (await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie')) as string;
     expect(stored).not.toContain(adminKey);
     expect(stored).not.toContain('hookhub_session');
   });

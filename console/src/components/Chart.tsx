@@ -28,13 +28,16 @@ export function Chart({ title, times, series, unit = '', kind = 'lines' }: Chart
     const el = box.current;
     if (!el || times.length === 0) return undefined;
     const width = Math.max(260, el.clientWidth);
-    const data: uPlot.AlignedData = [times, ...series.map((s) => s.values)];
+    // Bars are stacked: each drawn to the sum of itself and those before it, the tallest first.
+    const plotted = kind === 'bars' ? stack(series) : series;
+    const data: uPlot.AlignedData = [times, ...plotted.map((s) => s.values)];
     const opts: uPlot.Options = {
       width,
       height: 220,
+      scales: { y: { range: (_u: uPlot, _min: number, max: number) => [0, Math.max(1, max) * 1.1] } },
       series: [
         {},
-        ...series.map((s) => ({
+        ...plotted.map((s) => ({
           label: s.label,
           stroke: s.color,
           fill: kind === 'bars' ? `${s.color}55` : undefined,
@@ -89,6 +92,15 @@ export function Chart({ title, times, series, unit = '', kind = 'lines' }: Chart
       </details>
     </figure>
   );
+}
+
+function stack(series: Series[]): Series[] {
+  const sums: Series[] = [];
+  series.forEach((s, i) => {
+    const below = sums[i - 1];
+    sums.push({ ...s, values: s.values.map((v, j) => (v ?? 0) + (below?.values[j] ?? 0)) });
+  });
+  return sums.reverse();
 }
 
 function formatValue(v: number | null | undefined): string {
