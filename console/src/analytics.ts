@@ -118,6 +118,7 @@ export function successRate(buckets: Bucket[]): number | null {
 export interface Health {
   state: 'healthy' | 'degraded' | 'failing' | 'disabled' | string;
   since?: string | null;
+  reason?: string | null;
   successRate?: number | null;
   p95Ms?: number | null;
   lastSuccessAt?: string | null;

@@ -54,7 +54,7 @@ export default function Inspector() {
         <ActionButton
           onRun={async () => {
             try {
-              setResult(await api('POST', '/v1/events/inspect', { event: parsed }));
+              setResult(await api('POST', '/v1/events/inspect', parsed));
             } catch (err) {
               setResult(isMissingRoute(err) ? { note: 'This hub has no inspect API yet; the schema check above is done here in the browser.' } : { error: errorText(err) });
             }
@@ -66,7 +66,7 @@ export default function Inspector() {
       </section>
       <section aria-labelledby="verify">
         <h2 id="verify">Check a signature</h2>
-        <p className="muted">Checked in this browser; the secret is not sent anywhere.</p>
+        <p className="muted">Checked by the hub's verifier (nothing is stored), or in this browser where the hub has none.</p>
         <div className="filters">
           <div>
             <label htmlFor="v-secret">Secret (whsec_…)</label>
@@ -86,10 +86,22 @@ export default function Inspector() {
           </div>
           <ActionButton
             onRun={async () => {
+              const headers = { 'webhook-id': sig.id, 'webhook-timestamp': sig.timestamp, 'webhook-signature': sig.signature };
               try {
-                setVerdict((await verifySignature(secret, sig.id, sig.timestamp, text, sig.signature)) ? 'The signature is valid for this body.' : 'The signature does not match this body and secret.');
+                // The hub's verifier says which check fails and why; without it, the HMAC is checked here.
+                const r = await api<Json>('POST', '/v1/webhooks/verify', { headers, body: text, secret });
+                setVerdict(r['valid'] === true ? 'The signature is valid for this body.' : `Not valid: ${String((r['failure'] as Json | null)?.['message'] ?? JSON.stringify(r))}`);
+                setResult(r);
               } catch (err) {
-                setVerdict(`Could not check: ${errorText(err)}`);
+                if (!isMissingRoute(err)) {
+                  setVerdict(`Could not check: ${errorText(err)}`);
+                  return;
+                }
+                try {
+                  setVerdict((await verifySignature(secret, sig.id, sig.timestamp, text, sig.signature)) ? 'The signature is valid for this body.' : 'The signature does not match this body and secret.');
+                } catch (e) {
+                  setVerdict(`Could not check: ${errorText(e)}`);
+                }
               }
             }}
           >

@@ -105,6 +105,12 @@ export default function SubscriptionDetail({ params }: { params: string[] }) {
               <dd>
                 <StatusBadge value={h.state} /> {h.since ? <>since <Time at={h.since} /></> : null}
               </dd>
+              {h.reason ? (
+                <>
+                  <dt>Why</dt>
+                  <dd>{h.reason}</dd>
+                </>
+              ) : null}
               <dt>Success rate</dt>
               <dd>{typeof h.successRate === 'number' ? `${(h.successRate * 100).toFixed(1)} %` : '—'}</dd>
               <dt>p95 latency</dt>

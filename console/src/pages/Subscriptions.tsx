@@ -100,6 +100,7 @@ export function SubscriptionForm({ existing, onDone }: { existing?: Json; onDone
   const [description, setDescription] = useState(String(existing?.['description'] ?? ''));
   const [problems, setProblems] = useState<string[]>([]);
   const [preview, setPreview] = useState<unknown>(null);
+  const [endpointCheck, setEndpointCheck] = useState<string[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<Json | null>(null);
   useEffect(() => {
@@ -118,16 +119,42 @@ export function SubscriptionForm({ existing, onDone }: { existing?: Json; onDone
     payload: transform.trim() === '' ? null : { transform },
     description: description.trim() === '' ? null : description,
   });
-  // What the endpoint would receive for a sample event: the hub's inspect API answers it.
+  // What the endpoint would receive for a sample event: the event as the hub completes it (its inspect
+  // API), this form's filter and transform applied to it, and for a saved subscription the hub's own dry run.
   const runPreview = async () => {
     const type = events[0] ?? types[0]?.type;
     const et = types.find((t) => t.type === type);
     if (!et) return;
-    const event = { type: et.type, data: sampleFor(et.schema, 'data') };
+    const sample = { type: et.type, data: sampleFor(et.schema, 'data') };
+    let envelope: unknown = { id: 'evt_sample', type: et.type, timestamp: new Date().toISOString(), version: '1.0', data: sample.data };
+    let dryRun: unknown = null;
     try {
-      setPreview(await api('POST', '/v1/events/inspect', { event, subscription: body() }));
+      const inspection = await api<Json>('POST', '/v1/events/inspect', sample);
+      envelope = inspection['event'] ?? envelope;
+      const mine = ((inspection['subscriptions'] as Json[] | undefined) ?? []).find((x) => x['id'] === existing?.['id']);
+      if (mine) dryRun = { matched: mine['matched'], reason: mine['reason'], request: mine['request'] };
     } catch (err) {
-      setPreview(isMissingRoute(err) ? { note: 'This hub has no inspect API: the sample event as published', event } : { error: errorText(err) });
+      if (!isMissingRoute(err)) {
+        setPreview({ error: errorText(err) });
+        return;
+      }
+    }
+    const { default: jsonata } = await import('jsonata');
+    try {
+      const passes = filter.trim() === '' ? true : Boolean(await jsonata(filter).evaluate(envelope));
+      const body = passes ? (transform.trim() === '' ? envelope : await jsonata(transform).evaluate(envelope)) : null;
+      setPreview({ event: envelope, filterPasses: passes, endpointReceives: body, ...(dryRun ? { savedSubscriptionDryRun: dryRun } : {}) });
+    } catch (err) {
+      setPreview({ event: envelope, error: (err as Error).message });
+    }
+  };
+  const checkEndpoint = async () => {
+    try {
+      const check = await api<Json>('POST', '/v1/endpoints/validate', { url });
+      const issues = ((check['issues'] as Json[] | undefined) ?? []).map((i) => `${String(i['severity'] ?? '')}: ${String(i['message'] ?? JSON.stringify(i))}`);
+      setEndpointCheck(issues.length === 0 ? ['The endpoint answered the signed test request: deliveries will reach it.'] : issues);
+    } catch (err) {
+      setEndpointCheck([isMissingRoute(err) ? 'This hub cannot check endpoints yet (POST /v1/endpoints/validate).' : errorText(err)]);
     }
   };
   if (created) {
@@ -163,6 +190,16 @@ export function SubscriptionForm({ existing, onDone }: { existing?: Json; onDone
         <div className="field">
           <label htmlFor="endpointUrl">Endpoint URL</label>
           <input id="endpointUrl" type="url" required size={60} value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" />
+          <button type="button" onClick={() => void checkEndpoint()} disabled={url === ''}>
+            Check endpoint
+          </button>
+          {endpointCheck && (
+            <ul className="checks" aria-live="polite" data-testid="endpoint-check">
+              {endpointCheck.map((c) => (
+                <li key={c}>{c}</li>
+              ))}
+            </ul>
+          )}
         </div>
         <fieldset className="field">
           <legend>Event types</legend>
