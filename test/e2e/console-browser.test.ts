@@ -206,6 +206,12 @@ describe('the web console', () => {
     const latency = await page.locator('table[data-chart="Latency"] tbody tr td').allTextContents();
     expect(latency.filter((v) => v !== '').length).toBeGreaterThan(0);
     expect(await page.locator('.chart-canvas canvas').count()).toBeGreaterThanOrEqual(2);
+    // The service level against the targets, as GET /v1/analytics/sla reports it.
+    const sla = await api<{ tenant: { successRate: number | null; settled: number } }>('GET', `/v1/analytics/sla?from=${from}&to=${to}`);
+    if (sla.status !== 404) {
+      const rate = sla.body.tenant.successRate === null ? '—' : `${(sla.body.tenant.successRate * 100).toFixed(1)} %`;
+      await page.getByTestId('sla').getByText(`${rate} of ${sla.body.tenant.settled} settled`).waitFor();
+    }
   });
 
   it('has no serious or critical accessibility violations on any page, at laptop and phone widths', async () => {

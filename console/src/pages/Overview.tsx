@@ -11,19 +11,23 @@ interface OverviewData {
   subscriptions: Json[];
   deadLetters: { count: number; more: boolean };
   queues: Json | null;
+  sla: Json | null;
 }
 
 async function loadOverview(range: RangeName): Promise<OverviewData> {
-  const [stats, subscriptions, dead, queues] = await Promise.all([
+  const now = Date.now();
+  const [stats, subscriptions, dead, queues, sla] = await Promise.all([
     deliveryStats(range),
     listAll<Json>('/v1/subscriptions', 250),
     api<Page<Json>>('GET', '/v1/dead-letters?limit=250'),
     api<Json>('GET', '/v1/analytics/queues').catch((err: unknown) => (isMissingRoute(err) ? null : Promise.reject(err))),
+    api<Json>('GET', `/v1/analytics/sla?from=${new Date(now - RANGES[range] * 1000).toISOString()}&to=${new Date(now).toISOString()}`).catch((err: unknown) => (isMissingRoute(err) ? null : Promise.reject(err))),
   ]);
+  // Health comes with the list on hubs that report it; older hubs are asked per subscription (the first 50).
   const subsWithHealth = await Promise.all(
-    subscriptions.data.map(async (s) => (healthOf(s) ? s : await api<Json>('GET', `/v1/subscriptions/${String(s['id'])}`).catch(() => s))),
+    subscriptions.data.map(async (s, i) => (healthOf(s) || i >= 50 ? s : await api<Json>('GET', `/v1/subscriptions/${String(s['id'])}`).catch(() => s))),
   );
-  return { stats, subscriptions: subsWithHealth, deadLetters: { count: dead.data.filter((d) => d['replayedAt'] === null).length, more: dead.nextCursor !== null }, queues };
+  return { stats, subscriptions: subsWithHealth, deadLetters: { count: dead.data.filter((d) => d['replayedAt'] === null).length, more: dead.nextCursor !== null }, queues, sla };
 }
 
 export default function Overview() {
@@ -142,6 +146,7 @@ export default function Overview() {
               </div>
             )}
           </section>
+          {d.sla && <SlaSection sla={d.sla} />}
           <section aria-labelledby="queues">
             <h2 id="queues">Queue depths</h2>
             {d.queues ? (
@@ -160,5 +165,48 @@ export default function Overview() {
         </>
       )}
     </>
+  );
+}
+
+function pct(v: unknown): string {
+  return typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '—';
+}
+
+function ms(v: unknown): string {
+  return typeof v === 'number' ? `${Math.round(v)} ms` : '—';
+}
+
+/** Delivery against the product's targets (GET /v1/analytics/sla). */
+function SlaSection({ sla }: { sla: Json }) {
+  const tenant = (sla['tenant'] ?? {}) as Json;
+  const targets = (sla['targets'] ?? {}) as Json;
+  const meets = (tenant['meetsTargets'] ?? {}) as Json;
+  const toSuccess = (tenant['timeToSuccessMs'] ?? null) as Json | null;
+  const toFirst = (tenant['timeToFirstAttemptMs'] ?? null) as Json | null;
+  const verdict = (v: unknown) => (v === true ? 'met' : v === false ? 'missed' : 'no deliveries');
+  return (
+    <section aria-labelledby="sla">
+      <h2 id="sla">Service level</h2>
+      <dl className="kv" data-testid="sla">
+        <div className="contents">
+          <dt>Success rate after retries</dt>
+          <dd>
+            {pct(tenant['successRate'])} of {String(tenant['settled'] ?? 0)} settled (target {pct(targets['successRate'])}: {verdict(meets['successRate'])})
+          </dd>
+        </div>
+        <div className="contents">
+          <dt>Average time to delivery</dt>
+          <dd>
+            {ms(toSuccess?.['average'])} (target {ms(targets['averageTimeToDeliveryMs'])}: {verdict(meets['averageTimeToDelivery'])})
+          </dd>
+        </div>
+        <div className="contents">
+          <dt>Time to first attempt</dt>
+          <dd>
+            p50 {ms(toFirst?.['p50'])}, p99 {ms(toFirst?.['p99'])}
+          </dd>
+        </div>
+      </dl>
+    </section>
   );
 }
