@@ -154,6 +154,10 @@ describe('the web console', () => {
     await row.getByRole('link').click();
     await page.getByTestId('response-body').getByText('{"received":"thanks from the receiver"}').waitFor();
     expect(await page.getByTestId('response-status').textContent()).toBe('200');
+    // The request as the hub sent it, signature included, and a curl command that repeats it.
+    await page.getByRole('heading', { name: 'Request as sent' }).waitFor();
+    await page.getByRole('region', { name: 'Request headers' }).getByText(/"webhook-signature": "v1,/).waitFor();
+    await page.getByRole('region', { name: 'curl command' }).getByText(/-H 'webhook-signature: v1,/).waitFor();
     await page.goBack();
     await page.getByRole('heading', { name: 'Recent attempts' }).waitFor();
   });

@@ -4,7 +4,7 @@ import type { Json } from '../api';
 import { ActionButton, Empty, ErrorNote, PageHeader, StatusBadge, Time, errorText, useLoad } from '../components/ui';
 import { useCan, useSession } from '../session';
 
-const SCOPES = ['subscriptions:read', 'subscriptions:write', 'events:publish', 'deliveries:read', 'connections:write', 'relay:write', 'admin'];
+const SCOPES = ['subscriptions:read', 'subscriptions:write', 'events:publish', 'deliveries:read', 'connections:write', 'relay:write', 'tunnels:write', 'admin'];
 
 export default function ApiKeys() {
   const isAdmin = useCan('admin');
