@@ -29,6 +29,8 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: adapterImports([]), patterns: domainPatterns }],
     },
   },
+  // The web console (console/): its own tsconfig (DOM, JSX); it talks to the hub over HTTP only.
+  { files: ['console/**/*.ts', 'console/**/*.tsx'], languageOptions: { parserOptions: { project: './console/tsconfig.json', tsconfigRootDir: import.meta.dirname } }, rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/broker/amqp/**'], rules: { 'no-restricted-imports': ['error', { paths: adapterImports(['amqp']) }] } },
   { files: ['src/store/mongo/**'], rules: { 'no-restricted-imports': ['error', { paths: adapterImports(['mongo']) }] } },
   { files: ['src/api/**'], rules: { 'no-restricted-imports': ['error', { paths: adapterImports(['express']) }] } },

@@ -29,7 +29,7 @@ import { TestSender } from './pipeline/test-sender';
 import { LoadTestService } from './subscriptions/load-test-service';
 import { EventValidator } from './events/validator';
 import { EventIntake } from './events/intake';
-import { scheduleOAuthStatePurge, schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
+import { scheduleConsoleSessionPurge, scheduleOAuthStatePurge, schedulePurge, scheduleRateSlotPurge } from './jobs/purge-job';
 import { ConnectionJobs } from './jobs/connection-jobs';
 import { ReadbackJob } from './jobs/readback-job';
 import { ExportJob } from './jobs/export-job';
@@ -418,6 +418,7 @@ export class Hub {
       this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
       this.cronTasks.push(scheduleRateSlotPurge(this.store, this.logger));
       this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
+      this.cronTasks.push(scheduleConsoleSessionPurge(this.store, this.logger));
       this.cronTasks.push(...this.connectionJobs.schedule());
       this.cronTasks.push(this.readback.schedule());
       this.cronTasks.push(scheduleRelaySweep(this.relays, this.logger));

@@ -56,3 +56,20 @@ export interface AuditQuery extends PageRequest {
   resourceId?: string | undefined;
   action?: string | undefined;
 }
+
+/**
+ * A console session: what an API key was exchanged for at sign-in. Only hashes are stored: of the
+ * session token (the cookie), of its CSRF token, and of the key (to re-check revocation and scopes
+ * on every request, so a revoked key ends its sessions at once). The key itself is not kept.
+ */
+export interface ConsoleSessionRecord {
+  /** sha256 of the session token the browser holds in its HttpOnly cookie. */
+  id: string;
+  tenantId: string;
+  /** sha256 of the API key signed in with (what ApiKeys.findApiKey takes). */
+  keyHash: string;
+  /** sha256 of the CSRF token a write must send in X-CSRF-Token. */
+  csrfHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+}

@@ -1,5 +1,5 @@
 import type { Page, PageRequest } from '../core/page';
-import type { ApiKeyInput, ApiKeyRecord, AuditEntry, AuditQuery } from './model';
+import type { ApiKeyInput, ApiKeyRecord, AuditEntry, AuditQuery, ConsoleSessionRecord } from './model';
 
 /** Where API keys are kept (by hash), for the API's authentication and key routes and the CLI. */
 export interface ApiKeys {
@@ -20,4 +20,16 @@ export interface AuditLog {
   recordAuditEntries(entries: AuditEntry[]): Promise<void>;
   /** A tenant's audit trail, newest first. */
   listAuditEntries(tenantId: string, query: AuditQuery): Promise<Page<AuditEntry>>;
+}
+
+/** Console sessions (sign-in with an API key), by the hash of the session token. */
+export interface ConsoleSessions {
+  /** A second insert of an id is reported (the token is random: it never happens by chance). */
+  insertConsoleSession(record: ConsoleSessionRecord): Promise<void>;
+  /** By id, expired or not (the caller refuses expired ones). */
+  findConsoleSession(id: string): Promise<ConsoleSessionRecord | null>;
+  /** Sign-out; false when there was no such session. */
+  deleteConsoleSession(id: string): Promise<boolean>;
+  /** Removes sessions that expired before the time; how many. */
+  purgeConsoleSessionsBefore(before: Date): Promise<number>;
 }

@@ -28,6 +28,8 @@ import { zapierRoutes } from './routes/zapier';
 import { exportRoutes } from './routes/exports';
 import { tunnelRoutes } from './routes/tunnels';
 import { tunnelGateway } from './tunnel-gateway';
+import { sessionRoutes } from './routes/sessions';
+import { consoleRoutes } from './console';
 import { planRoutes } from './routes/plans';
 import { IngestLimiter } from './ingest-limit';
 
@@ -63,6 +65,9 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(openApiRoutes());
   app.use(eventTypeRoutes());
   app.use(oauthBrowserRoutes(deps));
+  // The web console and its sign-in (which authenticate themselves: a key exchanged for a session cookie).
+  app.use(consoleRoutes(deps.config));
+  app.use(sessionRoutes(deps));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
   app.use('/v1', requireApiKey(deps.store, deps.logger));
   // Management requests per minute per key, by the tenant's plan; publishing has its own rate per tenant (IngestLimiter).

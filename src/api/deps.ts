@@ -14,7 +14,7 @@ import type { ConnectorRegistry } from '../connectors/registry';
 import type { OAuthLinker } from '../integrations/oauth-linker';
 import type { TenantSettingsService } from '../integrations/tenant-settings';
 import type { TokenManager } from '../integrations/token-manager';
-import type { ApiKeys, AuditLog } from '../access/ports';
+import type { ApiKeys, AuditLog, ConsoleSessions } from '../access/ports';
 import type { Health } from '../core/health';
 import type { SyncCounts, TrackedRecords } from '../integrations/ports';
 import type { AttemptLog, DeadLetters, DeliveryStats, EventLog } from '../pipeline/ports';
@@ -28,7 +28,7 @@ import type { QuotaMeter } from '../plans/quota-meter';
 
 export interface ApiDeps {
   config: HubConfig;
-  store: Health & ApiKeys & AuditLog & EventLog & AttemptLog & DeliveryStats & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'> & TenantResourceCounts;
+  store: Health & ApiKeys & ConsoleSessions & AuditLog & EventLog & AttemptLog & DeliveryStats & DeadLetters & SyncCounts & Pick<TrackedRecords, 'listTrackedRecords'> & TenantResourceCounts;
   broker: Broker;
   /** The hub's own events (API usage). */
   operational: OperationalEvents;

@@ -7,6 +7,8 @@ export const DEFAULT_CONNECTORS_DIR = path.resolve(__dirname, '..', '..', 'conne
 
 /** config/plans.yaml of the package: the plans unless HOOKHUB_PLANS_FILE names another file. */
 export const DEFAULT_PLANS_FILE = path.resolve(__dirname, '..', '..', 'config', 'plans.yaml');
+/** dist/console of the package: where `npm run build` puts the web console (the same from src/ and dist/). */
+export const DEFAULT_CONSOLE_DIR = path.resolve(__dirname, '..', '..', 'dist', 'console');
 
 export type RunMode = 'embedded' | 'services';
 export type Role = 'api' | 'router' | 'worker' | 'jobs';
@@ -38,6 +40,11 @@ export interface HubConfig {
     readonly timeoutMs: number;
     /** Requests a minute through one tunnel; more get 429 (HOOKHUB_TUNNEL_RATE_LIMIT, default 600). */
     readonly requestsPerMinute: number;
+  };
+  /** The web console at /console: where its built files are, and how long a sign-in lasts. */
+  readonly console: {
+    readonly dir: string;
+    readonly sessionTtlSeconds: number;
   };
   readonly delivery: {
     readonly timeoutMs: number;
@@ -228,6 +235,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
       enabled: bool('HOOKHUB_TUNNELS', true),
       timeoutMs: int('HOOKHUB_TUNNEL_TIMEOUT_MS', 30_000, 100, 300_000),
       requestsPerMinute: int('HOOKHUB_TUNNEL_RATE_LIMIT', 600, 1, 1_000_000),
+    },
+    console: {
+      dir: path.resolve(str('HOOKHUB_CONSOLE_DIR') ?? DEFAULT_CONSOLE_DIR),
+      sessionTtlSeconds: int('HOOKHUB_CONSOLE_SESSION_TTL_SECONDS', 12 * 3600, 60, 30 * 86_400),
     },
     delivery: {
       timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger';
+import type { ConsoleSessions } from '../access/ports';
 import type { OAuthStates } from '../integrations/ports';
 import type { Retention } from './ports';
 
@@ -23,6 +24,18 @@ export async function purgeOAuthStates(store: Pick<OAuthStates, 'purgeOAuthState
     logger.warn({ err: (err as Error).message }, 'purge of expired OAuth linking states failed; it runs again in an hour');
     return 0;
   }
+}
+
+/** Deletes console sessions once expired, hourly at :41 (an expired one is refused before then). */
+export function scheduleConsoleSessionPurge(store: Pick<ConsoleSessions, 'purgeConsoleSessionsBefore'>, logger: Logger): ScheduledTask {
+  return cron.schedule('41 * * * *', async () => {
+    try {
+      const purged = await store.purgeConsoleSessionsBefore(new Date());
+      if (purged > 0) logger.info({ purged }, 'purged expired console sessions');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'purge of expired console sessions failed; it runs again in an hour');
+    }
+  });
 }
 
 /** Deletes rate-limit slots once they are past (every minute). */

@@ -1,4 +1,4 @@
-import type { ApiKeys, AuditLog } from '../access/ports';
+import type { ApiKeys, AuditLog, ConsoleSessions } from '../access/ports';
 import type { Health } from '../core/health';
 import type { InvalidEventLog } from '../events/intake';
 import type { ConnectionExports, ConnectionRepository, ExportEvents, ExternalRefStore, Leases, OAuthStates, SyncCounts, TenantSettingsStore, TrackedRecords } from '../integrations/ports';
@@ -30,6 +30,7 @@ export type Store = StoreLifecycle &
   Health &
   ApiKeys &
   AuditLog &
+  ConsoleSessions &
   SubscriptionRepository &
   LoadTestStore &
   TunnelStore &

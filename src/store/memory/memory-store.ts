@@ -8,6 +8,7 @@ import { memoryEventLog } from './events';
 import { memoryExternalRefs } from './external-refs';
 import { memoryLeases } from './leases';
 import { memoryOAuthStates } from './oauth-states';
+import { memoryConsoleSessions } from './console-sessions';
 import { memoryRateSlots } from './rate-slots';
 import { memorySealedValues } from './sealed-values';
 import { memorySubscriptions } from './subscriptions';
@@ -41,6 +42,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memorySubscriptions(tables),
     ...memoryConnections(tables),
     ...memoryOAuthStates(tables),
+    ...memoryConsoleSessions(tables),
     ...memoryLeases(tables),
     ...memoryExternalRefs(tables),
     ...memorySyncCounts(tables),

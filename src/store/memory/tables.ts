@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, AuditEntry } from '../../access/model';
+import type { ApiKeyRecord, AuditEntry, ConsoleSessionRecord } from '../../access/model';
 import type { Page, PageRequest } from '../../core/page';
 import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRecord } from '../../integrations/model';
 import type { TrackedRecord } from '../../integrations/tracked-record';
@@ -14,6 +14,7 @@ import type { TenantPlanRecord, UsageDelta } from '../../plans/model';
 export class MemoryTables {
   readonly apiKeys = new Map<string, ApiKeyRecord>();
   readonly auditEntries = new Map<string, AuditEntry>();
+  readonly consoleSessions = new Map<string, ConsoleSessionRecord>();
   readonly subscriptions = new Map<string, Subscription>();
   readonly connections = new Map<string, ConnectionRecord>();
   readonly oauthStates = new Map<string, OAuthStateRecord>();

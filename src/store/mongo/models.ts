@@ -107,6 +107,13 @@ const oauthStateSchema = new Schema(
 );
 oauthStateSchema.index({ expiresAt: 1 });
 
+/** Console sessions, under the sha256 of their token (see access/model.ts). */
+const consoleSessionSchema = new Schema(
+  { _id: String, tenantId: String, keyHash: String, csrfHash: String, createdAt: Date, expiresAt: Date },
+  { versionKey: false, autoIndex: false },
+);
+consoleSessionSchema.index({ expiresAt: 1 });
+
 /** Claims and uses of OAuth states: an insert under the state's id is the atomic "first one wins". */
 const oauthClaimSchema = new Schema({ _id: String, kind: String, value: String, at: Date }, { versionKey: false, autoIndex: false });
 oauthClaimSchema.index({ at: 1 });
@@ -307,6 +314,7 @@ export interface HubModels {
   auditLog: Model<Record<string, unknown>>;
   connections: Model<Record<string, unknown>>;
   oauthStates: Model<Record<string, unknown>>;
+  consoleSessions: Model<Record<string, unknown>>;
   oauthClaims: Model<Record<string, unknown>>;
   leases: Model<Record<string, unknown>>;
   rateSlots: Model<Record<string, unknown>>;
@@ -337,6 +345,7 @@ export function registerModels(connection: Connection): HubModels {
     auditLog: model('AuditEntry', auditEntrySchema, 'audit_log'),
     connections: model('Connection', connectionSchema, 'connections'),
     oauthStates: model('OAuthState', oauthStateSchema, 'oauth_states'),
+    consoleSessions: model('ConsoleSession', consoleSessionSchema, 'console_sessions'),
     oauthClaims: model('OAuthClaim', oauthClaimSchema, 'oauth_state_claims'),
     leases: model('Lease', leaseSchema, 'leases'),
     rateSlots: model('RateSlot', rateSlotSchema, 'rate_slots'),

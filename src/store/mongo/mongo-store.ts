@@ -10,6 +10,7 @@ import { mongoEventLog } from './events';
 import { mongoExternalRefs } from './external-refs';
 import { mongoLeases } from './leases';
 import { mongoOAuthStates } from './oauth-states';
+import { mongoConsoleSessions } from './console-sessions';
 import { mongoRateSlots } from './rate-slots';
 import { mongoSealedValues } from './sealed-values';
 import { mongoSubscriptions } from './subscriptions';
@@ -47,6 +48,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoSubscriptions(db),
     ...mongoConnections(db),
     ...mongoOAuthStates(db),
+    ...mongoConsoleSessions(db),
     ...mongoLeases(db),
     ...mongoExternalRefs(db),
     ...mongoSyncCounts(db),
