@@ -110,6 +110,9 @@ export class EndpointChecker {
     const allowed = input.allowedIps?.length ? parseAllowedIps(input.allowedIps) : null;
     const lookup = checkedLookup(!this.options.allowPrivateNetworks, allowed);
     const addresses = new Set<string>();
+    // An IP literal is connected to as it is, without a lookup.
+    const literal = url.hostname.replace(/^\[|\]$/g, '');
+    if (net.isIP(literal)) addresses.add(literal);
     const recordingLookup: typeof lookup = (hostname, options, callback) =>
       lookup(hostname, options, (err, address, family) => {
         if (!err) for (const a of Array.isArray(address) ? address : [{ address }]) addresses.add(a.address);
