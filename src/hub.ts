@@ -26,6 +26,8 @@ import { PoisonAlarm } from './pipeline/poison-alarm';
 import { PayloadBuilder } from './webhooks/payload';
 import { ReplayService } from './pipeline/replay-service';
 import { TestSender } from './pipeline/test-sender';
+import { EventInspector } from './pipeline/inspector';
+import { EndpointChecker } from './transport/endpoint-check';
 import { LoadTestService } from './subscriptions/load-test-service';
 import { EventValidator } from './events/validator';
 import { EventIntake } from './events/intake';
@@ -351,6 +353,14 @@ export class Hub {
       settings: new TenantSettingsService(this.store, config),
       tokens: this.tokens,
       tester: new TestSender(validator, payloads, this.sender, secretBox, this.recorder, config.delivery.requestBodyBytes),
+      inspector: new EventInspector({ intake, store: this.store, matcher, payloads, secretBox }),
+      endpoints: new EndpointChecker({
+        timeoutMs: config.endpointCheck.timeoutMs,
+        allowPrivateNetworks: config.allowPrivateNetworks,
+        requireHttps: config.production,
+        deliveryTimeoutMs: config.delivery.timeoutMs,
+      }),
+      clock: systemClock,
       loadTests: new LoadTestService(this.subscriptions, this.store, this.sender, secretBox, config.loadtest.maxRate),
       // Each tenant's SLA targets are its plan's (the product's for a plan that names none).
       slaTargets: async (tenantId) => planSlaTargets((await this.plans.planOf(tenantId)).plan),

@@ -16,6 +16,7 @@ import { deliveryRoutes } from './routes/deliveries';
 import { analyticsRoutes } from './routes/analytics';
 import { eventTypeRoutes } from './routes/event-types';
 import { eventRoutes } from './routes/events';
+import { toolRoutes } from './routes/tools';
 import { healthRoutes } from './routes/health';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { connectionRoutes } from './routes/connections';
@@ -78,6 +79,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use('/v1', audit.middleware());
   app.use(apiKeyRoutes(deps));
   app.use(auditLogRoutes(deps));
+  app.use(toolRoutes(deps));
   const ingest = new IngestLimiter({
     rateFor: async (tenantId) => (await deps.plans.planOf(tenantId)).plan.api.ingestPerSecond ?? deps.config.api.ingestPerSecond,
     maxTenants: deps.config.plans.maxCachedTenants,

@@ -6,6 +6,9 @@ import type { EventIntake } from '../events/intake';
 import type { OperationalEvents } from '../events/operational-events';
 import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
+import type { EventInspector } from '../pipeline/inspector';
+import type { EndpointChecker } from '../transport/endpoint-check';
+import type { Clock } from '../core/clock';
 import type { LoadTestService } from '../subscriptions/load-test-service';
 import type { ConnectionService } from '../integrations/connection-service';
 import type { IntegrationService } from '../integrations/integration-service';
@@ -47,6 +50,11 @@ export interface ApiDeps {
   tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;
   tester: TestSender;
+  /** Dry runs of events (POST /v1/events/inspect). */
+  inspector: EventInspector;
+  /** Endpoint checks (POST /v1/endpoints/validate, and the warning of a new subscription whose endpoint is unreachable). */
+  endpoints: EndpointChecker;
+  clock: Clock;
   /** Load tests of a tenant's own webhook endpoints (POST /v1/subscriptions/:id/loadtest). */
   loadTests: LoadTestService;
   /** Each tenant's SLA targets (GET /v1/analytics/sla): the product's for now, per plan later. */

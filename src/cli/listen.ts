@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from './client';
-import { Listener, ListenRefused } from './listener';
+import { Listener, listenLine, ListenRefused } from './listener';
 import type { ListenRequest } from './listener';
 import { hubAction } from './output';
 
@@ -19,7 +19,7 @@ interface ListenOptions {
 export function listenCommand(program: Command): void {
   const command = program
     .command('listen')
-    .description('forward deliveries of your tenant to a local URL, shaped and signed as the hub sends them, until interrupted')
+    .description('forward deliveries of your tenant to a local URL, shaped and signed as the hub sends them, until interrupted (--json: one JSON line per event: ready, then each delivery)')
     .requiredOption('--forward-to <url>', 'where to POST each delivery, e.g. http://localhost:4000/webhooks')
     .option('--events <list>', 'comma-separated event types to receive (default: all)')
     .option('--filter <expr>', 'a JSONata filter over the event, or a JSON list of field filters [{"field", "operator", "value"}], as for subscriptions')
@@ -34,7 +34,7 @@ export function listenCommand(program: Command): void {
       apiKey,
       forwardTo: localUrl(options.forwardTo),
       request: listenRequest(options),
-      print: (line) => out.line(line),
+      report: (event) => (out.json ? out.record(event) : out.line(listenLine(event))),
       note: (line) => out.warn(out.paint.dim(line)),
     });
     const stop = (): void => listener.stop();

@@ -19,10 +19,40 @@ export interface ListenerOptions {
   apiKey: string;
   forwardTo: URL;
   request: ListenRequest;
-  /** A line for the developer (stdout). */
-  print(line: string): void;
+  /** What happened, for the developer (stdout): the relay is ready, or a delivery was forwarded. */
+  report(event: ListenEvent): void;
   /** A note about the connection (stderr). */
   note(line: string): void;
+}
+
+/** What `hookhub listen` reports: one line of text each, or one JSON line with --json. */
+export type ListenEvent =
+  | { type: 'ready'; relayId: string; events: string[] | '*'; forwardTo: string; secret: string }
+  | {
+      type: 'delivery';
+      /** When the local answer came (ISO time). */
+      time: string;
+      webhookId: string | null;
+      eventId: string;
+      eventType: string;
+      attempt: number | null;
+      /** The local app's status; null when it gave no answer (see error). */
+      status: number | null;
+      durationMs: number;
+      error: string | null;
+    };
+
+/** A ListenEvent as the line `hookhub listen` prints without --json. */
+export function listenLine(event: ListenEvent): string {
+  if (event.type === 'ready') {
+    const events = event.events === '*' ? '*' : event.events.join(', ');
+    return (
+      `Ready. Relay ${event.relayId} forwards ${events} to ${event.forwardTo}\n` +
+      `Signing secret: ${event.secret} (Standard Webhooks: verify the webhook-id, webhook-timestamp and webhook-signature headers with it)`
+    );
+  }
+  const shown = event.status === null ? `error: ${event.error ?? 'no answer'}  ${event.durationMs} ms` : `${event.status}  ${event.durationMs} ms`;
+  return `${new Date(event.time).toTimeString().slice(0, 8)}  ${event.eventType}  ${event.eventId}  → ${shown}`;
 }
 
 /** The hub refused the listen request for good (a bad key or request, relays off, the relay gone). */
@@ -30,6 +60,8 @@ export { HubRefused as ListenRefused } from './hub-socket';
 
 interface Delivery {
   id: string;
+  webhookId?: string;
+  attempt?: number;
   eventId: string;
   eventType: string;
   headers: Record<string, string>;
@@ -81,16 +113,21 @@ export class Listener {
   }
 
   private printReady(ready: Record<string, unknown>): void {
-    const events = Array.isArray(ready['events']) ? (ready['events'] as string[]).join(', ') : '*';
-    this.options.print(`Ready. Relay ${String(ready['relayId'])} forwards ${events} to ${this.options.forwardTo.href}`);
-    this.options.print(`Signing secret: ${String(ready['secret'])} (Standard Webhooks: verify the webhook-id, webhook-timestamp and webhook-signature headers with it)`);
+    this.options.report({
+      type: 'ready',
+      relayId: String(ready['relayId']),
+      events: Array.isArray(ready['events']) ? (ready['events'] as string[]) : '*',
+      forwardTo: this.options.forwardTo.href,
+      secret: String(ready['secret']),
+    });
   }
 
   /** Posts the delivery to the local URL exactly as the hub would send it; the response, or why there is none. */
   private async forward(delivery: Delivery): Promise<Record<string, unknown>> {
     const started = performance.now();
     let answer: Record<string, unknown>;
-    let shown: string;
+    let status: number | null = null;
+    let error: string | null = null;
     try {
       const response = await fetch(this.options.forwardTo, {
         method: 'POST',
@@ -102,15 +139,24 @@ export class Listener {
       const body = Buffer.from(await response.arrayBuffer()).subarray(0, BODY_LIMIT).toString('utf8');
       const durationMs = Math.round(performance.now() - started);
       answer = { status: response.status, headers: Object.fromEntries(response.headers), body, durationMs };
-      shown = `${response.status}  ${durationMs} ms`;
+      status = response.status;
     } catch (err) {
       const durationMs = Math.round(performance.now() - started);
       const cause = (err as { cause?: { message?: string } }).cause?.message;
-      const error = cause ?? (err as Error).message;
+      error = cause ?? (err as Error).message;
       answer = { status: null, error, durationMs };
-      shown = `error: ${error}  ${durationMs} ms`;
     }
-    this.options.print(`${new Date().toTimeString().slice(0, 8)}  ${delivery.eventType}  ${delivery.eventId}  → ${shown}`);
+    this.options.report({
+      type: 'delivery',
+      time: new Date().toISOString(),
+      webhookId: delivery.webhookId ?? null,
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      attempt: delivery.attempt ?? null,
+      status,
+      durationMs: answer['durationMs'] as number,
+      error,
+    });
     return answer;
   }
 }

@@ -53,8 +53,15 @@ export function subscriptionCommands(program: Command): void {
       ...(options.description === undefined ? {} : { description: options.description }),
     };
     const created = await client.post<View>('/v1/subscriptions', body);
-    show(out, created);
-    if (!out.json && typeof created['secret'] === 'string') out.warn('The secret is shown only now: store it where your receiver reads it.');
+    if (out.json) {
+      out.data(created);
+      return EXIT.ok;
+    }
+    // The endpoint could not be reached just now: said once, in words (the check's details are in --json).
+    const { warnings, ...view } = created as View & { warnings?: Array<{ message: string }> };
+    show(out, view);
+    if (typeof created['secret'] === 'string') out.warn('The secret is shown only now: store it where your receiver reads it.');
+    for (const warning of warnings ?? []) out.warn(`${out.paint.yellow('warning:')} ${warning.message}`);
     return EXIT.ok;
   });
 

@@ -55,6 +55,12 @@ export interface HubConfig {
   };
   /** POST /v1/subscriptions/:id/loadtest: the highest rate a tenant may ask for (HOOKHUB_LOADTEST_MAX_RATE, requests a second). */
   readonly loadtest: { readonly maxRate: number };
+  /**
+   * POST /v1/endpoints/validate and the check of a new subscription's endpoint: the longest a check takes
+   * (HOOKHUB_ENDPOINT_CHECK_TIMEOUT_MS), and whether creating a subscription checks that its endpoint
+   * accepts connections (HOOKHUB_ENDPOINT_CHECK_ON_CREATE; a warning in the answer, creation succeeds anyway).
+   */
+  readonly endpointCheck: { readonly timeoutMs: number; readonly onCreate: boolean };
   /** Where tenant JSONata runs: separate processes with a heap ceiling and a hard deadline per evaluation. */
   readonly sandbox: {
     readonly processes: number;
@@ -247,6 +253,10 @@ export function loadConfig(env: Env = process.env): HubConfig {
       requestBodyBytes: int('HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES', 16_384, 0, 1_048_576),
     },
     loadtest: { maxRate: int('HOOKHUB_LOADTEST_MAX_RATE', 200, 1, 10_000) },
+    endpointCheck: {
+      timeoutMs: int('HOOKHUB_ENDPOINT_CHECK_TIMEOUT_MS', 3000, 100, 60_000),
+      onCreate: bool('HOOKHUB_ENDPOINT_CHECK_ON_CREATE', true),
+    },
     sandbox: {
       processes: int('HOOKHUB_SANDBOX_PROCESSES', 2, 1, 64),
       timeoutMs: int('HOOKHUB_EXPRESSION_TIMEOUT_MS', 1000, 10, 60_000),

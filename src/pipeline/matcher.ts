@@ -28,6 +28,24 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+function listensTo(subscription: Subscription, type: string): boolean {
+  return subscription.events.includes(type) || subscription.events.includes('*');
+}
+
+/** Why an event would or would not go to a subscription: each check `matches` makes, with its outcome. */
+export interface MatchExplanation {
+  matched: boolean;
+  /** The first check that failed, in the order the router makes them; null when it matches. */
+  failedCheck: 'inactive' | 'event_type' | 'field_filters' | 'filter' | null;
+  active: boolean;
+  /** The subscription's event types (`*`: all) and whether the event's type is among them. */
+  eventType: { events: string[]; passed: boolean };
+  /** Each field filter with the value found at its path in the event (null when absent). */
+  fieldFilters: Array<FieldFilter & { actual: unknown; passed: boolean }>;
+  /** The JSONata filter and what it returned (only `true` matches); null without one. `error`: it failed on this event. */
+  filter: { expression: string; result: unknown; passed: boolean; error: string | null } | null;
+}
+
 /**
  * Decides whether an event goes to a subscription: event type, every field
  * filter, and the JSONata filter when there is one. JSONata is compiled once per
@@ -56,22 +74,56 @@ export class SubscriptionMatcher {
     return (await this.filterMatches(subscription, envelope)) ? 'match' : 'no_match';
   }
 
+  /**
+   * Every check `matches` makes, each with its outcome, for a dry run (POST /v1/events/inspect):
+   * all are evaluated even after one fails, and the JSONata filter's result is given as it came.
+   * A filter that hits a sandbox limit is reported as an error here rather than thrown.
+   */
+  async explain(subscription: Subscription, envelope: EventEnvelope): Promise<MatchExplanation> {
+    const eventType = { events: subscription.events, passed: listensTo(subscription, envelope.type) };
+    const fieldFilters = subscription.filters.map((f) => ({ ...f, actual: getPath(envelope, f.field) ?? null, passed: matchesFieldFilter(envelope, f) }));
+    let filter: MatchExplanation['filter'] = null;
+    if (subscription.filter !== null) {
+      try {
+        const result = await this.evaluateFilter(subscription.filter, envelope);
+        filter = { expression: subscription.filter, result: result ?? null, passed: result === true, error: null };
+      } catch (err) {
+        filter = { expression: subscription.filter, result: null, passed: false, error: (err as Error).message };
+      }
+    }
+    const failedCheck: MatchExplanation['failedCheck'] = !subscription.active
+      ? 'inactive'
+      : !eventType.passed
+        ? 'event_type'
+        : fieldFilters.some((f) => !f.passed)
+          ? 'field_filters'
+          : filter !== null && !filter.passed
+            ? 'filter'
+            : null;
+    return { matched: failedCheck === null, failedCheck, active: subscription.active, eventType, fieldFilters, filter };
+  }
+
   private matchesWithoutFilter(subscription: Subscription, envelope: EventEnvelope): boolean {
     if (!subscription.active) return false;
-    if (!subscription.events.includes(envelope.type) && !subscription.events.includes('*')) return false;
+    if (!listensTo(subscription, envelope.type)) return false;
     return subscription.filters.every((f) => matchesFieldFilter(envelope, f));
   }
 
   private async filterMatches(subscription: Subscription, envelope: EventEnvelope): Promise<boolean> {
     if (subscription.filter === null) return true;
     try {
-      return (await this.expression(subscription.filter).evaluate(envelope)) === true;
+      return (await this.evaluateFilter(subscription.filter, envelope)) === true;
     } catch (err) {
       if (err instanceof ExpressionLimitError) throw err;
       // A filter that throws on this event does not match it; the subscription
       // still receives the events its filter accepts.
       return false;
     }
+  }
+
+  /** The JSONata filter's value on the event; only `true` matches. */
+  private evaluateFilter(source: string, envelope: EventEnvelope): Promise<unknown> {
+    return this.expression(source).evaluate(envelope);
   }
 
   private expression(source: string): CompiledExpression {

@@ -83,6 +83,11 @@ export interface AttemptQuery extends PageRequest {
   subscriptionId?: string | undefined;
   eventId?: string | undefined;
   status?: AttemptStatus | undefined;
+  eventType?: string | undefined;
+  /** Attempts made at or after this time. */
+  since?: Date | undefined;
+  /** Attempts made before this time. */
+  until?: Date | undefined;
 }
 
 /** One event's delivery to one subscription (what a webhook-id stands for). */

@@ -57,20 +57,7 @@ export class SubscriptionCache {
   get(id: string): Promise<LoadedSubscription | null> {
     return this.byId.get(id, async () => {
       const stored = await this.store.loadSubscription(id);
-      if (!stored) return null;
-      if (stored.kind === 'integration') return { record: stored };
-      if (stored.kind === 'relay') return { record: stored, secrets: [this.secretBox.open(stored.secretSealed)] };
-      const record = withSecretHeaders(stored, this.secretBox);
-      const unsealed = signingSecrets(record, this.secretBox);
-      const tls = openTls(record.tlsSealed, this.secretBox);
-      const clock = this.clock;
-      return {
-        record,
-        ...(tls ? { tls } : {}),
-        get secrets(): string[] {
-          return activeSecrets(unsealed, clock.now());
-        },
-      };
+      return stored ? loadSubscription(stored, this.secretBox, this.clock) : null;
     });
   }
 
@@ -82,4 +69,20 @@ export class SubscriptionCache {
     this.byId.clear();
     this.byType.clear();
   }
+}
+
+/** A stored subscription as deliveries use it: secrets, secret headers and client certificate unsealed. */
+export function loadSubscription(stored: Subscription, secretBox: SecretBox, clock: Clock = systemClock): LoadedSubscription {
+  if (stored.kind === 'integration') return { record: stored };
+  if (stored.kind === 'relay') return { record: stored, secrets: [secretBox.open(stored.secretSealed)] };
+  const record = withSecretHeaders(stored, secretBox);
+  const unsealed = signingSecrets(record, secretBox);
+  const tls = openTls(record.tlsSealed, secretBox);
+  return {
+    record,
+    ...(tls ? { tls } : {}),
+    get secrets(): string[] {
+      return activeSecrets(unsealed, clock.now());
+    },
+  };
 }

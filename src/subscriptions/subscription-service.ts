@@ -17,7 +17,8 @@ import { urlProblem } from '../transport/network-guard';
 import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from './repository';
 import type { Subscription, WebhookPatch, WebhookSubscription } from './model';
-import { networkRules } from './network-rules';
+import { networkRules, openTls } from './network-rules';
+import type { ClientTls } from './network-rules';
 import { headerFields, headerValue, withSecretHeaders } from './secret-headers';
 import type { HeaderFields } from './secret-headers';
 import type { SubscriptionCreateInput, SubscriptionInput } from './subscription-input';
@@ -220,6 +221,11 @@ export class SubscriptionService {
     const { fields, problems } = headerFields(input.headers ?? {}, current, this.options.secretBox);
     if (problems.length > 0) throw invalid(problems, 'subscription');
     return fields;
+  }
+
+  /** The client certificate of a subscription with mutual TLS, unsealed (for a check of its endpoint); undefined without one. */
+  clientTls(record: WebhookSubscription): ClientTls | undefined {
+    return openTls(record.tlsSealed, this.options.secretBox);
   }
 
   /** The record with its secret headers' values in clear, for a request sent now (a test send); never for an answer. */

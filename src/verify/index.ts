@@ -152,3 +152,120 @@ function header(headers: WebhookHeaders, name: string): string {
   if (single === undefined || single === null || single.trim() === '') throw new WebhookVerificationError('missing_header', `The ${name} header is missing.`);
   return single.trim();
 }
+
+/** One check of a verification, in the order verifyWebhook makes them. */
+export type WebhookCheckName = 'body' | 'key' | 'headers' | 'timestamp' | 'signature';
+
+export interface WebhookCheck {
+  name: WebhookCheckName;
+  /** `not_run`: an earlier check failed. */
+  status: 'passed' | 'failed' | 'not_run';
+}
+
+/** Why a delivery verifies or not, for a developer debugging a receiver (explainWebhook). */
+export interface WebhookVerificationReport {
+  valid: boolean;
+  /** The check that failed, with verifyWebhook's code and message; null when valid. */
+  failure: { check: WebhookCheckName; code: WebhookVerificationErrorCode; message: string } | null;
+  checks: WebhookCheck[];
+  webhookId: string | null;
+  /** webhook-timestamp, Unix seconds, when it is one. */
+  timestamp: number | null;
+  /** How far webhook-timestamp is in the past (negative: in the future), seconds. */
+  ageSeconds: number | null;
+  toleranceSeconds: number;
+  /** The entries of webhook-signature as received. */
+  receivedSignatures: string[];
+  /**
+   * For a whsec_ secret: the v1 signature this id, timestamp and body carry with it, to compare with
+   * what was received. Null for a whpk_ public key (only the signer can make an Ed25519 signature),
+   * or when webhook-id or webhook-timestamp is missing.
+   */
+  expectedSignature: string | null;
+  /** Likely causes spotted on the way, in plain words (a body changed by a framework, a clock off). */
+  hints: string[];
+}
+
+const CHECK_OF: Record<WebhookVerificationErrorCode, WebhookCheckName> = {
+  invalid_body: 'body',
+  invalid_key: 'key',
+  missing_header: 'headers',
+  invalid_timestamp: 'timestamp',
+  timestamp_too_old: 'timestamp',
+  timestamp_too_new: 'timestamp',
+  wrong_key_type: 'signature',
+  invalid_signature: 'signature',
+};
+const CHECK_ORDER: readonly WebhookCheckName[] = ['body', 'key', 'headers', 'timestamp', 'signature'];
+
+/**
+ * verifyWebhook's verdict, explained: which check failed and why, never thrown. With a whsec_
+ * secret it also gives the signature expected for this id, timestamp and body, and hints at the
+ * usual causes (a body re-serialised or given a trailing newline, a clock off by hours).
+ */
+export function explainWebhook(rawBody: string | Buffer, headers: WebhookHeaders, secretOrPublicKey: string, options: VerifyWebhookOptions = {}): WebhookVerificationReport {
+  let failure: WebhookVerificationReport['failure'] = null;
+  try {
+    verifyWebhook(rawBody, headers, secretOrPublicKey, options);
+  } catch (err) {
+    if (!(err instanceof WebhookVerificationError)) throw err;
+    failure = { check: CHECK_OF[err.code], code: err.code, message: err.message };
+  }
+  const failedAt = failure === null ? CHECK_ORDER.length : CHECK_ORDER.indexOf(failure.check);
+  const checks = CHECK_ORDER.map((name, i): WebhookCheck => ({ name, status: i < failedAt ? 'passed' : i === failedAt ? 'failed' : 'not_run' }));
+  const webhookId = optionalHeader(headers, 'webhook-id');
+  const timestampText = optionalHeader(headers, 'webhook-timestamp');
+  const timestamp = timestampText !== null && /^\d{1,12}$/.test(timestampText) ? Number(timestampText) : null;
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  const receivedSignatures = (optionalHeader(headers, 'webhook-signature') ?? '').split(' ').filter((e) => e !== '');
+  const body = typeof rawBody === 'string' || Buffer.isBuffer(rawBody) ? Buffer.from(rawBody) : null;
+  const secret = typeof secretOrPublicKey === 'string' && secretOrPublicKey.startsWith(SECRET_PREFIX) ? Buffer.from(secretOrPublicKey.slice(SECRET_PREFIX.length), 'base64') : null;
+  const sign = (bytes: Buffer): string | null =>
+    secret !== null && secret.length > 0 && webhookId !== null && timestampText !== null
+      ? `v1,${createHmac('sha256', secret).update(Buffer.concat([Buffer.from(`${webhookId}.${timestampText}.`, 'utf8'), bytes])).digest('base64')}`
+      : null;
+  const expectedSignature = body === null ? null : sign(body);
+  const hints: string[] = [];
+  if (failure?.code === 'invalid_signature' && body !== null) {
+    const trimmed = body.toString('utf8').replace(/\s+$/, '');
+    const matchesTrimmed = trimmed.length !== body.length && receivedSignatures.includes(sign(Buffer.from(trimmed, 'utf8')) ?? '');
+    if (matchesTrimmed) hints.push('The signature matches the body without its trailing whitespace or newline: verify the raw body exactly as received.');
+    else if (secret !== null && isJsonReserialised(body)) hints.push('The body looks re-serialised JSON (it was parsed and written again): verify the raw bytes, before any JSON parsing.');
+    else if (secret !== null) hints.push('Check that the secret is this subscription\'s current one (GET /v1/subscriptions/{id}/secret) and that the body is passed exactly as received.');
+  }
+  if ((failure?.code === 'timestamp_too_old' || failure?.code === 'timestamp_too_new') && timestamp !== null && Math.abs(now - timestamp) >= 3000) {
+    hints.push('The timestamp is off by more than 50 minutes: a clock on either side may be wrong, or the delivery was captured long ago and sent again.');
+  }
+  return {
+    valid: failure === null,
+    failure,
+    checks,
+    webhookId,
+    timestamp,
+    ageSeconds: timestamp === null ? null : now - timestamp,
+    toleranceSeconds: options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
+    receivedSignatures,
+    expectedSignature,
+    hints,
+  };
+}
+
+/** Pretty-printed JSON (the hub never sends it), or JSON with spaces after separators. */
+function isJsonReserialised(body: Buffer): boolean {
+  const text = body.toString('utf8');
+  if (!/^\s*[[{]/.test(text)) return false;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return JSON.stringify(parsed) !== text;
+  } catch {
+    return false;
+  }
+}
+
+function optionalHeader(headers: WebhookHeaders, name: string): string | null {
+  try {
+    return header(headers, name);
+  } catch {
+    return null;
+  }
+}

@@ -9,7 +9,7 @@ import { classify } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
 import { unbuildable } from './webhook-target';
 import type { WebhookResult } from './webhook-target';
-import { buildWebhookRequest } from './webhook-request';
+import { requestFor } from './webhook-request';
 
 /** One delivery as a listening client gets it: the exact request the hub would send, signed. */
 export interface RelayDelivery {
@@ -91,8 +91,7 @@ export class RelayTarget {
     }
     let request;
     try {
-      const target = { id: relay.id, endpointUrl: `listen:${relay.id}`, headers: {}, payload: relay.payload, encryption: null };
-      request = await buildWebhookRequest(this.options.payloads, target, loaded.secrets, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
+      request = await requestFor(this.options.payloads, loaded, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
     } catch (err) {
       return unbuildable(err);
     }

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../events/envelope';
 import type { WebhookSubscription } from '../subscriptions/model';
+import type { LoadedRelay, LoadedWebhook } from '../subscriptions/subscription-cache';
 import type { PayloadBuilder } from './payload';
 import { USER_AGENT } from '../transport/http-sender';
 import { signPayload } from '../transport/signing';
@@ -38,4 +39,16 @@ export async function buildWebhookRequest(
     },
     body,
   };
+}
+
+/**
+ * The request a loaded webhook or relay subscription gets for one attempt: what WebhookTarget sends,
+ * what RelayTarget hands its listening client, and what a dry run (POST /v1/events/inspect) shows.
+ * A relay is shaped and signed like a webhook with no custom headers and no encryption, addressed
+ * to `listen:<relay id>`.
+ */
+export function requestFor(builder: PayloadBuilder, loaded: LoadedWebhook | LoadedRelay, webhookId: string, event: EventEnvelope, attempt: number, now: Date): Promise<WebhookRequest> {
+  const record = loaded.record;
+  const target = record.kind === 'relay' ? { id: record.id, endpointUrl: `listen:${record.id}`, headers: {}, payload: record.payload, encryption: null } : record;
+  return buildWebhookRequest(builder, target, loaded.secrets, webhookId, event, attempt, now);
 }

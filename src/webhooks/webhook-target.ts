@@ -17,7 +17,7 @@ import { classify } from '../transport/outcome';
 import type { Outcome } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
-import { buildWebhookRequest } from './webhook-request';
+import { requestFor } from './webhook-request';
 
 /** What an attempt record keeps of a request body unless told otherwise (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
 const DEFAULT_REQUEST_BODY_BYTES = 16_384;
@@ -71,7 +71,7 @@ export class WebhookTarget {
       if (wait > 0) await sleep(wait);
     }
     try {
-      const request = await buildWebhookRequest(this.options.payloads, subscription, loaded.secrets, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
+      const request = await requestFor(this.options.payloads, loaded, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
       const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
       if (rate !== null && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
       // The request as sent, from what was built anyway: the same headers object (masked only when the subscription

@@ -39,6 +39,24 @@ describe.each(adapters)('AttemptLog contract: %s', (_name, create) => {
     expect((await store.listAttempts('att-tenant', { limit: 10 })).data).toHaveLength(2);
   });
 
+  it('filters by event type and time (as an id range), each with cursor paging newest first', async () => {
+    const at = (minute: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord =>
+      attempt({ tenantId: 'log-t', createdAt: new Date(Date.UTC(2026, 2, 1, 12, minute)), eventType: minute % 2 === 0 ? 'business.created' : 'review.created', ...overrides });
+    const rows = Array.from({ length: 10 }, (_, i) => at(i));
+    await store.recordAttempts(rows);
+    const created = await store.listAttempts('log-t', { limit: 3, eventType: 'business.created' });
+    expect(created.data.map((a) => a.createdAt.getUTCMinutes())).toEqual([8, 6, 4]);
+    const next = await store.listAttempts('log-t', { limit: 3, eventType: 'business.created', cursor: created.nextCursor ?? '' });
+    expect([next.data.map((a) => a.createdAt.getUTCMinutes()), next.nextCursor]).toEqual([[2, 0], null]);
+    const window = { since: new Date(Date.UTC(2026, 2, 1, 12, 3)), until: new Date(Date.UTC(2026, 2, 1, 12, 7)) };
+    const first = await store.listAttempts('log-t', { limit: 2, ...window });
+    expect(first.data.map((a) => a.createdAt.getUTCMinutes())).toEqual([6, 5]);
+    const rest = await store.listAttempts('log-t', { limit: 2, ...window, cursor: first.nextCursor ?? '' });
+    expect([rest.data.map((a) => a.createdAt.getUTCMinutes()), rest.nextCursor]).toEqual([[4, 3], null]);
+    expect((await store.listAttempts('log-t', { limit: 10, eventType: 'review.created', ...window })).data.map((a) => a.createdAt.getUTCMinutes())).toEqual([5, 3]);
+    expect((await store.listAttempts('other-t', { limit: 10, eventType: 'business.created' })).data).toEqual([]);
+  });
+
   it("reads one attempt by id, as recorded, for its own tenant only", async () => {
     const one = attempt({ id: uniqueName('att'), tenantId: 'get-t', createdAt: new Date('2026-02-01T00:00:00Z') });
     await store.recordAttempts([one]);

@@ -42,6 +42,8 @@ const NOT_TENANT_DATA: Record<string, string> = {
   'PUT /v1/settings': "sets the caller's tenant's settings (the owner's are checked unchanged below)",
   'GET /v1/zapier/me': "the caller's own key and tenant",
   'POST /v1/zapier/subscriptions': "creates in the caller's tenant",
+  'POST /v1/webhooks/verify': 'checks the headers, body and secret given, nothing stored',
+  'POST /v1/endpoints/validate': 'checks the URL given, nothing stored',
 };
 
 /** A `hookhub tunnel` client of `key`'s tenant, connected as the CLI connects: its tunnel id, and the socket. */
@@ -150,7 +152,9 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
   ];
 
   // The table covers every route the API has (a new route fails here until it is added).
-  const covered = new Set([...byId.map((c) => c.route), ...lists.map((c) => c.route), ...Object.keys(NOT_TENANT_DATA)]);
+  // Dry runs over the caller's own subscriptions: an intruder's lists none of the owner's.
+  const dryRuns: Array<{ route: string; path: string; body: unknown }> = [{ route: 'POST /v1/events/inspect', path: '/v1/events/inspect', body: businessCreated({}, { name: 'Owner Only Bistro' }) }];
+  const covered = new Set([...byId.map((c) => c.route), ...lists.map((c) => c.route), ...dryRuns.map((c) => c.route), ...Object.keys(NOT_TENANT_DATA)]);
   const rules = routeRules(th.hub.app);
   expect(rules.length).toBeGreaterThan(30);
   expect(rules.map((r) => `${r.method} ${r.path}`).filter((r) => !covered.has(r))).toEqual([]);
@@ -163,6 +167,12 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     if (response.status === 404) expect([c.route, response.body.error?.code]).toEqual([c.route, expect.stringMatching(/_not_found$/)]);
     const text = JSON.stringify(response.body);
     for (const value of ownerData) expect([c.route, text.includes(value)]).toEqual([c.route, false]);
+  }
+  for (const c of dryRuns) {
+    const response = await th.api<{ subscriptions: unknown[] }>('POST', c.path, c.body, intruderKey);
+    expect([c.route, response.status, response.body.subscriptions]).toEqual([c.route, 200, []]);
+    const text = JSON.stringify(response.body);
+    for (const value of [ownerSecret, subId, doomedId, integrationId, `${receiver.url}/owner`, 'owner-SECRET-1']) expect([c.route, text.includes(value)]).toEqual([c.route, false]);
   }
   for (const c of lists) {
     const response = await th.api<{ data: unknown[] }>('GET', c.path, undefined, intruderKey);

@@ -49,10 +49,13 @@ describe('the routes\' declarations', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  // POSTs that change nothing and send nothing: a dry run of an event, a signature check.
+  const DRY_RUNS = new Set(['/v1/events/inspect', '/v1/webhooks/verify']);
+
   it('audits every change and nothing else, under resource.verb actions', () => {
     for (const rule of rules) {
       if (rule.method === 'GET') expect([rule.path, rule.audit]).toEqual([rule.path, null]);
-      else if (rule.path !== '/v1/events' && rule.path !== '/v1/events/batch') expect([rule.method, rule.path, rule.audit]).toEqual([rule.method, rule.path, expect.stringMatching(/^[a-z_]+\.[a-z_]+$/)]);
+      else if (rule.path !== '/v1/events' && rule.path !== '/v1/events/batch' && !DRY_RUNS.has(rule.path)) expect([rule.method, rule.path, rule.audit]).toEqual([rule.method, rule.path, expect.stringMatching(/^[a-z_]+\.[a-z_]+$/)]);
     }
   });
 

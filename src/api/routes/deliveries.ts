@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { NotFoundError, ValidationError } from '../../core/errors';
 import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
-import { optionalString, pageFrom } from '../params';
+import { dateParam, optionalString, pageFrom } from '../params';
 import { route } from '../scopes';
 import { attemptView } from '../serializers';
 
@@ -14,11 +14,17 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     if (status !== undefined && status !== 'succeeded' && status !== 'failed') {
       throw new ValidationError('status must be "succeeded" or "failed".', [{ path: 'query.status', message: 'unknown status' }]);
     }
+    const since = optionalString(req.query, 'since');
+    const until = optionalString(req.query, 'until');
+    // Each filter is served by an index of its own; a page is read from the cursor on, and nothing is counted.
     const page = await deps.store.listAttempts(tenantOf(res), {
       ...pageFrom(req.query),
       subscriptionId: optionalString(req.query, 'subscriptionId'),
       eventId: optionalString(req.query, 'eventId'),
+      eventType: optionalString(req.query, 'type'),
       status,
+      since: since === undefined ? undefined : dateParam(since, 'query.since'),
+      until: until === undefined ? undefined : dateParam(until, 'query.until'),
     });
     res.json({ data: page.data.map(attemptView), nextCursor: page.nextCursor });
   });

@@ -4,6 +4,8 @@ import { tenantOf } from '../auth';
 import type { ApiDeps } from '../deps';
 import { bodyObject, pageFrom } from '../params';
 import type { LoadTestRecord } from '../../subscriptions/load-tests';
+import type { WebhookSubscription } from '../../subscriptions/model';
+import type { EndpointCheck } from '../../transport/endpoint-check';
 import { route } from '../scopes';
 import { subscriptionView } from '../serializers';
 import { maskSecretHeaders } from '../../subscriptions/secret-headers';
@@ -16,8 +18,12 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
 
   route(router, 'POST', '/v1/subscriptions', { scope: 'subscriptions:write', audit: 'subscription.create' }, async (req, res) => {
     const { record, secret } = await service.create(tenantOf(res), bodyObject(req.body));
+    const warnings = await endpointWarnings(deps, record);
     // Ed25519 subscriptions get no secret: their view carries the publicKey receivers verify with.
-    res.status(201).location(`/v1/subscriptions/${record.id}`).json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }) });
+    res
+      .status(201)
+      .location(`/v1/subscriptions/${record.id}`)
+      .json({ ...subscriptionView(record), ...(secret === null ? {} : { secret }), ...(warnings.length > 0 ? { warnings } : {}) });
   });
 
   tenantResourceRoutes(router, '/v1/subscriptions', service, subscriptionView, {
@@ -68,6 +74,24 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
 
   replayWindowRoute(router, '/v1/subscriptions', deps.replays, service, { scope: 'subscriptions:write', audit: 'subscription.replay' });
   return router;
+}
+
+/**
+ * A new subscription's endpoint that accepts no connection (or whose TLS fails) is worth a word at once; the
+ * subscription is created all the same. Connection and TLS only, nothing is sent, within the check's bound.
+ */
+async function endpointWarnings(deps: ApiDeps, record: WebhookSubscription): Promise<Array<{ code: string; message: string; check: EndpointCheck }>> {
+  if (!deps.config.endpointCheck.onCreate) return [];
+  const check = await deps.endpoints.check({ url: record.endpointUrl, probe: 'connect', allowedIps: record.allowedIps, clientTls: deps.subscriptions.clientTls(record) });
+  const errors = check.issues.filter((i) => i.severity === 'error');
+  if (errors.length === 0) return [];
+  return [
+    {
+      code: check.reachable ? 'endpoint_tls_failed' : 'endpoint_unreachable',
+      message: `The subscription was created, but deliveries would fail now: ${errors.map((i) => i.message).join(' ')} Check it again with POST /v1/endpoints/validate.`,
+      check,
+    },
+  ];
 }
 
 function loadTestView(record: LoadTestRecord): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { idTimeBound } from '../../core/ids';
 import type { Retention } from '../../jobs/ports';
 import type { AttemptLog } from '../../pipeline/ports';
 import { clone, cloneOrNull, ownedBy, paginate } from './tables';
@@ -17,7 +18,11 @@ export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retent
             a.tenantId === tenantId &&
             (query.subscriptionId === undefined || a.subscriptionId === query.subscriptionId) &&
             (query.eventId === undefined || a.eventId === query.eventId) &&
-            (query.status === undefined || a.status === query.status),
+            (query.status === undefined || a.status === query.status) &&
+            (query.eventType === undefined || a.eventType === query.eventType) &&
+            // By id, as the MongoDB adapter does: attempt ids are time-ordered.
+            (query.since === undefined || a.id >= idTimeBound('att', query.since)) &&
+            (query.until === undefined || a.id < idTimeBound('att', query.until)),
         ),
         query,
       );

@@ -17,8 +17,9 @@ export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention,
       if (records.length === 0) return;
       // createdAt rides in the detail: the purge goes by _id (time-ordered), and every field of its own costs a write.
       const docs = records.map((r) => {
+        // eventType stays in the detail too (rows written before it had a field of its own lack the field).
         const { id, tenantId, subscriptionId, eventId, status, ...detail } = r;
-        return { _id: id, tenantId, subscriptionId, eventId, status, detailJson: JSON.stringify(detail) };
+        return { _id: id, tenantId, subscriptionId, eventId, status, eventType: r.eventType, detailJson: JSON.stringify(detail) };
       });
       // A batch retried after a partial failure re-inserts rows that already landed.
       await insertManySkippingDuplicates(attempts(), docs);
@@ -29,6 +30,14 @@ export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention,
       if (query.subscriptionId !== undefined) filter['subscriptionId'] = query.subscriptionId;
       if (query.eventId !== undefined) filter['eventId'] = query.eventId;
       if (query.status !== undefined) filter['status'] = query.status;
+      if (query.eventType !== undefined) filter['eventType'] = query.eventType;
+      // A time range is an _id range (ids are time-ordered), served by the same indexes as the paging.
+      const range: Doc = {};
+      if (query.since !== undefined) range['$gte'] = idTimeBound('att', query.since);
+      if (query.until !== undefined) range['$lt'] = idTimeBound('att', query.until);
+      if (Object.keys(range).length > 0) filter['_id'] = range;
+      // Every filter is an equality on the tenant's index of that field, then _id descending: a page is an
+      // index range read, however deep the cursor, and nothing is counted.
       return findPage(attempts(), filter, query, fromAttemptDoc);
     },
 

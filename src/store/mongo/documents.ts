@@ -6,11 +6,18 @@ export type Doc = Record<string, unknown>;
 
 /** One page of `filter`, newest id first, after the cursor (the id of the previous page's last item). */
 export async function findPage<T extends { id: string }>(model: Model<Doc>, filter: Doc, page: PageRequest, map: (doc: Doc) => T): Promise<Page<T>> {
-  const query: FilterQuery<Doc> = page.cursor === undefined ? filter : { ...filter, _id: { $lt: page.cursor } };
+  const query: FilterQuery<Doc> = page.cursor === undefined ? filter : { ...filter, _id: belowCursor(filter['_id'], page.cursor) };
   const docs = await model.find(query).sort({ _id: -1 }).limit(page.limit + 1).lean<Doc[]>();
   const data = docs.slice(0, page.limit).map(map);
   const last = data[data.length - 1];
   return { data, nextCursor: docs.length > page.limit && last ? last.id : null };
+}
+
+/** The filter's own _id range (if any) narrowed to ids below the cursor. */
+function belowCursor(range: unknown, cursor: string): Doc {
+  const own = range !== null && typeof range === 'object' ? (range as Doc) : {};
+  const upper = typeof own['$lt'] === 'string' && own['$lt'] < cursor ? own['$lt'] : cursor;
+  return { ...own, $lt: upper };
 }
 
 /**

@@ -235,6 +235,7 @@ const attemptSchema = new Schema(
     subscriptionId: String,
     eventId: String,
     status: String,
+    eventType: String,
     // createdAt is in detailJson; ids are time-ordered, so retention purges by _id.
     detailJson: String,
   },
@@ -243,6 +244,9 @@ const attemptSchema = new Schema(
 attemptSchema.index({ tenantId: 1, _id: -1 });
 attemptSchema.index({ tenantId: 1, subscriptionId: 1, _id: -1 });
 attemptSchema.index({ tenantId: 1, eventId: 1, _id: -1 });
+// The delivery log's other filters (GET /v1/deliveries?status=, ?type=), each with its own index.
+attemptSchema.index({ tenantId: 1, status: 1, _id: -1 });
+attemptSchema.index({ tenantId: 1, eventType: 1, _id: -1 });
 
 const deadLetterSchema = new Schema(
   {
