@@ -4,6 +4,7 @@ import type { HubMetrics } from '../core/metrics';
 import type { Broker } from '../broker/port';
 import type { EventIntake } from '../events/intake';
 import type { OperationalEvents } from '../events/operational-events';
+import type { HealthReader } from '../pipeline/health-view';
 import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
 import type { LoadTestService } from '../subscriptions/load-test-service';
@@ -46,6 +47,8 @@ export interface ApiDeps {
   /** OAuth token refreshes: which connectors' app credentials the provider refuses (for /readyz). */
   tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;
+  /** Subscriptions' endpoint health, shown with each subscription and integration. */
+  health: HealthReader;
   tester: TestSender;
   /** Load tests of a tenant's own webhook endpoints (POST /v1/subscriptions/:id/loadtest). */
   loadTests: LoadTestService;
