@@ -75,6 +75,7 @@ export class HealthTally {
         this.timer = null;
         void this.flush();
       }, this.options.flushMs);
+      this.timer.unref();
     }
   }
 

@@ -1,9 +1,9 @@
 import { statsOf } from './health-model';
 import type { HealthRecord, HealthSettings, HealthStats, StoredHealthSlice } from './health-model';
 
-/** The state a subscription starts in before any attempt was judged. */
+/** The state a subscription starts in before any attempt was judged (every attempt in the window counts). */
 export function freshRecord(tenantId: string, subscriptionId: string, at: Date): HealthRecord {
-  return { tenantId, subscriptionId, state: 'healthy', since: at, reason: null, lastSuccessAt: null, lastFailureAt: null, failingSince: null, countFrom: at, updatedAt: at };
+  return { tenantId, subscriptionId, state: 'healthy', since: at, reason: null, lastSuccessAt: null, lastFailureAt: null, failingSince: null, countFrom: new Date(0), updatedAt: at };
 }
 
 /** What the slices say beyond the record: the merged memory of every process. */
