@@ -27,9 +27,10 @@ export interface HealthSlice {
   succeeded: number;
   /** Attempts per latency bucket (LATENCY_BOUNDS_MS, then one for anything slower). */
   latency: number[];
+  /** When the last successful attempt was sent (attempts are ordered by when they were sent). */
   lastSuccessAt: Date | null;
   lastFailureAt: Date | null;
-  /** This process's failures since its own last success, oldest first, at most the configured count. */
+  /** When this process's failed attempts sent after its last success were sent, oldest first, at most the configured count. */
   recentFailures: Date[];
 }
 

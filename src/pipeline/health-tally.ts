@@ -25,6 +25,8 @@ interface Tail {
   recentFailures: Date[];
   /** The tally of the current slice. */
   slice: HealthSlice;
+  /** Earlier slices not written yet (the slice turned before a flush). */
+  finished: HealthSlice[];
   touchedAt: number;
 }
 
@@ -44,29 +46,36 @@ export class HealthTally {
 
   constructor(private readonly options: HealthTallyOptions) {}
 
-  /** One attempt that reached (or tried to reach) the endpoint. */
+  /** One attempt that reached (or tried to reach) the endpoint, just finished after `durationMs`. */
   observe(tenantId: string, subscriptionId: string, succeeded: boolean, durationMs: number): void {
     const now = this.options.clock.now();
     const sliceStart = Math.floor(now / this.options.sliceMs) * this.options.sliceMs;
     let tail = this.tails.get(subscriptionId);
     if (!tail) {
-      tail = { tenantId, lastSuccessAt: null, lastFailureAt: null, recentFailures: [], slice: emptySlice(tenantId, subscriptionId, sliceStart), touchedAt: now };
+      tail = { tenantId, lastSuccessAt: null, lastFailureAt: null, recentFailures: [], slice: emptySlice(tenantId, subscriptionId, sliceStart), finished: [], touchedAt: now };
       this.tails.set(subscriptionId, tail);
     }
-    if (tail.slice.sliceStart.getTime() !== sliceStart) tail.slice = emptySlice(tenantId, subscriptionId, sliceStart);
+    if (tail.slice.sliceStart.getTime() !== sliceStart) {
+      if (this.dirty.has(subscriptionId)) tail.finished.push(tail.slice);
+      tail.slice = emptySlice(tenantId, subscriptionId, sliceStart);
+    }
     tail.touchedAt = now;
-    const at = new Date(now);
     tail.slice.attempts += 1;
     const bucket = latencyBucket(durationMs);
     tail.slice.latency[bucket] = (tail.slice.latency[bucket] ?? 0) + 1;
+    // Attempts are ordered by when they were sent: a slow success sent before a run of failures does not end it.
+    const sentAt = new Date(now - Math.max(0, Math.round(durationMs)));
     if (succeeded) {
       tail.slice.succeeded += 1;
-      tail.lastSuccessAt = at;
-      tail.recentFailures = [];
+      if (tail.lastSuccessAt === null || sentAt > tail.lastSuccessAt) tail.lastSuccessAt = sentAt;
+      tail.recentFailures = tail.recentFailures.filter((f) => f > sentAt);
     } else {
-      tail.lastFailureAt = at;
-      tail.recentFailures.push(at);
-      if (tail.recentFailures.length > this.options.failureMemory) tail.recentFailures.shift();
+      if (tail.lastFailureAt === null || sentAt > tail.lastFailureAt) tail.lastFailureAt = sentAt;
+      if (tail.lastSuccessAt === null || sentAt > tail.lastSuccessAt) {
+        tail.recentFailures.push(sentAt);
+        tail.recentFailures.sort((a, b) => a.getTime() - b.getTime());
+        if (tail.recentFailures.length > this.options.failureMemory) tail.recentFailures.shift();
+      }
     }
     this.dirty.add(subscriptionId);
     if (this.dirty.size >= (this.options.maxPending ?? 10_000)) void this.flush();
@@ -85,16 +94,22 @@ export class HealthTally {
       const ids = [...this.dirty];
       if (ids.length === 0) return;
       this.dirty.clear();
+      const written = new Map<string, number>();
       const slices = ids.flatMap((id) => {
         const tail = this.tails.get(id);
-        return tail ? [{ ...tail.slice, latency: [...tail.slice.latency], lastSuccessAt: tail.lastSuccessAt, lastFailureAt: tail.lastFailureAt, recentFailures: [...tail.recentFailures] }] : [];
+        if (!tail) return [];
+        written.set(id, tail.finished.length);
+        const memory = { lastSuccessAt: tail.lastSuccessAt, lastFailureAt: tail.lastFailureAt, recentFailures: [...tail.recentFailures] };
+        return [...tail.finished, tail.slice].map((slice) => ({ ...slice, latency: [...slice.latency], ...memory }));
       });
       try {
         await this.options.log.saveHealthSlices(this.processId, slices);
       } catch (err) {
         for (const id of ids) this.dirty.add(id);
         this.options.logger.warn({ err: (err as Error).message, subscriptions: ids.length }, 'could not save endpoint health counts; will try again');
+        return;
       }
+      for (const [id, count] of written) this.tails.get(id)?.finished.splice(0, count);
       this.forgetIdle();
     });
     return this.flushing;

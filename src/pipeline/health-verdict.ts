@@ -10,8 +10,10 @@ export function freshRecord(tenantId: string, subscriptionId: string, at: Date):
 interface Evidence {
   lastSuccessAt: Date | null;
   lastFailureAt: Date | null;
-  /** Failures (of any process) after the last success, oldest first. */
+  /** Failures (of any process) after the last success (and the last clean slate), oldest first. */
   failuresAfterSuccess: Date[];
+  /** The last attempt (by when it was sent) failed. */
+  streakOpen: boolean;
 }
 
 function later(a: Date | null, b: Date | null): Date | null {
@@ -31,11 +33,13 @@ function evidenceOf(record: HealthRecord, slices: readonly StoredHealthSlice[]):
     const seen = latest.get(slice.processId);
     if (!seen || seen.sliceStart < slice.sliceStart) latest.set(slice.processId, slice);
   }
+  // Failures before a clean slate (a re-enable) belong to an outage already dealt with.
+  const from = later(lastSuccessAt, record.countFrom) ?? record.countFrom;
   const failuresAfterSuccess = [...latest.values()]
     .flatMap((s) => s.recentFailures)
-    .filter((t) => lastSuccessAt === null || t > lastSuccessAt)
+    .filter((t) => t > from)
     .sort((a, b) => a.getTime() - b.getTime());
-  return { lastSuccessAt, lastFailureAt, failuresAfterSuccess };
+  return { lastSuccessAt, lastFailureAt, failuresAfterSuccess, streakOpen: lastFailureAt !== null && lastFailureAt > from };
 }
 
 /** The statistics the API shows and the monitor judges: the window, from the record's countFrom on. */
@@ -64,8 +68,9 @@ export function formatDuration(ms: number): string {
 export function judge(record: HealthRecord, slices: readonly StoredHealthSlice[], now: number, settings: HealthSettings): { record: HealthRecord; stats: HealthStats; consecutiveFailures: number } {
   const evidence = evidenceOf(record, slices);
   const at = new Date(now);
-  const succeededAgain = evidence.lastSuccessAt !== null && (record.lastSuccessAt === null || evidence.lastSuccessAt > record.lastSuccessAt);
-  const streakOpen = evidence.lastFailureAt !== null && (evidence.lastSuccessAt === null || evidence.lastFailureAt > evidence.lastSuccessAt);
+  // A request sent after the failures the last verdict knew of succeeded.
+  const succeededAgain = evidence.lastSuccessAt !== null && (record.lastFailureAt === null || evidence.lastSuccessAt > record.lastFailureAt);
+  const { streakOpen } = evidence;
   let failingSince: Date | null = null;
   if (streakOpen) {
     const kept = record.failingSince !== null && (evidence.lastSuccessAt === null || record.failingSince > evidence.lastSuccessAt) ? record.failingSince : null;
