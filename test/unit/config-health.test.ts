@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, parseDuration } from '../../src/config/config';
+import type { ConfigError } from '../../src/config/config';
+import { loadConfig, parseDuration } from '../../src/config/config';
 import { DEFAULT_HEALTH_SETTINGS } from '../../src/pipeline/health-model';
 
 describe('endpoint health configuration', () => {
