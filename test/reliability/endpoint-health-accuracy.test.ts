@@ -70,7 +70,8 @@ async function startEndpoint(startAt: number): Promise<{ url: string; process: C
 beforeAll(async () => {
   first = await startTestHub({ env: { ...HEALTH_ENV, HOOKHUB_ROLES: 'api,router,jobs' } });
   for (let i = 0; i < 2; i++) workers.push(await startChildHub({ ...first.env, HOOKHUB_ROLES: 'worker,jobs', LOG_LEVEL: 'info' }, 60_000));
-});
+  // Two hubs started with tsx on a busy machine can take a minute each.
+}, 240_000);
 
 afterAll(async () => {
   for (const worker of workers) {
