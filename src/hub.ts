@@ -20,6 +20,9 @@ import { AttemptRecorder } from './pipeline/attempt-recorder';
 import { DeliveryStatsWriter } from './pipeline/delivery-stats-writer';
 import { planSlaTargets } from './pipeline/sla-targets';
 import { DeliveryWorker } from './pipeline/delivery-worker';
+import { HealthMonitor } from './pipeline/health-monitor';
+import { HealthTally } from './pipeline/health-tally';
+import { HealthReader } from './pipeline/health-view';
 import { HttpSender } from './transport/http-sender';
 import { OperationalEvents } from './events/operational-events';
 import { PoisonAlarm } from './pipeline/poison-alarm';
@@ -109,6 +112,9 @@ export class Hub {
   private readonly syncStats: SyncStats;
   private readonly secretBox: SecretBox;
   private readonly recorder: AttemptRecorder;
+  /** This process's attempt counts for endpoint health, and the monitor judging them (jobs role). */
+  private readonly healthTally: HealthTally;
+  readonly healthMonitor: HealthMonitor;
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
   private readonly worker: DeliveryWorker;
@@ -270,6 +276,24 @@ export class Hub {
       logger: this.logger,
       stats: new DeliveryStatsWriter({ store: this.store, writer: holder, metrics: this.metrics, logger: this.logger }),
     });
+    this.healthTally = new HealthTally({
+      log: this.store,
+      clock: systemClock,
+      logger: this.logger,
+      sliceMs: config.health.sliceMs,
+      flushMs: config.health.flushMs,
+      failureMemory: config.health.failingAfterFailures,
+    });
+    this.healthMonitor = new HealthMonitor({
+      log: this.store,
+      leases: this.store,
+      subscriptions: this.store,
+      disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
+      operational,
+      settings: config.health,
+      clock: systemClock,
+      logger: this.logger,
+    });
     const matcher = new SubscriptionMatcher();
     // One intake for events posted to the API and events read from the queue.
     const intake = new EventIntake({ validator, invalidEvents: this.store, metrics: this.metrics });
@@ -329,6 +353,7 @@ export class Hub {
           }),
         ),
       recorder: this.recorder,
+      health: this.healthTally,
       operational,
       metrics: this.metrics,
       logger: this.logger,
@@ -349,6 +374,7 @@ export class Hub {
       integrations,
       exports: new ConnectionExportService(this.store, this.connections),
       replays,
+      health: new HealthReader(this.store, config.health, systemClock),
       oauth: linker,
       settings: new TenantSettingsService(this.store, config),
       tokens: this.tokens,
@@ -434,6 +460,7 @@ export class Hub {
       this.cronTasks.push(scheduleRelaySweep(this.relays, this.logger));
       this.cronTasks.push(this.exports.schedule());
       this.cronTasks.push(this.quotaResume.schedule());
+      this.healthMonitor.start();
     }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {
@@ -449,6 +476,7 @@ export class Hub {
   /** Graceful stop: no new work, in-flight work finished (or left unacked for redelivery), then close. */
   async stop(): Promise<void> {
     for (const task of this.cronTasks) await task.stop();
+    await this.healthMonitor.stop();
     const server = this.server;
     const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
@@ -459,6 +487,7 @@ export class Hub {
     await this.router.drain();
     await this.recorder.drain();
     await this.quota.stop();
+    await this.healthTally.close();
     await this.audit.drain();
     await this.syncStats.close();
     await closing;

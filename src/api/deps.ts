@@ -4,6 +4,7 @@ import type { HubMetrics } from '../core/metrics';
 import type { Broker } from '../broker/port';
 import type { EventIntake } from '../events/intake';
 import type { OperationalEvents } from '../events/operational-events';
+import type { HealthReader } from '../pipeline/health-view';
 import type { ReplayService } from '../pipeline/replay-service';
 import type { TestSender } from '../pipeline/test-sender';
 import type { EventInspector } from '../pipeline/inspector';
@@ -49,6 +50,8 @@ export interface ApiDeps {
   /** OAuth token refreshes: which connectors' app credentials the provider refuses (for /readyz). */
   tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;
+  /** Subscriptions' endpoint health, shown with each subscription and integration. */
+  health: HealthReader;
   tester: TestSender;
   /** Dry runs of events (POST /v1/events/inspect). */
   inspector: EventInspector;

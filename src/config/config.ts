@@ -69,6 +69,21 @@ export interface HubConfig {
   };
   readonly queuePrefix: string;
   readonly retention: { readonly attemptsDays: number };
+  /** Endpoint health monitoring: the window, thresholds and timings (HOOKHUB_HEALTH_*, HOOKHUB_AUTO_DISABLE_AFTER). */
+  readonly health: {
+    readonly windowMs: number;
+    readonly sliceMs: number;
+    readonly minAttempts: number;
+    /** 0–1. */
+    readonly minSuccessRate: number;
+    readonly maxP95Ms: number;
+    readonly failingAfterFailures: number;
+    readonly failingAfterMs: number;
+    /** null: never disable. */
+    readonly autoDisableAfterMs: number | null;
+    readonly flushMs: number;
+    readonly evaluateMs: number;
+  };
   /** The management API's guards. */
   readonly api: {
     /** Requests per minute per API key (HOOKHUB_API_RATE_LIMIT). */
@@ -155,6 +170,17 @@ export function loadConfig(env: Env = process.env): HubConfig {
       return fallback;
     }
     return value;
+  };
+  // A duration such as 250ms, 30s, 15m, 2h or 5d (a bare number is milliseconds).
+  const duration = (name: string, fallbackMs: number, minMs: number, maxMs: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallbackMs;
+    const ms = parseDuration(raw);
+    if (ms === null || ms < minMs || ms > maxMs) {
+      problems.push(`${name}="${raw}" must be a duration from ${minMs} ms to ${maxMs} ms, such as 250ms, 30s, 15m, 2h or 5d.`);
+      return fallbackMs;
+    }
+    return ms;
   };
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = str(name);
@@ -264,6 +290,18 @@ export function loadConfig(env: Env = process.env): HubConfig {
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },
+    health: {
+      windowMs: duration('HOOKHUB_HEALTH_WINDOW', 5 * MINUTE_MS, 1000, DAY_MS),
+      sliceMs: duration('HOOKHUB_HEALTH_SLICE', 10_000, 100, HOUR_MS),
+      minAttempts: int('HOOKHUB_HEALTH_MIN_ATTEMPTS', 10, 1, 1_000_000),
+      minSuccessRate: int('HOOKHUB_HEALTH_MIN_SUCCESS_PERCENT', 90, 0, 100) / 100,
+      maxP95Ms: duration('HOOKHUB_HEALTH_MAX_P95', 5000, 1, 10 * MINUTE_MS),
+      failingAfterFailures: int('HOOKHUB_HEALTH_FAILING_AFTER_FAILURES', 10, 1, 1000),
+      failingAfterMs: duration('HOOKHUB_HEALTH_FAILING_AFTER', 15 * MINUTE_MS, 1000, 30 * DAY_MS),
+      autoDisableAfterMs: /^(off|never)$/i.test(str('HOOKHUB_AUTO_DISABLE_AFTER') ?? '') ? null : duration('HOOKHUB_AUTO_DISABLE_AFTER', 5 * DAY_MS, 1000, 365 * DAY_MS),
+      flushMs: duration('HOOKHUB_HEALTH_FLUSH', 2000, 50, MINUTE_MS),
+      evaluateMs: duration('HOOKHUB_HEALTH_EVALUATE', 10_000, 100, 10 * MINUTE_MS),
+    },
     api: {
       rateLimitPerMinute: int('HOOKHUB_API_RATE_LIMIT', 600, 1, 1_000_000),
       maxBodyBytes: int('HOOKHUB_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -298,8 +336,23 @@ export function loadConfig(env: Env = process.env): HubConfig {
   if (!/^(fatal|error|warn|info|debug|trace|silent)$/.test(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent.`);
   }
+  const { health } = config;
+  if (health.sliceMs > health.windowMs) problems.push(`HOOKHUB_HEALTH_SLICE (${health.sliceMs} ms) must not be longer than HOOKHUB_HEALTH_WINDOW (${health.windowMs} ms).`);
+  else if (health.windowMs / health.sliceMs > 1000) problems.push('HOOKHUB_HEALTH_WINDOW holds more than 1000 slices of HOOKHUB_HEALTH_SLICE: make the slice longer.');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: MINUTE_MS, min: MINUTE_MS, h: HOUR_MS, d: DAY_MS };
+
+/** Milliseconds of "250ms", "30s", "15m", "2h", "5d" or a bare number of milliseconds; null when it is none of these. */
+export function parseDuration(raw: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?$/i.exec(raw.trim());
+  if (!match) return null;
+  return Math.round(Number(match[1]) * (DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()] ?? 1));
 }
 
 /** Lookups in a copy of the environment taken now: later changes to it are not seen, as with every other setting. */

@@ -23,6 +23,8 @@ export const DIRECTORY_EVENT_TYPES = [
 export const OPERATIONAL_EVENT_TYPES = [
   'webhook.delivery_exhausted',
   'webhook.endpoint_disabled',
+  'webhook.endpoint_degraded',
+  'webhook.endpoint_recovered',
   'webhook.expression_failed',
   'webhook.delivery_quarantined',
   'connection.needs_reauth',

@@ -188,6 +188,37 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
     }),
   ],
   [
+    'webhook.endpoint_degraded',
+    () => ({
+      subscription_id: 'sub_6f7g8h',
+      endpoint_url: 'https://hooks.rosascorner.example/lawless',
+      state: 'degraded',
+      previous_state: 'healthy',
+      reason: 'p95 latency 7400 ms is above 5000 ms over the last 5 min.',
+      success_rate: 0.97,
+      p95_ms: 7400,
+      consecutive_failures: 0,
+      last_success_at: iso(-2000),
+      last_failure_at: iso(-60_000),
+      occurred_at: iso(),
+    }),
+  ],
+  [
+    'webhook.endpoint_recovered',
+    () => ({
+      subscription_id: 'sub_6f7g8h',
+      endpoint_url: 'https://hooks.rosascorner.example/lawless',
+      state: 'healthy',
+      previous_state: 'failing',
+      success_rate: 1,
+      p95_ms: 180,
+      last_success_at: iso(-1000),
+      last_failure_at: iso(-20 * 60_000),
+      unhealthy_since: iso(-45 * 60_000),
+      occurred_at: iso(),
+    }),
+  ],
+  [
     'webhook.expression_failed',
     () => ({
       subscription_id: 'sub_6f7g8h',

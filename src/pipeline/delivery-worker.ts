@@ -10,6 +10,7 @@ import type { OperationalEvents } from '../events/operational-events';
 import type { DeadLetterReason, Subscription } from '../subscriptions/model';
 import type { SubscriptionCache, LoadedSubscription } from '../subscriptions/subscription-cache';
 import type { AttemptRecorder } from './attempt-recorder';
+import type { HealthTally } from './health-tally';
 import { EndpointLimiter, SATURATED } from './endpoint-limiter';
 import type { SubscriptionMatcher } from './matcher';
 import type { DeliveryLog } from './ports';
@@ -26,6 +27,8 @@ export interface DeliveryWorkerOptions {
   /** The kinds of sending, picked per subscription. */
   targets: DeliveryTargets;
   recorder: AttemptRecorder;
+  /** Counts attempts towards each subscription's endpoint health. */
+  health?: HealthTally;
   operational: OperationalEvents;
   metrics: HubMetrics;
   logger: Logger;
@@ -126,6 +129,10 @@ export class DeliveryWorker {
   /** Records the attempt and carries out what follows it: a retry, a dead letter, a disabled subscription. */
   private async settle(job: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<void> {
     const settlement = settlementOf(job, subscription, attempted, this.clock);
+    // Only a request that went out says anything about the endpoint; a relay is a developer's terminal, not an endpoint.
+    if (attempted.result.errorCode !== 'not_sent' && subscription.kind !== 'relay') {
+      this.options.health?.observe(job.tenantId, job.subscriptionId, settlement.outcome.kind === 'success', attempted.result.durationMs);
+    }
     this.options.metrics.deliveries.inc({ outcome: settlement.outcome.kind === 'success' ? 'success' : settlement.attempt.next });
     const recorded = this.options.recorder.record(settlement.attempt);
     // Most attempts only need their record: no other stage is started (nor awaited) for them.

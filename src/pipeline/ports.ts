@@ -1,6 +1,7 @@
 import type { Page } from '../core/page';
 import type { DeadLetterReason } from '../subscriptions/model';
 import type { EventEnvelope } from '../events/envelope';
+import type { HealthRecord, StoredHealthSlice, HealthSlice } from './health-model';
 import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, StoredEvent } from './model';
 import type { DeliveryStatsQuery, DeliveryStatsRow } from './delivery-stats';
 
@@ -73,3 +74,26 @@ export interface DeadLetters {
 
 /** What the delivery pipeline writes and reads about deliveries. */
 export type DeliveryLog = AttemptLog & DeadLetters;
+
+/**
+ * Endpoint health: each process's attempt tallies per subscription and time slice, and the
+ * monitor's verdict per subscription. Slices are written by their process only (whole documents,
+ * no shared counters); verdicts by the monitor holding the endpoint-health lease. Nothing here
+ * promises atomic read-modify-write.
+ */
+export interface EndpointHealthLog {
+  /** Saves this process's slices; each replaces the process's earlier one for its subscription and slice start. */
+  saveHealthSlices(processId: string, slices: readonly HealthSlice[]): Promise<void>;
+  /** The slices of every process that start at or after `since`, of these subscriptions only when given. */
+  listHealthSlices(since: Date, subscriptionIds?: readonly string[]): Promise<StoredHealthSlice[]>;
+  /** Removes slices that started before `before`. */
+  purgeHealthSlices(before: Date): Promise<void>;
+  /** Saves a verdict, replacing the subscription's earlier one. */
+  saveHealthRecord(record: HealthRecord): Promise<void>;
+  /** The verdicts of these subscriptions, in no particular order (none for an id never judged). */
+  getHealthRecords(subscriptionIds: readonly string[]): Promise<HealthRecord[]>;
+  /** Every verdict whose state is not healthy. */
+  listUnhealthyRecords(): Promise<HealthRecord[]>;
+  /** Forgets a subscription's verdict (the subscription is gone). */
+  deleteHealthRecord(subscriptionId: string): Promise<void>;
+}

@@ -91,8 +91,8 @@ describe('event JSON schemas', () => {
     return s;
   }
 
-  it('has exactly one schema file per sample type (21 types)', () => {
-    expect(SAMPLE_TYPES).toHaveLength(21);
+  it('has exactly one schema file per sample type (23 types)', () => {
+    expect(SAMPLE_TYPES).toHaveLength(23);
     const files = fs
       .readdirSync(EVENTS_DIR)
       .filter((f) => f.endsWith('.schema.json'))

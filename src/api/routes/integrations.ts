@@ -5,7 +5,7 @@ import { bodyObject } from '../params';
 import { route } from '../scopes';
 import { integrationView } from '../serializers';
 import { replayWindowRoute } from './replay-window';
-import { tenantResourceRoutes } from './tenant-resource';
+import { healthOf, tenantResourceRoutes } from './tenant-resource';
 
 export function integrationRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -20,7 +20,7 @@ export function integrationRoutes(deps: ApiDeps): Router {
     get: { scope: 'subscriptions:read' },
     update: { scope: 'subscriptions:write', audit: 'integration.update' },
     remove: { scope: 'subscriptions:write', audit: 'integration.delete' },
-  });
+  }, healthOf(deps));
   replayWindowRoute(router, '/v1/integrations', deps.replays, service, { scope: 'subscriptions:write', audit: 'integration.replay' });
   return router;
 }

@@ -10,7 +10,7 @@ import { route } from '../scopes';
 import { subscriptionView } from '../serializers';
 import { maskSecretHeaders } from '../../subscriptions/secret-headers';
 import { replayWindowRoute } from './replay-window';
-import { tenantResourceRoutes } from './tenant-resource';
+import { healthOf, tenantResourceRoutes } from './tenant-resource';
 
 export function subscriptionRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -31,7 +31,7 @@ export function subscriptionRoutes(deps: ApiDeps): Router {
     get: { scope: 'subscriptions:read' },
     update: { scope: 'subscriptions:write', audit: 'subscription.update' },
     remove: { scope: 'subscriptions:write', audit: 'subscription.delete' },
-  });
+  }, healthOf(deps));
 
   // The signing secret lets its holder forge deliveries: a read-only key does not get it.
   route(router, 'GET', '/v1/subscriptions/:id/secret', { scope: 'subscriptions:write' }, async (req, res) => {

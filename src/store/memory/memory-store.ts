@@ -4,6 +4,7 @@ import { memoryAttemptLog } from './attempts';
 import { memoryAuditLog } from './audit-log';
 import { memoryConnections } from './connections';
 import { memoryDeadLetters } from './dead-letters';
+import { memoryEndpointHealthLog } from './endpoint-health-log';
 import { memoryEventLog } from './events';
 import { memoryExternalRefs } from './external-refs';
 import { memoryLeases } from './leases';
@@ -56,6 +57,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryAttemptLog(tables),
     ...memoryDeadLetters(tables),
     ...memoryRateSlots(tables),
+    ...memoryEndpointHealthLog(tables),
     ...memorySealedValues(tables),
     ...memoryPlans(tables),
   };

@@ -3,6 +3,7 @@ import type { Page, PageRequest } from '../../core/page';
 import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRecord } from '../../integrations/model';
 import type { TrackedRecord } from '../../integrations/tracked-record';
 import type { ExportRecord } from '../../integrations/connection-export';
+import type { HealthRecord, StoredHealthSlice } from '../../pipeline/health-model';
 import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
 import type { DeliveryStatsRow } from '../../pipeline/delivery-stats';
 import type { Subscription } from '../../subscriptions/model';
@@ -37,6 +38,9 @@ export class MemoryTables {
   readonly deadLetters = new Map<string, DeadLetterRecord>();
   /** Delivery stats rows by writer and row key, with the id of the last write that added to each. */
   readonly deliveryStats = new Map<string, { writeId: number; row: DeliveryStatsRow }>();
+  /** Endpoint health slices by process, subscription and slice start; verdicts by subscription. */
+  readonly healthSlices = new Map<string, StoredHealthSlice>();
+  readonly healthRecords = new Map<string, HealthRecord>();
   /** Claimed slot ids, with when they were claimed (ms). */
   readonly rateSlots = new Map<string, number>();
 }

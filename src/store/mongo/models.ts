@@ -170,6 +170,27 @@ const deliveryStatsSchema = new Schema(
 deliveryStatsSchema.index({ tenantId: 1, resolution: 1, start: 1 });
 deliveryStatsSchema.index({ start: 1 });
 
+/** Endpoint health: one slice per process, subscription and slice start (whole documents, written by their process). */
+const healthSliceSchema = new Schema(
+  {
+    _id: String, processId: String, tenantId: String, subscriptionId: String, sliceStart: Date, attempts: Number, succeeded: Number,
+    latency: { type: [Number], default: undefined }, lastSuccessAt: Date, lastFailureAt: Date, recentFailures: { type: [Date], default: undefined },
+  },
+  { versionKey: false, autoIndex: false },
+);
+healthSliceSchema.index({ sliceStart: 1 });
+healthSliceSchema.index({ subscriptionId: 1, sliceStart: 1 });
+
+/** The endpoint health monitor's verdict, under the subscription's id. */
+const healthRecordSchema = new Schema(
+  {
+    _id: String, tenantId: String, state: String, since: Date, reason: String, lastSuccessAt: Date, lastFailureAt: Date,
+    failingSince: Date, countFrom: Date, updatedAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+healthRecordSchema.index({ state: 1 });
+
 /** Records connections created in CRMs, followed until won or lost; the read-back takes the open ones read longest ago first. */
 const trackedRecordSchema = new Schema(
   {
@@ -333,6 +354,8 @@ export interface HubModels {
   tenantPlans: Model<Record<string, unknown>>;
   usageCounts: Model<Record<string, unknown>>;
   usageNotices: Model<Record<string, unknown>>;
+  healthSlices: Model<Record<string, unknown>>;
+  healthRecords: Model<Record<string, unknown>>;
 }
 
 export function registerModels(connection: Connection): HubModels {
@@ -364,5 +387,7 @@ export function registerModels(connection: Connection): HubModels {
     tenantPlans: model('TenantPlan', tenantPlanSchema, 'tenant_plans'),
     usageCounts: model('UsageCount', usageCountSchema, 'usage_counts'),
     usageNotices: model('UsageNotice', usageNoticeSchema, 'usage_notices'),
+    healthSlices: model('HealthSlice', healthSliceSchema, 'endpoint_health_slices'),
+    healthRecords: model('HealthRecord', healthRecordSchema, 'endpoint_health'),
   };
 }

@@ -6,6 +6,7 @@ import { mongoConnections } from './connections';
 import { MongoDatabase } from './database';
 import type { MongoStoreOptions } from './database';
 import { mongoDeadLetters } from './dead-letters';
+import { mongoEndpointHealthLog } from './endpoint-health-log';
 import { mongoEventLog } from './events';
 import { mongoExternalRefs } from './external-refs';
 import { mongoLeases } from './leases';
@@ -63,6 +64,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoAttemptLog(db),
     ...mongoDeadLetters(db),
     ...mongoRateSlots(db),
+    ...mongoEndpointHealthLog(db),
     ...mongoSealedValues(db),
   };
 }
