@@ -46,7 +46,8 @@ export class StageStats {
   }
 
   latency(): LatencySummary {
-    const at = (percentile: number): number => toMs(this.histogram.getValueAtPercentile(percentile));
+    // A percentile is the top of its HDR bucket, which may lie above the slowest value recorded: never report past it.
+    const at = (percentile: number): number => toMs(Math.min(this.histogram.getValueAtPercentile(percentile), this.histogram.maxValue));
     if (this.completed === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
     return { p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: toMs(this.histogram.maxValue), mean: toMs(this.histogram.mean) };
   }
