@@ -48,7 +48,7 @@ function outcome(a: AttemptView, paint: Paint): string {
   return a.status === 'succeeded' ? paint.green(status) : paint.red(status);
 }
 
-/** One line per attempt: time, event type, event id, subscription, status, duration, next retry. */
+/** One line per attempt: time, event type, event id, subscription, status, duration, next retry, marks, attempt id. */
 export function attemptLine(a: AttemptView, paint: Paint): string {
   const marks = [a.attempt > 1 ? `#${a.attempt}` : '', a.replay ? 'replay' : '', a.test ? 'test' : ''].filter((m) => m !== '').join(',');
   return [
@@ -60,7 +60,10 @@ export function attemptLine(a: AttemptView, paint: Paint): string {
     `${a.durationMs} ms`.padStart(8),
     nextStep(a),
     marks === '' ? '' : paint.dim(`(${marks})`),
+    // Last, for `hookhub deliveries show <id>`.
+    paint.dim(a.id),
   ]
+    .filter((column) => column !== '')
     .join('  ')
     .trimEnd();
 }

@@ -127,8 +127,8 @@ describe('hookhub as a client of a running hub', () => {
     expect(validCheck.code).toBe(0);
     const published = /^Published (evt_\w+) \(review\.created, sample data\)\.$/m.exec(sent.stdout)?.[1];
     expect(published).toBeDefined();
-    expect(sent.stdout).toMatch(new RegExp(`review\\.created +${published} +${good} +succeeded 204 +\\d+ ms +-$`, 'm'));
-    expect(sent.stdout).toMatch(new RegExp(`review\\.created +${published} +${bad} +failed 500 +\\d+ ms +dead letter$`, 'm'));
+    expect(sent.stdout).toMatch(new RegExp(`review\\.created +${published} +${good} +succeeded 204 +\\d+ ms +- +att_\\w+$`, 'm'));
+    expect(sent.stdout).toMatch(new RegExp(`review\\.created +${published} +${bad} +failed 500 +\\d+ ms +dead letter +att_\\w+$`, 'm'));
     expect(sent.code).toBe(1);
     expect(tested.code).toBe(0);
     expect(tested.stdout).toMatch(new RegExp(`^Test event evt_test_\\w+ \\(business\\.created, sample data\\) to ${good} at ${ok.url}/in: succeeded, HTTP 204 in \\d+ ms\\.$`, 'm'));
