@@ -27,6 +27,17 @@ export async function buildWebhookRequest(
 ): Promise<WebhookRequest> {
   // Shaped, then encrypted when asked for, before signing: the signatures cover exactly the bytes sent.
   const body = await builder.serialize(event, subscription, attempt);
+  return signedRequest(subscription, secrets, webhookId, body, now);
+}
+
+/** The request that posts `body` (built already: one event's, or a batch's) to the endpoint, signed. */
+export function signedRequest(
+  subscription: Pick<WebhookSubscription, 'endpointUrl' | 'headers'>,
+  secrets: readonly string[],
+  webhookId: string,
+  body: string,
+  now: Date,
+): WebhookRequest {
   const signature = signPayload(webhookId, Math.floor(now.getTime() / 1000), body, secrets);
   return {
     url: subscription.endpointUrl,

@@ -18,6 +18,8 @@ import type { Outcome } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { buildWebhookRequest } from './webhook-request';
+import { WebhookBatches } from './webhook-batches';
+import type { BatchTimers } from '../core/batch-queue';
 
 /** What an attempt record keeps of a request body unless told otherwise (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
 const DEFAULT_REQUEST_BODY_BYTES = 16_384;
@@ -36,30 +38,59 @@ export interface WebhookTargetOptions {
   /** The most deliveries a second the tenant's plan allows each subscription (null: no cap); absent: none. */
   planRate?: (tenantId: string) => Promise<number | null>;
   clock?: Clock;
+  /** The timers of batch delivery's waits (tests drive them). */
+  batchTimers?: BatchTimers;
 }
+
+/** Batch settings for the retry of a batch whose subscription stopped batching (only batch jobs use them). */
+const ONE_BY_ONE = { maxEvents: 1, maxWaitMs: 100, maxBytes: 1024 };
 
 /** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
 export type WebhookResult =
-  | { kind: 'attempted'; result: HttpResult; outcome: Outcome; deadReason?: DeadLetterReason; extras?: { request: SentRequest } }
+  | {
+      kind: 'attempted';
+      result: HttpResult;
+      outcome: Outcome;
+      deadReason?: DeadLetterReason;
+      extras?: { request: SentRequest; batch?: { id: string; eventIds: string[] } };
+      /** A batch's attempt: the batch job settled for this job (see WebhookBatches). */
+      settles?: DeliveryJob;
+    }
   | { kind: 'deferred'; delayMs: number };
 
 /** Delivers a job to a webhook subscription: its rate limit, then the shaped, signed POST to its endpoint. */
 export class WebhookTarget {
   private readonly rates: SubscriptionRateLimiter;
   private readonly clock: Clock;
+  private readonly batches: WebhookBatches;
 
   constructor(private readonly options: WebhookTargetOptions) {
     this.rates = new SubscriptionRateLimiter(options.store);
     this.clock = options.clock ?? systemClock;
+    this.batches = new WebhookBatches({
+      sender: options.sender,
+      payloads: options.payloads,
+      requestBodyBytes: options.requestBodyBytes ?? DEFAULT_REQUEST_BODY_BYTES,
+      sendOptions,
+      unbuildable,
+      clock: this.clock,
+      ...(options.batchTimers ? { timers: options.batchTimers } : {}),
+    });
   }
 
-  /** Deliveries to one origin share its concurrency, whichever subscriptions they come from. */
-  slotKey(subscription: LoadedWebhook): string {
-    return endpointKey(subscription.record.endpointUrl);
+  /**
+   * Deliveries to one origin share its concurrency, whichever subscriptions they come from. A batched
+   * subscription's jobs hold none (a slot per job would cap a batch at the endpoint's few slots): its
+   * batches go one at a time per process.
+   */
+  slotKey(subscription: LoadedWebhook): string | null {
+    return subscription.record.batch ? null : endpointKey(subscription.record.endpointUrl);
   }
 
   async send(job: DeliveryJob, loaded: LoadedWebhook): Promise<WebhookResult> {
     const subscription = loaded.record;
+    // A batch job whose subscription no longer batches still goes as the batch it is.
+    if (subscription.batch || job.batch) return this.batches.send(job, loaded, subscription.batch ?? ONE_BY_ONE);
     // The subscription's own rate, capped by its tenant's plan (also for subscriptions that ask for none).
     const own = subscription.rateLimit?.requestsPerSecond ?? null;
     const cap = this.options.planRate ? await this.options.planRate(subscription.tenantId) : null;
