@@ -23,7 +23,8 @@ export interface BatchTimers {
 }
 
 export const systemTimers: BatchTimers = {
-  set: (callback, delayMs) => setTimeout(callback, delayMs),
+  // A batch's wait never keeps the process alive: its jobs' messages go back to the broker when it stops.
+  set: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 

@@ -138,7 +138,7 @@ function sendsTo(subscription: IntegrationSubscription, connectionId: string): b
 /** The replay of a whole dead batch: its events in batch order under its webhook-id (batch id kept too). */
 function batchJobFor(records: DeadLetterRecord[]): DeliveryJob {
   const first = records[0] as DeadLetterRecord;
-  return { ...jobFor(first), batch: { id: first.batch?.id ?? first.id, events: records.map((r) => r.event) } };
+  return { ...jobFor(first), webhookId: first.webhookId, batch: { id: first.batch?.id ?? first.id, events: records.map((r) => r.event) } };
 }
 
 function jobFor(record: DeadLetterRecord): DeliveryJob {
