@@ -13,7 +13,7 @@ import { maskSecretHeaders } from '../subscriptions/secret-headers';
 import { sentRequest } from '../transport/sent-request';
 import type { PayloadBuilder } from './payload';
 import { signedRequest } from './webhook-request';
-import type { WebhookResult } from './webhook-target';
+import type { WebhookResult } from './webhook-request';
 
 export interface WebhookBatchesOptions {
   sender: HttpSender;

@@ -1,4 +1,9 @@
+import type { DeliveryJob } from '../broker/port';
 import type { EventEnvelope } from '../events/envelope';
+import type { DeadLetterReason } from '../subscriptions/model';
+import type { HttpResult } from '../transport/http-sender';
+import type { Outcome } from '../transport/outcome';
+import type { SentRequest } from '../transport/sent-request';
 import type { WebhookSubscription } from '../subscriptions/model';
 import type { PayloadBuilder } from './payload';
 import { USER_AGENT } from '../transport/http-sender';
@@ -50,3 +55,16 @@ export function signedRequest(
     body,
   };
 }
+
+/** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
+export type WebhookResult =
+  | {
+      kind: 'attempted';
+      result: HttpResult;
+      outcome: Outcome;
+      deadReason?: DeadLetterReason;
+      extras?: { request: SentRequest; batch?: { id: string; eventIds: string[] } };
+      /** A batch's attempt: the batch job settled for this job (see WebhookBatches). */
+      settles?: DeliveryJob;
+    }
+  | { kind: 'deferred'; delayMs: number };

@@ -5,19 +5,17 @@ import type { Clock } from '../core/clock';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { Memo } from '../core/memo';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
-import type { DeadLetterReason } from '../subscriptions/model';
 import type { RateSlots } from './rate-slots';
 import type { LoadedWebhook } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import { sentRequest } from '../transport/sent-request';
-import type { SentRequest } from '../transport/sent-request';
 import { maskSecretHeaders } from '../subscriptions/secret-headers';
-import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
+import type { HttpSender, SendOptions } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
-import type { Outcome } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { buildWebhookRequest } from './webhook-request';
+import type { WebhookResult } from './webhook-request';
 import { WebhookBatches } from './webhook-batches';
 import type { BatchTimers } from '../core/batch-queue';
 
@@ -45,18 +43,7 @@ export interface WebhookTargetOptions {
 /** Batch settings for the retry of a batch whose subscription stopped batching (only batch jobs use them). */
 const ONE_BY_ONE = { maxEvents: 1, maxWaitMs: 100, maxBytes: 1024 };
 
-/** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
-export type WebhookResult =
-  | {
-      kind: 'attempted';
-      result: HttpResult;
-      outcome: Outcome;
-      deadReason?: DeadLetterReason;
-      extras?: { request: SentRequest; batch?: { id: string; eventIds: string[] } };
-      /** A batch's attempt: the batch job settled for this job (see WebhookBatches). */
-      settles?: DeliveryJob;
-    }
-  | { kind: 'deferred'; delayMs: number };
+export type { WebhookResult } from './webhook-request';
 
 /** Delivers a job to a webhook subscription: its rate limit, then the shaped, signed POST to its endpoint. */
 export class WebhookTarget {
