@@ -2,7 +2,8 @@
  * Hookhub throughput and latency bench, on the local RabbitMQ and MongoDB (FerretDB):
  *   (a) baseline: plain amqplib consumer → undici POST → ack, on a pre-filled quorum queue;
  *   (b) the hub making the same number of deliveries (10 subscriptions × N/10 events);
- *   (c) the hub under a steady offered load, publish-to-delivery latency.
+ *   (c) the hub under a steady offered load, publish-to-delivery latency;
+ *   (d) batch delivery against one request per event: HTTP requests and the hub's CPU per event (bench/batch.ts).
  * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
  * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (5: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
@@ -10,6 +11,7 @@
  * filter with JSONata and a quarter transform, in the sandbox; 0: none). Ends with one JSON line of results.
  */
 import { runBaseline } from './baseline';
+import { runBatchPhase } from './batch';
 import { benchEndpoints, runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
 import { Cleanup, Receiver, RssSampler, envInt, round } from './support';
 
@@ -104,6 +106,7 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
       `${round(sandbox.cpuMicros / 1000)} ms CPU in the sandbox processes, ${round(sandbox.cpuMicros / Math.max(1, sandbox.evaluations), 1)} µs CPU per evaluation ` +
       `(parent-side cost is in the hub's figures); limit failures ${JSON.stringify(sandbox.failures)}`,
   );
+  const [single, batched] = await runBatchPhase(cleanup);
   rss.stop();
   console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
   console.log(
@@ -116,6 +119,9 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
       p99_ms: round(lat.p99, 1),
       rss_mb: round(rss.peakMb, 1),
       sandbox_cpu_us_per_eval: round(sandbox.cpuMicros / Math.max(1, sandbox.evaluations), 1),
+      batch_request_fold: round((single?.requests ?? 0) / Math.max(1, batched?.requests ?? 1), 1),
+      unbatched_hub_cpu_us_per_event: round((single?.hubCpuMsPerEvent ?? 0) * 1000, 1),
+      batched_hub_cpu_us_per_event: round((batched?.hubCpuMsPerEvent ?? 0) * 1000, 1),
     }),
   );
 }

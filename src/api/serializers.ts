@@ -18,6 +18,7 @@ export function subscriptionView(s: WebhookSubscription): Record<string, unknown
     retryConfig: s.retryConfig,
     allowedIps: s.allowedIps ?? [],
     rateLimit: s.rateLimit ?? null,
+    batch: s.batch ?? null,
     // The client certificate is stored encrypted; only that one is configured is shown.
     tls: s.tlsSealed ? { clientCertificate: 'configured' } : null,
     active: s.active,
@@ -59,6 +60,7 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
     test: a.test ?? false,
     acceptedAt: a.acceptedAt?.toISOString() ?? null,
     createdAt: a.createdAt.toISOString(),
+    ...(a.batch ? { batch: a.batch } : {}),
     ...(a.steps === undefined ? {} : { externalId: a.externalId ?? null, steps: a.steps, skipped: a.skipped ?? null, routing: a.routing ?? null }),
   };
 }
@@ -154,5 +156,6 @@ export function deadLetterView(d: DeadLetterRecord): Record<string, unknown> {
     createdAt: d.createdAt.toISOString(),
     replayedAt: d.replayedAt?.toISOString() ?? null,
     replayCount: d.replayCount,
+    batch: d.batch ?? null,
   };
 }

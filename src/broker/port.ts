@@ -22,6 +22,18 @@ export interface DeliveryJob {
   failure?: { code: string; message: string };
   /** Set by the router when the subscription's filter is quarantined: the worker evaluates it before sending. */
   filterPending?: boolean;
+  /**
+   * A batch (batch delivery): the events this job carries, sent as one request under `webhookId`;
+   * `event` is the first of them. Its retries and replays carry the same events, so a batch keeps
+   * its webhook-id and its contents.
+   */
+  batch?: JobBatch;
+}
+
+/** The events of a batch job, in the order sent. */
+export interface JobBatch {
+  id: string;
+  events: EventEnvelope[];
 }
 
 export interface InboundEvent {

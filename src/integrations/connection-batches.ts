@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock';
 import type { CompiledAction, LoadedConnector } from '../connectors/compiled-connector';
 import type { BatchExchange, BatchItem, BatchSink, ConnectionContext, ConnectorRuntime, Transport } from '../connectors/runtime';
-import { BatchQueue } from './batch-queue';
-import type { BatchOutcome, BatchTimers } from './batch-queue';
+import { BatchQueue } from '../core/batch-queue';
+import type { BatchOutcome, BatchTimers } from '../core/batch-queue';
 import { ConnectionPacer } from './paced-transport';
 
 /** Whether a connector batches any action: its deliveries then hold no endpoint slot each (a slot per job would cap a batch). */

@@ -19,7 +19,7 @@ import { localRateSlots } from './shared-rate-limiter';
 import type { ConnectorRuntime, ExternalRefs, Transport } from '../connectors/runtime';
 import type { SyncStats } from './sync-stats';
 import { batchesRequests, ConnectionBatches } from './connection-batches';
-import type { BatchTimers } from './batch-queue';
+import type { BatchTimers } from '../core/batch-queue';
 import type { ConnectorRegistry } from '../connectors/registry';
 import type { RecordTracker } from './record-tracker';
 

@@ -15,7 +15,8 @@ import { EndpointLimiter, SATURATED } from './endpoint-limiter';
 import type { SubscriptionMatcher } from './matcher';
 import type { DeliveryLog } from './ports';
 import { RedeliveryCheck } from './redelivery-check';
-import { deadLetterOf, settlementOf } from './settle-stage';
+import { deadLettersOf, settlementOf } from './settle-stage';
+import type { DeadLetterRecord } from './model';
 import type { Settlement } from './settle-stage';
 import { notSent } from './targets';
 import type { Attempted, DeliveryTarget, DeliveryTargets, TargetResult } from './targets';
@@ -55,6 +56,8 @@ export class DeliveryWorker {
   private readonly limiter: EndpointLimiter;
   private readonly redeliveries: RedeliveryCheck;
   private readonly clock: Clock;
+  /** The settlements of batch jobs under way: the first of a batch's jobs starts it, the others wait for it. */
+  private readonly shared = new WeakMap<DeliveryJob, Promise<void>>();
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -84,8 +87,20 @@ export class DeliveryWorker {
     if (parked !== null) return this.settle(job, subscription, notSent(parked, 'quota_exceeded'));
     const sent = await this.sendInSlot(this.options.targets.for(loaded), job, loaded);
     if (sent.kind === 'deferred') return this.defer(job, sent.delayMs);
+    if (sent.settles) return this.settleOnce(sent.settles, subscription, sent);
     this.options.metrics.deliveryDuration.observe(sent.result.durationMs / 1000);
     await this.settle(job, subscription, sent);
+  }
+
+  /** A batch's jobs share one attempt: it is settled once, and each of them resolves (or throws) with that settlement. */
+  private settleOnce(batch: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<void> {
+    let settling = this.shared.get(batch);
+    if (!settling) {
+      this.options.metrics.deliveryDuration.observe(attempted.result.durationMs / 1000);
+      settling = this.settle(batch, subscription, attempted);
+      this.shared.set(batch, settling);
+    }
+    return settling;
   }
 
   /**
@@ -148,11 +163,20 @@ export class DeliveryWorker {
 
   private async deadLetter(settlement: Settlement, reason: DeadLetterReason): Promise<void> {
     const { job, attempt } = settlement;
-    const record = deadLetterOf(settlement, reason, this.clock);
-    await retryUntilStored('a dead letter', () => this.options.store.insertDeadLetter(record), this.options.logger);
+    // A dead batch leaves a dead letter per event: each can be replayed alone, or the batch whole.
+    const records = deadLettersOf(settlement, reason, this.clock);
+    for (const record of records) await retryUntilStored('a dead letter', () => this.options.store.insertDeadLetter(record), this.options.logger);
     this.options.metrics.deadLetters.inc({ reason });
     await this.options.broker.publishDeadLetter(job, reason);
-    const about = { subscription_id: job.subscriptionId, event_id: job.event.id, event_type: job.event.type, webhook_id: job.webhookId, dead_letter_id: record.id };
+    const record = records[0] as DeadLetterRecord;
+    const about = {
+      subscription_id: job.subscriptionId,
+      event_id: job.event.id,
+      event_type: job.event.type,
+      webhook_id: job.webhookId,
+      dead_letter_id: record.id,
+      ...(job.batch ? { batch_id: job.batch.id, event_ids: job.batch.events.map((e) => e.id), dead_letter_ids: records.map((r) => r.id) } : {}),
+    };
     if (reason === 'expression_failed') await this.emit(job, 'webhook.expression_failed', { ...about, error: attempt.error });
     if (reason === 'retries_exhausted') {
       await this.emit(job, 'webhook.delivery_exhausted', { ...about, attempts: job.attempt, last_status: attempt.httpStatus, last_error: attempt.error });

@@ -58,6 +58,8 @@ export interface AttemptRecord {
   skipped?: string | null;
   /** Integrations with lead qualification: the score, whether it qualified, and the route taken. */
   routing?: RoutingResult | null;
+  /** Batch delivery: the batch this attempt sent (eventId is its first event) and the ids of its events, in order. */
+  batch?: { id: string; eventIds: string[] } | null;
 }
 
 /** A delivery that will not be retried, kept for inspection and replay. */
@@ -76,6 +78,15 @@ export interface DeadLetterRecord {
   createdAt: Date;
   replayedAt: Date | null;
   replayCount: number;
+  /** Batch delivery: a dead batch leaves one dead letter per event, each naming the batch, its place in it and its size. */
+  batch?: DeadBatch | null;
+}
+
+/** Where a dead letter's event was in its dead batch. */
+export interface DeadBatch {
+  id: string;
+  index: number;
+  size: number;
 }
 
 /** A page of a tenant's attempts, optionally narrowed. */

@@ -68,6 +68,8 @@ export interface DeadLetters {
   findDeadLettersBetween(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]>;
   /** Not yet replayed dead letters of these subscriptions with this reason (parked deliveries), oldest first. */
   findDeadLettersByReason(tenantId: string, subscriptionIds: string[], reason: DeadLetterReason): Promise<DeadLetterRecord[]>;
+  /** The dead letters of one dead batch (every event of it, replayed or not), in batch order. */
+  findDeadLettersOfBatch(tenantId: string, batchId: string): Promise<DeadLetterRecord[]>;
   /** Sets replayedAt and counts the replay. */
   markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { HubError, NotFoundError } from '../core/errors';
 import type { Broker, DeliveryJob } from '../broker/port';
 import type { Logger } from '../core/logger';
+import { webhookIdFor } from '../core/ids';
 import type { DeadLetterRecord } from './model';
 import type { IntegrationSubscription } from '../subscriptions/model';
 import type { SubscriptionRepository } from '../subscriptions/repository';
@@ -70,13 +71,24 @@ export class ReplayService {
     return parked.length;
   }
 
-  async replayOne(tenantId: string, deadLetterId: string): Promise<DeadLetterRecord> {
+  /**
+   * Replays one dead letter. An event of a dead batch goes alone (its own webhook-id, as a delivery of
+   * that event: to a batched subscription, in a new batch); with `wholeBatch`, its whole batch goes
+   * again as it was sent, same events in the same order under the batch's webhook-id, and every
+   * dead letter of it is marked replayed. Returns the dead letters replayed and the webhook-id they
+   * go under (an event replayed alone to a subscription that batches joins a new batch with its own).
+   */
+  async replayOne(tenantId: string, deadLetterId: string, options: { wholeBatch?: boolean } = {}): Promise<{ deadLetters: DeadLetterRecord[]; webhookId: string }> {
     const record = await this.store.getDeadLetter(tenantId, deadLetterId);
     if (!record) throw new NotFoundError('dead_letter', deadLetterId);
     await this.requireActiveSubscription(tenantId, record.subscriptionId);
-    await this.publish([jobFor(record)]);
-    await this.store.markDeadLetterReplayed(tenantId, record.id, new Date());
-    return record;
+    const whole = options.wholeBatch === true && record.batch != null;
+    const records = whole && record.batch ? await this.store.findDeadLettersOfBatch(tenantId, record.batch.id) : [record];
+    const job = whole ? batchJobFor(records) : jobFor(record);
+    await this.publish([job]);
+    const now = new Date();
+    for (const r of records) await this.store.markDeadLetterReplayed(tenantId, r.id, now);
+    return { deadLetters: records, webhookId: job.webhookId };
   }
 
   async replayWindow(tenantId: string, subscriptionId: string, since: Date, until: Date): Promise<DeadLetterRecord[]> {
@@ -123,9 +135,16 @@ function sendsTo(subscription: IntegrationSubscription, connectionId: string): b
   return target.connectionId === connectionId || (target.qualification?.routes ?? []).some((r) => r.connectionId === connectionId);
 }
 
+/** The replay of a whole dead batch: its events in batch order under its webhook-id (batch id kept too). */
+function batchJobFor(records: DeadLetterRecord[]): DeliveryJob {
+  const first = records[0] as DeadLetterRecord;
+  return { ...jobFor(first), webhookId: first.webhookId, batch: { id: first.batch?.id ?? first.id, events: records.map((r) => r.event) } };
+}
+
 function jobFor(record: DeadLetterRecord): DeliveryJob {
   return {
-    webhookId: record.webhookId,
+    // An event of a dead batch replayed alone is not that batch: it gets its own webhook-id.
+    webhookId: record.batch ? webhookIdFor(record.eventId, `${record.subscriptionId}:${record.id}`) : record.webhookId,
     tenantId: record.tenantId,
     subscriptionId: record.subscriptionId,
     event: record.event,

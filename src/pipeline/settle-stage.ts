@@ -61,6 +61,21 @@ export function settlementOf(job: DeliveryJob, subscription: Subscription, attem
   return { job, subscription, outcome, attempt, retryInMs, deadReason };
 }
 
+/** The dead letters of a settled job: one, or for a batch one per event (same time, each with its place in the batch). */
+export function deadLettersOf(settlement: Settlement, reason: DeadLetterReason, clock: Clock): DeadLetterRecord[] {
+  const record = deadLetterOf(settlement, reason, clock);
+  const batch = settlement.job.batch;
+  if (!batch) return [record];
+  return batch.events.map((event, index) => ({
+    ...record,
+    id: index === 0 ? record.id : newId('dl'),
+    eventId: event.id,
+    eventType: event.type,
+    event,
+    batch: { id: batch.id, index, size: batch.events.length },
+  }));
+}
+
 /** The dead letter of a settled job, kept with its event so that it can be replayed. */
 export function deadLetterOf({ job, attempt }: Settlement, reason: DeadLetterReason, clock: Clock): DeadLetterRecord {
   return {

@@ -7,7 +7,7 @@ import type { HttpResult } from '../transport/http-sender';
 import type { Outcome } from '../transport/outcome';
 
 /** What an attempt adds to its record beyond the HTTP exchange (an integration's steps, external id, routing). */
-export type AttemptExtras = Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing' | 'request'>>;
+export type AttemptExtras = Partial<Pick<AttemptRecord, 'externalId' | 'steps' | 'url' | 'skipped' | 'routing' | 'request' | 'batch'>>;
 
 /** The target tried the job: what to record, and what follows (done, retry, dead letter) as the worker decides. */
 export interface Attempted {
@@ -20,6 +20,13 @@ export interface Attempted {
   deadReason?: DeadLetterReason;
   /** For a retry: the target sends nothing for this long (its connection's rate-limit pause), so the retry goes no earlier. */
   notBeforeMs?: number;
+  /**
+   * The job this attempt was made for, when it is not the one handed to `send`: a batch job carrying
+   * this job's event with others. Every job of the batch gets the same object; the worker settles it
+   * once (one record; its retry or dead letter carries the whole batch), and each job is finished
+   * with (its message acked) only when that settlement is done.
+   */
+  settles?: DeliveryJob;
 }
 
 /** The target did not try the job (its own rate limit, no client connected): it comes back after `delayMs`, same attempt. */
@@ -44,13 +51,13 @@ export type TargetResult = Attempted | Deferred;
  * not import this file: they match it by shape, and the composition root checks
  * that when it registers them.
  *
- * The next kinds fit the same seam:
- * - A batch target (many jobs, one request) takes each job into a pending batch
- *   and resolves every job's `send` when the batch's request answers, with that
- *   one HttpResult and each job's own outcome; a job that would wait too long
- *   for its batch to fill resolves `deferred`. Its `slotKey` is null: a slot per
- *   job would cap a batch at the endpoint's few slots, so it bounds its requests
- *   (batches) in flight itself.
+ * Batches (many jobs, one request) fit the same seam: the target takes each job
+ * into a pending batch and resolves every job's `send` when the batch's request
+ * answers, with that one result and `settles`, the batch job, so the batch is
+ * settled (recorded, retried, dead-lettered) once; a job that finds no room
+ * resolves `deferred`. Its `slotKey` is null: a slot per job would cap a batch at
+ * the endpoint's few slots, so it bounds its requests (batches) in flight itself.
+ * The next kinds fit too:
  * - A relay target for `hookhub listen` keys its slots by the connected client
  *   (e.g. `listen:<subscription id>`, not a URL); `send` writes the job to that
  *   client and resolves with its acknowledgement, or `deferred` while no client

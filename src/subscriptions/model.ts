@@ -17,6 +17,16 @@ export interface PayloadOptions {
   transform?: string;
 }
 
+/**
+ * Batch delivery: matched events gather and go as one signed request of up to `maxEvents` events, sent
+ * when it is full, when it would pass `maxBytes`, or when its first event has waited `maxWaitMs`.
+ */
+export interface BatchOptions {
+  maxEvents: number;
+  maxWaitMs: number;
+  maxBytes: number;
+}
+
 /** How deliveries are signed: Standard Webhooks v1 (HMAC, `whsec_`) or v1a (Ed25519, `whsk_`/`whpk_`). Fixed at creation. */
 export interface SigningOptions {
   algorithm: SigningAlgorithm;
@@ -91,6 +101,8 @@ export interface WebhookSubscription extends SubscriptionBase {
   secretHeaders?: string[];
   /** The values of the secret headers: JSON of {name: value}, sealed. */
   headersSealed?: string | null;
+  /** Batch delivery; absent or null: one request per event. */
+  batch?: BatchOptions | null;
 }
 
 /** An integration: a connection subscribed to events, delivered by its connector's triggers. */

@@ -30,6 +30,7 @@ export type SubscriptionInput = {
   allowedIps?: string[] | null;
   rateLimit?: { requestsPerSecond: number } | null;
   tls?: TlsInput | null;
+  batch?: { maxEvents: number; maxWaitMs: number; maxBytes?: number } | null;
 };
 
 /** A new subscription: the schema also requires its endpoint and events. */

@@ -16,7 +16,7 @@ import { checkEncryption } from '../transport/payload-encryption';
 import { urlProblem } from '../transport/network-guard';
 import type { Page, PageRequest } from '../core/page';
 import type { SubscriptionRepository } from './repository';
-import type { Subscription, WebhookPatch, WebhookSubscription } from './model';
+import type { BatchOptions, Subscription, WebhookPatch, WebhookSubscription } from './model';
 import { networkRules, openTls } from './network-rules';
 import type { ClientTls } from './network-rules';
 import { headerFields, headerValue, withSecretHeaders } from './secret-headers';
@@ -108,6 +108,7 @@ export class SubscriptionService {
       previousSecretSealed: null,
       previousSecretExpiresAt: null,
       encryption: input.encryption ?? null,
+      batch: batchOf(input.batch),
       ...this.network(input),
       disabledReason: null,
       createdAt: now,
@@ -169,8 +170,9 @@ export class SubscriptionService {
     const current = await this.get(tenantId, id);
     await this.checkPlan(tenantId, body, false);
     // Network rules and headers become record fields of their own (sealed where secret); signing was refused above.
-    const { tls: _tls, headers: _headers, allowedIps: _allowedIps, rateLimit: _rateLimit, signing: _signing, retryConfig, ...rest } = input;
+    const { tls: _tls, headers: _headers, allowedIps: _allowedIps, rateLimit: _rateLimit, signing: _signing, retryConfig, batch, ...rest } = input;
     const patch: WebhookPatch = { ...rest, ...this.network(input), ...(input.headers === undefined ? {} : this.headers(input, current)) };
+    if (batch !== undefined) patch.batch = batchOf(batch);
     if (retryConfig) patch.retryConfig = { ...current.retryConfig, ...retryConfig };
     // Re-enabling clears why it was disabled.
     if (input.active === true) patch.disabledReason = null;
@@ -287,4 +289,13 @@ export class SubscriptionService {
 function webhookOrNotFound(record: Subscription | null, id: string): WebhookSubscription {
   if (!record || record.kind !== 'webhook') throw new NotFoundError('subscription', id);
   return record;
+}
+
+/** What a batch uses of its bytes unless told otherwise. */
+export const DEFAULT_BATCH_MAX_BYTES = 1_048_576;
+
+/** A subscription's batch settings as stored: maxBytes defaulted. */
+function batchOf(input: SubscriptionInput['batch']): BatchOptions | null {
+  if (!input) return null;
+  return { maxEvents: input.maxEvents, maxWaitMs: input.maxWaitMs, maxBytes: input.maxBytes ?? DEFAULT_BATCH_MAX_BYTES };
 }

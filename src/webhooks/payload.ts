@@ -72,6 +72,17 @@ export class PayloadBuilder {
     );
   }
 
+  /**
+   * One event as a batch carries it: {id, type, created, data}, shaped (then encrypted) as a delivery
+   * of it alone would be, as JSON. The batch's `webhook` object is the batch's own.
+   */
+  async batchEntry(envelope: EventEnvelope, subscription: Pick<WebhookSubscription, 'id' | 'payload' | 'encryption'>): Promise<string> {
+    let body = await this.build(envelope, subscription.payload, subscription.id, 0);
+    if (subscription.encryption) body = await this.encrypt(body, subscription.encryption);
+    const { webhook: _webhook, ...entry } = body;
+    return JSON.stringify(entry);
+  }
+
   /** `data` of the body: the transform's result, the selected fields, or the event data as it is. */
   private async data(envelope: EventEnvelope, options: PayloadOptions | null): Promise<unknown> {
     let data: unknown = envelope.data;

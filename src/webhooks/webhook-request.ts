@@ -1,4 +1,9 @@
+import type { DeliveryJob } from '../broker/port';
 import type { EventEnvelope } from '../events/envelope';
+import type { DeadLetterReason } from '../subscriptions/model';
+import type { HttpResult } from '../transport/http-sender';
+import type { Outcome } from '../transport/outcome';
+import type { SentRequest } from '../transport/sent-request';
 import type { WebhookSubscription } from '../subscriptions/model';
 import type { LoadedRelay, LoadedWebhook } from '../subscriptions/subscription-cache';
 import type { PayloadBuilder } from './payload';
@@ -28,6 +33,17 @@ export async function buildWebhookRequest(
 ): Promise<WebhookRequest> {
   // Shaped, then encrypted when asked for, before signing: the signatures cover exactly the bytes sent.
   const body = await builder.serialize(event, subscription, attempt);
+  return signedRequest(subscription, secrets, webhookId, body, now);
+}
+
+/** The request that posts `body` (built already: one event's, or a batch's) to the endpoint, signed. */
+export function signedRequest(
+  subscription: Pick<WebhookSubscription, 'endpointUrl' | 'headers'>,
+  secrets: readonly string[],
+  webhookId: string,
+  body: string,
+  now: Date,
+): WebhookRequest {
   const signature = signPayload(webhookId, Math.floor(now.getTime() / 1000), body, secrets);
   return {
     url: subscription.endpointUrl,
@@ -52,3 +68,16 @@ export function requestFor(builder: PayloadBuilder, loaded: LoadedWebhook | Load
   const target = record.kind === 'relay' ? { id: record.id, endpointUrl: `listen:${record.id}`, headers: {}, payload: record.payload, encryption: null } : record;
   return buildWebhookRequest(builder, target, loaded.secrets, webhookId, event, attempt, now);
 }
+
+/** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
+export type WebhookResult =
+  | {
+      kind: 'attempted';
+      result: HttpResult;
+      outcome: Outcome;
+      deadReason?: DeadLetterReason;
+      extras?: { request: SentRequest; batch?: { id: string; eventIds: string[] } };
+      /** A batch's attempt: the batch job settled for this job (see WebhookBatches). */
+      settles?: DeliveryJob;
+    }
+  | { kind: 'deferred'; delayMs: number };

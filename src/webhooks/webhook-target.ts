@@ -5,19 +5,19 @@ import type { Clock } from '../core/clock';
 import { errorMessage, UnrecoverableError } from '../core/errors';
 import { Memo } from '../core/memo';
 import { ExpressionLimitError } from '../core/sandbox/expression-sandbox';
-import type { DeadLetterReason } from '../subscriptions/model';
 import type { RateSlots } from './rate-slots';
 import type { LoadedWebhook } from '../subscriptions/subscription-cache';
 import { notSentResult } from '../transport/http-sender';
 import { sentRequest } from '../transport/sent-request';
-import type { SentRequest } from '../transport/sent-request';
 import { maskSecretHeaders } from '../subscriptions/secret-headers';
-import type { HttpResult, HttpSender, SendOptions } from '../transport/http-sender';
+import type { HttpSender, SendOptions } from '../transport/http-sender';
 import { classify } from '../transport/outcome';
-import type { Outcome } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { requestFor } from './webhook-request';
+import type { WebhookResult } from './webhook-request';
+import { WebhookBatches } from './webhook-batches';
+import type { BatchTimers } from '../core/batch-queue';
 
 /** What an attempt record keeps of a request body unless told otherwise (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
 const DEFAULT_REQUEST_BODY_BYTES = 16_384;
@@ -36,30 +36,48 @@ export interface WebhookTargetOptions {
   /** The most deliveries a second the tenant's plan allows each subscription (null: no cap); absent: none. */
   planRate?: (tenantId: string) => Promise<number | null>;
   clock?: Clock;
+  /** The timers of batch delivery's waits (tests drive them). */
+  batchTimers?: BatchTimers;
 }
 
-/** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
-export type WebhookResult =
-  | { kind: 'attempted'; result: HttpResult; outcome: Outcome; deadReason?: DeadLetterReason; extras?: { request: SentRequest } }
-  | { kind: 'deferred'; delayMs: number };
+/** Batch settings for the retry of a batch whose subscription stopped batching (only batch jobs use them). */
+const ONE_BY_ONE = { maxEvents: 1, maxWaitMs: 100, maxBytes: 1024 };
+
+export type { WebhookResult } from './webhook-request';
 
 /** Delivers a job to a webhook subscription: its rate limit, then the shaped, signed POST to its endpoint. */
 export class WebhookTarget {
   private readonly rates: SubscriptionRateLimiter;
   private readonly clock: Clock;
+  private readonly batches: WebhookBatches;
 
   constructor(private readonly options: WebhookTargetOptions) {
     this.rates = new SubscriptionRateLimiter(options.store);
     this.clock = options.clock ?? systemClock;
+    this.batches = new WebhookBatches({
+      sender: options.sender,
+      payloads: options.payloads,
+      requestBodyBytes: options.requestBodyBytes ?? DEFAULT_REQUEST_BODY_BYTES,
+      sendOptions,
+      unbuildable,
+      clock: this.clock,
+      ...(options.batchTimers ? { timers: options.batchTimers } : {}),
+    });
   }
 
-  /** Deliveries to one origin share its concurrency, whichever subscriptions they come from. */
-  slotKey(subscription: LoadedWebhook): string {
-    return endpointKey(subscription.record.endpointUrl);
+  /**
+   * Deliveries to one origin share its concurrency, whichever subscriptions they come from. A batched
+   * subscription's jobs hold none (a slot per job would cap a batch at the endpoint's few slots): its
+   * batches go one at a time per process.
+   */
+  slotKey(subscription: LoadedWebhook): string | null {
+    return subscription.record.batch ? null : endpointKey(subscription.record.endpointUrl);
   }
 
   async send(job: DeliveryJob, loaded: LoadedWebhook): Promise<WebhookResult> {
     const subscription = loaded.record;
+    // A batch job whose subscription no longer batches still goes as the batch it is.
+    if (subscription.batch || job.batch) return this.batches.send(job, loaded, subscription.batch ?? ONE_BY_ONE);
     // The subscription's own rate, capped by its tenant's plan (also for subscriptions that ask for none).
     const own = subscription.rateLimit?.requestsPerSecond ?? null;
     const cap = this.options.planRate ? await this.options.planRate(subscription.tenantId) : null;

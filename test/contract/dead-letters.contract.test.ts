@@ -45,4 +45,19 @@ describe.each(adapters)('DeadLetters contract: %s', (_name, create) => {
     expect((await store.findDeadLettersByReason('park-t', ['int_a'], 'retries_exhausted')).map((d) => d.id)).toEqual([otherReason.id]);
     expect(await store.findDeadLettersByReason('park-t', [], 'connection_needs_reauth')).toEqual([]);
   });
+
+  it('finds every dead letter of a dead batch in batch order, replayed ones too, and keeps their batch', async () => {
+    const batchId = newId('bat');
+    const inBatch = (index: number) => dead('2026-03-01T00:00:00Z', { tenantId: 'batch-t', eventId: `evt_${index}`, batch: { id: batchId, index, size: 3 } });
+    const members = [inBatch(2), inBatch(0), inBatch(1)];
+    const otherBatch = dead('2026-03-01T00:00:00Z', { tenantId: 'batch-t', batch: { id: newId('bat'), index: 0, size: 1 } });
+    const single = dead('2026-03-01T00:00:00Z', { tenantId: 'batch-t' });
+    for (const d of [...members, otherBatch, single]) await store.insertDeadLetter(d);
+    await store.markDeadLetterReplayed('batch-t', (members[0] as DeadLetterRecord).id, new Date('2026-03-02T00:00:00Z'));
+    const found = await store.findDeadLettersOfBatch('batch-t', batchId);
+    expect(found.map((d) => d.eventId)).toEqual(['evt_0', 'evt_1', 'evt_2']);
+    expect(found[0]).toEqual(members[1]);
+    expect(found[2]?.replayCount).toBe(1);
+    expect(await store.findDeadLettersOfBatch('other-tenant', batchId)).toEqual([]);
+  });
 });

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps';
 import { optionalString, pageFrom } from '../params';
 import { route } from '../scopes';
 import { deadLetterView } from '../serializers';
+import type { DeadLetterRecord } from '../../pipeline/model';
 
 export function deadLetterRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -24,8 +25,11 @@ export function deadLetterRoutes(deps: ApiDeps): Router {
   });
 
   route(router, 'POST', '/v1/dead-letters/:id/replay', { scope: 'subscriptions:write', audit: 'dead_letter.replay' }, async (req, res) => {
-    const record = await deps.replays.replayOne(tenantOf(res), req.params['id'] as string);
-    res.status(202).json({ replayed: record.id, webhookId: record.webhookId });
+    const wholeBatch = optionalString(req.query, 'wholeBatch') === 'true';
+    const id = req.params['id'] as string;
+    const { deadLetters, webhookId } = await deps.replays.replayOne(tenantOf(res), id, { wholeBatch });
+    const batch = (deadLetters[0] as DeadLetterRecord).batch;
+    res.status(202).json({ replayed: id, webhookId, ...(wholeBatch && batch ? { batchId: batch.id, deadLetters: deadLetters.map((r) => r.id) } : {}) });
   });
   return router;
 }

@@ -33,6 +33,12 @@ export function memoryDeadLetters(tables: MemoryTables): DeadLetters {
         [...deadLetters.values()].filter((d) => d.tenantId === tenantId && subscriptionIds.includes(d.subscriptionId) && d.reason === reason && d.replayedAt === null),
       );
     },
+    async findDeadLettersOfBatch(tenantId, batchId) {
+      return [...deadLetters.values()]
+        .filter((d) => d.tenantId === tenantId && d.batch?.id === batchId)
+        .sort((a, b) => (a.batch?.index ?? 0) - (b.batch?.index ?? 0))
+        .map(clone);
+    },
     async markDeadLetterReplayed(tenantId, id, at) {
       const found = ownedBy(deadLetters, tenantId, id);
       if (found) {

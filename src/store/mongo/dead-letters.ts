@@ -42,6 +42,11 @@ export function mongoDeadLetters(db: MongoDatabase): DeadLetters {
       return docs.map(fromDeadLetterDoc);
     },
 
+    async findDeadLettersOfBatch(tenantId, batchId) {
+      const docs = await deadLetters().find({ tenantId, 'batch.id': batchId }).lean<Doc[]>();
+      return docs.map(fromDeadLetterDoc).sort((a, b) => (a.batch?.index ?? 0) - (b.batch?.index ?? 0));
+    },
+
     async markDeadLetterReplayed(tenantId, id, at) {
       await deadLetters().updateOne({ _id: id, tenantId }, { $set: { replayedAt: at }, $inc: { replayCount: 1 } });
     },

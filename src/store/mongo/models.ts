@@ -40,6 +40,8 @@ const subscriptionSchema = new Schema(
     allowedIps: { type: [String], default: undefined },
     rateLimit: { type: new Schema({ requestsPerSecond: Number }, { _id: false }), default: null },
     tlsSealed: { type: String, default: null },
+    // Batch delivery; absent on older documents (one request per event).
+    batch: { type: new Schema({ maxEvents: Number, maxWaitMs: Number, maxBytes: Number }, { _id: false }), default: null },
     // Secret custom headers: their names, and their values sealed; absent on older documents (none).
     secretHeaders: { type: [String], default: undefined },
     headersSealed: { type: String, default: null },
@@ -285,6 +287,8 @@ const deadLetterSchema = new Schema(
     createdAt: Date,
     replayedAt: { type: Date, default: null },
     replayCount: { type: Number, default: 0 },
+    // Batch delivery: absent on dead letters of single deliveries.
+    batch: { type: new Schema({ id: String, index: Number, size: Number }, { _id: false }), default: undefined },
   },
   { versionKey: false, autoIndex: false },
 );

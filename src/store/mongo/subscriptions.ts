@@ -1,4 +1,4 @@
-import type { IntegrationSubscription, IntegrationTarget, Qualification, RelayState, RelaySubscription, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
+import type { BatchOptions, IntegrationSubscription, IntegrationTarget, Qualification, RelayState, RelaySubscription, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import type { EncryptionOptions } from '../../transport/payload-encryption';
 import type { PageRequest } from '../../core/page';
@@ -110,6 +110,7 @@ function toSubscriptionDoc(record: Subscription): Doc {
     ...(record.allowedIps !== undefined ? { allowedIps: record.allowedIps } : {}),
     ...(record.rateLimit !== undefined ? { rateLimit: record.rateLimit } : {}),
     ...(record.tlsSealed !== undefined ? { tlsSealed: record.tlsSealed } : {}),
+    ...(record.batch !== undefined ? { batch: record.batch } : {}),
   };
 }
 
@@ -165,6 +166,7 @@ function fromSubscriptionDoc(doc: Doc): Subscription {
     ...(doc['rateLimit'] !== undefined
       ? { rateLimit: doc['rateLimit'] && typeof doc['rateLimit'] === 'object' ? { requestsPerSecond: Number((doc['rateLimit'] as Doc)['requestsPerSecond']) } : null }
       : {}),
+    ...(doc['batch'] !== undefined ? { batch: batchOf(doc['batch']) } : {}),
     ...(doc['tlsSealed'] !== undefined ? { tlsSealed: typeof doc['tlsSealed'] === 'string' ? doc['tlsSealed'] : null } : {}),
     ...(Array.isArray(doc['secretHeaders']) ? { secretHeaders: (doc['secretHeaders'] as unknown[]).map(String) } : {}),
     ...(doc['headersSealed'] !== undefined ? { headersSealed: typeof doc['headersSealed'] === 'string' ? doc['headersSealed'] : null } : {}),
@@ -189,4 +191,10 @@ function fromIntegrationDoc(value: unknown): IntegrationTarget | null {
     triggers: Array.isArray(doc['triggers']) ? (doc['triggers'] as string[]).map(String) : null,
     ...(typeof doc['qualificationJson'] === 'string' ? { qualification: JSON.parse(doc['qualificationJson']) as Qualification } : {}),
   };
+}
+
+function batchOf(value: unknown): BatchOptions | null {
+  if (!value || typeof value !== 'object') return null;
+  const batch = value as Doc;
+  return { maxEvents: Number(batch['maxEvents']), maxWaitMs: Number(batch['maxWaitMs']), maxBytes: Number(batch['maxBytes']) };
 }

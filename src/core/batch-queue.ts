@@ -1,9 +1,13 @@
 import type { Clock } from '../core/clock';
 
-/** How a batched action's jobs gather: at most `maxItems` per request, the first waiting at most `maxWaitMs` for company. */
+/**
+ * How jobs gather: at most `maxItems` per request, the first waiting at most `maxWaitMs` for company,
+ * and (when given) at most `maxBytes` of items as add() sizes them (one item larger than that goes alone).
+ */
 export interface BatchLimits {
   maxItems: number;
   maxWaitMs: number;
+  maxBytes?: number;
 }
 
 /** What a batch's one request gave every job in it: the answer, or "not sent, come back after `delayMs`" (a rate limit). */
@@ -19,12 +23,14 @@ export interface BatchTimers {
 }
 
 export const systemTimers: BatchTimers = {
-  set: (callback, delayMs) => setTimeout(callback, delayMs),
+  // A batch's wait never keeps the process alive: its jobs' messages go back to the broker when it stops.
+  set: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 interface Waiting<I, R> {
   item: I;
+  bytes: number;
   resolve(outcome: BatchOutcome<R>): void;
   reject(reason: unknown): void;
 }
@@ -33,6 +39,8 @@ interface Waiting<I, R> {
 interface Lane<I, R> {
   limits: BatchLimits;
   waiting: Array<Waiting<I, R>>;
+  /** The bytes of the waiting items. */
+  bytes: number;
   /** When the oldest waiting job came. */
   since: number;
   /** Sends the next batch: the flush of the job that opened it (all jobs of a key share a connection). */
@@ -42,7 +50,7 @@ interface Lane<I, R> {
 }
 
 /**
- * Gathers the jobs of one key (a connection's batched action) into batches sent as one request:
+ * Gathers the jobs of one key (a connection's batched action, a batched subscription) into batches sent as one request:
  * a batch goes when it holds `maxItems` jobs or its first job has waited `maxWaitMs`, and one
  * request per key is in flight at a time, so a key's requests stay in order and few. Jobs that
  * come while a request is in flight form the next batch. A job that finds a full batch already
@@ -62,23 +70,28 @@ export class BatchQueue<I, R> {
     return this.lanes.get(key)?.waiting.length ?? 0;
   }
 
-  add(key: string, limits: BatchLimits, item: I, flush: BatchFlush<I, R>): Promise<BatchOutcome<R>> {
+  /** `bytes`: the item's size, counted against `limits.maxBytes`. */
+  add(key: string, limits: BatchLimits, item: I, flush: BatchFlush<I, R>, bytes = 0): Promise<BatchOutcome<R>> {
     const lane = this.lanes.get(key) ?? this.open(key, limits);
-    if (lane.inFlight && lane.waiting.length >= lane.limits.maxItems) {
+    // The waiting batch has no room for this item: it goes now, or, with a request in flight, the item comes back later.
+    const overflows = lane.waiting.length > 0 && lane.limits.maxBytes !== undefined && lane.bytes + bytes > lane.limits.maxBytes;
+    if (lane.inFlight && (lane.waiting.length >= lane.limits.maxItems || overflows)) {
       return Promise.resolve({ kind: 'deferred', delayMs: Math.max(lane.limits.maxWaitMs, 1000) });
     }
+    if (overflows) this.send(key, lane);
     return new Promise<BatchOutcome<R>>((resolve, reject) => {
       if (lane.waiting.length === 0) {
         lane.since = this.clock.now();
         lane.flush = flush;
       }
-      lane.waiting.push({ item, resolve, reject });
+      lane.waiting.push({ item, bytes, resolve, reject });
+      lane.bytes += bytes;
       this.schedule(key, lane);
     });
   }
 
   private open(key: string, limits: BatchLimits): Lane<I, R> {
-    const lane: Lane<I, R> = { limits, waiting: [], since: 0, flush: null, timer: null, inFlight: false };
+    const lane: Lane<I, R> = { limits, waiting: [], bytes: 0, since: 0, flush: null, timer: null, inFlight: false };
     this.lanes.set(key, lane);
     return lane;
   }
@@ -87,7 +100,8 @@ export class BatchQueue<I, R> {
   private schedule(key: string, lane: Lane<I, R>): void {
     if (lane.inFlight || lane.waiting.length === 0) return;
     const due = lane.since + lane.limits.maxWaitMs - this.clock.now();
-    if (lane.waiting.length >= lane.limits.maxItems || due <= 0) {
+    const full = lane.waiting.length >= lane.limits.maxItems || (lane.limits.maxBytes !== undefined && lane.bytes >= lane.limits.maxBytes);
+    if (full || due <= 0) {
       this.send(key, lane);
       return;
     }
@@ -104,6 +118,7 @@ export class BatchQueue<I, R> {
       lane.timer = null;
     }
     const batch = lane.waiting.splice(0, lane.limits.maxItems);
+    for (const w of batch) lane.bytes -= w.bytes;
     const flush = lane.flush as BatchFlush<I, R>;
     lane.inFlight = true;
     // The jobs left over (more than maxItems came) open the next batch, with their own wait counted from now.
