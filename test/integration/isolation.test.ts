@@ -21,11 +21,14 @@ it('a slow endpoint does not hold up deliveries to a healthy one, and still gets
   await th.api('POST', '/v1/subscriptions', { endpointUrl: healthy.url, events: ['business.created'] });
 
   const events = 40;
-  const ids: string[] = [];
-  for (let i = 0; i < events; i += 1) ids.push(String((await th.api('POST', '/v1/events', businessCreated())).body['id']));
+  // One request, so that how long publishing takes on a busy machine does not count.
+  const published = await th.api('POST', '/v1/events/batch', { events: Array.from({ length: events }, () => businessCreated()) });
+  expect(published.status).toBe(200);
+  const ids = (published.body['data'] as Array<{ id: string }>).map((answer) => answer.id);
+  expect(ids).toHaveLength(events);
 
   await healthy.waitFor(events, 30_000);
-  // Sequentially the slow endpoint needs 40 × 1.2 s / 4 = 12 s; the healthy one finished long before.
+  // The slow endpoint needs 40 × 1.2 s / 4 = 12 s at least; the healthy one finished long before.
   expect(slow.requests.length).toBeLessThan(events / 2);
   const deferred = (await th.hub.metrics.deferred.get()).values[0]?.value ?? 0;
   expect(deferred).toBeGreaterThan(0);
