@@ -2,10 +2,13 @@
  * CPU cost per delivery of the hub and of the services it uses, in phase (b)
  * conditions after a warm-up: less noisy than deliveries per second when
  * comparing two versions of the hot path. `npx tsx bench/cost.ts`
- * Env: BENCH_DELIVERIES (40000), BENCH_WARMUP (10000), BENCH_SUBSCRIPTIONS (10).
+ * Env: BENCH_DELIVERIES (40000), BENCH_WARMUP (10000), BENCH_SUBSCRIPTIONS (10),
+ * BENCH_ANALYTICS (on; off skips the delivery analytics writer, to measure what it costs:
+ * bench/analytics-cost.ts).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { runBaseline } from './baseline';
+import { DeliveryStatsWriter } from '../src/pipeline/delivery-stats-writer';
 import { benchEndpoints, runHubThroughput, startBenchHub } from './hub-bench';
 import { Receiver, envInt, round, runTool } from './support';
 import type { Cleanup } from './support';
@@ -39,6 +42,10 @@ function mainThreadTicks(): number {
 const services: Record<string, RegExp> = { rabbitmq: /beam\.smp/, ferretdb: /ferretdb/, postgres: /^postgres/ };
 
 async function main(cleanup: Cleanup): Promise<void> {
+  if (process.env['BENCH_ANALYTICS'] === 'off') {
+    // The hub as shipped minus its analytics: attempt batches skip the writer (no sums, no metrics, no stats rows).
+    DeliveryStatsWriter.prototype.add = () => Promise.resolve();
+  }
   const subscriptions = envInt('BENCH_SUBSCRIPTIONS', 10);
   const events = Math.round(envInt('BENCH_DELIVERIES', 40_000) / subscriptions);
   const warmup = Math.round(envInt('BENCH_WARMUP', 10_000) / subscriptions);

@@ -3,13 +3,15 @@
  *   (a) baseline: plain amqplib consumer → undici POST → ack, on a pre-filled quorum queue;
  *   (b) the hub making the same number of deliveries (10 subscriptions × N/10 events);
  *   (c) the hub under a steady offered load, publish-to-delivery latency;
- *   (d) batch delivery against one request per event: HTTP requests and the hub's CPU per event (bench/batch.ts).
+ *   (d) batch delivery against one request per event: HTTP requests and the hub's CPU per event (bench/batch.ts);
+ *   (e) what delivery analytics adds to the hub's CPU per delivery, side by side (bench/analytics-cost.ts).
  * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
  * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (5: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
  * receivers, i.e. distinct endpoint origins), BENCH_EXPRESSIONS (1: half the subscriptions
  * filter with JSONata and a quarter transform, in the sandbox; 0: none). Ends with one JSON line of results.
  */
+import { runAnalyticsCost } from './analytics-cost';
 import { runBaseline } from './baseline';
 import { runBatchPhase } from './batch';
 import { benchEndpoints, runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
@@ -108,6 +110,9 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   );
   const [single, batched] = await runBatchPhase(cleanup);
   rss.stop();
+  console.log(`(e) delivery analytics: ${envInt('BENCH_ANALYTICS_PAIRS', 3)} pairs of bench/cost.ts runs (hub with and without analytics, alternating)`);
+  const analytics = await runAnalyticsCost();
+  console.log(`(e) hub process CPU per delivery: median ${analytics.onUs} µs with analytics, ${analytics.offUs} µs without: ${analytics.overheadPct} %`);
   console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
   console.log(
     JSON.stringify({
@@ -122,6 +127,7 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
       batch_request_fold: round((single?.requests ?? 0) / Math.max(1, batched?.requests ?? 1), 1),
       unbatched_hub_cpu_us_per_event: round((single?.hubCpuMsPerEvent ?? 0) * 1000, 1),
       batched_hub_cpu_us_per_event: round((batched?.hubCpuMsPerEvent ?? 0) * 1000, 1),
+      analytics_cpu_overhead_pct: analytics.overheadPct,
     }),
   );
 }
