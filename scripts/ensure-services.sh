@@ -13,6 +13,28 @@ wait_port() {
   return 1
 }
 
+# RabbitMQ counts every connection and every open quorum-queue segment file against a file-handle
+# budget of about the process's open-files limit. At the 1024 that `su rabbitmq` gives by default it runs
+# out under the tests' hundreds of queues and then stops answering new connections (it accepts the TCP
+# connection and never sends the AMQP handshake). RabbitMQ's production checklist asks for tens of
+# thousands; give the rabbitmq user the most this machine allows, as limits.conf does in production.
+want_files=$(ulimit -Hn)
+[[ $want_files == unlimited || $want_files -gt 65536 ]] && want_files=65536
+rabbit_files() {
+  local pid
+  pid=$(pgrep -u rabbitmq -f 'rabbit boot' | head -1) || return 1
+  awk '/Max open files/ {print $4}' "/proc/$pid/limits"
+}
+if [[ -d /etc/security/limits.d && -w /etc/security/limits.d ]]; then
+  printf 'rabbitmq soft nofile %s\nrabbitmq hard nofile %s\n' "$want_files" "$want_files" > /etc/security/limits.d/rabbitmq.conf
+  current=$(rabbit_files || true)
+  if [[ -n $current && $current -lt $want_files ]]; then
+    echo "ensure-services: restarting RabbitMQ with $want_files open files (it runs with $current)"
+    timeout 120 rabbitmqctl -q stop || { echo "ensure-services: RabbitMQ did not stop within 120 s; killing it" >&2; pkill -9 -u rabbitmq beam.smp || true; }
+    for _ in $(seq 1 60); do port_open 5672 || break; sleep 1; done
+  fi
+fi
+
 if ! port_open 5672; then
   echo "ensure-services: starting RabbitMQ"
   rabbitmq-server -detached
