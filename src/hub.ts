@@ -144,6 +144,7 @@ export class Hub {
     this.logger = options.logger ?? createLogger({ level: config.logLevel });
     this.sandbox = configureSandbox({ ...DEFAULT_SANDBOX_OPTIONS, ...config.sandbox });
     this.metrics.watchSandbox(() => this.sandbox.stats());
+    this.metrics.watchQueues(() => this.broker.queueDepths());
     this.broker =
       options.broker ??
       (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
