@@ -28,6 +28,7 @@ import { OperationalEvents } from './events/operational-events';
 import { PoisonAlarm } from './pipeline/poison-alarm';
 import { PayloadBuilder } from './webhooks/payload';
 import { ReplayService } from './pipeline/replay-service';
+import { ResendService } from './pipeline/resend-service';
 import { TestSender } from './pipeline/test-sender';
 import { EventInspector } from './pipeline/inspector';
 import { EndpointChecker } from './transport/endpoint-check';
@@ -143,6 +144,7 @@ export class Hub {
     this.logger = options.logger ?? createLogger({ level: config.logLevel });
     this.sandbox = configureSandbox({ ...DEFAULT_SANDBOX_OPTIONS, ...config.sandbox });
     this.metrics.watchSandbox(() => this.sandbox.stats());
+    this.metrics.watchQueues(() => this.broker.queueDepths());
     this.broker =
       options.broker ??
       (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
@@ -374,6 +376,7 @@ export class Hub {
       integrations,
       exports: new ConnectionExportService(this.store, this.connections),
       replays,
+      resends: new ResendService(this.store, this.broker),
       health: new HealthReader(this.store, config.health, systemClock),
       oauth: linker,
       settings: new TenantSettingsService(this.store, config),

@@ -6,6 +6,7 @@ import type { EventIntake } from '../events/intake';
 import type { OperationalEvents } from '../events/operational-events';
 import type { HealthReader } from '../pipeline/health-view';
 import type { ReplayService } from '../pipeline/replay-service';
+import type { ResendService } from '../pipeline/resend-service';
 import type { TestSender } from '../pipeline/test-sender';
 import type { EventInspector } from '../pipeline/inspector';
 import type { EndpointChecker } from '../transport/endpoint-check';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   /** OAuth token refreshes: which connectors' app credentials the provider refuses (for /readyz). */
   tokens?: Pick<TokenManager, 'appCredentialProblems'>;
   replays: ReplayService;
+  /** Resends of one attempt (POST /v1/attempts/:id/resend). */
+  resends: ResendService;
   /** Subscriptions' endpoint health, shown with each subscription and integration. */
   health: HealthReader;
   tester: TestSender;

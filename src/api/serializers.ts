@@ -57,6 +57,8 @@ export function attemptView(a: AttemptRecord): Record<string, unknown> {
     // The request as sent (webhooks); null for integrations (their requests are the steps) and older attempts.
     request: a.request ?? null,
     replay: a.replay,
+    // The attempt this one's series resends (POST /v1/attempts/:id/resend); null otherwise.
+    resentFrom: a.resentFrom ?? null,
     test: a.test ?? false,
     acceptedAt: a.acceptedAt?.toISOString() ?? null,
     createdAt: a.createdAt.toISOString(),

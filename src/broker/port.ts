@@ -15,6 +15,8 @@ export interface DeliveryJob {
   acceptedAt?: number;
   /** Set on replays of a dead letter, so attempts of a replay are marked as such. */
   replayOf?: string;
+  /** Set on a resend of one attempt (POST /v1/attempts/:id/resend): that attempt's id, carried by every attempt of the resend. */
+  resentFrom?: string;
   /**
    * Set by the router when the subscription's filter hit a sandbox limit on this
    * event: the worker records the failure on the subscription instead of sending.
@@ -92,6 +94,24 @@ export interface ConsumeOptions {
   dependenciesAnswer?: () => Promise<boolean>;
 }
 
+/** What the hub's queues are for; the retry ladder is one role with a queue per tier. */
+export type QueueRole = 'router' | 'router_suspect' | 'deliveries' | 'deliveries_suspect' | 'retry' | 'invalid' | 'events_poison' | 'deliveries_poison' | 'dead_letters';
+
+/** How many messages one of the hub's queues holds, as the broker tells it. */
+export interface QueueDepth {
+  role: QueueRole;
+  /** The broker's name for the queue. */
+  queue: string;
+  /** Retry ladder: the delay of this tier, in seconds. */
+  tierSeconds?: number;
+  /** Messages waiting to be handed over. */
+  ready: number;
+  /** Messages handed over and not yet acknowledged; null when the broker does not say (RabbitMQ's AMQP answer has no such count). */
+  unacknowledged: number | null;
+  /** Consumers attached to the queue (none on the retry tiers and where messages are parked: nobody consumes those). */
+  consumers: number;
+}
+
 export interface Consumer {
   cancel(): Promise<void>;
 }
@@ -125,4 +145,9 @@ export interface Broker {
   consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
   /** Copies a dead-lettered job to the dead-letter queue, for operators' tooling. */
   publishDeadLetter(job: DeliveryJob, reason: string): Promise<void>;
+  /**
+   * The depth of every queue of the hub (each retry tier apart), shared by all the hub's processes
+   * and tenants: for operators. A snapshot, not a count to reconcile: messages move while it is read.
+   */
+  queueDepths(): Promise<QueueDepth[]>;
 }

@@ -21,6 +21,8 @@ export interface AttemptView {
   /** The request as sent (webhooks; secret header values masked, body cut to the hub's limit); null when not stored. */
   request?: { method: string; url: string; headers: Record<string, string>; body: string | null; bodyTruncated: boolean } | null;
   replay: boolean;
+  /** Attempts of a resend: the attempt resent (null otherwise; absent from older hubs). */
+  resentFrom?: string | null;
   test: boolean;
   acceptedAt?: string | null;
   createdAt: string;
@@ -50,7 +52,7 @@ function outcome(a: AttemptView, paint: Paint): string {
 
 /** One line per attempt: time, event type, event id, subscription, status, duration, next retry, marks, attempt id. */
 export function attemptLine(a: AttemptView, paint: Paint): string {
-  const marks = [a.attempt > 1 ? `#${a.attempt}` : '', a.replay ? 'replay' : '', a.test ? 'test' : ''].filter((m) => m !== '').join(',');
+  const marks = [a.attempt > 1 ? `#${a.attempt}` : '', a.resentFrom ? 'resend' : a.replay ? 'replay' : '', a.test ? 'test' : ''].filter((m) => m !== '').join(',');
   return [
     paint.dim(a.createdAt),
     a.eventType.padEnd(24),
@@ -71,7 +73,7 @@ export function attemptLine(a: AttemptView, paint: Paint): string {
 /** The attempt in full, for `deliveries show`. */
 export function attemptDetail(a: AttemptView, paint: Paint): string[] {
   const lines = [
-    `${paint.bold('Attempt')}       ${a.id} (#${a.attempt}${a.replay ? ', replay' : ''}${a.test ? ', test send' : ''})`,
+    `${paint.bold('Attempt')}       ${a.id} (#${a.attempt}${a.resentFrom ? `, resent from ${a.resentFrom}` : a.replay ? ', replay' : ''}${a.test ? ', test send' : ''})`,
     `Event         ${a.eventType} ${a.eventId}`,
     `Subscription  ${a.subscriptionId}`,
     `Webhook id    ${a.webhookId}`,

@@ -22,7 +22,16 @@ interface TailOptions {
   interval: number;
 }
 
-/** `hookhub deliveries tail|show`: the delivery log of a running hub. */
+/** What POST /v1/attempts/:id/resend answers. */
+interface ResendView {
+  resentFrom: string;
+  subscriptionId: string;
+  eventId: string;
+  webhookId: string;
+  batchId: string | null;
+}
+
+/** `hookhub deliveries tail|show|resend`: the delivery log of a running hub. */
 export function deliveryCommands(program: Command): void {
   const deliveries = program.command('deliveries').description('delivery attempts: follow them as they happen, or look at one in full');
 
@@ -63,6 +72,20 @@ export function deliveryCommands(program: Command): void {
     if (out.json) out.data(attempt);
     else for (const line of attemptDetail(attempt, out.paint)) out.line(line);
     return attempt.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+  });
+
+  const resend = deliveries
+    .command('resend <attemptId>')
+    .description("send an attempt's event again to that attempt's subscription only (same webhook-id, current settings); its attempts show resentFrom <attemptId>");
+  hubAction(resend, async ({ client, out }, id: string) => {
+    const result = await client.post<ResendView>(`/v1/attempts/${encodeURIComponent(id)}/resend`);
+    if (out.json) out.data(result);
+    else {
+      const what = result.batchId === null ? `event ${result.eventId}` : `batch ${result.batchId}`;
+      out.line(`Resending ${what} to ${result.subscriptionId} (webhook id ${result.webhookId}).`);
+      out.line(`Follow it with hookhub deliveries tail -f --subscription ${result.subscriptionId}; its attempts show "resent from ${result.resentFrom}".`);
+    }
+    return EXIT.ok;
   });
 }
 

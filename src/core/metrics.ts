@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SandboxStats } from './sandbox/expression-sandbox';
 
 /** The hub's Prometheus metrics, on a registry of their own (one per hub instance). */
@@ -101,6 +101,42 @@ export class HubMetrics {
         const micros = stats().cpuMicros;
         if (micros > seen.cpuMicros) this.inc((micros - seen.cpuMicros) / 1e6);
         seen.cpuMicros = Math.max(seen.cpuMicros, micros);
+      },
+    });
+  }
+
+  /**
+   * Reads the broker's queue depths at each scrape, labelled by queue name only (a fixed set). The
+   * queues are shared: every process reports the same numbers, so aggregate them with max, not sum.
+   * A failed read leaves the gauges empty for that scrape rather than showing stale numbers.
+   */
+  watchQueues(read: () => Promise<ReadonlyArray<{ queue: string; ready: number; consumers: number }>>): void {
+    // Both gauges of one scrape share one read.
+    let current: { at: number; depths: Promise<ReadonlyArray<{ queue: string; ready: number; consumers: number }> | null> } | null = null;
+    const depths = () => {
+      if (!current || Date.now() - current.at > 1000) current = { at: Date.now(), depths: read().catch(() => null) };
+      return current.depths;
+    };
+    new Gauge({
+      name: 'hookhub_queue_messages_ready',
+      help: 'Messages waiting in each of the hub queues (RabbitMQ: ready messages), by queue',
+      labelNames: ['queue'],
+      registers: [this.registry],
+      async collect() {
+        const found = await depths();
+        this.reset();
+        for (const q of found ?? []) this.set({ queue: q.queue }, q.ready);
+      },
+    });
+    new Gauge({
+      name: 'hookhub_queue_consumers',
+      help: 'Consumers attached to each of the hub queues, by queue',
+      labelNames: ['queue'],
+      registers: [this.registry],
+      async collect() {
+        const found = await depths();
+        this.reset();
+        for (const q of found ?? []) this.set({ queue: q.queue }, q.consumers);
       },
     });
   }

@@ -67,7 +67,8 @@ export class DeliveryWorker {
 
   async handle(pending: DeliveryJob, handover?: Handover): Promise<void> {
     // Sent and recorded, but its message's ack was lost (broker restart, crash): receivers need it once.
-    if (handover?.redelivered === true && (await this.redeliveries.alreadySucceeded(pending))) {
+    // A resend goes again on purpose, success on record or not: a repeat of it is left to the receiver's dedupe by webhook-id.
+    if (handover?.redelivered === true && pending.resentFrom === undefined && (await this.redeliveries.alreadySucceeded(pending))) {
       this.options.metrics.redeliveriesSkipped.inc();
       return;
     }

@@ -47,6 +47,8 @@ export interface AttemptRecord {
   /** Webhooks: the request as sent (secret header values masked, body cut to HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES). */
   request?: SentRequest | null;
   replay: boolean;
+  /** A resend of one attempt (POST /v1/attempts/:id/resend): that attempt's id. Absent otherwise. */
+  resentFrom?: string | null;
   /** A test send (POST /v1/subscriptions/:id/test): shown in the log, never retried. */
   test?: boolean;
   createdAt: Date;

@@ -34,6 +34,12 @@ export interface AttemptLog {
    * stored before the call; no more.
    */
   haveSucceeded(deliveries: readonly DeliveryRef[]): Promise<boolean[]>;
+  /**
+   * How many of a tenant's failed attempts have a retry due after `now` (deliveries waiting in the
+   * retry ladder). Served by an index on the retry time: it reads only the retries still to come.
+   * A retry past its time but not yet made (its endpoint's backlog moved aside) is not counted.
+   */
+  countPendingRetries(tenantId: string, now: Date): Promise<number>;
 }
 
 /**
@@ -72,6 +78,8 @@ export interface DeadLetters {
   findDeadLettersOfBatch(tenantId: string, batchId: string): Promise<DeadLetterRecord[]>;
   /** Sets replayedAt and counts the replay. */
   markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
+  /** A tenant's dead letters not yet replayed, counted by reason (reasons with none are absent). */
+  countDeadLettersByReason(tenantId: string): Promise<Partial<Record<DeadLetterReason, number>>>;
 }
 
 /** What the delivery pipeline writes and reads about deliveries. */

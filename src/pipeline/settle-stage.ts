@@ -53,9 +53,11 @@ export function settlementOf(job: DeliveryJob, subscription: Subscription, attem
     responseBody: result.body,
     error: result.error ?? (outcome.kind === 'permanent' ? outcome.reason : null),
     errorCode: result.errorCode,
-    replay: job.replayOf !== undefined,
+    // A resend is a replay too: a fresh series under the original webhook-id, outside the SLA's counts.
+    replay: job.replayOf !== undefined || job.resentFrom !== undefined,
     createdAt: new Date(now),
   };
+  if (job.resentFrom !== undefined) attempt.resentFrom = job.resentFrom;
   if (job.acceptedAt !== undefined) attempt.acceptedAt = new Date(job.acceptedAt);
   if (attempted.extras !== undefined) Object.assign(attempt, attempted.extras);
   return { job, subscription, outcome, attempt, retryInMs, deadReason };

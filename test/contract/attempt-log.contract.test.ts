@@ -57,6 +57,27 @@ describe.each(adapters)('AttemptLog contract: %s', (_name, create) => {
     expect((await store.listAttempts('other-t', { limit: 10, eventType: 'business.created' })).data).toEqual([]);
   });
 
+  it("counts a tenant's retries still to come, and only those", async () => {
+    const now = new Date('2026-04-01T12:00:00Z');
+    const due = (offsetMs: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord =>
+      attempt({ tenantId: 'retry-t', createdAt: new Date(now.getTime() - 60_000), nextAttemptAt: new Date(now.getTime() + offsetMs), ...overrides });
+    await store.recordAttempts([
+      due(5_000),
+      due(3_600_000),
+      due(-5_000), // its time has come: the retry is made or on its way
+      due(0, { status: 'succeeded', next: 'none', nextAttemptAt: null }),
+      due(0, { next: 'dead_letter', nextAttemptAt: null }),
+      due(5_000, { tenantId: 'retry-u' }),
+    ]);
+    expect(await store.countPendingRetries('retry-t', now)).toBe(2);
+    expect(await store.countPendingRetries('retry-u', now)).toBe(1);
+    expect(await store.countPendingRetries('retry-none', now)).toBe(0);
+    // Attempts read back as recorded: the retry time the count goes by is not a field of theirs.
+    const page = await store.listAttempts('retry-u', { limit: 10 });
+    expect(page.data).toHaveLength(1);
+    expect(Object.keys(page.data[0] as object)).not.toContain('retryAt');
+  });
+
   it("reads one attempt by id, as recorded, for its own tenant only", async () => {
     const one = attempt({ id: uniqueName('att'), tenantId: 'get-t', createdAt: new Date('2026-02-01T00:00:00Z') });
     await store.recordAttempts([one]);

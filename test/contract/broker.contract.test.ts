@@ -1,4 +1,4 @@
-import type { Broker, ConsumeOptions, DeliveryJob, InboundEvent, PoisonedMessage } from '../../src/broker/port';
+import type { Broker, ConsumeOptions, DeliveryJob, InboundEvent, PoisonedMessage, QueueRole } from '../../src/broker/port';
 import { POISON_AFTER_DELIVERIES } from '../../src/broker/port';
 import { AmqpBroker } from '../../src/broker/amqp/amqp-broker';
 import { MemoryBroker } from '../../src/broker/memory/memory-broker';
@@ -204,5 +204,43 @@ describe.each(adapters)('Broker contract: %s', (_name, create) => {
       expect((broker as MemoryBroker).parked).toHaveLength(1);
       expect((broker as MemoryBroker).deadLetters).toHaveLength(1);
     }
+  });
+});
+
+describe.each(adapters)('Broker contract: %s queue depths', (_name, create) => {
+  let broker: Broker;
+  beforeEach(async () => {
+    broker = create();
+    await broker.start();
+  });
+  afterEach(async () => {
+    await broker.close();
+  });
+
+  const readyOf = async (role: QueueRole): Promise<number> => (await broker.queueDepths()).filter((q) => q.role === role).reduce((sum, q) => sum + q.ready, 0);
+
+  it('tells how many messages wait in each of its queues, and follows them as they are queued and consumed', async () => {
+    const depths = await broker.queueDepths();
+    const roles = new Set(depths.map((q) => q.role));
+    for (const role of ['router', 'deliveries', 'retry', 'invalid', 'events_poison', 'deliveries_poison', 'dead_letters'] as const) expect(roles).toContain(role);
+    expect(depths.every((q) => q.ready === 0)).toBe(true);
+
+    await broker.publishEvent(envelope('d1'), null);
+    await broker.publishEvent(envelope('d2'), 'acme');
+    await broker.publishDeliveries([job('d3', 'a'), job('d4', 'a'), job('d5', 'b')]);
+    await broker.scheduleDelivery(job('d6', 'a', 2), 120_000);
+    await broker.parkInvalidEvent({ body: Buffer.from('{bad'), reason: 'invalid_json', problems: [] });
+    await broker.publishDeadLetter(job('d7', 's', 9), 'retries_exhausted');
+    const expected = { router: 2, deliveries: 3, retry: 1, invalid: 1, dead_letters: 1, events_poison: 0, deliveries_poison: 0 };
+    const read = async (): Promise<Record<string, number>> =>
+      Object.fromEntries(await Promise.all(Object.keys(expected).map(async (role) => [role, await readyOf(role as QueueRole)] as const)));
+    let seen: Record<string, number> = {};
+    await waitUntil(async () => JSON.stringify((seen = await read())) === JSON.stringify(expected), 10_000, () => JSON.stringify(seen));
+
+    await broker.consumeDeliveries(async () => undefined, { prefetch: 10 });
+    await waitUntil(async () => (await readyOf('deliveries')) === 0, 10_000);
+    const deliveries = (await broker.queueDepths()).find((q) => q.role === 'deliveries');
+    expect(deliveries?.consumers).toBeGreaterThanOrEqual(1);
+    expect(await readyOf('retry')).toBe(1);
   });
 });

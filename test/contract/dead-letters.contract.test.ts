@@ -46,6 +46,21 @@ describe.each(adapters)('DeadLetters contract: %s', (_name, create) => {
     expect(await store.findDeadLettersByReason('park-t', [], 'connection_needs_reauth')).toEqual([]);
   });
 
+  it("counts a tenant's dead letters not yet replayed, by reason", async () => {
+    const rows = [
+      dead('2026-03-01T00:00:00Z', { tenantId: 'count-t', reason: 'quota_exceeded' }),
+      dead('2026-03-01T00:01:00Z', { tenantId: 'count-t', reason: 'quota_exceeded' }),
+      dead('2026-03-01T00:02:00Z', { tenantId: 'count-t', reason: 'retries_exhausted' }),
+      dead('2026-03-01T00:03:00Z', { tenantId: 'count-t', reason: 'endpoint_gone' }),
+      dead('2026-03-01T00:04:00Z', { tenantId: 'count-u', reason: 'retries_exhausted' }),
+    ];
+    for (const d of rows) await store.insertDeadLetter(d);
+    await store.markDeadLetterReplayed('count-t', (rows[3] as DeadLetterRecord).id, new Date('2026-03-02T00:00:00Z'));
+    expect(await store.countDeadLettersByReason('count-t')).toEqual({ quota_exceeded: 2, retries_exhausted: 1 });
+    expect(await store.countDeadLettersByReason('count-u')).toEqual({ retries_exhausted: 1 });
+    expect(await store.countDeadLettersByReason('count-none')).toEqual({});
+  });
+
   it('finds every dead letter of a dead batch in batch order, replayed ones too, and keeps their batch', async () => {
     const batchId = newId('bat');
     const inBatch = (index: number) => dead('2026-03-01T00:00:00Z', { tenantId: 'batch-t', eventId: `evt_${index}`, batch: { id: batchId, index, size: 3 } });

@@ -186,6 +186,14 @@ describe('the web console', () => {
     await page.getByRole('status').getByText('1 replayed.').waitFor();
     await waitUntil(async () => (await api<Json>('GET', `/v1/dead-letters/${deadId}`)).body['replayCount'] === 1);
     await waitUntil(() => gone.requests.length >= 2);
+    // Resend from the attempt's page: a new attempt of the resend appears there.
+    const first = (await api<{ data: Json[] }>('GET', `/v1/deliveries?subscriptionId=${String(doomed.body['id'])}`)).body.data.at(-1);
+    await page.goto(`${base}/console/deliveries/${String(first?.['id'])}`);
+    await page.getByTestId('response-body').waitFor();
+    await page.getByRole('button', { name: 'Resend' }).click();
+    await page.getByRole('status').getByText(`Resent under webhook id ${String(first?.['webhookId'])}.`).waitFor();
+    await page.getByTestId('resends').getByRole('row').nth(1).getByText('(resend)').waitFor();
+    expect(gone.requests.length).toBeGreaterThanOrEqual(3);
   });
 
   it('charts the numbers the API returns, in a table behind each chart', async () => {
@@ -198,7 +206,8 @@ describe('the web console', () => {
     const expected = analytics.status === 200 && analytics.body.totals
       ? { total: analytics.body.totals.attempts, succeeded: analytics.body.totals.succeeded }
       : { total: attempts.length, succeeded: attempts.filter((a) => a['status'] === 'succeeded').length };
-    expect(expected.total - expected.succeeded).toBe(2);
+    // The dead letter's first attempt, its replay and its resend all failed.
+    expect(expected.total - expected.succeeded).toBe(3);
     await openPage(page, 'Overview');
     const table = page.locator('table[data-chart="Deliveries by outcome"]');
     await table.waitFor({ state: 'attached' });

@@ -172,6 +172,31 @@ describe('hookhub as a client of a running hub', () => {
     await broken.waitFor(2);
   });
 
+  it('deliveries resend sends an attempt again to its subscription, and show names the attempt it resends', async () => {
+    const ok = await receiver(() => ({ status: 200 }));
+    const sub = String((await api('POST', '/v1/subscriptions', { endpointUrl: `${ok.url}/r`, events: ['business.created'] })).body['id']);
+    await api('POST', '/v1/events', { type: 'business.created', data: sampleBusiness() });
+    await ok.waitFor(1);
+    let original: Json | undefined;
+    await waitUntil(async () => (original = ((await api('GET', `/v1/deliveries?subscriptionId=${sub}`)).body['data'] as Json[])[0]) !== undefined);
+    const originalId = String(original!['id']);
+    const [human, json, unknown] = await Promise.all([
+      cli(['deliveries', 'resend', originalId, ...flags()]),
+      cli(['deliveries', 'resend', originalId, '--json', ...flags()]),
+      cli(['deliveries', 'resend', 'att_nope', ...flags()]),
+    ]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`Resending event ${String(original!['eventId'])} to ${sub} (webhook id ${String(original!['webhookId'])}).`);
+    expect(JSON.parse(json.stdout)).toMatchObject({ resentFrom: originalId, subscriptionId: sub, webhookId: original!['webhookId'] });
+    expect(unknown).toMatchObject({ code: 1, stderr: expect.stringContaining('attempt_not_found (HTTP 404)') });
+    const requests = await ok.waitFor(3);
+    expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    let resent: Json | undefined;
+    await waitUntil(async () => (resent = ((await api('GET', `/v1/deliveries?subscriptionId=${sub}`)).body['data'] as Json[]).find((a) => a['resentFrom'] === originalId)) !== undefined);
+    const show = await cli(['deliveries', 'show', String(resent!['id']), ...flags()]);
+    expect(show.stdout).toContain(`(#1, resent from ${originalId})`);
+  });
+
   it('deliveries tail --follow prints attempts made after it started', async () => {
     const ok = await receiver(() => ({ status: 200 }));
     const sub = String((await api('POST', '/v1/subscriptions', { endpointUrl: `${ok.url}/f`, events: ['business.created'] })).body['id']);

@@ -121,6 +121,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'POST /v1/integrations', method: 'POST', path: '/v1/integrations', body: { connection: connectionId, events: ['business.created'] }, status: [400, 404] },
     { route: 'DELETE /v1/api-keys/:id', method: 'DELETE', path: `/v1/api-keys/${ownerApiKeyId}` },
     { route: 'GET /v1/deliveries/:id', method: 'GET', path: `/v1/deliveries/${attemptId}` },
+    { route: 'POST /v1/attempts/:id/resend', method: 'POST', path: `/v1/attempts/${attemptId}/resend` },
     { route: 'POST /v1/subscriptions/:id/loadtest', method: 'POST', path: `/v1/subscriptions/${subId}/loadtest`, body: { rate: 1, seconds: 1 } },
     { route: 'GET /v1/subscriptions/:id/loadtests', method: 'GET', path: `/v1/subscriptions/${subId}/loadtests` },
     { route: 'GET /v1/connections/:id/pipeline', method: 'GET', path: `/v1/connections/${connectionId}/pipeline` },
@@ -148,6 +149,7 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
     { route: 'GET /v1/analytics/deliveries', path: `/v1/analytics/deliveries?subscriptionId=${subId}` },
     { route: 'GET /v1/analytics/deliveries', path: '/v1/analytics/deliveries?interval=day' },
     { route: 'GET /v1/analytics/sla', path: '/v1/analytics/sla' },
+    { route: 'GET /v1/analytics/queues', path: '/v1/analytics/queues' },
     { route: 'GET /v1/usage', path: '/v1/usage' },
   ];
 
@@ -188,6 +190,9 @@ it("answers another tenant's ids with 404 on every route, lists nothing of their
   expect(await counted(intruderKey, `/v1/analytics/deliveries?subscriptionId=${subId}`)).toBe(0);
   expect(await counted(intruderKey, '/v1/analytics/deliveries?interval=day')).toBe(0);
   expect((await th.api<Json>('GET', '/v1/analytics/sla', undefined, intruderKey)).body).toMatchObject({ tenant: { settled: 0 }, data: [] });
+  // Backlogs too: the owner's dead letter is the owner's; the intruder's admin key sees no broker depths.
+  expect((await owner('GET', '/v1/analytics/queues')).body).toMatchObject({ tenant: { deadLetters: { total: 1 } } });
+  expect((await th.api<Json>('GET', '/v1/analytics/queues', undefined, intruderKey)).body).toEqual({ tenant: { waitingForRetry: 0, pausedByQuota: 0, deadLetters: { total: 0, byReason: {} } } });
 
   // Keys of the other tenant without the route's scope: 403 before anything is looked up.
   const scoped = new Map<ApiScope, string>();

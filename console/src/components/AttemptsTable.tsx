@@ -27,7 +27,7 @@ export function AttemptsTable({ attempts, emptyText }: { attempts: Json[]; empty
               <td>
                 {String(a['eventType'])}
                 {a['test'] ? <span className="muted"> (test)</span> : null}
-                {a['replay'] ? <span className="muted"> (replay)</span> : null}
+                {a['resentFrom'] ? <span className="muted"> (resend)</span> : a['replay'] ? <span className="muted"> (replay)</span> : null}
               </td>
               <td>
                 <StatusBadge value={String(a['status'])} />

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api';
 import type { Json, Page } from '../api';
+import { AttemptsTable } from '../components/AttemptsTable';
 import { ActionButton, ErrorNote, JsonView, Link, PageHeader, StatusBadge, Time, useLoad } from '../components/ui';
 import { useCan } from '../session';
 
@@ -32,11 +33,28 @@ export function curlOf(req: { url: string; headers: Record<string, string>; body
   return `curl -X POST ${q(req.url)}${headers}${req.body ? ` \\\n  --data-raw ${q(req.body)}` : ''}`;
 }
 
+/** The attempts of resends of this attempt (its event's attempts to its subscription that name it), newest first. */
+function Resends({ attempt, polling }: { attempt: Json; polling: boolean }) {
+  const id = String(attempt['id']);
+  const query = `eventId=${encodeURIComponent(String(attempt['eventId']))}&subscriptionId=${encodeURIComponent(String(attempt['subscriptionId']))}&limit=100`;
+  // While a resend is on its way, look again every few seconds until its attempts show.
+  const loaded = useLoad(() => api<Page<Json>>('GET', `/v1/deliveries?${query}`), [query], polling ? 3000 : 0);
+  const resends = (loaded.data?.data ?? []).filter((a) => a['resentFrom'] === id);
+  if (resends.length === 0 && !polling) return null;
+  return (
+    <section aria-labelledby="resends" data-testid="resends">
+      <h2 id="resends">Resends of this attempt</h2>
+      <AttemptsTable attempts={resends} emptyText="Resent; its first attempt shows here once made." />
+    </section>
+  );
+}
+
 export default function AttemptDetail({ params }: { params: string[] }) {
   const id = params[0] ?? '';
   const canWrite = useCan('subscriptions:write');
   const loaded = useLoad(() => loadDetail(id), [id]);
   const [copied, setCopied] = useState('');
+  const [resent, setResent] = useState('');
   const d = loaded.data;
   if (!d) return <>{loaded.error ? <ErrorNote error={loaded.error} /> : <p className="loading">Loading…</p>}</>;
   const a = d.attempt;
@@ -55,10 +73,17 @@ export default function AttemptDetail({ params }: { params: string[] }) {
         >
           Copy as curl
         </ActionButton>
-        {canWrite && d.deadLetter && (
-          <ActionButton onRun={() => api('POST', `/v1/dead-letters/${String(d.deadLetter?.['id'])}/replay`).then(loaded.reload)}>Resend</ActionButton>
+        {canWrite && a['test'] !== true && (
+          <ActionButton
+            onRun={async () => {
+              const receipt = await api<Json>('POST', `/v1/attempts/${encodeURIComponent(id)}/resend`);
+              setResent(`Resent under webhook id ${String(receipt['webhookId'])}.`);
+            }}
+          >
+            Resend
+          </ActionButton>
         )}
-        <span role="status">{copied}</span>
+        <span role="status">{resent || copied}</span>
       </PageHeader>
       <div className="grid2">
         <section aria-labelledby="summary">
@@ -88,6 +113,14 @@ export default function AttemptDetail({ params }: { params: string[] }) {
             </dd>
             <dt>Error</dt>
             <dd>{a['error'] ? String(a['error']) : '—'}</dd>
+            {typeof a['resentFrom'] === 'string' && (
+              <>
+                <dt>Resent from</dt>
+                <dd>
+                  <Link to={`/deliveries/${a['resentFrom']}`}>{a['resentFrom']}</Link>
+                </dd>
+              </>
+            )}
             {d.deadLetter && (
               <>
                 <dt>Dead letter</dt>
@@ -109,6 +142,7 @@ export default function AttemptDetail({ params }: { params: string[] }) {
           </pre>
         </section>
       </div>
+      <Resends attempt={a} polling={resent !== ''} />
       <section aria-labelledby="request">
         <h2 id="request">Request{req.recorded ? ' as sent' : ''}</h2>
         {!req.recorded && <p className="muted">This hub does not record the request; shown is the event as published (signature headers are not known here).</p>}

@@ -147,24 +147,87 @@ export default function Overview() {
             )}
           </section>
           {d.sla && <SlaSection sla={d.sla} />}
-          <section aria-labelledby="queues">
-            <h2 id="queues">Queue depths</h2>
-            {d.queues ? (
-              <dl className="kv">
-                {Object.entries(d.queues).map(([k, v]) => (
-                  <div key={k} className="contents">
-                    <dt>{k}</dt>
-                    <dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
-                  </div>
-                ))}
-              </dl>
-            ) : (
-              <p className="muted">This hub does not report queue depths through its API; operators see them in Prometheus (/metrics) and RabbitMQ.</p>
-            )}
-          </section>
+          <QueueSection queues={d.queues} />
         </>
       )}
     </>
+  );
+}
+
+const ROLE_NAMES: Record<string, string> = {
+  router: 'Router (events to match)',
+  router_suspect: 'Router, suspect messages',
+  deliveries: 'Deliveries',
+  deliveries_suspect: 'Deliveries, suspect messages',
+  retry: 'Retry ladder (all tiers)',
+  invalid: 'Invalid events',
+  events_poison: 'Poison events',
+  deliveries_poison: 'Poison deliveries',
+  dead_letters: 'Dead-letter tap',
+};
+
+const count = (v: unknown): string => (typeof v === 'number' ? String(v) : '—');
+
+/** Backlogs (GET /v1/analytics/queues): the tenant's own; the broker's queues only for a key with the operator scope. */
+function QueueSection({ queues }: { queues: Json | null }) {
+  const tenant = (queues?.['tenant'] ?? null) as Json | null;
+  const broker = (queues?.['broker'] ?? null) as Json | null;
+  const dead = (tenant?.['deadLetters'] ?? {}) as Json;
+  return (
+    <section aria-labelledby="queues">
+      <h2 id="queues">Queue depths</h2>
+      {!tenant ? (
+        <p className="muted">This hub does not report queue depths through its API; operators see them in Prometheus (/metrics) and RabbitMQ.</p>
+      ) : (
+        <div className="table-wrap">
+          <table data-testid="tenant-backlog">
+            <caption>Your deliveries waiting</caption>
+            <tbody>
+              <tr>
+                <th scope="row">Waiting for a retry</th>
+                <td>{count(tenant['waitingForRetry'])}</td>
+              </tr>
+              <tr>
+                <th scope="row">Paused by the monthly quota</th>
+                <td>{count(tenant['pausedByQuota'])}</td>
+              </tr>
+              <tr>
+                <th scope="row">Dead letters not replayed</th>
+                <td>
+                  <Link to="/dead-letters">{count(dead['total'])}</Link>
+                </td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      )}
+      {typeof queues?.['brokerError'] === 'string' && <p className="error">{queues['brokerError']}</p>}
+      {broker && (
+        <div className="table-wrap">
+          <table data-testid="broker-queues">
+            <caption>The hub&apos;s queues (all tenants; operators only)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Queue</th>
+                <th scope="col">Ready</th>
+                <th scope="col">Unacknowledged</th>
+                <th scope="col">Consumers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {((broker['roles'] ?? []) as Json[]).map((r) => (
+                <tr key={String(r['role'])}>
+                  <th scope="row">{ROLE_NAMES[String(r['role'])] ?? String(r['role'])}</th>
+                  <td>{count(r['ready'])}</td>
+                  <td>{count(r['unacknowledged'])}</td>
+                  <td>{count(r['consumers'])}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }
 

@@ -3,10 +3,11 @@ import { ValidationError } from '../../core/errors';
 import { bucketCount, deliverySeries, INTERVALS, MAX_BUCKETS, seriesStart, slaBySubscription } from '../../pipeline/delivery-analytics';
 import type { Interval } from '../../pipeline/delivery-analytics';
 import type { StatsResolution } from '../../pipeline/delivery-stats';
-import { tenantOf } from '../auth';
+import { principalOf, tenantOf } from '../auth';
+import { brokerDepthsView, tenantBacklogView } from '../queue-depths-view';
 import type { ApiDeps } from '../deps';
 import { dateParam, optionalString } from '../params';
-import { route } from '../scopes';
+import { OPERATOR_SCOPE, hasScope, route } from '../scopes';
 
 /** The window a request asks for when it names no `from`: the last day for minutes and hours, 30 days for days. */
 const DEFAULT_SPAN_MS: Record<Interval, number> = { minute: 3_600_000, hour: 86_400_000, day: 30 * 86_400_000 };
@@ -53,6 +54,28 @@ export function analyticsRoutes(deps: ApiDeps): Router {
     const [rows, targets] = await Promise.all([deps.store.listDeliveryStats(tenantId, { resolution, from: start, to }), deps.slaTargets(tenantId)]);
     const sla = slaBySubscription(tenantId, rows, targets);
     res.json({ from: start.toISOString(), to: to.toISOString(), targets, tenant: sla.tenant, data: sla.subscriptions });
+  });
+
+  /**
+   * Backlogs: the tenant's own (retries to come, dead letters by reason), from indexed counts; and,
+   * for a key that also holds the operator scope, the depths of the broker's queues, which every
+   * tenant shares and no tenant sees.
+   */
+  route(router, 'GET', '/v1/analytics/queues', { scope: 'deliveries:read' }, async (_req, res) => {
+    const tenantId = tenantOf(res);
+    const now = new Date(deps.clock.now());
+    const [pendingRetries, deadLetters] = await Promise.all([deps.store.countPendingRetries(tenantId, now), deps.store.countDeadLettersByReason(tenantId)]);
+    const body: Record<string, unknown> = { tenant: tenantBacklogView(pendingRetries, deadLetters) };
+    if (hasScope(principalOf(res).scopes, OPERATOR_SCOPE)) {
+      try {
+        body['broker'] = brokerDepthsView(await deps.broker.queueDepths(), now);
+      } catch (err) {
+        // The tenant's part still answers; the operator learns why the broker's is missing.
+        body['broker'] = null;
+        body['brokerError'] = `The broker did not tell its queue depths: ${(err as Error).message}. Check RabbitMQ and /readyz.`;
+      }
+    }
+    res.json(body);
   });
   return router;
 }

@@ -36,5 +36,15 @@ export function deliveryRoutes(deps: ApiDeps): Router {
     if (!attempt) throw new NotFoundError('attempt', id);
     res.json(attemptView(attempt));
   });
+
+  /**
+   * Sends an attempt's event again to that attempt's subscription or integration only (202): its
+   * attempts appear in the delivery log with `resentFrom` set to this attempt's id.
+   */
+  route(router, 'POST', '/v1/attempts/:id/resend', { scope: 'subscriptions:write', audit: 'attempt.resend' }, async (req, res) => {
+    const receipt = await deps.resends.resend(tenantOf(res), req.params['id'] as string);
+    const log = `/v1/deliveries?eventId=${encodeURIComponent(receipt.eventId)}&subscriptionId=${encodeURIComponent(receipt.subscriptionId)}`;
+    res.status(202).json({ ...receipt, deliveries: log });
+  });
   return router;
 }

@@ -5,9 +5,9 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../core/logger';
 import { retry } from '../../core/retry';
 import type { EventEnvelope } from '../../events/envelope';
-import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage } from '../port';
+import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage, QueueDepth } from '../port';
 import { POISON_AFTER_DELIVERIES } from '../port';
-import { declareTopology, tierFor, topologyNames } from './topology';
+import { declareTopology, queueRoles, tierFor, topologyNames } from './topology';
 import type { TopologyNames } from './topology';
 
 const SCOPE_HEADER = 'x-hookhub-scope-tenant';
@@ -16,6 +16,8 @@ const DUE_HEADER = 'x-hookhub-due';
 const DUE_MARGIN_MS = 200;
 /** Handler failures (store outage, etc.) are retried in place with backoff from 1 s up to 30 s, this many times. */
 const REQUEUE_PAUSE_MS = 1000;
+/** How long a read of the queue depths may take before it fails (an unanswered broker must not hold a request). */
+const DEPTHS_TIMEOUT_MS = 5000;
 const RETRY_PAUSE_MAX_MS = 30_000;
 const HANDLER_TRIES = 8;
 /** Most targets one delivery message carries. */
@@ -76,6 +78,8 @@ export class AmqpBroker implements Broker {
   private publisher: ChannelWrapper | null = null;
   private readonly consumers = new Set<ChannelWrapper>();
   private topologyReady = false;
+  /** The channel queue depths are read on, opened on first use. */
+  private inspector: ChannelWrapper | null = null;
 
   constructor(private readonly options: AmqpBrokerOptions) {
     this.names = topologyNames(options.prefix);
@@ -105,6 +109,8 @@ export class AmqpBroker implements Broker {
 
   async close(): Promise<void> {
     for (const consumer of this.consumers) await consumer.close().catch(() => undefined);
+    await this.inspector?.close().catch(() => undefined);
+    this.inspector = null;
     this.consumers.clear();
     await this.publisher?.close().catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
@@ -255,6 +261,37 @@ export class AmqpBroker implements Broker {
     }
     const queue = this.names.retryQueue(tierFor(remaining));
     await this.channel().sendToQueue(queue, content, { persistent: true, headers: { [DUE_HEADER]: due } });
+  }
+
+  /**
+   * Asks RabbitMQ for each queue's ready messages and consumers (`queue.declare` passive). Over
+   * AMQP RabbitMQ does not tell unacknowledged messages: those are null. On a channel of its own,
+   * so that a queue someone deleted (the broker closes the channel) cannot disturb publishing.
+   */
+  async queueDepths(): Promise<QueueDepth[]> {
+    if (!this.connection || !this.isReady()) throw new Error('RabbitMQ is not connected; queue depths are unknown');
+    if (!this.inspector) {
+      this.inspector = this.connection.createChannel({ name: 'queue-depths' });
+      this.inspector.on('error', (err: Error) => this.options.logger.warn({ err: err.message }, 'the channel queue depths are read on failed; it reopens'));
+    }
+    const inspector = this.inspector;
+    const read = inspector.waitForConnect().then(() =>
+      Promise.all(
+        queueRoles(this.names).map(async (q): Promise<QueueDepth> => {
+          const answer = await inspector.checkQueue(q.queue);
+          return { ...q, ready: answer.messageCount, unacknowledged: null, consumers: answer.consumerCount };
+        }),
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('RabbitMQ did not tell the queue depths within 5 s')), DEPTHS_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([read, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private channel(): ChannelWrapper {

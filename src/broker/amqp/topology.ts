@@ -1,4 +1,5 @@
 import type { ConfirmChannel } from 'amqplib';
+import type { QueueRole } from '../port';
 
 /** Retry tiers, in seconds: powers of two from 1 s to about 18 h. A delay is walked down the ladder. */
 export const RETRY_TIERS_S: readonly number[] = Array.from({ length: 17 }, (_, i) => 2 ** i);
@@ -102,6 +103,21 @@ export function allQueues(names: TopologyNames): string[] {
     names.deliveriesPoisonQueue,
     names.deadLetterQueue,
     ...RETRY_TIERS_S.map((t) => names.retryQueue(t)),
+  ];
+}
+
+/** Every queue with what it is for (a retry tier with its delay), in the order operators read them. */
+export function queueRoles(names: TopologyNames): Array<{ role: QueueRole; queue: string; tierSeconds?: number }> {
+  return [
+    { role: 'router', queue: names.routerQueue },
+    { role: 'router_suspect', queue: names.routerSuspectQueue },
+    { role: 'deliveries', queue: names.deliveriesQueue },
+    { role: 'deliveries_suspect', queue: names.deliveriesSuspectQueue },
+    ...RETRY_TIERS_S.map((t) => ({ role: 'retry' as const, queue: names.retryQueue(t), tierSeconds: t })),
+    { role: 'invalid', queue: names.invalidQueue },
+    { role: 'events_poison', queue: names.eventsPoisonQueue },
+    { role: 'deliveries_poison', queue: names.deliveriesPoisonQueue },
+    { role: 'dead_letters', queue: names.deadLetterQueue },
   ];
 }
 

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '../../events/envelope';
-import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage } from '../port';
+import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage, QueueDepth } from '../port';
 import { MemoryQueue } from './memory-queue';
 import type { MemoryConsumeOptions, MemoryQueueOptions } from './memory-queue';
 
@@ -94,6 +94,25 @@ export class MemoryBroker implements Broker {
   async publishDeadLetter(job: DeliveryJob, reason: string): Promise<void> {
     this.deadLetters.push({ job: copy(job), reason });
     if (this.deadLetters.length > 10_000) this.deadLetters.shift();
+  }
+
+  /**
+   * The in-process queues, named as RabbitMQ's roles: scheduled jobs are one retry entry (timers,
+   * no tiers), and there are no suspect queues. Parked lists have no consumers.
+   */
+  async queueDepths(): Promise<QueueDepth[]> {
+    const events = this.events.stats();
+    const deliveries = this.deliveries.stats();
+    const parked = (role: QueueDepth['role'], ready: number): QueueDepth => ({ role, queue: `memory.${role}`, ready, unacknowledged: 0, consumers: 0 });
+    return [
+      { role: 'router', queue: 'memory.router', ready: events.ready, unacknowledged: events.unacknowledged, consumers: events.consumers },
+      { role: 'deliveries', queue: 'memory.deliveries', ready: deliveries.ready, unacknowledged: deliveries.unacknowledged, consumers: deliveries.consumers },
+      { role: 'retry', queue: 'memory.retry', ready: deliveries.delayed, unacknowledged: 0, consumers: 0 },
+      parked('invalid', this.parked.length),
+      parked('events_poison', this.poisoned.filter((p) => p.source === 'events').length),
+      parked('deliveries_poison', this.poisoned.filter((p) => p.source === 'deliveries').length),
+      parked('dead_letters', this.deadLetters.length),
+    ];
   }
 
   private consumeOptions<T>(options: ConsumeOptions, describe: (item: T, deliveries: number) => PoisonedMessage): MemoryConsumeOptions<T> {

@@ -48,6 +48,10 @@ export class MemoryQueue<T> {
   private handler: ((item: T, redelivered: boolean) => Promise<void>) | null = null;
   private options: MemoryConsumeOptions<T> = { prefetch: 1 };
   private inFlight = 0;
+  /** Scheduled items not yet due (what RabbitMQ keeps in the retry ladder). */
+  private delayed = 0;
+  /** Failed items waiting out the pause before they are handed over again. */
+  private requeueing = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
   private readonly requeueDelayMs: number;
@@ -62,12 +66,18 @@ export class MemoryQueue<T> {
     return this.items.length;
   }
 
+  /** Items waiting to be handed over, handed over and unsettled (a failed one waiting to go again included), and scheduled for later. */
+  stats(): { ready: number; unacknowledged: number; delayed: number; consumers: number } {
+    return { ready: this.items.length, unacknowledged: this.inFlight + this.requeueing, delayed: this.delayed, consumers: this.handler ? 1 : 0 };
+  }
+
   push(item: T): void {
     this.enqueue({ item, handovers: 0, failures: 0 });
   }
 
   pushLater(item: T, delayMs: number): void {
-    this.later({ item, handovers: 0, failures: 0 }, delayMs);
+    this.delayed += 1;
+    this.later({ item, handovers: 0, failures: 0 }, delayMs, Date.now() + delayMs, () => (this.delayed -= 1));
   }
 
   consume(handler: (item: T, redelivered: boolean) => Promise<void>, options: MemoryConsumeOptions<T>): () => void {
@@ -92,14 +102,15 @@ export class MemoryQueue<T> {
     this.pump();
   }
 
-  private later(entry: Entry<T>, delayMs: number, dueAt = Date.now() + delayMs): void {
+  private later(entry: Entry<T>, delayMs: number, dueAt = Date.now() + delayMs, onDue?: () => void): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.closed) return;
       // Node's timers may fire a millisecond before Date.now() reaches the due time: never early.
       const early = dueAt - Date.now();
-      if (early > 0) this.later(entry, early, dueAt);
-      else this.enqueue(entry);
+      if (early > 0) return this.later(entry, early, dueAt, onDue);
+      onDue?.();
+      this.enqueue(entry);
     }, delayMs);
     this.timers.add(timer);
   }
@@ -128,7 +139,10 @@ export class MemoryQueue<T> {
     const counts = verdict === 'stalled' || (await this.dependenciesAnswer());
     const next = { item: entry.item, handovers: entry.handovers + 1, failures: entry.failures + (counts ? 1 : 0) };
     if (next.failures >= POISON_AFTER_DELIVERIES) this.options.onPoisoned?.(next.item, next.failures);
-    else this.later(next, this.requeueDelayMs);
+    else {
+      this.requeueing += 1;
+      this.later(next, this.requeueDelayMs, Date.now() + this.requeueDelayMs, () => (this.requeueing -= 1));
+    }
   }
 
   private async dependenciesAnswer(): Promise<boolean> {

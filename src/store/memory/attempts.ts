@@ -34,6 +34,9 @@ export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retent
       const all = [...attempts.values()];
       return deliveries.map((d) => all.some((a) => a.status === 'succeeded' && a.tenantId === d.tenantId && a.eventId === d.eventId && a.subscriptionId === d.subscriptionId));
     },
+    async countPendingRetries(tenantId, now) {
+      return [...attempts.values()].filter((a) => a.tenantId === tenantId && a.next === 'retry' && a.nextAttemptAt !== null && a.nextAttemptAt > now).length;
+    },
     async purgeAttemptsBefore(before) {
       let purged = 0;
       for (const [id, a] of attempts) if (a.createdAt < before && attempts.delete(id)) purged++;

@@ -39,6 +39,11 @@ export function memoryDeadLetters(tables: MemoryTables): DeadLetters {
         .sort((a, b) => (a.batch?.index ?? 0) - (b.batch?.index ?? 0))
         .map(clone);
     },
+    async countDeadLettersByReason(tenantId) {
+      const counts: Partial<Record<DeadLetterRecord['reason'], number>> = {};
+      for (const d of deadLetters.values()) if (d.tenantId === tenantId && d.replayedAt === null) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
+      return counts;
+    },
     async markDeadLetterReplayed(tenantId, id, at) {
       const found = ownedBy(deadLetters, tenantId, id);
       if (found) {

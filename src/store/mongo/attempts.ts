@@ -19,7 +19,10 @@ export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention,
       const docs = records.map((r) => {
         // eventType stays in the detail too (rows written before it had a field of its own lack the field).
         const { id, tenantId, subscriptionId, eventId, status, ...detail } = r;
-        return { _id: id, tenantId, subscriptionId, eventId, status, eventType: r.eventType, detailJson: JSON.stringify(detail) };
+        const doc: Doc = { _id: id, tenantId, subscriptionId, eventId, status, eventType: r.eventType, detailJson: JSON.stringify(detail) };
+        // Absent on the others: the field costs the hot write nothing where it is not needed.
+        if (r.next === 'retry' && r.nextAttemptAt !== null) doc['retryAt'] = r.nextAttemptAt;
+        return doc;
       });
       // A batch retried after a partial failure re-inserts rows that already landed.
       await insertManySkippingDuplicates(attempts(), docs);
@@ -68,6 +71,12 @@ export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention,
         }),
       );
       return deliveries.map((d) => succeeded.has(deliveryKey(d)));
+    },
+
+    async countPendingRetries(tenantId, now) {
+      // The status equality adds nothing on MongoDB (only failed attempts have a retry time) and lets
+      // MongoDB-protocol servers that push down equalities only narrow the read to failed attempts.
+      return attempts().countDocuments({ tenantId, status: 'failed', retryAt: { $gt: now } });
     },
 
     async purgeAttemptsBefore(before) {

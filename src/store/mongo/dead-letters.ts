@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../../events/envelope';
 import type { DeadLetterRecord } from '../../pipeline/model';
+import type { DeadLetterReason } from '../../subscriptions/model';
 import type { DeadLetters } from '../../pipeline/ports';
 import type { MongoDatabase } from './database';
 import { findPage } from './documents';
@@ -49,6 +50,15 @@ export function mongoDeadLetters(db: MongoDatabase): DeadLetters {
 
     async markDeadLetterReplayed(tenantId, id, at) {
       await deadLetters().updateOne({ _id: id, tenantId }, { $set: { replayedAt: at }, $inc: { replayCount: 1 } });
+    },
+
+    async countDeadLettersByReason(tenantId) {
+      // One $sum per group: what FerretDB 1.24 sums right (several $sums in one $group come back 0).
+      const groups = await deadLetters()
+        .aggregate<{ _id: string; count: number }>([{ $match: { tenantId, replayedAt: null } }, { $group: { _id: '$reason', count: { $sum: 1 } } }]);
+      const counts: Partial<Record<DeadLetterReason, number>> = {};
+      for (const g of groups) if (g.count > 0) counts[g._id as DeadLetterReason] = g.count;
+      return counts;
     },
   };
 }

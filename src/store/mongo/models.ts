@@ -259,6 +259,8 @@ const attemptSchema = new Schema(
     eventId: String,
     status: String,
     eventType: String,
+    // Only on failed attempts with a retry to come: when it is due (the tenant's pending retries are counted by it).
+    retryAt: Date,
     // createdAt is in detailJson; ids are time-ordered, so retention purges by _id.
     detailJson: String,
   },
@@ -270,6 +272,8 @@ attemptSchema.index({ tenantId: 1, eventId: 1, _id: -1 });
 // The delivery log's other filters (GET /v1/deliveries?status=, ?type=), each with its own index.
 attemptSchema.index({ tenantId: 1, status: 1, _id: -1 });
 attemptSchema.index({ tenantId: 1, eventType: 1, _id: -1 });
+// The retries still to come (GET /v1/analytics/queues): a range read of this index, never a count of the tenant's attempts.
+attemptSchema.index({ tenantId: 1, retryAt: 1 });
 
 const deadLetterSchema = new Schema(
   {
@@ -294,6 +298,8 @@ const deadLetterSchema = new Schema(
 );
 deadLetterSchema.index({ tenantId: 1, _id: -1 });
 deadLetterSchema.index({ tenantId: 1, subscriptionId: 1, createdAt: 1 });
+// The dead letters not yet replayed, counted by reason (GET /v1/analytics/queues).
+deadLetterSchema.index({ tenantId: 1, replayedAt: 1 });
 
 /** _id is the key's sha256; keyId the public id (absent on keys stored before ids: derived from the hash). */
 const apiKeySchema = new Schema(
