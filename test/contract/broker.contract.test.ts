@@ -205,18 +205,8 @@ describe.each(adapters)('Broker contract: %s', (_name, create) => {
       expect((broker as MemoryBroker).deadLetters).toHaveLength(1);
     }
   });
-});
 
-describe.each(adapters)('Broker contract: %s queue depths', (_name, create) => {
-  let broker: Broker;
-  beforeEach(async () => {
-    broker = create();
-    await broker.start();
-  });
-  afterEach(async () => {
-    await broker.close();
-  });
-
+  // Queue depths (what the console's overview and /metrics show).
   const readyOf = async (role: QueueRole): Promise<number> => (await broker.queueDepths()).filter((q) => q.role === role).reduce((sum, q) => sum + q.ready, 0);
 
   it('tells how many messages wait in each of its queues, and follows them as they are queued and consumed', async () => {
