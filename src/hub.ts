@@ -468,7 +468,7 @@ export class Hub {
       this.consumers.push(await this.broker.consumeDeliveries((j, h) => this.track(this.worker.handle(j, h)), consuming));
     }
     if (config.roles.has('jobs')) {
-      this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
+      this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger, { defaultPlan: this.plans.defaultPlan, plans: this.plans.plans(), tenants: this.store }));
       this.cronTasks.push(scheduleRateSlotPurge(this.store, this.logger));
       this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
       this.cronTasks.push(scheduleConsoleSessionPurge(this.store, this.logger));
