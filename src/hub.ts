@@ -21,6 +21,7 @@ import { DeliveryStatsWriter } from './pipeline/delivery-stats-writer';
 import { planSlaTargets } from './pipeline/sla-targets';
 import { DeliveryWorker } from './pipeline/delivery-worker';
 import { HealthMonitor } from './pipeline/health-monitor';
+import { SlaMonitor } from './pipeline/sla-monitor';
 import { HealthTally } from './pipeline/health-tally';
 import { HealthReader } from './pipeline/health-view';
 import { HttpSender } from './transport/http-sender';
@@ -76,6 +77,7 @@ import { ConnectorRegistry } from './connectors/registry';
 import { ConnectorRuntime } from './connectors/runtime';
 import { loadPlans } from './plans/loader';
 import { PlanBook } from './plans/plan-book';
+import { slaTargetsFor } from './plans/sla';
 import { PlanGuard } from './plans/plan-guard';
 import type { PlannedSubscription } from './plans/plan-guard';
 import { QuotaMeter } from './plans/quota-meter';
@@ -116,6 +118,8 @@ export class Hub {
   /** This process's attempt counts for endpoint health, and the monitor judging them (jobs role). */
   private readonly healthTally: HealthTally;
   readonly healthMonitor: HealthMonitor;
+  /** Judges each tenant's SLA attainment against its plan and announces breaches (jobs role). */
+  readonly slaMonitor: SlaMonitor;
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
   private readonly worker: DeliveryWorker;
@@ -296,6 +300,19 @@ export class Hub {
       clock: systemClock,
       logger: this.logger,
     });
+    this.slaMonitor = new SlaMonitor({
+      stats: this.store,
+      notices: this.store,
+      leases: this.store,
+      targetsOf: async (tenantId) => {
+        const { plan } = await this.plans.planOf(tenantId);
+        return { plan: plan.name, targets: slaTargetsFor(plan) };
+      },
+      operational,
+      settings: config.plans.slaCheck,
+      clock: systemClock,
+      logger: this.logger,
+    });
     const matcher = new SubscriptionMatcher();
     // One intake for events posted to the API and events read from the queue.
     const intake = new EventIntake({ validator, invalidEvents: this.store, metrics: this.metrics });
@@ -454,7 +471,7 @@ export class Hub {
       this.consumers.push(await this.broker.consumeDeliveries((j, h) => this.track(this.worker.handle(j, h)), consuming));
     }
     if (config.roles.has('jobs')) {
-      this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger));
+      this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger, { defaultPlan: this.plans.defaultPlan, plans: this.plans.plans(), tenants: this.store }));
       this.cronTasks.push(scheduleRateSlotPurge(this.store, this.logger));
       this.cronTasks.push(scheduleOAuthStatePurge(this.store, this.logger));
       this.cronTasks.push(scheduleConsoleSessionPurge(this.store, this.logger));
@@ -464,6 +481,7 @@ export class Hub {
       this.cronTasks.push(this.exports.schedule());
       this.cronTasks.push(this.quotaResume.schedule());
       this.healthMonitor.start();
+      this.slaMonitor.start();
     }
     if (config.roles.has('api')) {
       await new Promise<void>((resolve, reject) => {
@@ -480,6 +498,7 @@ export class Hub {
   async stop(): Promise<void> {
     for (const task of this.cronTasks) await task.stop();
     await this.healthMonitor.stop();
+    await this.slaMonitor.stop();
     const server = this.server;
     const closing = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();

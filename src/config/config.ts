@@ -105,6 +105,8 @@ export interface HubConfig {
     readonly usageFlushMs: number;
     /** Most tenants whose plan and usage one process keeps in memory (HOOKHUB_PLAN_CACHE_TENANTS). */
     readonly maxCachedTenants: number;
+    /** The jobs role's check of each tenant's SLA attainment against its plan (HOOKHUB_SLA_CHECK_*). */
+    readonly slaCheck: { readonly intervalMs: number; readonly windowMs: number; readonly minDeliveries: number };
   };
   /** Where browsers reach this hub (OAuth callbacks): HOOKHUB_PUBLIC_URL, default http://localhost:<PORT>. */
   readonly publicUrl: string;
@@ -313,6 +315,11 @@ export function loadConfig(env: Env = process.env): HubConfig {
       cacheMs: int('HOOKHUB_PLAN_CACHE_MS', 2000, 0, 600_000),
       usageFlushMs: int('HOOKHUB_USAGE_FLUSH_MS', 1000, 50, 600_000),
       maxCachedTenants: int('HOOKHUB_PLAN_CACHE_TENANTS', 10_000, 10, 10_000_000),
+      slaCheck: {
+        intervalMs: int('HOOKHUB_SLA_CHECK_INTERVAL_MS', 60_000, 100, DAY_MS),
+        windowMs: int('HOOKHUB_SLA_CHECK_WINDOW_MS', HOUR_MS, 60_000, 30 * DAY_MS),
+        minDeliveries: int('HOOKHUB_SLA_CHECK_MIN_DELIVERIES', 20, 1, 1_000_000),
+      },
     },
     publicUrl: (str('HOOKHUB_PUBLIC_URL') ?? `http://localhost:${str('PORT') ?? '3000'}`).replace(/\/+$/, ''),
     connectorEnv: Object.fromEntries(

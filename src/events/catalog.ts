@@ -25,6 +25,7 @@ export const OPERATIONAL_EVENT_TYPES = [
   'webhook.endpoint_disabled',
   'webhook.endpoint_degraded',
   'webhook.endpoint_recovered',
+  'webhook.sla_breach',
   'webhook.expression_failed',
   'webhook.delivery_quarantined',
   'connection.needs_reauth',

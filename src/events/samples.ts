@@ -219,6 +219,18 @@ const FACTORIES: ReadonlyMap<string, SampleFactory> = new Map<string, SampleFact
     }),
   ],
   [
+    'webhook.sla_breach',
+    () => ({
+      plan: 'business',
+      missed: ['delivery_success_percent'],
+      attainment: { delivery_success_percent: 97.25, p99_first_attempt_seconds: 0.84, settled: 1200, succeeded: 1167 },
+      targets: { delivery_success_percent: 99.9, p99_first_attempt_seconds: 2 },
+      window_start: iso(-HOUR_MS),
+      window_end: iso(),
+      occurred_at: iso(),
+    }),
+  ],
+  [
     'webhook.expression_failed',
     () => ({
       subscription_id: 'sub_6f7g8h',

@@ -61,6 +61,8 @@ export interface DeliveryStats {
    * event type, each summed over the writers; in no particular order.
    */
   listDeliveryStats(tenantId: string, query: DeliveryStatsQuery): Promise<DeliveryStatsRow[]>;
+  /** Every tenant with a row of this resolution starting in [from, to), each once, in no particular order. */
+  listDeliveryStatsTenants(query: Pick<DeliveryStatsQuery, 'resolution' | 'from' | 'to'>): Promise<string[]>;
 }
 
 /** Deliveries that will not be retried, for inspection and replay. */

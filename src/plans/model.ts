@@ -89,8 +89,14 @@ export interface UsageDelta {
 
 export type UsageMetric = 'deliveries';
 
-/** A notice about a tenant's usage in a period, claimed once across processes: a warning sent, deliveries paused. */
-export type UsageNotice = 'warned_80' | 'warned_95' | 'warned_100' | 'paused';
+/**
+ * A notice about a tenant's usage in a period, claimed once across processes: a warning sent, deliveries paused,
+ * an SLA breach announced (claimed under SLA_NOTICE_PERIOD while it lasts).
+ */
+export type UsageNotice = 'warned_80' | 'warned_95' | 'warned_100' | 'paused' | 'sla_breach';
+
+/** The period an SLA breach's notice is claimed under: a breach lasts until a check finds the targets met, not a month. */
+export const SLA_NOTICE_PERIOD = 'sla';
 
 /** The calendar month (UTC) of a time, as `YYYY-MM`. */
 export function periodOf(at: number): string {

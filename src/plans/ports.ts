@@ -5,6 +5,8 @@ export interface TenantPlans {
   getTenantPlan(tenantId: string): Promise<TenantPlanRecord | null>;
   /** Replaces the tenant's record as a whole (creates it the first time). */
   putTenantPlan(record: TenantPlanRecord): Promise<void>;
+  /** The tenants whose stored plan is one of `plans`, in no particular order (none for an empty list). */
+  listTenantsOnPlans(plans: readonly string[]): Promise<Array<{ tenantId: string; plan: string }>>;
 }
 
 /** Usage counted by every process: rows per process, summed on read; notices claimed once across processes. */

@@ -13,10 +13,14 @@ import { maskSecretHeaders } from '../subscriptions/secret-headers';
 import { sentRequest } from '../transport/sent-request';
 import type { PayloadBuilder } from './payload';
 import { signedRequest } from './webhook-request';
-import type { WebhookResult } from './webhook-request';
+import type { Admission, WebhookResult } from './webhook-request';
 
 export interface WebhookBatchesOptions {
   sender: HttpSender;
+  /** Waits until the subscription's rate allows one more request: a batch is one request, however many events it holds. */
+  admit(subscription: LoadedWebhook['record']): Promise<Admission>;
+  /** The endpoint answered 429: the subscription's rate slows down for a while. */
+  throttled(subscription: LoadedWebhook['record']): void;
   payloads: PayloadBuilder;
   /** How much of each request body the attempt record keeps (bytes). */
   requestBodyBytes: number;
@@ -57,8 +61,12 @@ export class WebhookBatches {
   }
 
   async send(job: DeliveryJob, loaded: LoadedWebhook, batch: BatchOptions): Promise<WebhookResult> {
-    // A batch job (a retry or a replay of a batch) goes as it is.
-    if (job.batch) return this.sendBatch(job, loaded, await this.entries(job.batch.events, loaded));
+    // A batch job (a retry or a replay of a batch) goes as it is, under the subscription's rate.
+    if (job.batch) {
+      const admitted = await this.options.admit(loaded.record);
+      if (admitted.kind === 'deferred') return admitted;
+      return this.sendBatch(job, loaded, await this.entries(job.batch.events, loaded));
+    }
     let entry: string;
     try {
       entry = await this.options.payloads.batchEntry(job.event, loaded.record);
@@ -77,6 +85,9 @@ export class WebhookBatches {
   }
 
   private async flush(members: Member[], loaded: LoadedWebhook): Promise<{ kind: 'sent'; value: WebhookResult }> {
+    // Under the subscription's rate: without a slot soon, every event of the batch comes back later (same attempt).
+    const admitted = await this.options.admit(loaded.record);
+    if (admitted.kind === 'deferred') return { kind: 'sent', value: admitted };
     const first = members[0] as Member;
     const accepted = members.map((m) => m.job.acceptedAt).filter((at): at is number => at !== undefined);
     const job: DeliveryJob = {
@@ -104,6 +115,7 @@ export class WebhookBatches {
       `"delivery_attempt":${job.attempt},"batch_id":${JSON.stringify(batch.id)}}}`;
     const request = signedRequest(subscription, loaded.secrets, job.webhookId, body, new Date(this.clock.now()));
     const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', this.options.sendOptions(loaded));
+    if (result.status === 429) this.options.throttled(subscription);
     const headers = subscription.secretHeaders?.length ? maskSecretHeaders(request.headers, subscription) : request.headers;
     const shown = sentRequest('POST', request.url, headers, request.body, this.options.requestBodyBytes);
     return {

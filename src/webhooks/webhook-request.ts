@@ -70,6 +70,9 @@ export function requestFor(builder: PayloadBuilder, loaded: LoadedWebhook | Load
 }
 
 /** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
+/** A request of a subscription under its rate: go (at the rate applied; null: none), or come back after delayMs. */
+export type Admission = { kind: 'go'; rate: number | null } | { kind: 'deferred'; delayMs: number };
+
 export type WebhookResult =
   | {
       kind: 'attempted';

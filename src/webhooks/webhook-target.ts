@@ -15,7 +15,7 @@ import { classify } from '../transport/outcome';
 import type { PayloadBuilder } from './payload';
 import { SubscriptionRateLimiter } from './subscription-rate-limiter';
 import { requestFor } from './webhook-request';
-import type { WebhookResult } from './webhook-request';
+import type { Admission, WebhookResult } from './webhook-request';
 import { WebhookBatches } from './webhook-batches';
 import type { BatchTimers } from '../core/batch-queue';
 
@@ -56,6 +56,8 @@ export class WebhookTarget {
     this.clock = options.clock ?? systemClock;
     this.batches = new WebhookBatches({
       sender: options.sender,
+      admit: (subscription) => this.admit(subscription),
+      throttled: (subscription) => this.rates.slowDown(subscription.id, this.clock.now()),
       payloads: options.payloads,
       requestBodyBytes: options.requestBodyBytes ?? DEFAULT_REQUEST_BODY_BYTES,
       sendOptions,
@@ -74,20 +76,29 @@ export class WebhookTarget {
     return subscription.record.batch ? null : endpointKey(subscription.record.endpointUrl);
   }
 
+  /**
+   * One request of the subscription (a single delivery, or a whole batch) under its rate: its own
+   * `rateLimit.requestsPerSecond`, capped by its tenant's plan (also for subscriptions that ask for none).
+   * Slots are shared by every worker: wait for one, or queue the work again.
+   */
+  private async admit(subscription: LoadedWebhook['record']): Promise<Admission> {
+    const own = subscription.rateLimit?.requestsPerSecond ?? null;
+    const cap = this.options.planRate ? await this.options.planRate(subscription.tenantId) : null;
+    const rate = own === null ? cap : cap === null ? own : Math.min(own, cap);
+    if (rate === null) return { kind: 'go', rate };
+    const wait = await this.rates.acquire(subscription.id, rate, RATE_WAIT_MS, this.clock.now());
+    if (wait === null) return { kind: 'deferred', delayMs: DEFER_MS };
+    if (wait > 0) await sleep(wait);
+    return { kind: 'go', rate };
+  }
+
   async send(job: DeliveryJob, loaded: LoadedWebhook): Promise<WebhookResult> {
     const subscription = loaded.record;
     // A batch job whose subscription no longer batches still goes as the batch it is.
     if (subscription.batch || job.batch) return this.batches.send(job, loaded, subscription.batch ?? ONE_BY_ONE);
-    // The subscription's own rate, capped by its tenant's plan (also for subscriptions that ask for none).
-    const own = subscription.rateLimit?.requestsPerSecond ?? null;
-    const cap = this.options.planRate ? await this.options.planRate(subscription.tenantId) : null;
-    const rate = own === null ? cap : cap === null ? own : Math.min(own, cap);
-    if (rate !== null) {
-      // Shared by every worker: wait for a slot, or queue the job again.
-      const wait = await this.rates.acquire(subscription.id, rate, RATE_WAIT_MS, this.clock.now());
-      if (wait === null) return { kind: 'deferred', delayMs: DEFER_MS };
-      if (wait > 0) await sleep(wait);
-    }
+    const admitted = await this.admit(subscription);
+    if (admitted.kind === 'deferred') return admitted;
+    const rate = admitted.rate;
     try {
       const request = await requestFor(this.options.payloads, loaded, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
       const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));

@@ -17,6 +17,22 @@ const attempt = (overrides: Partial<AttemptRecord>): AttemptRecord => ({
 describe.each(adapters)('AttemptLog contract: %s', (_name, create) => {
   const { store } = connectedStore(create);
 
+  it('purges every tenant but the ones kept apart, and one tenant on its own, by age', async () => {
+    const [a, b, c] = [uniqueName('ret'), uniqueName('ret'), uniqueName('ret')];
+    const at = (tenantId: string, iso: string): AttemptRecord => attempt({ tenantId, eventId: uniqueName('evt'), createdAt: new Date(iso) });
+    await store.recordAttempts([at(a, '2019-01-01T00:00:00Z'), at(a, '2019-03-01T00:00:00Z'), at(b, '2019-01-01T00:00:00Z'), at(c, '2019-01-01T00:00:00Z'), at(c, '2019-03-01T00:00:00Z')]);
+    const left = async (tenantId: string): Promise<string[]> => (await store.listAttempts(tenantId, { limit: 10 })).data.map((r) => r.createdAt.toISOString().slice(0, 7));
+    // Everyone's attempts before February but b's and c's.
+    expect(await store.purgeAttemptsBefore(new Date('2019-02-01T00:00:00Z'), [b, c])).toBe(1);
+    expect([await left(a), await left(b), await left(c)]).toEqual([['2019-03'], ['2019-01'], ['2019-03', '2019-01']]);
+    // c's alone, up to April: nobody else's goes.
+    expect(await store.purgeTenantAttemptsBefore(c, new Date('2019-04-01T00:00:00Z'))).toBe(2);
+    expect([await left(a), await left(b), await left(c)]).toEqual([['2019-03'], ['2019-01'], []]);
+    expect(await store.purgeTenantAttemptsBefore(b, new Date('2018-12-01T00:00:00Z'))).toBe(0);
+    // Nothing left behind for the other tests' purges to count.
+    expect(await store.purgeTenantAttemptsBefore(a, new Date('2020-01-01T00:00:00Z')) + (await store.purgeTenantAttemptsBefore(b, new Date('2020-01-01T00:00:00Z')))).toBe(2);
+  });
+
   it('records attempts in batches, tolerates a replayed batch, and filters lists', async () => {
     const first = attempt({});
     // With what a webhook attempt carries besides: the transport's error code, the accept time, the request as sent.

@@ -92,6 +92,23 @@ describe.each(adapters)('DeliveryStats contract: %s', (_name, create) => {
     expect(hours.map((r) => [r.resolution, r.counts])).toEqual([['hour', { attempts: 9 }]]);
   });
 
+  it('lists each tenant with rows of a resolution in [from, to) once', async () => {
+    const [a, b, c] = [uniqueName('ds'), uniqueName('ds'), uniqueName('ds')];
+    await store.addDeliveryStats('w1', 1, [
+      row(a, { start: minute('2031-05-01T10:00:00Z') }),
+      row(a, { start: minute('2031-05-01T10:01:00Z'), subscriptionId: 'sub_b' }),
+      row(b, { start: minute('2031-05-01T10:59:00Z') }),
+      row(c, { start: minute('2031-05-01T11:00:00Z') }),
+      row(c, { start: minute('2031-05-01T10:00:00Z'), resolution: 'hour' }),
+    ]);
+    await store.addDeliveryStats('w2', 1, [row(a, { start: minute('2031-05-01T10:00:00Z') })]);
+    const mine = (list: string[]): string[] => list.filter((t) => [a, b, c].includes(t)).sort();
+    const query = { resolution: 'minute' as const, from: minute('2031-05-01T10:00:00Z'), to: minute('2031-05-01T11:00:00Z') };
+    expect(mine(await store.listDeliveryStatsTenants(query))).toEqual([a, b].sort());
+    expect(mine(await store.listDeliveryStatsTenants({ ...query, resolution: 'hour' }))).toEqual([c]);
+    expect(mine(await store.listDeliveryStatsTenants({ ...query, from: minute('2031-05-01T10:02:00Z') }))).toEqual([b]);
+  });
+
   it('purges rows that start before a time, minutes and hours alike', async () => {
     const tenant = uniqueName('ds');
     await store.addDeliveryStats('w1', 1, [

@@ -21,6 +21,21 @@ describe.each(adapters)('plans ports contract: %s', (_name, create) => {
     expect(await store.getTenantPlan(b)).toMatchObject({ plan: 'business', source: 'operator', directoryChangedAt: null });
   });
 
+  it('lists the tenants whose stored plan is one of some plans', async () => {
+    const [a, b, c] = [tenant(), tenant(), tenant()];
+    const plan = (name: string): string => `${name}-${a}`;
+    const record = (tenantId: string, name: string) => ({ tenantId, plan: plan(name), source: 'operator' as const, changedAt: new Date('2026-12-01T10:00:00.000Z'), directoryChangedAt: null });
+    await store.putTenantPlan(record(a, 'gold'));
+    await store.putTenantPlan(record(b, 'silver'));
+    await store.putTenantPlan(record(c, 'gold'));
+    await store.putTenantPlan(record(c, 'bronze'));
+    const sorted = (list: Array<{ tenantId: string; plan: string }>) => [...list].sort((x, y) => x.tenantId.localeCompare(y.tenantId));
+    expect(sorted(await store.listTenantsOnPlans([plan('gold'), plan('bronze')]))).toEqual(sorted([{ tenantId: a, plan: plan('gold') }, { tenantId: c, plan: plan('bronze') }]));
+    expect(await store.listTenantsOnPlans([plan('silver')])).toEqual([{ tenantId: b, plan: plan('silver') }]);
+    expect(await store.listTenantsOnPlans([plan('tin')])).toEqual([]);
+    expect(await store.listTenantsOnPlans([])).toEqual([]);
+  });
+
   it('adds usage to each process\'s row and sums every process\'s rows of a tenant and month', async () => {
     const [a, b] = [tenant(), tenant()];
     expect(await store.getUsage(a, '2026-12')).toEqual({ deliveries: 0 });

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import type { KeyLike } from 'jose';
 import { verifyWebhook } from '../../src/verify';
 import type { Receiver, ReceivedRequest } from '../support/receiver';
 import { waitUntil } from '../support/receiver';
@@ -10,7 +12,9 @@ import type { TenantApi } from '../support/test-hub';
  * subscription with `batch` gather and go as one signed request; the batch is retried, dead-lettered
  * and replayed as a whole under one webhook-id, and an event of a dead batch can be replayed alone.
  */
-const { receiver, tenant } = hubPerFile();
+const shared = hubPerFile();
+const { receiver, tenant } = shared;
+const hub = (): typeof shared.th.hub => shared.th.hub;
 
 type Json = Record<string, unknown>;
 interface BatchBody {
@@ -180,5 +184,65 @@ describe('a batch', () => {
     expect(idsOf(replayedWhole)).toEqual(idsOf(sent[0]!));
     expect(() => verifyWebhook(replayedWhole.body, replayedWhole.headers as Record<string, string>, String(sub['secret']))).not.toThrow();
     expect((await dead()).every((d) => d['replayCount'] !== 0)).toBe(true);
+  });
+});
+
+describe('a batch subscription', () => {
+  it('counts each batch as one request of its rate limit, and delivers every event while held to it', async () => {
+    const api = await tenant();
+    const r = await receiver();
+    // One request a second: batches of up to 3 events, closed after 100 ms.
+    const sub = await subscribe(api, r, { batch: { maxEvents: 3, maxWaitMs: 100 }, rateLimit: { requestsPerSecond: 1 } });
+    const ids = await publish(api, 9);
+    await waitUntil(() => new Set(eventsIn(r)).size >= 9, 40_000, () => `got ${new Set(eventsIn(r)).size} of 9 events`);
+    expect([...new Set(eventsIn(r))].sort()).toEqual([...ids].sort());
+    // Each request took one slot of the subscription's rate, shared by every worker: one per second
+    // at this rate. The slots it took cannot be taken again; every other second's slot is free.
+    const seconds = r.requests.map((req) => Math.floor(req.at / 1000));
+    const first = Math.min(...seconds) - 3;
+    const last = Math.max(...seconds) + 1;
+    let taken = 0;
+    for (let bucket = first; bucket <= last; bucket++) {
+      if (!(await hub().store.claimRateSlot(`${String(sub['id'])}:1000`, bucket, 0))) taken++;
+    }
+    expect(taken).toBe(r.requests.length);
+    // Batches, not events, were counted: fewer requests than events.
+    expect(r.requests.length).toBeLessThan(9);
+  }, 60_000);
+
+  it('encrypts each event of a batch on its own: the receiver decrypts every one, and the signature covers the batch as sent', async () => {
+    const api = await tenant();
+    const fieldsReceiver = await receiver();
+    const wholeReceiver = await receiver();
+    const { publicKey, privateKey } = await generateKeyPair('RSA-OAEP-256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'batch-key' };
+    const fields = await subscribe(api, fieldsReceiver, { batch: { maxEvents: 3, maxWaitMs: 60_000 }, encryption: { jwk, fields: ['data.contact.email'] } });
+    const whole = await subscribe(api, wholeReceiver, { batch: { maxEvents: 3, maxWaitMs: 60_000 }, encryption: { jwk } });
+    const emails = ['a@one.example', 'b@two.example', 'c@three.example'];
+    const ids = await publish(api, 3, (i) => ({ contact: { phone: `+1-512-555-010${i}`, email: emails[i] } }));
+    const decrypt = async (jwe: unknown, key: KeyLike): Promise<unknown> => JSON.parse(Buffer.from((await compactDecrypt(String(jwe), key)).plaintext).toString('utf8'));
+
+    const [batch] = await fieldsReceiver.waitFor(1, 20_000);
+    expect(verifyWebhook(batch!.body, batch!.headers as Record<string, string>, String(fields['secret'])).webhookId).toBe(batch!.headers['webhook-id']);
+    const entries = bodyOf(batch!).data;
+    expect(entries.map((e) => e.id).sort()).toEqual([...ids].sort());
+    for (const entry of entries) {
+      const i = ids.indexOf(entry.id);
+      const contact = entry.data['contact'] as Json;
+      expect(decodeProtectedHeader(String(contact['email']))).toMatchObject({ alg: 'RSA-OAEP-256', kid: 'batch-key' });
+      expect(await decrypt(contact['email'], privateKey)).toBe(emails[i]);
+      expect(contact['phone']).toBe(`+1-512-555-010${i}`);
+    }
+    for (const email of emails) expect(batch!.body).not.toContain(email);
+
+    const [wholeBatch] = await wholeReceiver.waitFor(1, 20_000);
+    expect(verifyWebhook(wholeBatch!.body, wholeBatch!.headers as Record<string, string>, String(whole['secret'])).webhookId).toBe(wholeBatch!.headers['webhook-id']);
+    const wholeEntries = bodyOf(wholeBatch!).data;
+    expect(wholeEntries.map((e) => e.id).sort()).toEqual([...ids].sort());
+    for (const entry of wholeEntries) {
+      expect(typeof entry.data).toBe('string');
+      const decrypted = (await decrypt(entry.data, privateKey)) as Json;
+      expect([decrypted['name'], (decrypted['contact'] as Json)['email']]).toEqual(['Blue Door Bistro', emails[ids.indexOf(entry.id)]]);
+    }
   });
 });

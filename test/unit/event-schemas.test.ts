@@ -91,8 +91,8 @@ describe('event JSON schemas', () => {
     return s;
   }
 
-  it('has exactly one schema file per sample type (23 types)', () => {
-    expect(SAMPLE_TYPES).toHaveLength(23);
+  it('has exactly one schema file per sample type (24 types)', () => {
+    expect(SAMPLE_TYPES).toHaveLength(24);
     const files = fs
       .readdirSync(EVENTS_DIR)
       .filter((f) => f.endsWith('.schema.json'))

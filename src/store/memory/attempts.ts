@@ -5,7 +5,7 @@ import { clone, cloneOrNull, ownedBy, paginate } from './tables';
 import type { MemoryTables } from './tables';
 
 /** The delivery log in memory, by attempt id. */
-export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retention, 'purgeAttemptsBefore'> {
+export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retention, 'purgeAttemptsBefore' | 'purgeTenantAttemptsBefore'> {
   const attempts = tables.attempts;
   return {
     async recordAttempts(records) {
@@ -37,9 +37,14 @@ export function memoryAttemptLog(tables: MemoryTables): AttemptLog & Pick<Retent
     async countPendingRetries(tenantId, now) {
       return [...attempts.values()].filter((a) => a.tenantId === tenantId && a.next === 'retry' && a.nextAttemptAt !== null && a.nextAttemptAt > now).length;
     },
-    async purgeAttemptsBefore(before) {
+    async purgeAttemptsBefore(before, exceptTenants = []) {
       let purged = 0;
-      for (const [id, a] of attempts) if (a.createdAt < before && attempts.delete(id)) purged++;
+      for (const [id, a] of attempts) if (a.createdAt < before && !exceptTenants.includes(a.tenantId) && attempts.delete(id)) purged++;
+      return purged;
+    },
+    async purgeTenantAttemptsBefore(tenantId, before) {
+      let purged = 0;
+      for (const [id, a] of attempts) if (a.tenantId === tenantId && a.createdAt < before && attempts.delete(id)) purged++;
       return purged;
     },
   };

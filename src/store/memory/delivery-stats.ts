@@ -31,6 +31,11 @@ export function memoryDeliveryStats(tables: MemoryTables): DeliveryStats & Pick<
       }
       return [...sums.values()];
     },
+    async listDeliveryStatsTenants(query) {
+      const tenants = new Set<string>();
+      for (const { row } of rows.values()) if (row.resolution === query.resolution && row.start >= query.from && row.start < query.to) tenants.add(row.tenantId);
+      return [...tenants];
+    },
     async purgeDeliveryStatsBefore(before) {
       let purged = 0;
       for (const [key, { row }] of rows) if (row.start < before && rows.delete(key)) purged++;

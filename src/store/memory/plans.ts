@@ -11,6 +11,9 @@ export function memoryPlans(tables: MemoryTables): TenantPlans & UsageCounters &
     async putTenantPlan(record) {
       tables.tenantPlans.set(record.tenantId, clone(record));
     },
+    async listTenantsOnPlans(plans) {
+      return [...tables.tenantPlans.values()].filter((r) => plans.includes(r.plan)).map((r) => ({ tenantId: r.tenantId, plan: r.plan }));
+    },
     async addUsage(processId, deltas) {
       for (const delta of deltas) {
         const key = JSON.stringify([processId, delta.tenantId, delta.period, delta.metric]);

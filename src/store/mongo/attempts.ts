@@ -10,7 +10,7 @@ import type { Doc } from './documents';
  * Attempts in `delivery_attempts`: the hottest write, so only the fields lists
  * filter on are fields of their own and the rest travels as one JSON string.
  */
-export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention, 'purgeAttemptsBefore'> {
+export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention, 'purgeAttemptsBefore' | 'purgeTenantAttemptsBefore'> {
   const attempts = () => db.models.attempts;
   return {
     async recordAttempts(records) {
@@ -79,9 +79,17 @@ export function mongoAttemptLog(db: MongoDatabase): AttemptLog & Pick<Retention,
       return attempts().countDocuments({ tenantId, status: 'failed', retryAt: { $gt: now } });
     },
 
-    async purgeAttemptsBefore(before) {
+    async purgeAttemptsBefore(before, exceptTenants = []) {
       // Attempt ids are time-ordered (newId at createdAt): every id below the bound's time part is older than `before`.
-      const result = await attempts().collection.deleteMany({ _id: { $lt: idTimeBound('att', before) as never } });
+      const filter: Doc = { _id: { $lt: idTimeBound('att', before) } };
+      if (exceptTenants.length > 0) filter['tenantId'] = { $nin: [...exceptTenants] };
+      const result = await attempts().collection.deleteMany(filter as never);
+      return result.deletedCount;
+    },
+
+    async purgeTenantAttemptsBefore(tenantId, before) {
+      // The { tenantId, _id } index: one range of the tenant's.
+      const result = await attempts().collection.deleteMany({ tenantId, _id: { $lt: idTimeBound('att', before) } } as never);
       return result.deletedCount;
     },
   };

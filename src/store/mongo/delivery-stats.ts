@@ -53,6 +53,12 @@ export function mongoDeliveryStats(db: MongoDatabase): DeliveryStats & Pick<Rete
       return [...sums.values()];
     },
 
+    async listDeliveryStatsTenants(query) {
+      // Served by the { start } index: the window is short (the SLA check's), whatever the number of tenants.
+      const tenants = await stats().distinct('tenantId', { start: { $gte: query.from, $lt: query.to }, resolution: RESOLUTION_CODE[query.resolution] });
+      return tenants.map(String);
+    },
+
     async purgeDeliveryStatsBefore(before) {
       const result = await stats().deleteMany({ start: { $lt: before } });
       return result.deletedCount;

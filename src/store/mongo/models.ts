@@ -131,6 +131,7 @@ const externalRefSchema = new Schema({ _id: String, connectionId: String, extern
 
 /** A tenant's settings, under the tenant's id; the origins as a plain list of strings. */
 const tenantPlanSchema = new Schema({ _id: String, plan: String, source: String, changedAt: Date, directoryChangedAt: Date }, { versionKey: false, autoIndex: false });
+tenantPlanSchema.index({ plan: 1 });
 const usageCountSchema = new Schema({ _id: String, tenantId: String, period: String, metric: String, count: Number }, { versionKey: false, autoIndex: false });
 usageCountSchema.index({ tenantId: 1, period: 1 });
 const usageNoticeSchema = new Schema({ _id: String, tenantId: String, period: String, notice: String }, { versionKey: false, autoIndex: false });

@@ -29,6 +29,11 @@ export function mongoPlans(db: MongoDatabase): TenantPlans & UsageCounters & Ten
         { upsert: true },
       );
     },
+    async listTenantsOnPlans(plans) {
+      if (plans.length === 0) return [];
+      const docs = await models().tenantPlans.find({ plan: { $in: [...plans] } }).lean<Doc[]>();
+      return docs.map((doc) => ({ tenantId: String(doc['_id']), plan: String(doc['plan']) }));
+    },
     async addUsage(processId, deltas) {
       await Promise.all(
         deltas.map((delta) => {
