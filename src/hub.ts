@@ -20,6 +20,7 @@ import { AttemptRecorder } from './pipeline/attempt-recorder';
 import { DeliveryStatsWriter } from './pipeline/delivery-stats-writer';
 import { planSlaTargets } from './pipeline/sla-targets';
 import { DeliveryWorker } from './pipeline/delivery-worker';
+import { OrderedDelivery } from './pipeline/ordered-delivery';
 import { HealthMonitor } from './pipeline/health-monitor';
 import { SlaMonitor } from './pipeline/sla-monitor';
 import { HealthTally } from './pipeline/health-tally';
@@ -123,6 +124,7 @@ export class Hub {
   private readonly sender: HttpSender;
   private readonly router: EventRouter;
   private readonly worker: DeliveryWorker;
+  private readonly ordered: OrderedDelivery;
   private readonly poisonAlarm: PoisonAlarm;
   private readonly consumers: Consumer[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -381,6 +383,7 @@ export class Hub {
       admission: this.quota,
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),
     });
+    this.ordered = new OrderedDelivery({ worker: this.worker, lanes: this.store, deliveries: this.store, broker: this.broker, logger: this.logger });
     const api = createApp({
       config,
       store: this.store,
@@ -469,6 +472,7 @@ export class Hub {
     if (config.roles.has('worker')) {
       this.quota.start();
       this.consumers.push(await this.broker.consumeDeliveries((j, h) => this.track(this.worker.handle(j, h)), consuming));
+      this.consumers.push(await this.broker.consumeOrderedDeliveries((j, h) => this.track(this.ordered.handle(j, h)), consuming));
     }
     if (config.roles.has('jobs')) {
       this.cronTasks.push(schedulePurge(this.store, config.retention.attemptsDays, this.logger, { defaultPlan: this.plans.defaultPlan, plans: this.plans.plans(), tenants: this.store }));

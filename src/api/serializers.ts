@@ -19,6 +19,7 @@ export function subscriptionView(s: WebhookSubscription): Record<string, unknown
     allowedIps: s.allowedIps ?? [],
     rateLimit: s.rateLimit ?? null,
     batch: s.batch ?? null,
+    ordering: s.ordering ?? null,
     // The client certificate is stored encrypted; only that one is configured is shown.
     tls: s.tlsSealed ? { clientCertificate: 'configured' } : null,
     active: s.active,
@@ -159,5 +160,6 @@ export function deadLetterView(d: DeadLetterRecord): Record<string, unknown> {
     replayedAt: d.replayedAt?.toISOString() ?? null,
     replayCount: d.replayCount,
     batch: d.batch ?? null,
+    ...(d.overtakenBy ? { overtakenBy: d.overtakenBy } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventEnvelope } from '../events/envelope';
 
 /** One event to one subscription, as it travels through the delivery queue. */
@@ -30,6 +31,24 @@ export interface DeliveryJob {
    * its webhook-id and its contents.
    */
   batch?: JobBatch;
+  /**
+   * Per-key ordering: the value of the subscription's ordering key on this event. Jobs of one
+   * subscription and key go through one ordered shard, one at a time (see docs/ordering.md).
+   */
+  ordering?: { key: string };
+}
+
+/** How many ordered shards there are: a constant, so that every process sends a key to the same shard. */
+export const ORDERED_SHARDS = 16;
+
+/** A subscription's lane for one ordering key: the id its hold and backlog are stored under. */
+export function orderingLaneId(subscriptionId: string, key: string): string {
+  return createHash('sha256').update(subscriptionId).update('\0').update(key).digest('hex');
+}
+
+/** The ordered shard of a lane (from its id): a key's jobs always go through the same one. */
+export function orderedShardOf(laneId: string): number {
+  return Number.parseInt(laneId.slice(0, 8), 16) % ORDERED_SHARDS;
 }
 
 /** The events of a batch job, in the order sent. */
@@ -120,7 +139,8 @@ export interface Consumer {
  * The message transport. Promises: a publish resolves only once the broker has
  * the message durably (confirm); a message is redelivered unless its handler
  * resolved; a scheduled job comes back no earlier than its delay and at most
- * max(1 s, 10%) later. Does NOT promise ordering, exactly-once delivery, or that
+ * max(1 s, 10%) later. Does NOT promise ordering (except of the ordered shards, see
+ * consumeOrderedDeliveries), exactly-once delivery, or that
  * a handler runs once per message: handlers must be idempotent.
  *
  * A handler that throws has its message put back for another try after a
@@ -143,6 +163,13 @@ export interface Broker {
   /** Publishes a job to come back after `delayMs` (the retry ladder). */
   scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void>;
   consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
+  /**
+   * Consumes the ordered shards (jobs with `ordering`; publishDeliveries and scheduleDelivery send
+   * them there). Each shard hands over one job at a time, in the order its jobs were published, to
+   * one consumer among all processes; a job whose handler throws is handed over again before the
+   * shard's next job. A job kept failing is parked as poison like any delivery.
+   */
+  consumeOrderedDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
   /** Copies a dead-lettered job to the dead-letter queue, for operators' tooling. */
   publishDeadLetter(job: DeliveryJob, reason: string): Promise<void>;
   /**

@@ -47,6 +47,17 @@ export interface DeliveryWorkerOptions {
 }
 
 /**
+ * How the worker finished with a job: delivered (or found delivered), to be tried again later (a
+ * retry or a deferral on the ladder), dead-lettered (with the dead letters' ids), or dropped
+ * without an attempt (its subscription is gone, its filter does not match).
+ */
+export type JobEnd = { kind: 'done' } | { kind: 'later' } | { kind: 'dead'; deadLetterIds: string[] } | { kind: 'dropped' };
+
+const DONE: JobEnd = { kind: 'done' };
+const LATER: JobEnd = { kind: 'later' };
+const DROPPED: JobEnd = { kind: 'dropped' };
+
+/**
  * Handles one delivery job: one attempt through the subscription's target, its
  * record, and what follows (done, a retry on the ladder, or a dead letter).
  * Resolving means the job is finished with durably; throwing puts the job back
@@ -57,7 +68,7 @@ export class DeliveryWorker {
   private readonly redeliveries: RedeliveryCheck;
   private readonly clock: Clock;
   /** The settlements of batch jobs under way: the first of a batch's jobs starts it, the others wait for it. */
-  private readonly shared = new WeakMap<DeliveryJob, Promise<void>>();
+  private readonly shared = new WeakMap<DeliveryJob, Promise<JobEnd>>();
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -66,18 +77,23 @@ export class DeliveryWorker {
   }
 
   async handle(pending: DeliveryJob, handover?: Handover): Promise<void> {
+    await this.run(pending, handover);
+  }
+
+  /** Handles a job as `handle` does, and says how it finished with it (what per-key ordering needs). */
+  async run(pending: DeliveryJob, handover?: Handover): Promise<JobEnd> {
     // Sent and recorded, but its message's ack was lost (broker restart, crash): receivers need it once.
     // A resend goes again on purpose, success on record or not: a repeat of it is left to the receiver's dedupe by webhook-id.
     if (handover?.redelivered === true && pending.resentFrom === undefined && (await this.redeliveries.alreadySucceeded(pending))) {
       this.options.metrics.redeliveriesSkipped.inc();
-      return;
+      return DONE;
     }
     const job = pending.filterPending ? await this.withFilterDecided(pending) : pending;
-    if (job === null) return;
+    if (job === null) return DROPPED;
     const loaded = await this.options.subscriptions.get(job.subscriptionId);
     if (!loaded || loaded.record.tenantId !== job.tenantId) {
       this.options.logger.info({ subscriptionId: job.subscriptionId, eventId: job.event.id }, 'subscription was deleted; delivery dropped');
-      return;
+      return DROPPED;
     }
     const subscription = loaded.record;
     if (!subscription.active) return this.settle(job, subscription, notSent(disabledMessage(subscription), 'subscription_disabled'));
@@ -90,11 +106,11 @@ export class DeliveryWorker {
     if (sent.kind === 'deferred') return this.defer(job, sent.delayMs);
     if (sent.settles) return this.settleOnce(sent.settles, subscription, sent);
     this.options.metrics.deliveryDuration.observe(sent.result.durationMs / 1000);
-    await this.settle(job, subscription, sent);
+    return this.settle(job, subscription, sent);
   }
 
   /** A batch's jobs share one attempt: it is settled once, and each of them resolves (or throws) with that settlement. */
-  private settleOnce(batch: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<void> {
+  private settleOnce(batch: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<JobEnd> {
     let settling = this.shared.get(batch);
     if (!settling) {
       this.options.metrics.deliveryDuration.observe(attempted.result.durationMs / 1000);
@@ -137,13 +153,14 @@ export class DeliveryWorker {
   }
 
   /** The one way a job waits without an attempt: back to the broker for `delayMs`, with the same attempt number. */
-  private async defer(job: DeliveryJob, delayMs: number): Promise<void> {
+  private async defer(job: DeliveryJob, delayMs: number): Promise<JobEnd> {
     this.options.metrics.deferred.inc();
     await this.options.broker.scheduleDelivery(job, delayMs);
+    return LATER;
   }
 
   /** Records the attempt and carries out what follows it: a retry, a dead letter, a disabled subscription. */
-  private async settle(job: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<void> {
+  private async settle(job: DeliveryJob, subscription: Subscription, attempted: Attempted): Promise<JobEnd> {
     const settlement = settlementOf(job, subscription, attempted, this.clock);
     // Only a request that went out says anything about the endpoint; a relay is a developer's terminal, not an endpoint.
     if (attempted.result.errorCode !== 'not_sent' && subscription.kind !== 'relay') {
@@ -152,17 +169,24 @@ export class DeliveryWorker {
     this.options.metrics.deliveries.inc({ outcome: settlement.outcome.kind === 'success' ? 'success' : settlement.attempt.next });
     const recorded = this.options.recorder.record(settlement.attempt);
     // Most attempts only need their record: no other stage is started (nor awaited) for them.
-    if (settlement.retryInMs !== null) await Promise.all([recorded, this.retry(settlement.job, settlement.retryInMs)]);
-    else if (settlement.deadReason !== null) await Promise.all([recorded, this.deadLetter(settlement, settlement.deadReason)]);
-    else await recorded;
+    let end: JobEnd = DONE;
+    if (settlement.retryInMs !== null) {
+      await Promise.all([recorded, this.retry(settlement.job, settlement.retryInMs)]);
+      end = LATER;
+    } else if (settlement.deadReason !== null) {
+      const [, deadLetterIds] = await Promise.all([recorded, this.deadLetter(settlement, settlement.deadReason)]);
+      end = { kind: 'dead', deadLetterIds };
+    } else await recorded;
     if (settlement.outcome.kind === 'gone') await this.disable(settlement);
+    return end;
   }
 
   private async retry(job: DeliveryJob, retryInMs: number): Promise<void> {
     await this.options.broker.scheduleDelivery({ ...job, attempt: job.attempt + 1 }, retryInMs);
   }
 
-  private async deadLetter(settlement: Settlement, reason: DeadLetterReason): Promise<void> {
+  /** Stores the dead letters of a settled job and says so; resolves with their ids. */
+  private async deadLetter(settlement: Settlement, reason: DeadLetterReason): Promise<string[]> {
     const { job, attempt } = settlement;
     // A dead batch leaves a dead letter per event: each can be replayed alone, or the batch whole.
     const records = deadLettersOf(settlement, reason, this.clock);
@@ -182,6 +206,7 @@ export class DeliveryWorker {
     if (reason === 'retries_exhausted') {
       await this.emit(job, 'webhook.delivery_exhausted', { ...about, attempts: job.attempt, last_status: attempt.httpStatus, last_error: attempt.error });
     }
+    return records.map((r) => r.id);
   }
 
   /** The endpoint answered 410 Gone: its subscription is disabled, and its tenant told. */

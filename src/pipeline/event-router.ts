@@ -54,6 +54,8 @@ export class DuplicateInProgressError extends Error {
 export class EventRouter {
   private readonly inserts: Batcher<StoredEvent, 'inserted' | 'duplicate'>;
   private readonly routedMarks: Batcher<string, void>;
+  /** The turn of the last event taken in: ordered jobs are published in the order their events came. */
+  private lastTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: EventRouterOptions) {
     this.inserts = new Batcher({ flush: (events) => options.store.insertEvents(events), maxBatch: 500, lingerMs: 20, concurrency: 2 });
@@ -69,6 +71,30 @@ export class EventRouter {
   }
 
   async handle(inbound: InboundEvent): Promise<void> {
+    // Taken before the first await, so turns follow the order in which the queue hands events over.
+    const turn = this.takeTurn();
+    try {
+      await this.route(inbound, turn);
+    } finally {
+      turn.done();
+    }
+  }
+
+  /**
+   * A place in line for publishing ordered jobs: `ready` resolves when every event taken in
+   * before has published its jobs (or failed, or needed none).
+   */
+  private takeTurn(): { ready: Promise<void>; done(): void } {
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const ready = this.lastTurn;
+    this.lastTurn = finished;
+    return { ready, done };
+  }
+
+  private async route(inbound: InboundEvent, turn: { ready: Promise<void>; done(): void }): Promise<void> {
     const scope: IntakeScope = { source: 'amqp', tenantId: inbound.scopeTenantId };
     const accepted = this.options.intake.acceptBytes(inbound.body, scope);
     if (!('ok' in accepted)) {
@@ -91,7 +117,12 @@ export class EventRouter {
     // Only the directory's own events (no tenant scope) change what the hub does for a tenant.
     if (inbound.scopeTenantId === null) for (const react of this.options.reactions ?? []) await react(envelope);
     const jobs = await this.jobsFor(envelope, inbound.scopeTenantId, receivedAt.getTime());
-    if (jobs.length > 0) await this.options.broker.publishDeliveries(jobs);
+    // Jobs of ordered subscriptions wait for the events taken in before to send theirs; the sends
+    // go out in call order (one channel), so the next event's turn comes once these are sent, not confirmed.
+    if (jobs.some((job) => job.ordering)) await turn.ready;
+    const published = jobs.length > 0 ? this.options.broker.publishDeliveries(jobs) : Promise.resolve();
+    turn.done();
+    await published;
     // The jobs are out: from here on, failing would only route the event twice.
     await retryUntilStored('that an event was routed', () => this.routedMarks.add(key), this.options.logger);
   }
@@ -114,8 +145,9 @@ export class EventRouter {
         if (acceptedAt !== undefined) job.acceptedAt = acceptedAt;
         try {
           const decision = await this.options.matcher.decide(sub, envelope);
-          if (decision === 'pending') return { ...job, filterPending: true };
-          return decision === 'match' ? job : null;
+          if (decision === 'no_match') return null;
+          if (sub.kind === 'webhook' && sub.ordering) job.ordering = { key: await this.options.matcher.orderingKey(sub.ordering.key, envelope) };
+          return decision === 'pending' ? { ...job, filterPending: true } : job;
         } catch (err) {
           if (!(err instanceof ExpressionLimitError)) throw err;
           // One subscription's filter failed for good: it gets the failure on record, every other one its delivery.

@@ -28,6 +28,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A key that is a plain dotted path (data.id) needs no JSONata evaluation. */
+const PLAIN_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
 function listensTo(subscription: Subscription, type: string): boolean {
   return subscription.events.includes(type) || subscription.events.includes('*');
 }
@@ -119,6 +122,22 @@ export class SubscriptionMatcher {
       // still receives the events its filter accepts.
       return false;
     }
+  }
+
+  /**
+   * A subscription's ordering key on an event, as text: a plain dotted path is read directly,
+   * anything else is evaluated in the sandbox. No value (or an expression failing on this event)
+   * is the empty key: such events are ordered among themselves.
+   */
+  async orderingKey(source: string, envelope: EventEnvelope): Promise<string> {
+    let value: unknown;
+    try {
+      value = PLAIN_PATH.test(source) ? getPath(envelope, source) : await this.expression(source).evaluate(envelope);
+    } catch {
+      value = undefined;
+    }
+    if (value === undefined || value === null) return '';
+    return typeof value === 'string' ? value : JSON.stringify(value);
   }
 
   /** The JSONata filter's value on the event; only `true` matches. */

@@ -1,3 +1,4 @@
+import type { DeliveryJob } from '../broker/port';
 import type { AttemptStep } from '../connectors/attempt-step';
 import type { PageRequest } from '../core/page';
 import type { SentRequest } from '../transport/sent-request';
@@ -82,6 +83,44 @@ export interface DeadLetterRecord {
   replayCount: number;
   /** Batch delivery: a dead batch leaves one dead letter per event, each naming the batch, its place in it and its size. */
   batch?: DeadBatch | null;
+  /**
+   * Per-key ordering: the ids of the events of its key delivered after this one died (until it is
+   * replayed), oldest first, at most OVERTAKERS_KEPT. Absent on dead letters of unordered deliveries.
+   */
+  overtakenBy?: string[];
+}
+
+/** The most overtakers a dead letter names. */
+export const OVERTAKERS_KEPT = 100;
+
+/**
+ * One subscription's lane for one ordering key, stored while it holds anything: the job being
+ * retried that later jobs of the key wait for, and its dead letters still collecting overtakers.
+ * Written by the one consumer of the lane's shard only.
+ */
+export interface OrderedLane {
+  /** orderingLaneId(subscriptionId, key). */
+  id: string;
+  tenantId: string;
+  subscriptionId: string;
+  key: string;
+  /** The webhook-id of the job the lane waits for (retried, or released from the backlog); null: none. */
+  heldBy: string | null;
+  heldSince: Date | null;
+  /** The sequence number of the last job added to the backlog (backlog order). */
+  tail: number;
+  /** Dead letters of the lane's jobs that still collect overtakers, with how many each has. */
+  dead: Array<{ id: string; overtakers: number }>;
+  updatedAt: Date;
+}
+
+/** A job waiting in its lane's backlog for the job the lane is held by. */
+export interface BacklogEntry {
+  laneId: string;
+  seq: number;
+  webhookId: string;
+  job: DeliveryJob;
+  addedAt: Date;
 }
 
 /** Where a dead letter's event was in its dead batch. */

@@ -2,7 +2,7 @@ import type { Page } from '../core/page';
 import type { DeadLetterReason } from '../subscriptions/model';
 import type { EventEnvelope } from '../events/envelope';
 import type { HealthRecord, StoredHealthSlice, HealthSlice } from './health-model';
-import type { AttemptQuery, AttemptRecord, DeadLetterQuery, DeadLetterRecord, DeliveryRef, StoredEvent } from './model';
+import type { AttemptQuery, AttemptRecord, BacklogEntry, DeadLetterQuery, DeadLetterRecord, DeliveryRef, OrderedLane, StoredEvent } from './model';
 import type { DeliveryStatsQuery, DeliveryStatsRow } from './delivery-stats';
 
 /** The events the router took in: the dedupe record and routed marks (refused events go to the intake's InvalidEventLog). */
@@ -82,6 +82,25 @@ export interface DeadLetters {
   markDeadLetterReplayed(tenantId: string, id: string, at: Date): Promise<void>;
   /** A tenant's dead letters not yet replayed, counted by reason (reasons with none are absent). */
   countDeadLettersByReason(tenantId: string): Promise<Partial<Record<DeadLetterReason, number>>>;
+  /** Adds an event id to the overtakers of a dead letter not yet replayed (per-key ordering); none: nothing happens. */
+  addOvertaker(tenantId: string, id: string, eventId: string): Promise<void>;
+}
+
+/**
+ * Per-key ordering: the lanes that hold something and their backlogs. Each lane is written by the
+ * one consumer of its shard, one job at a time: nothing here needs atomic read-modify-write.
+ * Does NOT promise anything about concurrent writers of one lane.
+ */
+export interface OrderedLanes {
+  getLane(id: string): Promise<OrderedLane | null>;
+  /** Stores the lane, replacing its earlier state. */
+  saveLane(lane: OrderedLane): Promise<void>;
+  deleteLane(id: string): Promise<void>;
+  /** Adds a job to its lane's backlog; a job (webhook-id) already there stays as it is. */
+  addToBacklog(entry: BacklogEntry): Promise<void>;
+  /** The lane's waiting job with the lowest sequence number, or null. */
+  firstInBacklog(laneId: string): Promise<BacklogEntry | null>;
+  removeFromBacklog(laneId: string, webhookId: string): Promise<void>;
 }
 
 /** What the delivery pipeline writes and reads about deliveries. */

@@ -3,7 +3,7 @@ import type { Health } from '../core/health';
 import type { InvalidEventLog } from '../events/intake';
 import type { ConnectionExports, ConnectionRepository, ExportEvents, ExternalRefStore, Leases, OAuthStates, SyncCounts, TenantSettingsStore, TrackedRecords } from '../integrations/ports';
 import type { Retention } from '../jobs/ports';
-import type { AttemptLog, DeadLetters, DeliveryStats, EndpointHealthLog, EventLog } from '../pipeline/ports';
+import type { AttemptLog, DeadLetters, DeliveryStats, EndpointHealthLog, EventLog, OrderedLanes } from '../pipeline/ports';
 import type { SealedValues } from '../secrets/sealed-values';
 import type { SubscriptionRepository } from '../subscriptions/repository';
 import type { LoadTestStore } from '../subscriptions/load-tests';
@@ -48,6 +48,7 @@ export type Store = StoreLifecycle &
   AttemptLog &
   DeliveryStats &
   DeadLetters &
+  OrderedLanes &
   EndpointHealthLog &
   RateSlots &
   Retention &

@@ -27,6 +27,15 @@ export interface BatchOptions {
   maxBytes: number;
 }
 
+/**
+ * Per-key ordering: events whose `key` (JSONata over the envelope, e.g. `data.id`) has the same
+ * value reach the endpoint one at a time, in the order they were published; a failing event holds
+ * back only the later events of its key (docs/ordering.md).
+ */
+export interface OrderingOptions {
+  key: string;
+}
+
 /** How deliveries are signed: Standard Webhooks v1 (HMAC, `whsec_`) or v1a (Ed25519, `whsk_`/`whpk_`). Fixed at creation. */
 export interface SigningOptions {
   algorithm: SigningAlgorithm;
@@ -103,6 +112,8 @@ export interface WebhookSubscription extends SubscriptionBase {
   headersSealed?: string | null;
   /** Batch delivery; absent or null: one request per event. */
   batch?: BatchOptions | null;
+  /** Per-key ordering; absent or null: deliveries in no particular order. */
+  ordering?: OrderingOptions | null;
 }
 
 /** An integration: a connection subscribed to events, delivered by its connector's triggers. */

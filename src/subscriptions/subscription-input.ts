@@ -31,6 +31,7 @@ export type SubscriptionInput = {
   rateLimit?: { requestsPerSecond: number } | null;
   tls?: TlsInput | null;
   batch?: { maxEvents: number; maxWaitMs: number; maxBytes?: number } | null;
+  ordering?: { key: string } | null;
 };
 
 /** A new subscription: the schema also requires its endpoint and events. */

@@ -85,6 +85,7 @@ export class SubscriptionService {
     if (!this.validateCreate(body)) throw invalid(describeErrors(this.validateCreate.errors), 'subscription');
     const input: SubscriptionCreateInput = body;
     await this.checkSemantics(input);
+    checkOrderingWithBatch(input.ordering, input.batch);
     await this.checkPlan(tenantId, body, true);
     const algorithm = input.signing?.algorithm ?? 'hmac-sha256';
     const { secret, publicKey } = generateSigningKey(algorithm);
@@ -109,6 +110,7 @@ export class SubscriptionService {
       previousSecretExpiresAt: null,
       encryption: input.encryption ?? null,
       batch: batchOf(input.batch),
+      ordering: input.ordering ?? null,
       ...this.network(input),
       disabledReason: null,
       createdAt: now,
@@ -168,6 +170,7 @@ export class SubscriptionService {
     }
     await this.checkSemantics(input);
     const current = await this.get(tenantId, id);
+    checkOrderingWithBatch(input.ordering === undefined ? current.ordering : input.ordering, input.batch === undefined ? current.batch : input.batch);
     await this.checkPlan(tenantId, body, false);
     // Network rules and headers become record fields of their own (sealed where secret); signing was refused above.
     const { tls: _tls, headers: _headers, allowedIps: _allowedIps, rateLimit: _rateLimit, signing: _signing, retryConfig, batch, ...rest } = input;
@@ -253,6 +256,7 @@ export class SubscriptionService {
     }
     const jsonataFields: Array<[string, unknown]> = [
       ['/filter', input.filter],
+      ['/ordering/key', input.ordering?.key],
       ['/payload/transform', input.payload?.transform],
     ];
     for (const [path, source] of jsonataFields) {
@@ -298,4 +302,11 @@ export const DEFAULT_BATCH_MAX_BYTES = 1_048_576;
 function batchOf(input: SubscriptionInput['batch']): BatchOptions | null {
   if (!input) return null;
   return { maxEvents: input.maxEvents, maxWaitMs: input.maxWaitMs, maxBytes: input.maxBytes ?? DEFAULT_BATCH_MAX_BYTES };
+}
+
+/** Ordering and batch delivery do not go together: a batch's events would share one attempt and one hold. */
+function checkOrderingWithBatch(ordering: { key: string } | null | undefined, batch: unknown): void {
+  if (ordering && batch) {
+    throw invalid([{ path: '/ordering', message: 'cannot be combined with batch delivery: set batch to null, or ordering to null' }], 'subscription');
+  }
 }

@@ -75,4 +75,18 @@ describe.each(adapters)('DeadLetters contract: %s', (_name, create) => {
     expect(found[2]?.replayCount).toBe(1);
     expect(await store.findDeadLettersOfBatch('other-tenant', batchId)).toEqual([]);
   });
+
+  it('collects the overtakers of a dead letter (per-key ordering), each once, until it is replayed, for its tenant only', async () => {
+    const d = dead('2026-03-01T00:00:00Z');
+    await store.insertDeadLetter(d);
+    expect((await store.getDeadLetter('dl-tenant', d.id))?.overtakenBy).toBeUndefined();
+    await store.addOvertaker('dl-tenant', d.id, 'evt_2');
+    await store.addOvertaker('dl-tenant', d.id, 'evt_3');
+    await store.addOvertaker('dl-tenant', d.id, 'evt_2');
+    await store.addOvertaker('other', d.id, 'evt_4');
+    expect((await store.getDeadLetter('dl-tenant', d.id))?.overtakenBy).toEqual(['evt_2', 'evt_3']);
+    await store.markDeadLetterReplayed('dl-tenant', d.id, new Date('2026-03-02T00:00:00Z'));
+    await store.addOvertaker('dl-tenant', d.id, 'evt_5');
+    expect((await store.getDeadLetter('dl-tenant', d.id))?.overtakenBy).toEqual(['evt_2', 'evt_3']);
+  });
 });

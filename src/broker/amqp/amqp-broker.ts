@@ -6,12 +6,14 @@ import type { Logger } from '../../core/logger';
 import { retry } from '../../core/retry';
 import type { EventEnvelope } from '../../events/envelope';
 import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage, QueueDepth } from '../port';
-import { POISON_AFTER_DELIVERIES } from '../port';
+import { ORDERED_SHARDS, POISON_AFTER_DELIVERIES, orderedShardOf, orderingLaneId } from '../port';
 import { declareTopology, queueRoles, tierFor, topologyNames } from './topology';
 import type { TopologyNames } from './topology';
 
 const SCOPE_HEADER = 'x-hookhub-scope-tenant';
 const DUE_HEADER = 'x-hookhub-due';
+/** On an ordered job going round the retry ladder: its shard, where it goes back when due. */
+const SHARD_HEADER = 'x-hookhub-ordered-shard';
 /** A job due within this margin waits here for its time rather than going round the ladder again. */
 const DUE_MARGIN_MS = 200;
 /** Handler failures (store outage, etc.) are retried in place with backoff from 1 s up to 30 s, this many times. */
@@ -170,8 +172,12 @@ export class AmqpBroker implements Broker {
   async publishDeliveries(jobs: readonly DeliveryJob[]): Promise<void> {
     const channel = this.channel();
     const byEvent = new Map<string, DeliveryJob[]>();
-    for (const job of jobs) byEvent.set(job.event.id, [...(byEvent.get(job.event.id) ?? []), job]);
     const sends: Array<Promise<unknown>> = [];
+    for (const job of jobs) {
+      // Each ordered job goes to its key's shard alone, sent now: the order of the calls is the order in the shard.
+      if (job.ordering) sends.push(channel.sendToQueue(this.names.orderedQueue(shardOf(job)), encode(job), { persistent: true }));
+      else byEvent.set(job.event.id, [...(byEvent.get(job.event.id) ?? []), job]);
+    }
     for (const group of byEvent.values()) {
       for (let i = 0; i < group.length; i += FANOUT_LIMIT) {
         const chunk = group.slice(i, i + FANOUT_LIMIT);
@@ -183,7 +189,41 @@ export class AmqpBroker implements Broker {
   }
 
   async scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void> {
-    await this.sendAlongLadder(encode(job), Date.now() + Math.max(0, delayMs));
+    await this.sendAlongLadder(encode(job), Date.now() + Math.max(0, delayMs), job.ordering ? shardOf(job) : null);
+  }
+
+  async consumeOrderedDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
+    const consumers: Consumer[] = [];
+    for (let shard = 0; shard < ORDERED_SHARDS; shard++) {
+      const queue = this.names.orderedQueue(shard);
+      const lane: Lane = {
+        source: 'deliveries',
+        queue,
+        suspects: queue,
+        poison: this.names.deliveriesPoisonQueue,
+        split: (content) => [content],
+        describe: (msg) => {
+          const jobs = readJobs(msg.content) ?? [];
+          return { eventId: jobs[0]?.event.id ?? null, eventType: jobs[0]?.event.type ?? null, scopeTenantId: null, jobs };
+        },
+      };
+      // Prefetch 1: the shard's next job is handed over only once this one is settled (or parked).
+      consumers.push(
+        await this.consume(queue, 1, options, async (msg) => {
+          const count = deliveryCount(msg);
+          if (count >= POISON_AFTER_DELIVERIES) return this.park(lane, msg, count, options);
+          // A retry forwarded from the ladder up to DUE_MARGIN_MS early waits out the rest here.
+          const early = Number(msg.properties.headers?.[DUE_HEADER] ?? 0) - Date.now();
+          if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
+          for (const job of decodeJobs(msg.content)) await handler(job, { redelivered: isRedelivered(msg) });
+        }),
+      );
+    }
+    return {
+      cancel: async () => {
+        await Promise.all(consumers.map((c) => c.cancel()));
+      },
+    };
   }
 
   async consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
@@ -221,6 +261,9 @@ export class AmqpBroker implements Broker {
     };
     return this.consumeLane(lane, options, async (msg) => {
       const due = Number(msg.properties.headers?.[DUE_HEADER] ?? 0);
+      // An ordered job back from the ladder is handled in its shard, in turn with its key's other jobs.
+      const shard = shardHeader(msg);
+      if (shard !== null) return this.sendAlongLadder(msg.content, due, shard);
       const early = due - Date.now();
       if (early > DUE_MARGIN_MS) {
         await this.sendAlongLadder(msg.content, due);
@@ -253,14 +296,16 @@ export class AmqpBroker implements Broker {
     });
   }
 
-  private async sendAlongLadder(content: Buffer, due: number): Promise<void> {
+  private async sendAlongLadder(content: Buffer, due: number, shard: number | null = null): Promise<void> {
     const remaining = due - Date.now();
+    const headers = { [DUE_HEADER]: due, ...(shard === null ? {} : { [SHARD_HEADER]: shard }) };
     if (remaining <= DUE_MARGIN_MS) {
-      await this.channel().sendToQueue(this.names.deliveriesQueue, content, { persistent: true, headers: { [DUE_HEADER]: due } });
+      const queue = shard === null ? this.names.deliveriesQueue : this.names.orderedQueue(shard);
+      await this.channel().sendToQueue(queue, content, { persistent: true, headers });
       return;
     }
     const queue = this.names.retryQueue(tierFor(remaining));
-    await this.channel().sendToQueue(queue, content, { persistent: true, headers: { [DUE_HEADER]: due } });
+    await this.channel().sendToQueue(queue, content, { persistent: true, headers });
   }
 
   /**
@@ -499,6 +544,15 @@ function deliveryCount(msg: ConsumeMessage): number {
 function earlierDeliveries(msg: ConsumeMessage): number {
   const earlier = Number(msg.properties.headers?.[EARLIER_DELIVERIES_HEADER] ?? 0);
   return Number.isFinite(earlier) ? earlier : 0;
+}
+
+function shardOf(job: DeliveryJob): number {
+  return orderedShardOf(orderingLaneId(job.subscriptionId, job.ordering?.key ?? ''));
+}
+
+function shardHeader(msg: ConsumeMessage): number | null {
+  const shard = msg.properties.headers?.[SHARD_HEADER];
+  return typeof shard === 'number' && Number.isInteger(shard) && shard >= 0 && shard < ORDERED_SHARDS ? shard : null;
 }
 
 function isRedelivered(msg: ConsumeMessage): boolean {

@@ -1,5 +1,6 @@
 import type { ConfirmChannel } from 'amqplib';
 import type { QueueRole } from '../port';
+import { ORDERED_SHARDS } from '../port';
 
 /** Retry tiers, in seconds: powers of two from 1 s to about 18 h. A delay is walked down the ladder. */
 export const RETRY_TIERS_S: readonly number[] = Array.from({ length: 17 }, (_, i) => 2 ** i);
@@ -17,6 +18,8 @@ export interface TopologyNames {
   deliveriesPoisonQueue: string;
   deadLetterQueue: string;
   retryQueue(tierSeconds: number): string;
+  /** The ordered shards: one consumer among all processes each (single active consumer), one job at a time. */
+  orderedQueue(shard: number): string;
 }
 
 export function topologyNames(prefix: string): TopologyNames {
@@ -31,6 +34,7 @@ export function topologyNames(prefix: string): TopologyNames {
     deliveriesPoisonQueue: `${prefix}.deliveries.poison`,
     deadLetterQueue: `${prefix}.dead-letters`,
     retryQueue: (tier) => `${prefix}.retry.${tier}s`,
+    orderedQueue: (shard) => `${prefix}.ordered.${shard}`,
   };
 }
 
@@ -83,6 +87,12 @@ export async function declareTopology(channel: ConfirmChannel, names: TopologyNa
     durable: true,
     arguments: { ...quorum, 'x-delivery-limit': SUSPECT_DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
   });
+  for (let shard = 0; shard < ORDERED_SHARDS; shard++) {
+    await channel.assertQueue(names.orderedQueue(shard), {
+      durable: true,
+      arguments: { ...quorum, 'x-single-active-consumer': true, 'x-delivery-limit': DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
+    });
+  }
   for (const tier of RETRY_TIERS_S) {
     await channel.assertQueue(names.retryQueue(tier), {
       durable: true,
@@ -103,6 +113,7 @@ export function allQueues(names: TopologyNames): string[] {
     names.deliveriesPoisonQueue,
     names.deadLetterQueue,
     ...RETRY_TIERS_S.map((t) => names.retryQueue(t)),
+    ...Array.from({ length: ORDERED_SHARDS }, (_, shard) => names.orderedQueue(shard)),
   ];
 }
 

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '../../events/envelope';
 import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage, QueueDepth } from '../port';
+import { ORDERED_SHARDS, orderedShardOf, orderingLaneId } from '../port';
 import { MemoryQueue } from './memory-queue';
 import type { MemoryConsumeOptions, MemoryQueueOptions } from './memory-queue';
 
@@ -10,6 +11,7 @@ import type { MemoryConsumeOptions, MemoryQueueOptions } from './memory-queue';
 export class MemoryBroker implements Broker {
   private readonly events: MemoryQueue<InboundEvent>;
   private readonly deliveries: MemoryQueue<DeliveryJob>;
+  private readonly ordered: Array<MemoryQueue<DeliveryJob>>;
   readonly parked: ParkedEvent[] = [];
   readonly deadLetters: Array<{ job: DeliveryJob; reason: string }> = [];
   /** Messages set aside as poison (what RabbitMQ keeps in the poison queues). */
@@ -19,6 +21,7 @@ export class MemoryBroker implements Broker {
   constructor(options: MemoryQueueOptions = {}) {
     this.events = new MemoryQueue(options);
     this.deliveries = new MemoryQueue(options);
+    this.ordered = Array.from({ length: ORDERED_SHARDS }, () => new MemoryQueue<DeliveryJob>({ ...options, inOrder: true }));
   }
 
   async start(): Promise<void> {
@@ -29,6 +32,7 @@ export class MemoryBroker implements Broker {
     this.ready = false;
     this.events.close();
     this.deliveries.close();
+    for (const shard of this.ordered) shard.close();
   }
 
   isReady(): boolean {
@@ -68,25 +72,30 @@ export class MemoryBroker implements Broker {
   }
 
   async publishDeliveries(jobs: readonly DeliveryJob[]): Promise<void> {
-    for (const job of jobs) this.deliveries.push(copy(job));
+    for (const job of jobs) this.queueOf(job).push(copy(job));
   }
 
   async scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void> {
-    this.deliveries.pushLater(copy(job), Math.max(0, delayMs));
+    this.queueOf(job).pushLater(copy(job), Math.max(0, delayMs));
+  }
+
+  async consumeOrderedDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
+    const stops = this.ordered.map((shard) =>
+      shard.consume((job, redelivered) => handler(job, { redelivered }), this.consumeOptions({ ...options, prefetch: 1 }, deliveryPoison)),
+    );
+    return { cancel: async () => stops.forEach((stop) => stop()) };
+  }
+
+  /** An ordered job goes to its key's shard; the others to the shared queue. */
+  private queueOf(job: DeliveryJob): MemoryQueue<DeliveryJob> {
+    if (!job.ordering) return this.deliveries;
+    return this.ordered[orderedShardOf(orderingLaneId(job.subscriptionId, job.ordering.key))] as MemoryQueue<DeliveryJob>;
   }
 
   async consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
     const stop = this.deliveries.consume(
       (job, redelivered) => handler(job, { redelivered }),
-      this.consumeOptions(options, (job, deliveries) => ({
-        source: 'deliveries',
-        deliveries,
-        parkedIn: 'memory',
-        eventId: job.event.id,
-        eventType: job.event.type,
-        scopeTenantId: null,
-        jobs: [job],
-      })),
+      this.consumeOptions(options, deliveryPoison),
     );
     return { cancel: async () => stop() };
   }
@@ -128,6 +137,10 @@ export class MemoryBroker implements Broker {
       },
     };
   }
+}
+
+function deliveryPoison(job: DeliveryJob, deliveries: number): PoisonedMessage {
+  return { source: 'deliveries', deliveries, parkedIn: 'memory', eventId: job.event.id, eventType: job.event.type, scopeTenantId: null, jobs: [job] };
 }
 
 function copy<T>(value: T): T {

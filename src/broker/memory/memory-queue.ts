@@ -5,6 +5,11 @@ export interface MemoryQueueOptions {
   requeueDelayMs?: number;
   /** A handler not settled after this long (while dependencies answer) counts as failed; its late result is ignored. */
   stallTimeoutMs?: number;
+  /**
+   * Hand items over in order: a failed item comes back first (after the pause), and nothing
+   * else is handed over while it waits (an ordered shard, consumed with prefetch 1).
+   */
+  inOrder?: boolean;
 }
 
 export interface MemoryConsumeOptions<T> {
@@ -54,10 +59,14 @@ export class MemoryQueue<T> {
   private requeueing = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** In order: a failed item waits for its next try, and holds back the rest. */
+  private blocked = false;
   private readonly requeueDelayMs: number;
   private readonly stallTimeoutMs: number;
+  private readonly inOrder: boolean;
 
   constructor(options: MemoryQueueOptions = {}) {
+    this.inOrder = options.inOrder ?? false;
     this.requeueDelayMs = options.requeueDelayMs ?? 500;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 5 * 60_000;
   }
@@ -116,7 +125,7 @@ export class MemoryQueue<T> {
   }
 
   private pump(): void {
-    while (this.handler && this.inFlight < this.options.prefetch && this.items.length > 0) {
+    while (this.handler && !this.blocked && this.inFlight < this.options.prefetch && this.items.length > 0) {
       const entry = this.items.shift() as Entry<T>;
       const handler = this.handler;
       this.inFlight += 1;
@@ -139,10 +148,24 @@ export class MemoryQueue<T> {
     const counts = verdict === 'stalled' || (await this.dependenciesAnswer());
     const next = { item: entry.item, handovers: entry.handovers + 1, failures: entry.failures + (counts ? 1 : 0) };
     if (next.failures >= POISON_AFTER_DELIVERIES) this.options.onPoisoned?.(next.item, next.failures);
+    else if (this.inOrder) this.retryFirst(next);
     else {
       this.requeueing += 1;
       this.later(next, this.requeueDelayMs, Date.now() + this.requeueDelayMs, () => (this.requeueing -= 1));
     }
+  }
+
+  /** Puts a failed item back at the head after the pause, handing nothing else over meanwhile. */
+  private retryFirst(entry: Entry<T>): void {
+    this.blocked = true;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.blocked = false;
+      if (this.closed) return;
+      this.items.unshift(entry);
+      this.pump();
+    }, this.requeueDelayMs);
+    this.timers.add(timer);
   }
 
   private async dependenciesAnswer(): Promise<boolean> {

@@ -51,5 +51,9 @@ export function memoryDeadLetters(tables: MemoryTables): DeadLetters {
         found.replayCount += 1;
       }
     },
+    async addOvertaker(tenantId, id, eventId) {
+      const found = ownedBy(deadLetters, tenantId, id);
+      if (found && found.replayedAt === null && !found.overtakenBy?.includes(eventId)) found.overtakenBy = [...(found.overtakenBy ?? []), eventId];
+    },
   };
 }

@@ -22,6 +22,7 @@ import { memoryTrackedRecords } from './tracked-records';
 import { memoryConnectionExports } from './connection-exports';
 import { memoryTunnels } from './tunnels';
 import { memoryPlans } from './plans';
+import { memoryOrderedLanes } from './ordered-lanes';
 
 /** The embedded store: every port in memory, for `npm start` without services and for fast tests (`tables`: to look at what is stored). */
 export function createMemoryStore(tables: MemoryTables = new MemoryTables()): Store {
@@ -56,6 +57,7 @@ export function createMemoryStore(tables: MemoryTables = new MemoryTables()): St
     ...memoryEventLog(tables),
     ...memoryAttemptLog(tables),
     ...memoryDeadLetters(tables),
+    ...memoryOrderedLanes(tables),
     ...memoryRateSlots(tables),
     ...memoryEndpointHealthLog(tables),
     ...memorySealedValues(tables),

@@ -4,7 +4,7 @@ import type { ConnectionRecord, OAuthStateRecord, SyncCountRow, TenantSettingsRe
 import type { TrackedRecord } from '../../integrations/tracked-record';
 import type { ExportRecord } from '../../integrations/connection-export';
 import type { HealthRecord, StoredHealthSlice } from '../../pipeline/health-model';
-import type { AttemptRecord, DeadLetterRecord, InvalidEventRecord, StoredEvent } from '../../pipeline/model';
+import type { AttemptRecord, BacklogEntry, DeadLetterRecord, InvalidEventRecord, OrderedLane, StoredEvent } from '../../pipeline/model';
 import type { DeliveryStatsRow } from '../../pipeline/delivery-stats';
 import type { Subscription } from '../../subscriptions/model';
 import type { LoadTestRecord } from '../../subscriptions/load-tests';
@@ -36,6 +36,9 @@ export class MemoryTables {
   readonly invalidEvents: InvalidEventRecord[] = [];
   readonly attempts = new Map<string, AttemptRecord>();
   readonly deadLetters = new Map<string, DeadLetterRecord>();
+  /** Per-key ordering: lanes by id; backlog entries by lane id, then webhook-id. */
+  readonly orderedLanes = new Map<string, OrderedLane>();
+  readonly backlogs = new Map<string, Map<string, BacklogEntry>>();
   /** Delivery stats rows by writer and row key, with the id of the last write that added to each. */
   readonly deliveryStats = new Map<string, { writeId: number; row: DeliveryStatsRow }>();
   /** Endpoint health slices by process, subscription and slice start; verdicts by subscription. */

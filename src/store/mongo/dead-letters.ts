@@ -60,6 +60,10 @@ export function mongoDeadLetters(db: MongoDatabase): DeadLetters {
       for (const g of groups) if (g.count > 0) counts[g._id as DeadLetterReason] = g.count;
       return counts;
     },
+
+    async addOvertaker(tenantId, id, eventId) {
+      await deadLetters().updateOne({ _id: id, tenantId, replayedAt: null }, { $addToSet: { overtakenBy: eventId } });
+    },
   };
 }
 

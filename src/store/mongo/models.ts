@@ -42,6 +42,8 @@ const subscriptionSchema = new Schema(
     tlsSealed: { type: String, default: null },
     // Batch delivery; absent on older documents (one request per event).
     batch: { type: new Schema({ maxEvents: Number, maxWaitMs: Number, maxBytes: Number }, { _id: false }), default: null },
+    // Per-key ordering; absent on older documents (no ordering).
+    ordering: { type: new Schema({ key: String }, { _id: false }), default: null },
     // Secret custom headers: their names, and their values sealed; absent on older documents (none).
     secretHeaders: { type: [String], default: undefined },
     headersSealed: { type: String, default: null },
@@ -294,6 +296,8 @@ const deadLetterSchema = new Schema(
     replayCount: { type: Number, default: 0 },
     // Batch delivery: absent on dead letters of single deliveries.
     batch: { type: new Schema({ id: String, index: Number, size: Number }, { _id: false }), default: undefined },
+    // Per-key ordering: absent on dead letters of unordered deliveries.
+    overtakenBy: { type: [String], default: undefined },
   },
   { versionKey: false, autoIndex: false },
 );
@@ -301,6 +305,29 @@ deadLetterSchema.index({ tenantId: 1, _id: -1 });
 deadLetterSchema.index({ tenantId: 1, subscriptionId: 1, createdAt: 1 });
 // The dead letters not yet replayed, counted by reason (GET /v1/analytics/queues).
 deadLetterSchema.index({ tenantId: 1, replayedAt: 1 });
+
+/** Per-key ordering: a lane that holds something; _id is the lane id. */
+const orderedLaneSchema = new Schema(
+  {
+    _id: String,
+    tenantId: String,
+    subscriptionId: String,
+    key: String,
+    heldBy: { type: String, default: null },
+    heldSince: { type: Date, default: null },
+    tail: Number,
+    dead: { type: [new Schema({ id: String, overtakers: Number }, { _id: false })], default: [] },
+    updatedAt: Date,
+  },
+  { versionKey: false, autoIndex: false },
+);
+
+/** A job waiting in its lane's backlog; _id is `<lane id>:<webhook-id>`, so a job is added once. */
+const backlogEntrySchema = new Schema(
+  { _id: String, laneId: String, seq: Number, webhookId: String, jobJson: String, addedAt: Date },
+  { versionKey: false, autoIndex: false },
+);
+backlogEntrySchema.index({ laneId: 1, seq: 1 });
 
 /** _id is the key's sha256; keyId the public id (absent on keys stored before ids: derived from the hash). */
 const apiKeySchema = new Schema(
@@ -346,6 +373,8 @@ export interface HubModels {
   invalidEvents: Model<Record<string, unknown>>;
   attempts: Model<Record<string, unknown>>;
   deadLetters: Model<Record<string, unknown>>;
+  orderedLanes: Model<Record<string, unknown>>;
+  backlog: Model<Record<string, unknown>>;
   apiKeys: Model<Record<string, unknown>>;
   auditLog: Model<Record<string, unknown>>;
   connections: Model<Record<string, unknown>>;
@@ -379,6 +408,8 @@ export function registerModels(connection: Connection): HubModels {
     invalidEvents: model('InvalidEvent', invalidEventSchema, 'invalid_events'),
     attempts: model('Attempt', attemptSchema, 'delivery_attempts'),
     deadLetters: model('DeadLetter', deadLetterSchema, 'dead_letters'),
+    orderedLanes: model('OrderedLane', orderedLaneSchema, 'ordered_lanes'),
+    backlog: model('BacklogEntry', backlogEntrySchema, 'ordered_backlog'),
     apiKeys: model('ApiKey', apiKeySchema, 'api_keys'),
     auditLog: model('AuditEntry', auditEntrySchema, 'audit_log'),
     connections: model('Connection', connectionSchema, 'connections'),

@@ -6,6 +6,7 @@ import { mongoConnections } from './connections';
 import { MongoDatabase } from './database';
 import type { MongoStoreOptions } from './database';
 import { mongoDeadLetters } from './dead-letters';
+import { mongoOrderedLanes } from './ordered-lanes';
 import { mongoEndpointHealthLog } from './endpoint-health-log';
 import { mongoEventLog } from './events';
 import { mongoExternalRefs } from './external-refs';
@@ -63,6 +64,7 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
     ...mongoEventLog(db),
     ...mongoAttemptLog(db),
     ...mongoDeadLetters(db),
+    ...mongoOrderedLanes(db),
     ...mongoRateSlots(db),
     ...mongoEndpointHealthLog(db),
     ...mongoSealedValues(db),

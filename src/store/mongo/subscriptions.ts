@@ -1,4 +1,4 @@
-import type { BatchOptions, IntegrationSubscription, IntegrationTarget, Qualification, RelayState, RelaySubscription, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
+import type { BatchOptions, OrderingOptions, IntegrationSubscription, IntegrationTarget, Qualification, RelayState, RelaySubscription, Subscription, SubscriptionKind, SubscriptionOf, WebhookSubscription } from '../../subscriptions/model';
 import type { SubscriptionRepository } from '../../subscriptions/repository';
 import type { EncryptionOptions } from '../../transport/payload-encryption';
 import type { PageRequest } from '../../core/page';
@@ -111,6 +111,7 @@ function toSubscriptionDoc(record: Subscription): Doc {
     ...(record.rateLimit !== undefined ? { rateLimit: record.rateLimit } : {}),
     ...(record.tlsSealed !== undefined ? { tlsSealed: record.tlsSealed } : {}),
     ...(record.batch !== undefined ? { batch: record.batch } : {}),
+    ...(record.ordering !== undefined ? { ordering: record.ordering } : {}),
   };
 }
 
@@ -167,6 +168,7 @@ function fromSubscriptionDoc(doc: Doc): Subscription {
       ? { rateLimit: doc['rateLimit'] && typeof doc['rateLimit'] === 'object' ? { requestsPerSecond: Number((doc['rateLimit'] as Doc)['requestsPerSecond']) } : null }
       : {}),
     ...(doc['batch'] !== undefined ? { batch: batchOf(doc['batch']) } : {}),
+    ...(doc['ordering'] !== undefined ? { ordering: orderingOf(doc['ordering']) } : {}),
     ...(doc['tlsSealed'] !== undefined ? { tlsSealed: typeof doc['tlsSealed'] === 'string' ? doc['tlsSealed'] : null } : {}),
     ...(Array.isArray(doc['secretHeaders']) ? { secretHeaders: (doc['secretHeaders'] as unknown[]).map(String) } : {}),
     ...(doc['headersSealed'] !== undefined ? { headersSealed: typeof doc['headersSealed'] === 'string' ? doc['headersSealed'] : null } : {}),
@@ -197,4 +199,9 @@ function batchOf(value: unknown): BatchOptions | null {
   if (!value || typeof value !== 'object') return null;
   const batch = value as Doc;
   return { maxEvents: Number(batch['maxEvents']), maxWaitMs: Number(batch['maxWaitMs']), maxBytes: Number(batch['maxBytes']) };
+}
+
+function orderingOf(value: unknown): OrderingOptions | null {
+  if (!value || typeof value !== 'object') return null;
+  return { key: String((value as Doc)['key']) };
 }
