@@ -192,6 +192,34 @@ describe.each(adapters)('Broker contract: %s', (_name, create) => {
     expect(poisoned).toEqual([]);
   });
 
+  it('hands ordered jobs over one at a time in publish order per shard, a failed one again before the next, and a scheduled one back to its shard', async () => {
+    const ordered = (n: number, key: string): DeliveryJob => ({ ...job(`o${n}`, 'sub_ordered'), ordering: { key } });
+    const seen: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    let failures = 0;
+    await broker.consumeOrderedDeliveries(async (j) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight -= 1;
+      // The third job fails twice: it is handed over again before the jobs behind it.
+      if (j.event.id === 'o3' && failures < 2) {
+        failures += 1;
+        throw new Error('store down');
+      }
+      seen.push(j.event.id);
+    }, { prefetch: 50 });
+    // One key: one shard, so the shard's order is the publish order.
+    await broker.publishDeliveries(Array.from({ length: 10 }, (_, i) => ordered(i, 'k')));
+    await waitUntil(() => seen.length === 10, 15_000, () => seen.join(','));
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `o${i}`));
+    expect(most).toBe(1);
+    await broker.scheduleDelivery({ ...ordered(10, 'k'), attempt: 2 }, 300);
+    await waitUntil(() => seen.length === 11, 10_000);
+    expect(seen[10]).toBe('o10');
+  });
+
   it('accepts parked events and dead letters', async () => {
     await broker.parkInvalidEvent({ body: Buffer.from('{bad'), reason: 'invalid_json', problems: [{ path: '/', message: 'not JSON' }] });
     await broker.publishDeadLetter(job('e7', 's', 9), 'retries_exhausted');
