@@ -153,7 +153,9 @@ export class Hub {
     this.metrics.watchQueues(() => this.broker.queueDepths());
     this.broker =
       options.broker ??
-      (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
+      (config.amqpUrl
+        ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger, orderedShards: config.delivery.orderedShards })
+        : new MemoryBroker({ orderedShards: config.delivery.orderedShards }));
     this.store = options.store ?? (config.mongodbUrl ? createMongoStore({ url: config.mongodbUrl }) : createMemoryStore());
     const secretBox = new SecretBox(config.encryptionKeys);
     this.secretBox = secretBox;

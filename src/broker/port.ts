@@ -38,7 +38,10 @@ export interface DeliveryJob {
   ordering?: { key: string };
 }
 
-/** How many ordered shards there are: a constant, so that every process sends a key to the same shard. */
+/**
+ * How many ordered shards there are unless configured (HOOKHUB_ORDERED_SHARDS): every process of a
+ * hub must use the same number, so that each sends a key to the same shard.
+ */
 export const ORDERED_SHARDS = 16;
 
 /** A subscription's lane for one ordering key: the id its hold and backlog are stored under. */
@@ -46,9 +49,9 @@ export function orderingLaneId(subscriptionId: string, key: string): string {
   return createHash('sha256').update(subscriptionId).update('\0').update(key).digest('hex');
 }
 
-/** The ordered shard of a lane (from its id): a key's jobs always go through the same one. */
-export function orderedShardOf(laneId: string): number {
-  return Number.parseInt(laneId.slice(0, 8), 16) % ORDERED_SHARDS;
+/** The ordered shard of a lane (from its id), of `shards`: a key's jobs always go through the same one. */
+export function orderedShardOf(laneId: string, shards: number = ORDERED_SHARDS): number {
+  return Number.parseInt(laneId.slice(0, 8), 16) % shards;
 }
 
 /** The events of a batch job, in the order sent. */

@@ -50,6 +50,8 @@ export interface HubConfig {
     readonly timeoutMs: number;
     readonly prefetch: number;
     readonly perEndpointConcurrency: number;
+    /** Per-key ordering: how many ordered shards (queues); the same in every process of the hub. */
+    readonly orderedShards: number;
     /** How much of each webhook request body its attempt record keeps (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES); 0 keeps none. */
     readonly requestBodyBytes: number;
   };
@@ -278,6 +280,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
       timeoutMs: int('HOOKHUB_DELIVERY_TIMEOUT_MS', 30_000, 100, 120_000),
       prefetch: int('HOOKHUB_PREFETCH', 200, 1, 5000),
       perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 64, 1, 1000),
+      orderedShards: int('HOOKHUB_ORDERED_SHARDS', 16, 1, 256),
       requestBodyBytes: int('HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES', 16_384, 0, 1_048_576),
     },
     loadtest: { maxRate: int('HOOKHUB_LOADTEST_MAX_RATE', 200, 1, 10_000) },

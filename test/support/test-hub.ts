@@ -50,6 +50,8 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     HOOKHUB_API_KEY: apiKey,
     HOOKHUB_ALLOW_PRIVATE_NETWORKS: 'true',
     HOOKHUB_QUEUE_PREFIX: prefix,
+    // Four ordered shards instead of sixteen: fewer quorum queues per test hub on a shared broker.
+    HOOKHUB_ORDERED_SHARDS: '4',
     LOG_LEVEL: 'silent',
     ...(mode === 'services'
       ? {

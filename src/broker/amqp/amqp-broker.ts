@@ -56,6 +56,8 @@ export interface AmqpBrokerOptions {
   retryPauseMs?: number;
   /** How long a handler may run before its message is given back as stalled. */
   stallTimeoutMs?: number;
+  /** How many ordered shards (per-key ordering); every process of the hub must use the same number. */
+  orderedShards?: number;
 }
 
 /** One work queue with its suspect and poison queues. */
@@ -83,8 +85,11 @@ export class AmqpBroker implements Broker {
   /** The channel queue depths are read on, opened on first use. */
   private inspector: ChannelWrapper | null = null;
 
+  private readonly shards: number;
+
   constructor(private readonly options: AmqpBrokerOptions) {
     this.names = topologyNames(options.prefix);
+    this.shards = options.orderedShards ?? ORDERED_SHARDS;
   }
 
   async start(): Promise<void> {
@@ -102,7 +107,7 @@ export class AmqpBroker implements Broker {
       confirm: true,
       publishTimeout: this.options.publishTimeoutMs ?? 30_000,
       setup: async (channel: ConfirmChannel) => {
-        await declareTopology(channel, this.names);
+        await declareTopology(channel, this.names, this.shards);
         this.topologyReady = true;
       },
     });
@@ -175,7 +180,7 @@ export class AmqpBroker implements Broker {
     const sends: Array<Promise<unknown>> = [];
     for (const job of jobs) {
       // Each ordered job goes to its key's shard alone, sent now: the order of the calls is the order in the shard.
-      if (job.ordering) sends.push(channel.sendToQueue(this.names.orderedQueue(shardOf(job)), encode(job), { persistent: true }));
+      if (job.ordering) sends.push(channel.sendToQueue(this.names.orderedQueue(this.shardOf(job)), encode(job), { persistent: true }));
       else byEvent.set(job.event.id, [...(byEvent.get(job.event.id) ?? []), job]);
     }
     for (const group of byEvent.values()) {
@@ -189,12 +194,12 @@ export class AmqpBroker implements Broker {
   }
 
   async scheduleDelivery(job: DeliveryJob, delayMs: number): Promise<void> {
-    await this.sendAlongLadder(encode(job), Date.now() + Math.max(0, delayMs), job.ordering ? shardOf(job) : null);
+    await this.sendAlongLadder(encode(job), Date.now() + Math.max(0, delayMs), job.ordering ? this.shardOf(job) : null);
   }
 
   async consumeOrderedDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
     const consumers: Consumer[] = [];
-    for (let shard = 0; shard < ORDERED_SHARDS; shard++) {
+    for (let shard = 0; shard < this.shards; shard++) {
       const queue = this.names.orderedQueue(shard);
       const lane: Lane = {
         source: 'deliveries',
@@ -262,7 +267,7 @@ export class AmqpBroker implements Broker {
     return this.consumeLane(lane, options, async (msg) => {
       const due = Number(msg.properties.headers?.[DUE_HEADER] ?? 0);
       // An ordered job back from the ladder is handled in its shard, in turn with its key's other jobs.
-      const shard = shardHeader(msg);
+      const shard = this.shardToForward(msg);
       if (shard !== null) return this.sendAlongLadder(msg.content, due, shard);
       const early = due - Date.now();
       if (early > DUE_MARGIN_MS) {
@@ -339,6 +344,18 @@ export class AmqpBroker implements Broker {
     }
   }
 
+  /** An ordered job's shard, for a message from the ladder that says it is one; null for the others. */
+  private shardToForward(msg: ConsumeMessage): number | null {
+    if (msg.properties.headers?.[SHARD_HEADER] === undefined) return null;
+    // From the job itself: the number of shards may have changed while it waited on the ladder.
+    const job = readJobs(msg.content)?.[0];
+    return job?.ordering ? this.shardOf(job) : null;
+  }
+
+  private shardOf(job: DeliveryJob): number {
+    return orderedShardOf(orderingLaneId(job.subscriptionId, job.ordering?.key ?? ''), this.shards);
+  }
+
   private channel(): ChannelWrapper {
     if (!this.publisher) throw new Error('AmqpBroker used before start()');
     return this.publisher;
@@ -406,7 +423,7 @@ export class AmqpBroker implements Broker {
       confirm: false,
       setup: async (channel: ConfirmChannel) => {
         generation += 1;
-        await declareTopology(channel, this.names);
+        await declareTopology(channel, this.names, this.shards);
       },
     });
     this.consumers.add(wrapper);
@@ -546,14 +563,7 @@ function earlierDeliveries(msg: ConsumeMessage): number {
   return Number.isFinite(earlier) ? earlier : 0;
 }
 
-function shardOf(job: DeliveryJob): number {
-  return orderedShardOf(orderingLaneId(job.subscriptionId, job.ordering?.key ?? ''));
-}
 
-function shardHeader(msg: ConsumeMessage): number | null {
-  const shard = msg.properties.headers?.[SHARD_HEADER];
-  return typeof shard === 'number' && Number.isInteger(shard) && shard >= 0 && shard < ORDERED_SHARDS ? shard : null;
-}
 
 function isRedelivered(msg: ConsumeMessage): boolean {
   return msg.fields.redelivered || msg.properties.headers?.[REDELIVERED_HEADER] === true;

@@ -60,7 +60,7 @@ function deadLetteringTo(queue: string): Record<string, unknown> {
 }
 
 /** Declares everything; idempotent, and re-run on every reconnect. */
-export async function declareTopology(channel: ConfirmChannel, names: TopologyNames): Promise<void> {
+export async function declareTopology(channel: ConfirmChannel, names: TopologyNames, orderedShards: number = ORDERED_SHARDS): Promise<void> {
   await channel.assertExchange(names.eventsExchange, 'topic', { durable: true });
   for (const parked of [names.invalidQueue, names.eventsPoisonQueue, names.deliveriesPoisonQueue]) {
     await channel.assertQueue(parked, { durable: true, arguments: quorum });
@@ -87,7 +87,7 @@ export async function declareTopology(channel: ConfirmChannel, names: TopologyNa
     durable: true,
     arguments: { ...quorum, 'x-delivery-limit': SUSPECT_DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
   });
-  for (let shard = 0; shard < ORDERED_SHARDS; shard++) {
+  for (let shard = 0; shard < orderedShards; shard++) {
     await channel.assertQueue(names.orderedQueue(shard), {
       durable: true,
       arguments: { ...quorum, 'x-single-active-consumer': true, 'x-delivery-limit': DELIVERY_LIMIT, ...deadLetteringTo(names.deliveriesPoisonQueue) },
@@ -102,7 +102,7 @@ export async function declareTopology(channel: ConfirmChannel, names: TopologyNa
 }
 
 /** Every queue, for tests and teardown. */
-export function allQueues(names: TopologyNames): string[] {
+export function allQueues(names: TopologyNames, orderedShards: number = ORDERED_SHARDS): string[] {
   return [
     names.routerQueue,
     names.routerSuspectQueue,
@@ -113,7 +113,7 @@ export function allQueues(names: TopologyNames): string[] {
     names.deliveriesPoisonQueue,
     names.deadLetterQueue,
     ...RETRY_TIERS_S.map((t) => names.retryQueue(t)),
-    ...Array.from({ length: ORDERED_SHARDS }, (_, shard) => names.orderedQueue(shard)),
+    ...Array.from({ length: orderedShards }, (_, shard) => names.orderedQueue(shard)),
   ];
 }
 

@@ -18,10 +18,11 @@ export class MemoryBroker implements Broker {
   readonly poisoned: PoisonedMessage[] = [];
   private ready = false;
 
-  constructor(options: MemoryQueueOptions = {}) {
-    this.events = new MemoryQueue(options);
-    this.deliveries = new MemoryQueue(options);
-    this.ordered = Array.from({ length: ORDERED_SHARDS }, () => new MemoryQueue<DeliveryJob>({ ...options, inOrder: true }));
+  constructor(options: MemoryQueueOptions & { orderedShards?: number } = {}) {
+    const { orderedShards = ORDERED_SHARDS, ...queueOptions } = options;
+    this.events = new MemoryQueue(queueOptions);
+    this.deliveries = new MemoryQueue(queueOptions);
+    this.ordered = Array.from({ length: orderedShards }, () => new MemoryQueue<DeliveryJob>({ ...queueOptions, inOrder: true }));
   }
 
   async start(): Promise<void> {
@@ -89,7 +90,7 @@ export class MemoryBroker implements Broker {
   /** An ordered job goes to its key's shard; the others to the shared queue. */
   private queueOf(job: DeliveryJob): MemoryQueue<DeliveryJob> {
     if (!job.ordering) return this.deliveries;
-    return this.ordered[orderedShardOf(orderingLaneId(job.subscriptionId, job.ordering.key))] as MemoryQueue<DeliveryJob>;
+    return this.ordered[orderedShardOf(orderingLaneId(job.subscriptionId, job.ordering.key), this.ordered.length)] as MemoryQueue<DeliveryJob>;
   }
 
   async consumeDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer> {
