@@ -170,7 +170,9 @@ export interface Broker {
    * Consumes the ordered shards (jobs with `ordering`; publishDeliveries and scheduleDelivery send
    * them there). Each shard hands over one job at a time, in the order its jobs were published, to
    * one consumer among all processes; a job whose handler throws is handed over again before the
-   * shard's next job. A job kept failing is parked as poison like any delivery.
+   * shard's next job. A job kept failing is parked as poison like any delivery. A scheduled
+   * ordered job (a retry) comes back through consumeDeliveries, which hands it to its shard: a
+   * worker consumes both.
    */
   consumeOrderedDeliveries(handler: (job: DeliveryJob, handover: Handover) => Promise<void>, options: ConsumeOptions): Promise<Consumer>;
   /** Copies a dead-lettered job to the dead-letter queue, for operators' tooling. */
