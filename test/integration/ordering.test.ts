@@ -23,7 +23,7 @@ async function publishInOrder(api: TenantApi, events: ReadonlyArray<Json>): Prom
 
 describe.each([['services'], ['embedded']] as const)('per-key ordering (%s mode)', (mode) => {
   // The embedded broker and store (npm start without services) keep the same promises as RabbitMQ and MongoDB.
-  const { receiver, tenant } = hubPerFile({ mode, env: { HOOKHUB_INGEST_RATE_LIMIT: '100000' } });
+  const { receiver, tenant } = hubPerFile({ mode, env: { HOOKHUB_INGEST_RATE_LIMIT: '100000', HOOKHUB_ORDERED_SHARDS: '8' } });
 
   describe('ordering settings', () => {
     it('take a JSONata key, refuse one that does not compile, and do not go with batch delivery', async () => {
