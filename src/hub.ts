@@ -151,7 +151,7 @@ export class Hub {
     this.metrics.watchQueues(() => this.broker.queueDepths());
     this.broker =
       options.broker ??
-      (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
+      (config.amqpUrl ? new AmqpBroker({ url: config.amqpUrls, prefix: config.queuePrefix, logger: this.logger }) : new MemoryBroker());
     this.store = options.store ?? (config.mongodbUrl ? createMongoStore({ url: config.mongodbUrl }) : createMemoryStore());
     const secretBox = new SecretBox(config.encryptionKeys);
     this.secretBox = secretBox;
