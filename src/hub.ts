@@ -154,7 +154,7 @@ export class Hub {
     this.broker =
       options.broker ??
       (config.amqpUrl
-        ? new AmqpBroker({ url: config.amqpUrl, prefix: config.queuePrefix, logger: this.logger, orderedShards: config.delivery.orderedShards })
+        ? new AmqpBroker({ url: config.amqpUrls, prefix: config.queuePrefix, logger: this.logger, orderedShards: config.delivery.orderedShards })
         : new MemoryBroker({ orderedShards: config.delivery.orderedShards }));
     this.store = options.store ?? (config.mongodbUrl ? createMongoStore({ url: config.mongodbUrl }) : createMemoryStore());
     const secretBox = new SecretBox(config.encryptionKeys);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { parseAmqpUrls } from './amqp-urls';
 
 /** connectors/ of the package: where the hub finds its connector manifests unless told otherwise. */
 export const DEFAULT_CONNECTORS_DIR = path.resolve(__dirname, '..', '..', 'connectors');
@@ -18,7 +19,10 @@ export interface HubConfig {
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
+  /** AMQP_URL as given: one URL, or a comma-separated list of a cluster's nodes. */
   readonly amqpUrl: string | null;
+  /** Its URLs, in the order given (each process starts at a random one of them); empty in embedded mode. */
+  readonly amqpUrls: readonly string[];
   readonly mongodbUrl: string | null;
   /** Bootstrap API key of the tenant `default`; null when none was given outside embedded mode. */
   readonly apiKey: string | null;
@@ -197,7 +201,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
 
   const amqpUrl = str('AMQP_URL') ?? null;
   const mongodbUrl = str('MONGODB_URL') ?? null;
-  if (amqpUrl && !/^amqps?:\/\//.test(amqpUrl)) problems.push(`AMQP_URL must start with amqp:// or amqps:// (got "${amqpUrl}").`);
+  const amqp = amqpUrl === null ? { urls: [], problems: [] } : parseAmqpUrls(amqpUrl);
+  problems.push(...amqp.problems);
   if (mongodbUrl && !/^mongodb(\+srv)?:\/\//.test(mongodbUrl)) {
     problems.push(`MONGODB_URL must start with mongodb:// or mongodb+srv:// (got a value that does not).`);
   }
@@ -257,6 +262,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
     amqpUrl,
+    amqpUrls: amqp.urls,
     mongodbUrl,
     apiKey,
     apiKeyGenerated,

@@ -7,6 +7,8 @@ import { retry } from '../../core/retry';
 import type { EventEnvelope } from '../../events/envelope';
 import type { Broker, ConsumeOptions, Consumer, DeliveryJob, Handover, InboundEvent, ParkedEvent, PoisonedMessage, QueueDepth } from '../port';
 import { ORDERED_SHARDS, POISON_AFTER_DELIVERIES, orderedShardOf, orderingLaneId } from '../port';
+import { redactAmqpUrl } from '../../config/amqp-urls';
+import { connectionOrder } from './connection-order';
 import { declareTopology, queueRoles, tierFor, topologyNames } from './topology';
 import type { TopologyNames } from './topology';
 
@@ -46,7 +48,11 @@ const FROM_HEADER = 'x-hookhub-from-queue';
 const STALL_TIMEOUT_MS = 5 * 60_000;
 
 export interface AmqpBrokerOptions {
-  url: string;
+  /**
+   * One URL (a single broker or a load balancer), or the URLs of a cluster's nodes:
+   * the process starts at a random one and, when its connection is lost, goes on to the next.
+   */
+  url: string | readonly string[];
   prefix: string;
   logger: Logger;
   /** How long a publish may wait for the broker (e.g. during a reconnect) before it fails. */
@@ -94,14 +100,23 @@ export class AmqpBroker implements Broker {
 
   async start(): Promise<void> {
     const log = this.options.logger;
-    const connection = connect([this.options.url], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1 });
+    const urls = typeof this.options.url === 'string' ? [this.options.url] : [...this.options.url];
+    if (urls.length === 0) throw new Error('AmqpBroker needs at least one URL');
+    // Each attempt, after a failure or a lost connection, takes the next URL of this list, round and round.
+    const connection = connect(connectionOrder(urls), { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1 });
     this.connection = connection;
-    connection.on('connect', () => log.info('connected to RabbitMQ'));
+    const node = (url: unknown): string | undefined => (typeof url === 'string' ? redactAmqpUrl(url) : undefined);
+    connection.on('connect', ({ url }) => log.info({ url: node(url) }, 'connected to RabbitMQ'));
     connection.on('disconnect', ({ err }) => {
       this.topologyReady = false;
-      log.warn({ err: err?.message }, 'lost RabbitMQ connection; reconnecting (publishes wait, unacked messages return to their queues)');
+      log.warn(
+        { err: err?.message },
+        urls.length > 1
+          ? 'lost RabbitMQ connection; reconnecting to the next node (publishes wait, unacked messages return to their queues)'
+          : 'lost RabbitMQ connection; reconnecting (publishes wait, unacked messages return to their queues)',
+      );
     });
-    connection.on('connectFailed', ({ err }) => log.warn({ err: err?.message }, 'cannot reach RabbitMQ; retrying'));
+    connection.on('connectFailed', ({ err, url }) => log.warn({ err: err?.message, url: node(url) }, 'cannot reach RabbitMQ; trying again'));
     this.publisher = connection.createChannel({
       name: 'publisher',
       confirm: true,
