@@ -257,7 +257,8 @@ expect:
       expect({ name, outcome: printed.outcome.kind }).toEqual({ name, outcome: expect.stringMatching(/^(success|skipped)$/) });
       if (name !== 'webhook-custom') expect(printed.placeholders?.credentials.length).toBeGreaterThan(0);
     }
-  });
+    // One CLI process per shipped connector.
+  }, 240_000);
 
   it('new: scaffolds a connector of each auth kind whose manifest, mapping and fixture pass validate and test', async () => {
     const dir = path.join(scratch, 'scaffolds');
@@ -286,7 +287,8 @@ expect:
     expect(badName.code).toBe(2);
     expect(badName.stdout).toContain('is not a connector name');
     expect((await cli('new', 'acme-basic', '--auth', 'basic', '--dir', dir)).stdout).toContain('--auth must be one of oauth2, api_key, webhook_url');
-  });
+    // Nine CLI processes.
+  }, 240_000);
 
   it('map: checks the link\'s settings against the connector\'s settings schema', async () => {
     const missingUrl = await cli('map', 'webhook-custom', file('b.json', { type: 'business.created', data: business }));

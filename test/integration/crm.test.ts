@@ -259,6 +259,8 @@ describe('events into the CRMs', () => {
     expect(lead.fields).toMatchObject({ Company: 'Blue Door Bistro', LastName: 'Blue Door Bistro', City: 'Austin', State: 'Texas', Country: 'United States', PostalCode: '78701', Website: 'https://bluedoor.example', Phone: '+1-512-555-0100', LeadSource: 'Directory API', Status: 'Open - Not Contacted' });
 
     await api('POST', '/v1/events', businessCreated({}, { id: bizId, name: 'Blue Door Bistro' }));
+    // Events are not ordered unless a subscription asks for it: the update goes once the redelivery landed.
+    await waitUntil(() => lead.updates.length >= 1);
     await api('POST', '/v1/events', { type: 'business.updated', data: { id: bizId, changes: { name: { old_value: 'Blue Door Bistro', new_value: 'Blue Door Brasserie' } }, updated_at: '2026-11-02T10:00:00Z' } });
     await waitUntil(() => lead.updates.length >= 2);
     expect(salesforce.leads.filter((l) => l.fields['Directory_Business_Id__c'] === bizId)).toHaveLength(1);

@@ -67,7 +67,7 @@ export async function startReceiver(responder?: Responder): Promise<Receiver> {
   };
 }
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, describe?: () => string): Promise<void> {
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 45_000, describe?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
