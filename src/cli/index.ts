@@ -17,8 +17,8 @@ import { secretCommands } from './secrets';
 import { newId, sha256Hex } from '../core/ids';
 import { API_SCOPES, OPERATOR_SCOPE, isApiScope } from '../api/scopes';
 import { planCommands } from './plans';
-import { startFromCommandLine } from '../main';
-import { createMongoStore } from '../store/mongo/mongo-store';
+import { loadHub, loadMongoStore } from './lazy';
+
 
 /** The `hookhub` command for operators. */
 const program = new Command('hookhub').description('Hookhub, the webhook and integration hub of the Lawless Directory API');
@@ -29,7 +29,7 @@ program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 program
   .command('start')
   .description('run the hub (the same as `npm start`)')
-  .action(() => startFromCommandLine());
+  .action(() => loadHub().startFromCommandLine());
 
 const keys = program.command('keys').description('API keys of tenants');
 keys
@@ -45,6 +45,7 @@ keys
     if (scopes.length === 0 || unknown.length > 0) fail(`--scopes must list one or more of ${[...API_SCOPES, OPERATOR_SCOPE].join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}.`);
     const config = loadConfigOrExit();
     if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode keys live in the memory of the running hub.');
+    const { createMongoStore } = loadMongoStore();
     const store = createMongoStore({ url: config.mongodbUrl });
     await store.connect();
     try {

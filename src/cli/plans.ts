@@ -6,7 +6,7 @@ import { PlansFileError, loadPlans } from '../plans/loader';
 import type { Plan, PlanCatalog } from '../plans/model';
 import { PlanBook } from '../plans/plan-book';
 import { slaTargetsFor } from '../plans/sla';
-import { createMongoStore } from '../store/mongo/mongo-store';
+import { loadMongoStore } from './lazy';
 
 type Fail = (message: string) => never;
 
@@ -75,6 +75,7 @@ function catalogOrExit(fail: Fail): { config: HubConfig; catalog: PlanCatalog } 
 async function withBook(fail: Fail, use: (book: PlanBook) => Promise<void>): Promise<void> {
   const { config, catalog } = catalogOrExit(fail);
   if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode plans live in the memory of the running hub; use PUT /v1/tenants/:tenantId/plan there.');
+  const { createMongoStore } = loadMongoStore();
   const store = createMongoStore({ url: config.mongodbUrl });
   await store.connect();
   try {

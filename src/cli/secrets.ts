@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config';
 import { SecretBox } from '../core/secret-box';
-import { reencryptAll } from '../secrets/key-ring';
-import { createMongoStore } from '../store/mongo/mongo-store';
+import { loadKeyRing, loadMongoStore } from './lazy';
 
 /** `hookhub secrets reencrypt`: moves every stored secret to the newest key of HOOKHUB_ENCRYPTION_KEYS. */
 export function secretCommands(program: Command, fail: (message: string) => never): void {
@@ -14,6 +13,8 @@ export function secretCommands(program: Command, fail: (message: string) => neve
       const config = loadConfig();
       if (!config.mongodbUrl) fail('Set MONGODB_URL (and AMQP_URL): in embedded mode nothing is stored.');
       const box = new SecretBox(config.encryptionKeys);
+      const { createMongoStore } = loadMongoStore();
+      const { reencryptAll } = loadKeyRing();
       const store = createMongoStore({ url: config.mongodbUrl });
       await store.connect();
       try {
