@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { AMQP_URL, dropDatabase, mongoUrlFor, uniqueName } from '../support/services';
 import { startTestHub } from '../support/test-hub';
+import { entryArgs } from '../support/entry';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -12,7 +13,7 @@ it('`hookhub keys create` makes a key that works for its tenant only', async () 
   const database = uniqueName('hhcli');
   const encryptionKey = randomBytes(32).toString('base64');
   const env = { PATH: process.env['PATH'] ?? '', AMQP_URL, MONGODB_URL: mongoUrlFor(database), HOOKHUB_ENCRYPTION_KEY: encryptionKey };
-  const cli = (...args: string[]): ReturnType<typeof run> => run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: ROOT, env });
+  const cli = (...args: string[]): ReturnType<typeof run> => run(process.execPath, [...entryArgs('cli/index'), ...args], { cwd: ROOT, env });
   try {
     const { stdout, stderr } = await cli('keys', 'create', '--tenant', 'acme');
     const key = String(stdout).trim();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { sampleData } from '../../src/events/samples';
+import { entryArgs } from '../support/entry';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -18,7 +19,7 @@ interface CliResult {
 
 async function cli(...args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'connectors', ...args], { cwd: ROOT, env });
+    const { stdout, stderr } = await run(process.execPath, [...entryArgs('cli/index'), 'connectors', ...args], { cwd: ROOT, env });
     return { code: 0, stdout: String(stdout), stderr: String(stderr) };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -7,6 +7,7 @@ import { freePort } from '../support/local-server';
 import { waitUntil } from '../support/receiver';
 import { businessCreated, hubPerFile } from '../support/test-hub';
 import { signPayload } from '../../src/transport/signing';
+import { entryArgs } from '../support/entry';
 
 /** `hookhub events inspect`, `hookhub verify`, `hookhub endpoints validate` and `hookhub listen --json`, each run as a user runs it. */
 type Json = Record<string, unknown>;
@@ -33,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(args: string[], input?: string): Promise<CliResult> {
-  const child = run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: ROOT, env });
+  const child = run(process.execPath, [...entryArgs('cli/index'), ...args], { cwd: ROOT, env });
   if (input !== undefined) {
     child.child.stdin?.end(input);
   } else {
@@ -143,7 +144,7 @@ it('`hookhub endpoints validate` prints the check; exit 1 when deliveries would 
 
 it('`hookhub listen --json` prints one JSON line for the ready relay and one per delivery', async () => {
   const local = await hub.receiver();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'listen', '--json', '--forward-to', `${local.url}/webhooks`, '--events', 'business.created', ...flags()], { cwd: ROOT, env });
+  const child = spawn(process.execPath, [...entryArgs('cli/index'), 'listen', '--json', '--forward-to', `${local.url}/webhooks`, '--events', 'business.created', ...flags()], { cwd: ROOT, env });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   try {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { hubPerFile } from '../support/test-hub';
 import { waitUntil } from '../support/receiver';
+import { entryArgs } from '../support/entry';
 
 /**
  * The `hookhub` commands that talk to a running hub (RabbitMQ, FerretDB), each run as a user runs
@@ -37,7 +38,7 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 async function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { cwd: ROOT, env: { ...env, ...extraEnv } });
+    const { stdout, stderr } = await run(process.execPath, [...entryArgs('cli/index'), ...args], { cwd: ROOT, env: { ...env, ...extraEnv } });
     return { code: 0, stdout: String(stdout), stderr: String(stderr) };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -200,7 +201,7 @@ describe('hookhub as a client of a running hub', () => {
   it('deliveries tail --follow prints attempts made after it started', async () => {
     const ok = await receiver(() => ({ status: 200 }));
     const sub = String((await api('POST', '/v1/subscriptions', { endpointUrl: `${ok.url}/f`, events: ['business.created'] })).body['id']);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'deliveries', 'tail', '-f', '--json', '--interval', '300', '--subscription', sub, ...flags()], { cwd: ROOT, env });
+    const child = spawn(process.execPath, [...entryArgs('cli/index'), 'deliveries', 'tail', '-f', '--json', '--interval', '300', '--subscription', sub, ...flags()], { cwd: ROOT, env });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     try {

@@ -9,6 +9,7 @@ import { Hub } from '../../src/hub';
 import { createMongoStore } from '../../src/store/mongo/mongo-store';
 import { AMQP_URL, deleteTopology, dropDatabase, mongoUrlFor, uniqueName } from '../support/services';
 import { startTestHub } from '../support/test-hub';
+import { entryArgs } from '../support/entry';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
@@ -44,7 +45,7 @@ it('rotates the encryption key: new data uses the newest key, `hookhub secrets r
     await th.stop();
     expect((await keyIdsInUse(database)).sort()).toEqual(['k1', 'k1', 'k2']);
 
-    const cli = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'secrets', 'reencrypt'], {
+    const cli = await run(process.execPath, [...entryArgs('cli/index'), 'secrets', 'reencrypt'], {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', AMQP_URL, MONGODB_URL: mongoUrlFor(database), HOOKHUB_ENCRYPTION_KEYS: `k1:${k1},k2:${k2}` },
     });

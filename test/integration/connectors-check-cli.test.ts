@@ -6,6 +6,7 @@ import { startPipedriveHub } from '../support/pipedrive-hub';
 import type { PipedriveHub } from '../support/pipedrive-hub';
 import type { OAuthServer } from '../support/oauth/oauth-server';
 import type { TestHub } from '../support/test-hub';
+import { entryArgs } from '../support/entry';
 
 /**
  * `hookhub connectors check <connection-id>` as an operator runs it: a separate process talking
@@ -55,7 +56,7 @@ interface CliResult {
 /** The CLI in its own process, with only PATH and the given variables in its environment. */
 async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'connectors', 'check', ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const { stdout, stderr } = await run(process.execPath, [...entryArgs('cli/index'), 'connectors', 'check', ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env } });
     return { code: 0, stdout: String(stdout), stderr: String(stderr) };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -8,6 +8,7 @@ import { HttpSender } from '../../src/transport/http-sender';
 import { generateSecret } from '../../src/transport/signing';
 import { listenLocal } from '../support/local-server';
 import type { LocalServer } from '../support/local-server';
+import { entryArgs } from '../support/entry';
 
 // The load test's own measurement against receivers whose delay is known: the product's accuracy
 // promise. Nothing here times the hub.
@@ -44,7 +45,7 @@ describe('hookhub loadtest', () => {
     const r = await receiver(() => 20);
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/index.ts', 'loadtest', r.url, '--rate', '100', '--duration', '4s', '--warmup', '1s', '--secret', secret, '--json'],
+      [...entryArgs('cli/index'), 'loadtest', r.url, '--rate', '100', '--duration', '4s', '--warmup', '1s', '--secret', secret, '--json'],
       { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '' } },
     );
     const result = JSON.parse(stdout) as LoadTestResult;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { entryArgs } from './entry';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -13,9 +14,9 @@ export interface ChildHub {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** Runs the hub as its own process (`node src/main.ts` through tsx), as an operator would. */
+/** Runs the hub as its own process (`node main.js`, compiled for the run: see entry.ts), as an operator would. */
 export async function startChildHub(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildHub> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, entryArgs('main'), {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

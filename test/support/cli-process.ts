@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { entryArgs } from './entry';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -14,9 +15,9 @@ export interface CliProcess {
 
 const running = new Set<ChildProcess>();
 
-/** Starts `hookhub <args>` (the CLI's source through tsx, with a bare environment: no stored login, no colours). */
+/** Starts `hookhub <args>` (compiled for the run, see entry.ts; with a bare environment: no stored login, no colours). */
 export function startCliProcess(args: string[]): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+  const child = spawn(process.execPath, [...entryArgs('cli/index'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', NO_COLOR: '1', HOME: process.env['HOME'] ?? '/tmp' },
   });
