@@ -22,6 +22,8 @@ export default async function globalSetup(): Promise<void> {
     throw new Error(`Integration services are not running: ${down.join(', ')}. Run \`bash scripts/ensure-services.sh\` or \`npm test\`, which starts them.`);
   }
   buildForTests();
+  // The test workers' in-process hubs start their expression sandboxes from the build too.
+  process.env['HOOKHUB_SANDBOX_CHILD'] = path.join(TEST_BUILD_DIR, 'core', 'sandbox', 'child.js');
 }
 
 /**
