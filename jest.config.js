@@ -1,3 +1,6 @@
+/** Reliability suites that must run alone. */
+const ALONE = ['broker-restart', 'loadtest-accuracy', 'endpoint-health-accuracy', 'slow-endpoints'];
+
 /** @type {import('jest').Config} */
 const common = {
   testEnvironment: 'node',
@@ -11,9 +14,11 @@ module.exports = {
   projects: [
     // Pure logic: no broker, no database (`npm run test:unit` runs with both stopped).
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    // Contract, integration and e2e suites: each uses its own queues and database, so they run in parallel.
-    { ...withServices, displayName: 'fast', testMatch: ['<rootDir>/test/{contract,integration,e2e}/**/*.test.ts'] },
-    // These restart RabbitMQ or kill processes, or measure time (the load tester's accuracy): one at a time (--runInBand), after the rest.
-    { ...withServices, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
+    // Contract, integration and e2e suites, and the reliability suites that crash or stop only processes of their
+    // own (hubs, a FerretDB, RabbitMQ nodes): each uses its own queues and database, so they run in parallel.
+    { ...withServices, displayName: 'fast', testMatch: ['<rootDir>/test/{contract,integration,e2e}/**/*.test.ts', '<rootDir>/test/reliability/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', ...ALONE.map((name) => `/test/reliability/${name}\\.test\\.ts$`)] },
+    // These restart the shared RabbitMQ, or measure time (the load tester's accuracy, health-state accuracy, a
+    // latency bound under hanging endpoints): one at a time (--runInBand), after the rest, on a quiet machine.
+    { ...withServices, displayName: 'reliability', testMatch: ALONE.map((name) => `<rootDir>/test/reliability/${name}.test.ts`) },
   ],
 };
