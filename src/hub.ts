@@ -284,7 +284,7 @@ export class Hub {
     this.recorder = new AttemptRecorder({
       store: this.store,
       logger: this.logger,
-      stats: new DeliveryStatsWriter({ store: this.store, writer: holder, metrics: this.metrics, logger: this.logger }),
+      stats: new DeliveryStatsWriter({ store: this.store, writer: holder, metrics: this.metrics, logger: this.logger, flushMs: config.analyticsFlushMs }),
     });
     this.healthTally = new HealthTally({
       log: this.store,

@@ -75,6 +75,8 @@ export interface HubConfig {
   };
   readonly queuePrefix: string;
   readonly retention: { readonly attemptsDays: number };
+  /** How often delivery analytics are written: counts summed in memory meanwhile (HOOKHUB_ANALYTICS_FLUSH). */
+  readonly analyticsFlushMs: number;
   /** Endpoint health monitoring: the window, thresholds and timings (HOOKHUB_HEALTH_*, HOOKHUB_AUTO_DISABLE_AFTER). */
   readonly health: {
     readonly windowMs: number;
@@ -301,6 +303,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     },
     queuePrefix: str('HOOKHUB_QUEUE_PREFIX') ?? 'hookhub',
     retention: { attemptsDays: int('HOOKHUB_RETENTION_DAYS', 30, 1, 3650) },
+    analyticsFlushMs: duration('HOOKHUB_ANALYTICS_FLUSH', 1000, 10, MINUTE_MS),
     health: {
       windowMs: duration('HOOKHUB_HEALTH_WINDOW', 5 * MINUTE_MS, 1000, DAY_MS),
       sliceMs: duration('HOOKHUB_HEALTH_SLICE', 10_000, 100, HOUR_MS),

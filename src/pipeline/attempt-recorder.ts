@@ -19,8 +19,9 @@ export interface AttemptRecorderOptions {
  * stored, so a message is acked only after its attempt is durable. When the
  * store is down the batch is retried until it lands: callers wait, and since
  * their messages stay unacked, the broker's prefetch bounds what piles up.
- * Each batch also feeds the delivery analytics (one more bulk write, summed
- * in memory from the batch), which the batch's records wait for too.
+ * Each batch also feeds the delivery analytics, summed in memory and written on
+ * their own schedule (HOOKHUB_ANALYTICS_FLUSH): records do not wait for them, and
+ * a crash loses at most the counts of that last interval.
  */
 export class AttemptRecorder {
   private readonly batcher: Batcher<AttemptRecord, void>;
@@ -44,7 +45,9 @@ export class AttemptRecorder {
 
   /** Never gives up: the deliveries behind these records have happened, so their records wait for the store. */
   private async write(records: AttemptRecord[]): Promise<void[]> {
-    await Promise.all([this.writeAttempts(records), this.options.stats?.add(records)]);
+    // Retried until stored (see DeliveryStatsWriter): a failure here is only the writer shutting down.
+    this.options.stats?.add(records).catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'delivery analytics of a batch of attempts were not stored'));
+    await this.writeAttempts(records);
     return records.map(() => undefined);
   }
 

@@ -15,6 +15,8 @@ export interface DeliveryStatsWriterOptions {
   writer: string;
   metrics: HubMetrics;
   logger: Logger;
+  /** Counts wait this long in memory before a write (one write at a time; 1000 ms). */
+  flushMs?: number;
 }
 
 /** One event type's metric children, looked up once (no label hashing per attempt). */
@@ -40,10 +42,10 @@ export class DeliveryStatsWriter {
   private readonly byType = new Map<string, TypeMetrics>();
 
   constructor(private readonly options: DeliveryStatsWriterOptions) {
-    this.batcher = new Batcher({ flush: (batches) => this.write(batches), maxBatch: 1000, lingerMs: 0, concurrency: 1 });
+    this.batcher = new Batcher({ flush: (batches) => this.write(batches), maxBatch: 100_000, lingerMs: options.flushMs ?? 1000, concurrency: 1 });
   }
 
-  /** Resolves once the batch's counts are stored. */
+  /** Resolves once the batch's counts are stored; nothing waits for that but `drain`. */
   add(records: readonly AttemptRecord[]): Promise<void> {
     return this.batcher.add(records);
   }
