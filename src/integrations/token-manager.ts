@@ -99,6 +99,8 @@ export class TokenManager {
   /** Refreshes in progress in this process, by connection: concurrent callers share one. */
   private readonly inFlight = new Map<string, Promise<Record<string, unknown>>>();
   private readonly backoffs = new Map<string, Backoff>();
+  /** Refresh failures already counted while their lease was held. */
+  private readonly noted = new WeakSet<object>();
   /** Connectors whose app credentials the token endpoint refused, with the connections already told. */
   private readonly appProblems = new Map<string, AppCredentialProblem & { told: Set<string> }>();
   private readonly clock: Clock;
@@ -124,7 +126,7 @@ export class TokenManager {
           },
           async (err: unknown) => {
             if (err instanceof BackingOff) this.backoffs.set(record.id, err.backoff);
-            else if (!(err instanceof UnrecoverableError)) await this.failed(record, err);
+            else if (!(err instanceof UnrecoverableError) && !(typeof err === 'object' && err !== null && this.noted.has(err))) await this.failed(record, err);
             throw err;
           },
         )
@@ -209,7 +211,16 @@ export class TokenManager {
           if (latest['access_token'] !== used && !this.expiresSoon(latest)) return latest;
           // The lease's last holder may have failed just now.
           this.notBackingOff((again ?? current).record);
-          return await this.refresh(again ?? current);
+          try {
+            return await this.refresh(again ?? current);
+          } catch (err) {
+            // Counted before the lease is released: the process that takes it next sees the backoff and asks nothing.
+            if (!(err instanceof UnrecoverableError) && typeof err === 'object' && err !== null) {
+              await this.failed(record, err);
+              this.noted.add(err);
+            }
+            throw err;
+          }
         } finally {
           await this.options.leases.releaseLease(lease, owner);
         }
