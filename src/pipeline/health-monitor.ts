@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock';
-import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
 import type { OperationalEvents } from '../events/operational-events';
+import { LeasedTicker } from '../jobs/leased-ticker';
 import type { Leases } from '../integrations/ports';
 import type { Subscription } from '../subscriptions/model';
 import type { SubscriptionRepository } from '../subscriptions/repository';
@@ -32,41 +32,44 @@ const LEASE = 'endpoint-health-monitor';
  * (its deliveries then become dead letters as they come up, replayable once it is re-enabled).
  */
 export class HealthMonitor {
-  private readonly owner = newId('mon');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private readonly ticker: LeasedTicker;
   private lastPurge = 0;
 
-  constructor(private readonly options: HealthMonitorOptions) {}
-
-  start(): void {
-    const every = this.options.settings.evaluateMs;
-    this.timer = setInterval(() => {
-      this.running = this.running.then(async () => {
-        await this.tick();
-      }).catch((err: unknown) => {
-        this.options.logger.warn({ err: (err as Error).message }, 'endpoint health evaluation failed; trying again at the next one');
-      });
-    }, every);
-    this.timer.unref();
+  constructor(private readonly options: HealthMonitorOptions) {
+    this.ticker = new LeasedTicker({
+      lease: LEASE,
+      ownerPrefix: 'mon',
+      everyMs: options.settings.evaluateMs,
+      leases: options.leases,
+      logger: options.logger,
+      failureMessage: 'endpoint health evaluation failed; trying again at the next one',
+      run: () => this.evaluateAll(),
+    });
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-    await this.options.leases.releaseLease(LEASE, this.owner).catch(() => undefined);
+  start(): void {
+    this.ticker.start();
+  }
+
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 
   /** One evaluation, if this process holds the lease. Returns whether it did. */
-  async tick(): Promise<boolean> {
+  tick(): Promise<boolean> {
+    return this.ticker.tick();
+  }
+
+  private async evaluateAll(): Promise<void> {
     const { log, settings, clock } = this.options;
-    const ttl = Math.max(5 * settings.evaluateMs, 2000);
-    if (!(await this.options.leases.acquireLease(LEASE, this.owner, ttl))) return false;
     const now = clock.now();
     const slices = await log.listHealthSlices(new Date(now - settings.windowMs - settings.sliceMs));
     const bySubscription = new Map<string, StoredHealthSlice[]>();
-    for (const slice of slices) bySubscription.set(slice.subscriptionId, [...(bySubscription.get(slice.subscriptionId) ?? []), slice]);
+    for (const slice of slices) {
+      const own = bySubscription.get(slice.subscriptionId);
+      if (own) own.push(slice);
+      else bySubscription.set(slice.subscriptionId, [slice]);
+    }
     const records = new Map<string, HealthRecord>();
     for (const r of await log.listUnhealthyRecords()) records.set(r.subscriptionId, r);
     const unknown = [...bySubscription.keys()].filter((id) => !records.has(id));
@@ -82,7 +85,6 @@ export class HealthMonitor {
       this.lastPurge = now;
       await log.purgeHealthSlices(new Date(now - 2 * settings.windowMs - settings.sliceMs));
     }
-    return true;
   }
 
   private async evaluate(previous: HealthRecord, slices: StoredHealthSlice[], now: number, stored: boolean): Promise<void> {

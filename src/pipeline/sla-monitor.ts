@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock';
 import { errorMessage } from '../core/errors';
-import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
 import type { OperationalEvents } from '../events/operational-events';
+import { LeasedTicker } from '../jobs/leased-ticker';
 import type { Leases } from '../integrations/ports';
 import { SLA_NOTICE_PERIOD } from '../plans/model';
 import type { SlaTargets } from '../plans/model';
@@ -60,35 +60,35 @@ const MINUTE_ROWS_UP_TO_MS = 86_400_000;
  * deliveries to judge) ends the breach, and the next miss is announced again.
  */
 export class SlaMonitor {
-  private readonly owner = newId('sla');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> = Promise.resolve();
+  private readonly ticker: LeasedTicker;
 
-  constructor(private readonly options: SlaMonitorOptions) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running = this.running.then(async () => {
-        await this.tick();
-      }).catch((err: unknown) => {
-        this.options.logger.warn({ err: errorMessage(err) }, 'SLA check failed; it runs again at the next interval');
-      });
-    }, this.options.settings.intervalMs);
-    this.timer.unref();
+  constructor(private readonly options: SlaMonitorOptions) {
+    this.ticker = new LeasedTicker({
+      lease: LEASE,
+      ownerPrefix: 'sla',
+      everyMs: options.settings.intervalMs,
+      leases: options.leases,
+      logger: options.logger,
+      failureMessage: 'SLA check failed; it runs again at the next interval',
+      run: () => this.check(),
+    });
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-    await this.options.leases.releaseLease(LEASE, this.owner).catch(() => undefined);
+  start(): void {
+    this.ticker.start();
+  }
+
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 
   /** One check of every tenant with deliveries in the window or a breach open, if this process holds the lease. Returns whether it ran. */
-  async tick(): Promise<boolean> {
+  tick(): Promise<boolean> {
+    return this.ticker.tick();
+  }
+
+  private async check(): Promise<void> {
     const { stats, notices, settings } = this.options;
-    const ttl = Math.max(5 * settings.intervalMs, 2000);
-    if (!(await this.options.leases.acquireLease(LEASE, this.owner, ttl))) return false;
     const to = new Date(this.options.clock.now());
     const resolution: StatsResolution = settings.windowMs <= MINUTE_ROWS_UP_TO_MS ? 'minute' : 'hour';
     const unit = resolution === 'minute' ? 60_000 : 3_600_000;
@@ -103,7 +103,6 @@ export class SlaMonitor {
         this.options.logger.warn({ tenantId, err: errorMessage(err) }, "a tenant's SLA check failed; it is checked again at the next interval");
       }
     }
-    return true;
   }
 
   private async judge(tenantId: string, attained: SlaAttainment, inBreach: boolean, from: Date, to: Date): Promise<void> {
