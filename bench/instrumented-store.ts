@@ -51,6 +51,8 @@ export function instrumentMongoStore(options: MongoStoreOptions): InstrumentedMo
     // Reads behind the hub's subscription cache: the worker (by id) and the router (by type).
     loadSubscription: (id) => timed('loadSubscription', 1, () => store.loadSubscription(id)),
     findSubscriptionsFor: (type, scopeTenantId) => timed('findSubscriptionsFor', 1, () => store.findSubscriptionsFor(type, scopeTenantId)),
+    // The delivery analytics writer's flushes (one at a time, HOOKHUB_ANALYTICS_FLUSH apart).
+    addDeliveryStats: (writer, writeId, rows) => timed('addDeliveryStats (bulkWrite)', rows.length, () => store.addDeliveryStats(writer, writeId, rows)),
     resetTimings() {
       timings.clear();
     },
