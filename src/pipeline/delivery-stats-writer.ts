@@ -18,7 +18,7 @@ export interface DeliveryStatsWriterOptions {
   flushMs?: number;
 }
 
-/** One event type's metric children, looked up once (no label hashing per attempt). */
+/** One event type's metric children, looked up once per type (prom-client still hashes their labels on each update). */
 interface TypeMetrics {
   byClass: Map<string, Counter.Internal>;
   settledSucceeded: Counter.Internal;
