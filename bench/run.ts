@@ -112,7 +112,7 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   rss.stop();
   console.log(`(e) delivery analytics: ${envInt('BENCH_ANALYTICS_PAIRS', 3)} pairs of bench/cost.ts runs (hub with and without analytics, alternating)`);
   const analytics = await runAnalyticsCost();
-  console.log(`(e) hub process CPU per delivery: median ${analytics.onUs} µs with analytics, ${analytics.offUs} µs without: ${analytics.overheadPct} %`);
+  console.log(`(e) hub process CPU per delivery: median ${analytics.onUs} µs with analytics, ${analytics.offUs} µs without: ${analytics.overheadPct} % (median of the pairs' own: ${analytics.pairMedianPct} %)`);
   console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
   console.log(
     JSON.stringify({
