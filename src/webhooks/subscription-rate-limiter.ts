@@ -6,12 +6,23 @@ import type { RateSlots } from './rate-slots';
 const PENALTY_FLOOR = 0.05;
 const RECOVERY_MS = 60_000;
 
+/** How late a slot may still be used: a slot just past is taken as if it were now. */
+const LATE_MS = 50;
+
+/** A slot a request holds: it may go from `at` until `until` (the end of the slot's bucket), not before, not after. */
+export interface RateSlot {
+  at: number;
+  until: number;
+}
+
 /**
  * Per-subscription request rates shared by every worker process. Time is cut
  * into buckets with a number of slots; a delivery may go once it has inserted
  * a slot id of a bucket (an insert under a unique id, which every
- * MongoDB-protocol server makes atomic). A delivery that finds no slot soon is
- * put back on the queue: the excess waits, nothing fails or is dropped.
+ * MongoDB-protocol server makes atomic), at the slot's time and within its
+ * bucket, so no bucket sees more requests than it has slots whatever the
+ * number of processes. A delivery that finds no slot soon is put back on the
+ * queue: the excess waits, nothing fails or is dropped.
  */
 export class SubscriptionRateLimiter {
   private readonly penalties = new Map<string, { factor: number; at: number }>();
@@ -22,26 +33,35 @@ export class SubscriptionRateLimiter {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Milliseconds to wait before sending, or null when no slot is free within `maxWaitMs`. */
-  async acquire(subscriptionId: string, requestsPerSecond: number, maxWaitMs: number, now = this.clock.now()): Promise<number | null> {
-    const rate = requestsPerSecond * this.factor(subscriptionId, now);
+  /**
+   * A slot of the subscription's rate within `maxWaitMs` from now, or null when none is free. Time is read
+   * again after each claim: a claim that comes back after its slot's time (a slow store) does not use it,
+   * since going then would put the request in a later slot's time, or a later bucket.
+   */
+  async acquire(subscriptionId: string, requestsPerSecond: number, maxWaitMs: number): Promise<RateSlot | null> {
+    const start = this.clock.now();
+    const rate = requestsPerSecond * this.factor(subscriptionId, start);
     const bucketMs = rate >= 1 ? 1000 : Math.ceil(1000 / rate);
     const slots = rate >= 1 ? Math.floor(rate) : 1;
-    const first = Math.floor(now / bucketMs);
-    const last = Math.floor((now + maxWaitMs) / bucketMs);
-    for (let bucket = first; bucket <= last; bucket++) {
+    // Even spacing inside the bucket, so a rate of 10/s is not 10 at once every second.
+    const spacing = bucketMs / slots;
+    const latest = start + maxWaitMs;
+    for (let bucket = Math.floor(start / bucketMs); bucket <= Math.floor(latest / bucketMs); bucket++) {
       const hint = this.hints.get(subscriptionId);
-      // Slots already past are capacity that went unused; taking them now would burst.
-      const spacing = bucketMs / slots;
-      const firstUsable = Math.max(0, Math.ceil((now - bucket * bucketMs - 50) / spacing));
-      let slot = Math.max(firstUsable, hint && hint.bucket === bucket ? hint.slot : 0);
-      for (; slot < slots; slot++) {
-        // Even spacing inside the bucket, so a rate of 10/s is not 10 at once every second.
+      const until = (bucket + 1) * bucketMs;
+      for (let slot = hint && hint.bucket === bucket ? hint.slot : 0; slot < slots; slot++) {
         const at = bucket * bucketMs + Math.floor((slot * bucketMs) / slots);
-        if (at - now > maxWaitMs) break;
+        if (at > latest) break;
+        // Slots already past are capacity that went unused; taking them now would burst.
+        const now = this.clock.now();
+        if (now - at > LATE_MS || now >= until) {
+          slot = Math.max(slot, Math.ceil((now - bucket * bucketMs - LATE_MS) / spacing) - 1);
+          continue;
+        }
         if (await this.store.claimRateSlot(`${subscriptionId}:${bucketMs}`, bucket, slot)) {
           this.hints.set(subscriptionId, { bucket, slot: slot + 1 });
-          return Math.max(0, at - now);
+          const claimed = this.clock.now();
+          if (claimed - at <= LATE_MS && claimed < until) return { at, until };
         }
       }
       this.hints.set(subscriptionId, { bucket: bucket + 1, slot: 0 });

@@ -65,7 +65,7 @@ export class WebhookBatches {
     if (job.batch) {
       const admitted = await this.options.admit(loaded.record);
       if (admitted.kind === 'deferred') return admitted;
-      return this.sendBatch(job, loaded, await this.entries(job.batch.events, loaded));
+      return this.sendBatch(job, loaded, await this.entries(job.batch.events, loaded), admitted.at);
     }
     let entry: string;
     try {
@@ -99,21 +99,21 @@ export class WebhookBatches {
       ...(accepted.length > 0 ? { acceptedAt: Math.min(...accepted) } : {}),
       batch: { id: newId('bat'), events: members.map((m) => m.job.event) },
     };
-    return { kind: 'sent', value: await this.sendBatch(job, loaded, members.map((m) => m.entry)) };
+    return { kind: 'sent', value: await this.sendBatch(job, loaded, members.map((m) => m.entry), admitted.at) };
   }
 
   private async entries(events: EventEnvelope[], loaded: LoadedWebhook): Promise<string[]> {
     return Promise.all(events.map((event) => this.options.payloads.batchEntry(event, loaded.record)));
   }
 
-  /** The batch's one request: its events' entries, signed under the batch's webhook-id. */
-  private async sendBatch(job: DeliveryJob, loaded: LoadedWebhook, entries: string[]): Promise<WebhookResult> {
+  /** The batch's one request: its events' entries, signed under the batch's webhook-id with the time it was let go. */
+  private async sendBatch(job: DeliveryJob, loaded: LoadedWebhook, entries: string[], at: number): Promise<WebhookResult> {
     const subscription = loaded.record;
     const batch = job.batch as NonNullable<DeliveryJob['batch']>;
     const body =
       `{"type":"batch","data":[${entries.join(',')}],"webhook":{"subscription_id":${JSON.stringify(subscription.id)},` +
       `"delivery_attempt":${job.attempt},"batch_id":${JSON.stringify(batch.id)}}}`;
-    const request = signedRequest(subscription, loaded.secrets, job.webhookId, body, new Date(this.clock.now()));
+    const request = signedRequest(subscription, loaded.secrets, job.webhookId, body, new Date(at));
     const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', this.options.sendOptions(loaded));
     if (result.status === 429) this.options.throttled(subscription);
     const headers = subscription.secretHeaders?.length ? maskSecretHeaders(request.headers, subscription) : request.headers;

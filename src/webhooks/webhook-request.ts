@@ -70,8 +70,11 @@ export function requestFor(builder: PayloadBuilder, loaded: LoadedWebhook | Load
 }
 
 /** What send resolves to: the pipeline's TargetResult by shape (this floor does not import the pipeline). */
-/** A request of a subscription under its rate: go (at the rate applied; null: none), or come back after delayMs. */
-export type Admission = { kind: 'go'; rate: number | null } | { kind: 'deferred'; delayMs: number };
+/**
+ * A request of a subscription under its rate: go (at the rate applied, null: none; `at`, the clock when it was let
+ * go, is the time it is signed with), or come back after delayMs.
+ */
+export type Admission = { kind: 'go'; rate: number | null; at: number } | { kind: 'deferred'; delayMs: number };
 
 export type WebhookResult =
   | {

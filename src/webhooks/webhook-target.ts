@@ -52,8 +52,8 @@ export class WebhookTarget {
   private readonly batches: WebhookBatches;
 
   constructor(private readonly options: WebhookTargetOptions) {
-    this.rates = new SubscriptionRateLimiter(options.store);
     this.clock = options.clock ?? systemClock;
+    this.rates = new SubscriptionRateLimiter(options.store, this.clock);
     this.batches = new WebhookBatches({
       sender: options.sender,
       admit: (subscription) => this.admit(subscription),
@@ -79,17 +79,25 @@ export class WebhookTarget {
   /**
    * One request of the subscription (a single delivery, or a whole batch) under its rate: its own
    * `rateLimit.requestsPerSecond`, capped by its tenant's plan (also for subscriptions that ask for none).
-   * Slots are shared by every worker: wait for one, or queue the work again.
+   * Slots are shared by every worker: wait for one, or queue the work again. The request goes at its slot's
+   * time and within its slot's second (`at`, the time it is signed with); a process too busy to wake up in
+   * time gives the slot up and takes another.
    */
   private async admit(subscription: LoadedWebhook['record']): Promise<Admission> {
     const own = subscription.rateLimit?.requestsPerSecond ?? null;
     const cap = this.options.planRate ? await this.options.planRate(subscription.tenantId) : null;
     const rate = own === null ? cap : cap === null ? own : Math.min(own, cap);
-    if (rate === null) return { kind: 'go', rate };
-    const wait = await this.rates.acquire(subscription.id, rate, RATE_WAIT_MS, this.clock.now());
-    if (wait === null) return { kind: 'deferred', delayMs: DEFER_MS };
-    if (wait > 0) await sleep(wait);
-    return { kind: 'go', rate };
+    if (rate === null) return { kind: 'go', rate, at: this.clock.now() };
+    const latest = this.clock.now() + RATE_WAIT_MS;
+    for (let now = this.clock.now(); now < latest; now = this.clock.now()) {
+      const slot = await this.rates.acquire(subscription.id, rate, latest - now);
+      if (slot === null) break;
+      // Timers can fire a little early by the clock: wait until the clock says so.
+      for (let left = slot.at - this.clock.now(); left > 0; left = slot.at - this.clock.now()) await sleep(left);
+      const at = this.clock.now();
+      if (at < slot.until) return { kind: 'go', rate, at };
+    }
+    return { kind: 'deferred', delayMs: DEFER_MS };
   }
 
   async send(job: DeliveryJob, loaded: LoadedWebhook): Promise<WebhookResult> {
@@ -100,7 +108,7 @@ export class WebhookTarget {
     if (admitted.kind === 'deferred') return admitted;
     const rate = admitted.rate;
     try {
-      const request = await requestFor(this.options.payloads, loaded, job.webhookId, job.event, job.attempt, new Date(this.clock.now()));
+      const request = await requestFor(this.options.payloads, loaded, job.webhookId, job.event, job.attempt, new Date(admitted.at));
       const result = await this.options.sender.send(request.url, request.headers, request.body, 'POST', sendOptions(loaded));
       if (rate !== null && result.status === 429) this.rates.slowDown(subscription.id, this.clock.now());
       // The request as sent, from what was built anyway: the same headers object (masked only when the subscription
