@@ -1,7 +1,6 @@
 import { waitUntil } from '../support/receiver';
-import { acceptedByKey, countOf, flakyEndpoint, keyedEvents } from '../support/ordering';
+import { acceptedByKey, countOf, flakyEndpoint, keyedEvents, publishInOrder } from '../support/ordering';
 import { hubPerFile } from '../support/test-hub';
-import type { TenantApi } from '../support/test-hub';
 
 /**
  * Per-key ordering through the whole pipeline (RabbitMQ, FerretDB, a local receiver): events of an
@@ -11,15 +10,6 @@ import type { TenantApi } from '../support/test-hub';
  */
 type Json = Record<string, unknown>;
 const FAST_RETRY = { initialDelaySeconds: 0.2, backoffMultiplier: 1 };
-
-async function publishInOrder(api: TenantApi, events: ReadonlyArray<Json>): Promise<void> {
-  // The batch route hands its events to the broker in the order given.
-  for (let i = 0; i < events.length; i += 100) {
-    const sent = await api('POST', '/v1/events/batch', { events: events.slice(i, i + 100) });
-    expect(sent.status).toBe(200);
-    expect(sent.body['accepted']).toBe(Math.min(100, events.length - i));
-  }
-}
 
 describe.each([['services'], ['embedded']] as const)('per-key ordering (%s mode)', (mode) => {
   // The embedded broker and store (npm start without services) keep the same promises as RabbitMQ and MongoDB.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ReceivedRequest, Responder } from './receiver';
 import { businessCreated } from './test-hub';
+import type { TenantApi } from './test-hub';
 
 /** Per-key ordering tests: events spread over keys, and what an endpoint made of them. */
 export interface KeyedEvents {
@@ -10,17 +11,26 @@ export interface KeyedEvents {
   byKey: Map<string, string[]>;
 }
 
-/** `count` business.created events over `keys` keys (data.id), in a shuffled but known order. */
-export function keyedEvents(count: number, keys: number, tag: string): KeyedEvents {
+/** `count` business.created events over `keys` keys (data.id), in a shuffled but known order; `data` is added to each. */
+export function keyedEvents(count: number, keys: number, tag: string, data: Record<string, unknown> = {}): KeyedEvents {
   const events: Array<Record<string, unknown>> = [];
   const byKey = new Map<string, string[]>();
   for (let i = 0; i < count; i++) {
     const key = `biz_${tag}_${Math.floor(Math.random() * keys)}`;
     const id = `evt_${tag}_${i}_${randomBytes(3).toString('hex')}`;
-    events.push({ id, version: '1.0', timestamp: new Date().toISOString(), ...businessCreated({}, { id: key, name: `event ${i}` }) });
+    events.push({ id, version: '1.0', timestamp: new Date().toISOString(), ...businessCreated({}, { ...data, id: key, name: `event ${i}` }) });
     byKey.set(key, [...(byKey.get(key) ?? []), id]);
   }
   return { events, byKey };
+}
+
+/** Publishes events through POST /v1/events/batch, 100 a request, one request after the other: the route hands a request's events to the broker in the order given. */
+export async function publishInOrder(api: TenantApi, events: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  for (let i = 0; i < events.length; i += 100) {
+    const sent = await api('POST', '/v1/events/batch', { events: events.slice(i, i + 100) });
+    expect(sent.status).toBe(200);
+    expect(sent.body['accepted']).toBe(Math.min(100, events.length - i));
+  }
 }
 
 /** An endpoint that fails a share of requests at random, keeping what it accepted (2xx) in the order it accepted them. */

@@ -93,3 +93,13 @@ export async function countDocuments(database: string, collection: string, filte
     await connection.close();
   }
 }
+
+/** Reads the documents of a collection in a test database. */
+export async function findDocuments(database: string, collection: string, filter: Record<string, unknown> = {}, base = MONGODB_BASE): Promise<Array<Record<string, unknown>>> {
+  const connection = await mongoose.createConnection(`${base.replace(/\/$/, '')}/${database}`, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  try {
+    return (await connection.db!.collection(collection).find(filter).toArray()) as Array<Record<string, unknown>>;
+  } finally {
+    await connection.close();
+  }
+}

@@ -39,7 +39,16 @@ export interface TestHubOptions {
   logger?: Logger;
 }
 
-export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
+/** What one test hub's processes share: the environment (queue prefix, database, API key, encryption key) and its names. */
+export interface TestHubSettings {
+  env: Record<string, string>;
+  apiKey: string;
+  prefix: string;
+  database: string;
+}
+
+/** The environment of a test hub, with a queue prefix and a database of its own, for a hub in this process or in processes of its own. */
+export function testHubSettings(options: Pick<TestHubOptions, 'mode' | 'env' | 'reuse' | 'mongoBase'> = {}): TestHubSettings {
   const mode = options.mode ?? 'services';
   const prefix = options.reuse?.prefix ?? uniqueName('hhtest');
   const database = options.reuse?.database ?? uniqueName('hhtest');
@@ -62,19 +71,30 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
       : {}),
     ...options.env,
   };
-  const logger = options.logger ?? (process.env['HOOKHUB_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger);
-  const hub = new Hub(loadConfig(env), { logger });
-  await hub.start();
-  const api = async <T,>(method: string, path: string, body?: unknown, key: string = apiKey): Promise<ApiResponse<T>> => {
+  return { env, apiKey, prefix, database };
+}
+
+/** Calls a hub's API at `baseUrl` with an API key (JSON in, JSON out). */
+export function apiClient(baseUrl: () => string, apiKey: string): TestHub['api'] {
+  return async <T,>(method: string, path: string, body?: unknown, key: string = apiKey): Promise<ApiResponse<T>> => {
     const init: RequestInit = { method, headers: { authorization: `Bearer ${key}` } };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)['content-type'] = 'application/json';
     }
-    const response = await fetch(`${hub.url}${path}`, init);
+    const response = await fetch(`${baseUrl()}${path}`, init);
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, headers: response.headers };
   };
+}
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
+  const mode = options.mode ?? 'services';
+  const { env, apiKey, prefix, database } = testHubSettings(options);
+  const logger = options.logger ?? (process.env['HOOKHUB_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger);
+  const hub = new Hub(loadConfig(env), { logger });
+  await hub.start();
+  const api = apiClient(() => hub.url, apiKey);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
