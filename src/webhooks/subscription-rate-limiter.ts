@@ -40,9 +40,12 @@ export class SubscriptionRateLimiter {
    */
   async acquire(subscriptionId: string, requestsPerSecond: number, maxWaitMs: number): Promise<RateSlot | null> {
     const start = this.clock.now();
-    const rate = requestsPerSecond * this.factor(subscriptionId, start);
-    const bucketMs = rate >= 1 ? 1000 : Math.ceil(1000 / rate);
-    const slots = rate >= 1 ? Math.floor(rate) : 1;
+    // One grid of slots for the subscription's rate, the same in every process. A process slowed down by 429s
+    // takes only its share of the grid's slots, evenly spread: whatever their shares, the processes together
+    // stay within the grid.
+    const share = this.factor(subscriptionId, start);
+    const bucketMs = requestsPerSecond >= 1 ? 1000 : Math.ceil(1000 / requestsPerSecond);
+    const slots = requestsPerSecond >= 1 ? Math.floor(requestsPerSecond) : 1;
     // Even spacing inside the bucket, so a rate of 10/s is not 10 at once every second.
     const spacing = bucketMs / slots;
     const latest = start + maxWaitMs;
@@ -52,6 +55,7 @@ export class SubscriptionRateLimiter {
       for (let slot = hint && hint.bucket === bucket ? hint.slot : 0; slot < slots; slot++) {
         const at = bucket * bucketMs + Math.floor((slot * bucketMs) / slots);
         if (at > latest) break;
+        if (!within(share, bucket * slots + slot)) continue;
         // Slots already past are capacity that went unused; taking them now would burst.
         const now = this.clock.now();
         if (now - at > LATE_MS || now >= until) {
@@ -85,4 +89,9 @@ export class SubscriptionRateLimiter {
     }
     return recovered;
   }
+}
+
+/** Whether slot number `n` of a grid is one of the evenly spread `share` (0..1] of its slots. */
+function within(share: number, n: number): boolean {
+  return share >= 1 || Math.floor((n + 1) * share) > Math.floor(n * share);
 }

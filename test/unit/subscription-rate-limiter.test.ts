@@ -52,6 +52,30 @@ describe('subscription rate limiter', () => {
     expect(claims).toBe(2);
   });
 
+  it('keeps a process slowed down by 429s and one that is not within the rate together', async () => {
+    const t = 10_000_000; // the start of a second (and of two)
+    const clock = new ManualClock(t);
+    const store = createMemoryStore();
+    const slowed = new SubscriptionRateLimiter(store, clock);
+    const full = new SubscriptionRateLimiter(store, clock);
+    slowed.slowDown('sub', t);
+    const given: Array<{ by: string; at: number }> = [];
+    // For 6 seconds both processes ask for a slot of 1 request a second every 100 ms.
+    for (let now = t; now < t + 6000; now += 100) {
+      clock.set(now);
+      for (const [by, limiter] of [['slowed', slowed], ['full', full]] as const) {
+        const slot = await limiter.acquire('sub', 1, 0);
+        if (slot) given.push({ by, at: slot.at });
+      }
+    }
+    const perSecond = new Map<number, number>();
+    for (const g of given) perSecond.set(Math.floor(g.at / 1000), (perSecond.get(Math.floor(g.at / 1000)) ?? 0) + 1);
+    expect([...perSecond.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    // The slowed process took every other second at most; the other one the rest.
+    expect(given.filter((g) => g.by === 'slowed').length).toBeLessThanOrEqual(3);
+    expect(given.filter((g) => g.by === 'full').length).toBeGreaterThanOrEqual(3);
+  });
+
   it('slows down after a 429 and recovers over time', async () => {
     const limiter = new SubscriptionRateLimiter(createMemoryStore());
     limiter.slowDown('sub', 0);
