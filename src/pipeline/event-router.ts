@@ -1,6 +1,8 @@
 import { Batcher } from '../core/batcher';
 import { webhookIdFor } from '../core/ids';
 import { retryUntilStored } from '../core/retry-until-stored';
+import { Turns } from '../core/turns';
+import type { Turn } from '../core/turns';
 import type { Logger } from '../core/logger';
 import type { HubMetrics } from '../core/metrics';
 import type { Broker, DeliveryJob, InboundEvent } from '../broker/port';
@@ -54,8 +56,11 @@ export class DuplicateInProgressError extends Error {
 export class EventRouter {
   private readonly inserts: Batcher<StoredEvent, 'inserted' | 'duplicate'>;
   private readonly routedMarks: Batcher<string, void>;
-  /** The turn of the last event taken in: ordered jobs are published in the order their events came. */
-  private lastTurn: Promise<void> = Promise.resolve();
+  /**
+   * Places in line for publishing ordered jobs, in the order events came: an event's turn is ready once
+   * every event taken in before has published its jobs (or failed, or needed none).
+   */
+  private readonly turns = new Turns();
 
   constructor(private readonly options: EventRouterOptions) {
     this.inserts = new Batcher({ flush: (events) => options.store.insertEvents(events), maxBatch: 500, lingerMs: 20, concurrency: 2 });
@@ -72,7 +77,7 @@ export class EventRouter {
 
   async handle(inbound: InboundEvent): Promise<void> {
     // Taken before the first await, so turns follow the order in which the queue hands events over.
-    const turn = this.takeTurn();
+    const turn = this.turns.take();
     try {
       await this.route(inbound, turn);
     } finally {
@@ -80,21 +85,7 @@ export class EventRouter {
     }
   }
 
-  /**
-   * A place in line for publishing ordered jobs: `ready` resolves when every event taken in
-   * before has published its jobs (or failed, or needed none).
-   */
-  private takeTurn(): { ready: Promise<void>; done(): void } {
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    const ready = this.lastTurn;
-    this.lastTurn = finished;
-    return { ready, done };
-  }
-
-  private async route(inbound: InboundEvent, turn: { ready: Promise<void>; done(): void }): Promise<void> {
+  private async route(inbound: InboundEvent, turn: Turn): Promise<void> {
     const scope: IntakeScope = { source: 'amqp', tenantId: inbound.scopeTenantId };
     const accepted = this.options.intake.acceptBytes(inbound.body, scope);
     if (!('ok' in accepted)) {
