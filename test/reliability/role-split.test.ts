@@ -25,6 +25,9 @@ let hub: SplitHub | undefined;
 const receivers = receiverPool();
 
 afterAll(async () => {
+  // What went wrong in any process, for a failure's story: warnings and errors of every process.
+  const warnings = (hub?.processes ?? []).flatMap((p, i) => p.logs.filter((l) => /"level":(40|50|60)/.test(l)).map((l) => `process ${i}: ${l}`));
+  if (warnings.length > 0) console.log(warnings.slice(0, 50).join('\n'));
   await hub?.destroy();
   await receivers.closeAll();
 });
