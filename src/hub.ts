@@ -3,7 +3,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { ScheduledTask } from 'node-cron';
+import express from 'express';
 import { createApp } from './api/app';
+import { healthRoutes } from './api/routes/health';
 import type { AuditTrail } from './api/audit';
 import type { HubConfig } from './config/config';
 import { newId, sha256Hex } from './core/ids';
@@ -496,6 +498,15 @@ export class Hub {
         this.server = server;
       });
       this.logger.info({ url: `http://${config.host}:${this.port}` }, 'Hookhub API listening');
+    } else if (config.opsPort !== null) {
+      // Routers, workers and jobs have no API, but their health and metrics are still scraped.
+      const ops = express();
+      ops.disable('x-powered-by');
+      ops.use(healthRoutes({ broker: this.broker, store: this.store, config, metrics: this.metrics, tokens: this.tokens }));
+      await new Promise<void>((resolve, reject) => {
+        this.server = ops.listen(config.opsPort ?? 0, config.host, (err?: Error) => (err ? reject(err) : resolve()));
+      });
+      this.logger.info({ url: `http://${config.host}:${this.port}`, paths: ['/healthz', '/readyz', '/metrics'] }, 'Hookhub operations endpoints listening');
     }
     this.logger.info({ roles: [...config.roles], mode: config.mode }, 'Hookhub started');
   }

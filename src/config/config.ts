@@ -19,6 +19,8 @@ export interface HubConfig {
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
+  /** HOOKHUB_OPS_PORT: where a process without the api role serves /healthz, /readyz and /metrics (null: it serves no HTTP). */
+  readonly opsPort: number | null;
   /** AMQP_URL as given: one URL, or a comma-separated list of a cluster's nodes. */
   readonly amqpUrl: string | null;
   /** Its URLs, in the order given (each process starts at a random one of them); empty in embedded mode. */
@@ -262,6 +264,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     mode,
     production,
     port: int('PORT', 3000, 0, 65535),
+    opsPort: str('HOOKHUB_OPS_PORT') === undefined ? null : int('HOOKHUB_OPS_PORT', 0, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
     amqpUrl,
     amqpUrls: amqp.urls,

@@ -67,7 +67,7 @@ const idsOf = (list: ReadonlyArray<Json>): string[] => list.map((e) => String(e[
 const receivedIds = (r: Receiver): string[] => [...new Set(r.requests.map(eventIdOf))].sort();
 
 it('1 API, 1 router and 3 workers share the load: nothing lost, nothing twice, rate limit and per-key order kept', async () => {
-  hub = await startSplitHub(['api,jobs', 'router', ...Array.from({ length: WORKERS }, () => 'worker')], { env: { HOOKHUB_INGEST_RATE_LIMIT: '100000' } });
+  hub = await startSplitHub(['api,jobs', 'router', ...Array.from({ length: WORKERS }, () => 'worker')], { env: { HOOKHUB_INGEST_RATE_LIMIT: '100000', HOOKHUB_OPS_PORT: '0' } });
   const api = hub.api;
   const plainA = await receivers.start();
   const plainB = await receivers.start();
@@ -97,6 +97,24 @@ it('1 API, 1 router and 3 workers share the load: nothing lost, nothing twice, r
   ]);
   const missing = (): number => [...expected].reduce((n, [r, ids]) => n + ids.length - receivedIds(r).length, 0);
   await waitUntil(() => missing() === 0, 90_000, () => `${missing()} deliveries missing`);
+  // Workers serve no API, but their health and metrics are scraped on HOOKHUB_OPS_PORT: each is ready and counts
+  // the deliveries it made, and together they count every delivery the endpoints received.
+  const workers = hub.processes.slice(2);
+  const delivered = [...expected.values()].reduce((n, ids) => n + ids.length, 0);
+  const succeededPerWorker = async (): Promise<number[]> =>
+    Promise.all(
+      workers.map(async (worker) => {
+        const metrics = await (await fetch(`http://127.0.0.1:${worker.port()}/metrics`)).text();
+        return Number(/^hookhub_delivery_attempts_total\{outcome="success"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+      }),
+    );
+  let perWorker: number[] = [];
+  await waitUntil(async () => (perWorker = await succeededPerWorker()).reduce((a, b) => a + b, 0) >= delivered, 15_000, () => `workers' metrics count ${perWorker.join(' + ')} of ${delivered}`);
+  for (const n of perWorker) expect(n).toBeGreaterThan(0);
+  for (const worker of workers) {
+    expect((await fetch(`http://127.0.0.1:${worker.port()}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${worker.port()}/v1/subscriptions`)).status).toBe(404);
+  }
   // Every process stops gracefully: in-flight work finished, attempts and delivery analytics stored.
   expect(await hub.stop()).toEqual(hub.processes.map(() => 0));
 

@@ -1,7 +1,10 @@
 import { Router } from 'express';
 import type { ApiDeps } from '../deps';
 
-export function healthRoutes(deps: ApiDeps): Router {
+/** What the health and metrics routes read: also served alone by processes without the api role (HOOKHUB_OPS_PORT). */
+export type HealthDeps = Pick<ApiDeps, 'broker' | 'store' | 'config' | 'metrics' | 'tokens'>;
+
+export function healthRoutes(deps: HealthDeps): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
