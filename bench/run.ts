@@ -13,7 +13,9 @@
  * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (5: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
  * receivers, i.e. distinct endpoint origins), BENCH_EXPRESSIONS (1: half the subscriptions
- * filter with JSONata and a quarter transform, in the sandbox; 0: none). Ends with one JSON line of results.
+ * filter with JSONata and a quarter transform, in the sandbox; 0: none). (f) and (g) run the hub compiled, with the
+ * node flags of `npm start` (BENCH_HUB_NODE_ARGS replaces them, BENCH_HUB_BUILD names another build);
+ * BENCH_SCALE_DELIVERIES (20000) and BENCH_SCALE_WORKERS (1,2,4) size (g). Ends with one JSON line of results.
  */
 import { runAnalyticsCost } from './analytics-cost';
 import { runBaseline } from './baseline';
