@@ -473,7 +473,8 @@ export async function runBurst(cluster: HubCluster, receiver: Receiver, subscrip
   } finally {
     await publisher.close();
   }
-  await receiver.waitFor(deliveries, Math.max(120_000, deliveries * 20));
+  // At a tenth of the single process's rate a run has stalled: do not wait longer than that.
+  await receiver.waitFor(deliveries, Math.max(60_000, deliveries * 10));
   const receivedMs = performance.now() - started;
   const after = cpuSnapshot(cluster, services);
   const counted = (await cluster.waitForAttempts(countedBefore + deliveries, 120_000, warnings)) - countedBefore;

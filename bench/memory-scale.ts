@@ -91,6 +91,10 @@ export async function runScalePhase(cleanup: Cleanup, receiver: Receiver): Promi
       );
       console.log(`    CPU while delivering (cores of 2): ${row.cpu.map((c) => `${c.label.trim()} ${c.cores}`).join(', ')}`);
       rows.push(row);
+    } catch (err) {
+      // A run that stalls is a finding, not the end of the bench: say so and go on with the next size.
+      console.log(`(g) ${workers} worker process(es): FAILED: ${(err as Error).message}`);
+      rows.push({ workers, perSecond: 0, cpu: [], load: loadAverage() });
     } finally {
       await cluster.stop();
     }
