@@ -4,17 +4,24 @@
  *   (b) the hub making the same number of deliveries (10 subscriptions × N/10 events);
  *   (c) the hub under a steady offered load, publish-to-delivery latency;
  *   (d) batch delivery against one request per event: HTTP requests and the hub's CPU per event (bench/batch.ts);
- *   (e) what delivery analytics adds to the hub's CPU per delivery, side by side (bench/analytics-cost.ts).
+ *   (e) what delivery analytics adds to the hub's CPU per delivery, side by side (bench/analytics-cost.ts);
+ *   (f) memory: the hub as a process of its own under (c)'s load, its peak RSS and V8 heap (bench/memory-scale.ts);
+ *   (g) scale: deliveries/s with 1, 2 and 4 worker processes beside one api,router,jobs process, with each process's CPU.
+ * (a)-(c) run the hub inside this process, so the RSS printed at the end is the bench process's (hub, receiver,
+ * publisher together); (f) gives the hub's own.
  * Env: BENCH_DELIVERIES (20000), BENCH_RATE deliveries/s (2000), BENCH_SECONDS (30),
  * BENCH_SUBSCRIPTIONS (10), BENCH_ROUNDS (5: (a) and (b) alternate, medians reported), BENCH_RECEIVERS (1: every subscription posts to the same
  * receiver, as the baseline does; more spreads the subscriptions over that many
  * receivers, i.e. distinct endpoint origins), BENCH_EXPRESSIONS (1: half the subscriptions
- * filter with JSONata and a quarter transform, in the sandbox; 0: none). Ends with one JSON line of results.
+ * filter with JSONata and a quarter transform, in the sandbox; 0: none). (f) and (g) run the hub compiled, with the
+ * node flags of `npm start` (BENCH_HUB_NODE_ARGS replaces them, BENCH_HUB_BUILD names another build);
+ * BENCH_SCALE_DELIVERIES (20000) and BENCH_SCALE_WORKERS (1,2,4) size (g). Ends with one JSON line of results.
  */
 import { runAnalyticsCost } from './analytics-cost';
 import { runBaseline } from './baseline';
 import { runBatchPhase } from './batch';
 import { benchEndpoints, runHubLatency, runHubThroughput, startBenchHub } from './hub-bench';
+import { printMemory, runMemoryPhase, runScalePhase } from './memory-scale';
 import { Cleanup, Receiver, RssSampler, envInt, round } from './support';
 
 function median(values: readonly number[]): number {
@@ -114,6 +121,11 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
   const analytics = await runAnalyticsCost();
   console.log(`(e) hub process CPU per delivery: median ${analytics.onUs} µs with analytics, ${analytics.offUs} µs without: ${analytics.overheadPct} % (median of the pairs' own: ${analytics.pairMedianPct} %)`);
   console.log(`peak RSS of the bench process (hub, receiver, publisher and baseline together): ${round(rss.peakMb, 1)} MB`);
+  console.log(`(f) memory: the hub as its own process, ${rate} deliveries/s for ${seconds} s to ${subscriptions} endpoints, every attempt stored`);
+  const memory = await runMemoryPhase(cleanup, receiver);
+  printMemory(memory);
+  console.log(`(g) scale: deliveries/s with 1, 2 and 4 worker processes beside one api,router,jobs process (${envInt('BENCH_SCALE_DELIVERIES', 20_000)} deliveries as fast as confirms allow)`);
+  const scale = await runScalePhase(cleanup, receiver);
   console.log(
     JSON.stringify({
       baseline_per_s: round(baseline),
@@ -128,6 +140,12 @@ async function main(cleanup: Cleanup, rss: RssSampler): Promise<void> {
       unbatched_hub_cpu_us_per_event: round((single?.hubCpuMsPerEvent ?? 0) * 1000, 1),
       batched_hub_cpu_us_per_event: round((batched?.hubCpuMsPerEvent ?? 0) * 1000, 1),
       analytics_cpu_overhead_pct: analytics.overheadPct,
+      hub_peak_rss_mb: memory.peakRssMb,
+      hub_peak_heap_used_mb: memory.peakHeapUsedMb,
+      hub_sandbox_rss_mb: memory.sandboxRssMb,
+      memory_phase_per_s: memory.perSecond,
+      memory_phase_p99_ms: round(memory.p99, 1),
+      scale_per_s: Object.fromEntries(scale.map((r) => [`workers_${r.workers}`, r.perSecond])),
     }),
   );
 }

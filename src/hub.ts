@@ -172,12 +172,14 @@ export class Hub {
     });
     const planGuard = new PlanGuard(this.plans, this.store);
     const validator = new EventValidator();
-    const cache = new SubscriptionCache(this.store, secretBox);
+    const cache = new SubscriptionCache(this.store, secretBox, undefined, undefined, config.memory.cacheEntries);
     const payloads = new PayloadBuilder();
     this.sender = new HttpSender({
       timeoutMs: config.delivery.timeoutMs,
       allowPrivateNetworks: config.allowPrivateNetworks,
       connectionsPerOrigin: config.delivery.perEndpointConcurrency,
+      maxTargets: config.memory.cacheEntries,
+      maxAgents: config.memory.httpAgents,
     });
     this.subscriptions = new SubscriptionService({
       store: this.store,
@@ -295,6 +297,7 @@ export class Hub {
       sliceMs: config.health.sliceMs,
       flushMs: config.health.flushMs,
       failureMemory: config.health.failingAfterFailures,
+      maxPending: config.memory.cacheEntries,
     });
     this.healthMonitor = new HealthMonitor({
       log: this.store,
@@ -383,6 +386,7 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger,
       perEndpointConcurrency: config.delivery.perEndpointConcurrency,
+      maxEndpoints: config.memory.cacheEntries,
       matcher,
       admission: this.quota,
       disableSubscription: (tenantId, id, reason) => this.subscriptions.disable(tenantId, id, reason),

@@ -70,7 +70,7 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(consoleRoutes(deps.config));
   app.use(sessionRoutes(deps));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
-  app.use('/v1', requireApiKey(deps.store, deps.logger));
+  app.use('/v1', requireApiKey(deps.store, deps.logger, undefined, deps.config.memory.cacheEntries));
   // Management requests per minute per key, by the tenant's plan; publishing has its own rate per tenant (IngestLimiter).
   const planRate = async (tenantId: string): Promise<number> => (await deps.plans.planOf(tenantId)).plan.api.managementPerMinute ?? deps.config.api.rateLimitPerMinute;
   app.use('/v1', apiRateLimit({ limitFor: planRate, skip: isPublish, operational: deps.operational, logger: deps.logger }));

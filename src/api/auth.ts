@@ -24,7 +24,7 @@ const TOUCH_INTERVAL_MS = 60_000;
  * token on writes), to the key's tenant and scopes. The store is read on every request, so a
  * revocation holds at once in every process.
  */
-export function requireApiKey(store: ApiKeys & ConsoleSessions, logger?: Logger, clock: Clock = systemClock): RequestHandler {
+export function requireApiKey(store: ApiKeys & ConsoleSessions, logger?: Logger, clock: Clock = systemClock, maxKeys = 10_000): RequestHandler {
   const touched = new Map<string, number>();
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
@@ -48,7 +48,7 @@ export function requireApiKey(store: ApiKeys & ConsoleSessions, logger?: Logger,
     const now = Date.now();
     const last = Math.max(touched.get(hash) ?? 0, record.lastUsedAt?.getTime() ?? 0);
     if (now - last >= TOUCH_INTERVAL_MS) {
-      if (touched.size > 10_000) touched.clear();
+      if (touched.size > maxKeys) touched.clear();
       touched.set(hash, now);
       store.touchApiKey(hash, new Date(now)).catch((err: unknown) => logger?.warn({ keyId: record.id, err: (err as Error).message }, 'could not record the use of an API key'));
     }

@@ -61,6 +61,16 @@ export interface HubConfig {
     /** How much of each webhook request body its attempt record keeps (HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES); 0 keeps none. */
     readonly requestBodyBytes: number;
   };
+  /**
+   * Bounds of the process's in-memory lookups, so that memory does not grow with the number of
+   * subscriptions, endpoints, API keys or network rules it has seen: HOOKHUB_CACHE_ENTRIES is the most
+   * entries each cache keeps (subscriptions, checked endpoint URLs, per-endpoint limiter and health
+   * state, API key use, rate-limit windows); HOOKHUB_HTTP_AGENTS the most connection pools kept for
+   * subscriptions with network rules of their own (allowedIps, mutual TLS), oldest closed first.
+   * HOOKHUB_HEAP_MB is the V8 old-generation bound the hub's start gives node (`npm start`, the image's
+   * CMD: --max-old-space-size); the process checks at start that it runs with it.
+   */
+  readonly memory: { readonly cacheEntries: number; readonly httpAgents: number; readonly heapMb: number };
   /** POST /v1/subscriptions/:id/loadtest: the highest rate a tenant may ask for (HOOKHUB_LOADTEST_MAX_RATE, requests a second). */
   readonly loadtest: { readonly maxRate: number };
   /**
@@ -293,6 +303,11 @@ export function loadConfig(env: Env = process.env): HubConfig {
       perEndpointConcurrency: int('HOOKHUB_ENDPOINT_CONCURRENCY', 64, 1, 1000),
       orderedShards: int('HOOKHUB_ORDERED_SHARDS', 16, 1, 256),
       requestBodyBytes: int('HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES', 16_384, 0, 1_048_576),
+    },
+    memory: {
+      cacheEntries: int('HOOKHUB_CACHE_ENTRIES', 10_000, 100, 10_000_000),
+      httpAgents: int('HOOKHUB_HTTP_AGENTS', 500, 1, 100_000),
+      heapMb: int('HOOKHUB_HEAP_MB', 80, 32, 65_536),
     },
     loadtest: { maxRate: int('HOOKHUB_LOADTEST_MAX_RATE', 200, 1, 10_000) },
     endpointCheck: {

@@ -20,6 +20,8 @@ export class SingleFlightCache<T> {
   constructor(
     private readonly ttlMs: number,
     private readonly clock: Clock = systemClock,
+    /** Most entries kept: past it the cache starts over (entries are cheap to load again). */
+    private readonly maxEntries = 50_000,
   ) {}
 
   async get(key: string, load: () => Promise<T>): Promise<T> {
@@ -43,7 +45,7 @@ export class SingleFlightCache<T> {
       pending = load().then(
         (value) => {
           this.entries.set(key, { value, fresh: this.clock.now() + this.ttlMs });
-          if (this.entries.size > 50_000) this.entries.clear();
+          if (this.entries.size > this.maxEntries) this.entries.clear();
           this.loading.delete(key);
           return value;
         },

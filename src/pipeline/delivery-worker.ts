@@ -34,6 +34,8 @@ export interface DeliveryWorkerOptions {
   metrics: HubMetrics;
   logger: Logger;
   perEndpointConcurrency: number;
+  /** Most endpoints whose limiter state is kept while idle (HOOKHUB_CACHE_ENTRIES). */
+  maxEndpoints?: number;
   /** Evaluates the filters the router left pending (quarantined ones). */
   matcher: SubscriptionMatcher;
   /**
@@ -72,7 +74,7 @@ export class DeliveryWorker {
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.clock = options.clock ?? systemClock;
-    this.limiter = new EndpointLimiter(options.perEndpointConcurrency, { clock: this.clock });
+    this.limiter = new EndpointLimiter(options.perEndpointConcurrency, { clock: this.clock, ...(options.maxEndpoints ? { maxEndpoints: options.maxEndpoints } : {}) });
     this.redeliveries = new RedeliveryCheck(options.store);
   }
 

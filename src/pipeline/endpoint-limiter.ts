@@ -16,6 +16,8 @@ export interface EndpointLimiterOptions {
   /** Shortest and longest a job is moved aside for when its slow endpoint has no free slot. */
   minDeferMs?: number;
   maxDeferMs?: number;
+  /** Past this many endpoints, ones with nothing in flight are forgotten (HOOKHUB_CACHE_ENTRIES). */
+  maxEndpoints?: number;
   clock?: Clock;
 }
 
@@ -23,8 +25,6 @@ export interface EndpointLimiterOptions {
 export const SATURATED: unique symbol = Symbol('saturated');
 export type Saturated = typeof SATURATED;
 
-/** Past this many endpoints, ones with nothing in flight are forgotten. */
-const MAX_ENDPOINTS = 10_000;
 /** While requests are in flight, how often the limiter checks that the hub itself is running. */
 const HEARTBEAT_MS = 100;
 
@@ -54,6 +54,7 @@ export class EndpointLimiter {
   private readonly endpoints = new Map<string, EndpointEntry>();
   private readonly rules: EndpointRules;
   private readonly checkIntervalMs: number;
+  private readonly maxEndpoints: number;
   private readonly clock: Clock;
   /** Requests in flight to all endpoints; the heartbeat runs while there are any. */
   private busy = 0;
@@ -69,6 +70,7 @@ export class EndpointLimiter {
       maxDeferMs: options.maxDeferMs ?? 256_000,
     };
     this.checkIntervalMs = options.checkIntervalMs ?? 250;
+    this.maxEndpoints = options.maxEndpoints ?? 10_000;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -177,7 +179,7 @@ export class EndpointLimiter {
   private entry(key: string): EndpointEntry {
     let entry = this.endpoints.get(key);
     if (!entry) {
-      if (this.endpoints.size >= MAX_ENDPOINTS) this.forgetIdle();
+      if (this.endpoints.size >= this.maxEndpoints) this.forgetIdle();
       entry = { health: new EndpointHealth(this.rules, this.clock.now()), waiters: [], check: null };
       this.endpoints.set(key, entry);
     }

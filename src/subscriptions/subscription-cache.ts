@@ -49,9 +49,11 @@ export class SubscriptionCache {
     ttlMs = 2000,
     /** Decides when entries go stale and when a previous secret's overlap ends. */
     private readonly clock: Clock = systemClock,
+    /** Most subscriptions (and event types) kept loaded (HOOKHUB_CACHE_ENTRIES). */
+    maxEntries = 10_000,
   ) {
-    this.byId = new SingleFlightCache(ttlMs, clock);
-    this.byType = new SingleFlightCache(ttlMs, clock);
+    this.byId = new SingleFlightCache(ttlMs, clock, maxEntries);
+    this.byType = new SingleFlightCache(ttlMs, clock, maxEntries);
   }
 
   get(id: string): Promise<LoadedSubscription | null> {

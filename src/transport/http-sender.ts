@@ -45,6 +45,10 @@ export interface HttpSenderOptions {
   timeoutMs: number;
   allowPrivateNetworks: boolean;
   connectionsPerOrigin: number;
+  /** Most endpoint URLs whose address check is remembered (HOOKHUB_CACHE_ENTRIES). */
+  maxTargets?: number;
+  /** Most connection pools kept for subscriptions with network rules of their own (HOOKHUB_HTTP_AGENTS); the oldest is closed past it. */
+  maxAgents?: number;
 }
 
 /**
@@ -56,9 +60,10 @@ export class HttpSender {
   /** Agents of subscriptions with their own settings (allowedIps, mutual TLS), by those settings. */
   private readonly agentsByNetworkRules = new Map<string, { agent: Agent; allowed: AllowedRanges | null }>();
   /** URLs that passed the literal-address check, split into what undici dispatches on. */
-  private readonly targets = new Memo<string, Target>(10_000);
+  private readonly targets: Memo<string, Target>;
 
   constructor(private readonly options: HttpSenderOptions) {
+    this.targets = new Memo<string, Target>(options.maxTargets ?? 10_000);
     // undici's own timers bound the wait for the response head and for each body chunk; cheaper per
     // request than an AbortSignal, and together with the 64 KiB body cap they bound an attempt.
     this.agent = new Agent({
@@ -120,7 +125,7 @@ export class HttpSender {
           ...(options.tls ? { cert: options.tls.cert, key: options.tls.key, ...(options.tls.ca ? { ca: options.tls.ca } : {}) } : {}),
         },
       });
-      if (this.agentsByNetworkRules.size >= 500) {
+      if (this.agentsByNetworkRules.size >= (this.options.maxAgents ?? 500)) {
         const [oldestKey, oldest] = this.agentsByNetworkRules.entries().next().value as [string, { agent: Agent }];
         this.agentsByNetworkRules.delete(oldestKey);
         void oldest.agent.close();
