@@ -24,5 +24,5 @@ EXPOSE 3000
 # Asks the hub where it is configured to listen (PORT, HOST as the hub reads them), so a hub moved
 # off 3000 is not reported unhealthy; a wildcard HOST is reached on loopback.
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD node -e "const h=(process.env.HOST||'').trim();const host=h===''||h==='0.0.0.0'||h==='::'?'127.0.0.1':h.includes(':')?'['+h+']':h;fetch('http://'+host+':'+((process.env.PORT||'').trim()||'3000')+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# The V8 heap bound of the hub process (HOOKHUB_HEAP_MB, docs/memory.md): the same flags as `npm start`.
-CMD ["sh", "-c", "exec node --max-semi-space-size=4 --max-old-space-size=${HOOKHUB_HEAP_MB:-80} dist/main.js"]
+# The V8 heap settings of the hub process (docs/memory.md): the same flags as `npm start`.
+CMD ["sh", "-c", "exec node --max-semi-space-size=2 --heap-growing-percent=25 --max-old-space-size=${HOOKHUB_HEAP_MB:-512} dist/main.js"]

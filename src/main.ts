@@ -50,21 +50,25 @@ export async function runHubProcess(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** The V8 settings `npm start` and the image give node (docs/memory.md), HOOKHUB_HEAP_MB the old generation's ceiling. */
+export function heapFlags(heapMb: number): string[] {
+  return ['--max-semi-space-size=2', '--heap-growing-percent=25', `--max-old-space-size=${heapMb}`];
+}
+
 /**
- * The heap bound comes from node's flags (`npm start` and the image give --max-old-space-size from
- * HOOKHUB_HEAP_MB): say so when the process runs without it, since V8's own default lets garbage grow
- * the process to several times the memory it needs.
+ * The memory settings come from node's flags: say so when the process runs without them, since V8's
+ * own default lets garbage grow the process to several times the memory it needs.
  */
 function warnWithoutHeapBound(heapMb: number, logger: Logger): void {
   const limitMb = Math.round(getHeapStatistics().heap_size_limit / (1024 * 1024));
-  // The limit V8 reports adds the young generation to the old-generation bound.
-  if (limitMb > heapMb + 64) {
+  const missing = heapFlags(heapMb).filter((flag) => !process.execArgv.some((given) => given.split('=')[0] === flag.split('=')[0]));
+  if (missing.length > 0) {
     logger.warn(
-      { heapLimitMb: limitMb, heapMb },
-      `the V8 heap limit is ${limitMb} MB, not the HOOKHUB_HEAP_MB bound of ${heapMb} MB: start the hub with \`npm start\` or \`node --max-semi-space-size=4 --max-old-space-size=${heapMb} dist/main.js\``,
+      { heapLimitMb: limitMb, missing },
+      `this process runs without the hub's memory settings (${missing.join(' ')}): start it with \`npm start\` or \`node ${heapFlags(heapMb).join(' ')} dist/main.js\``,
     );
   } else {
-    logger.info({ heapLimitMb: limitMb }, 'V8 heap bound');
+    logger.info({ heapLimitMb: limitMb }, 'V8 heap settings');
   }
 }
 

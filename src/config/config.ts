@@ -67,8 +67,9 @@ export interface HubConfig {
    * entries each cache keeps (subscriptions, checked endpoint URLs, per-endpoint limiter and health
    * state, API key use, rate-limit windows); HOOKHUB_HTTP_AGENTS the most connection pools kept for
    * subscriptions with network rules of their own (allowedIps, mutual TLS), oldest closed first.
-   * HOOKHUB_HEAP_MB is the V8 old-generation bound the hub's start gives node (`npm start`, the image's
-   * CMD: --max-old-space-size); the process checks at start that it runs with it.
+   * HOOKHUB_HEAP_MB is the V8 old generation's ceiling the hub's start gives node (`npm start`, the image's
+   * CMD: --max-old-space-size, beside the flags that keep garbage small); the process checks at start that
+   * it runs with them.
    */
   readonly memory: { readonly cacheEntries: number; readonly httpAgents: number; readonly heapMb: number };
   /** POST /v1/subscriptions/:id/loadtest: the highest rate a tenant may ask for (HOOKHUB_LOADTEST_MAX_RATE, requests a second). */
@@ -307,7 +308,7 @@ export function loadConfig(env: Env = process.env): HubConfig {
     memory: {
       cacheEntries: int('HOOKHUB_CACHE_ENTRIES', 10_000, 100, 10_000_000),
       httpAgents: int('HOOKHUB_HTTP_AGENTS', 500, 1, 100_000),
-      heapMb: int('HOOKHUB_HEAP_MB', 80, 32, 65_536),
+      heapMb: int('HOOKHUB_HEAP_MB', 512, 64, 65_536),
     },
     loadtest: { maxRate: int('HOOKHUB_LOADTEST_MAX_RATE', 200, 1, 10_000) },
     endpointCheck: {

@@ -5,7 +5,7 @@ import { EndpointLimiter } from '../../src/pipeline/endpoint-limiter';
 describe('memory bounds', () => {
   it('reads the cache, pool and heap bounds from the environment, with defaults, and refuses values out of range', () => {
     const defaults = loadConfig({}).memory;
-    expect(defaults).toEqual({ cacheEntries: 10_000, httpAgents: 500, heapMb: 80 });
+    expect(defaults).toEqual({ cacheEntries: 10_000, httpAgents: 500, heapMb: 512 });
     expect(loadConfig({ HOOKHUB_CACHE_ENTRIES: '250', HOOKHUB_HTTP_AGENTS: '8', HOOKHUB_HEAP_MB: '256' }).memory).toEqual({ cacheEntries: 250, httpAgents: 8, heapMb: 256 });
     expect(() => loadConfig({ HOOKHUB_CACHE_ENTRIES: '10' })).toThrow(/HOOKHUB_CACHE_ENTRIES/);
     expect(() => loadConfig({ HOOKHUB_HTTP_AGENTS: '0' })).toThrow(/HOOKHUB_HTTP_AGENTS/);
