@@ -18,7 +18,7 @@ const domainPatterns = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.test-dist/**', '.bench-dist/**', '.bench-before/**', 'node_modules/**', 'coverage/**', '.cache/**', 'tools/**', 'jest.config.js', 'eslint.config.mjs', '.dependency-cruiser.cjs'] },
+  { ignores: ['dist/**', '.test-dist/**', '.bench-dist/**', '.bench-before/**', 'bench/*.cjs', 'node_modules/**', 'coverage/**', '.cache/**', 'tools/**', 'jest.config.js', 'eslint.config.mjs', '.dependency-cruiser.cjs'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: import.meta.dirname } },
