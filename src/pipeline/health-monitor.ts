@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock';
+import { LeasedTicker } from '../core/leased-ticker';
 import type { Logger } from '../core/logger';
 import type { OperationalEvents } from '../events/operational-events';
-import { LeasedTicker } from '../jobs/leased-ticker';
 import type { Leases } from '../integrations/ports';
 import type { Subscription } from '../subscriptions/model';
 import type { SubscriptionRepository } from '../subscriptions/repository';

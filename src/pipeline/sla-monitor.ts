@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock';
+import { LeasedTicker } from '../core/leased-ticker';
 import { errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { OperationalEvents } from '../events/operational-events';
-import { LeasedTicker } from '../jobs/leased-ticker';
 import type { Leases } from '../integrations/ports';
 import { SLA_NOTICE_PERIOD } from '../plans/model';
 import type { SlaTargets } from '../plans/model';

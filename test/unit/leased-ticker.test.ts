@@ -1,6 +1,6 @@
 import { silentLogger } from '../../src/core/logger';
 import type { Logger } from '../../src/core/logger';
-import { LeasedTicker } from '../../src/jobs/leased-ticker';
+import { LeasedTicker } from '../../src/core/leased-ticker';
 import { createMemoryStore } from '../../src/store/memory/memory-store';
 
 describe('LeasedTicker', () => {

@@ -1,7 +1,12 @@
-import { errorMessage } from '../core/errors';
-import { newId } from '../core/ids';
-import type { Logger } from '../core/logger';
-import type { Leases } from '../integrations/ports';
+import { errorMessage } from './errors';
+import { newId } from './ids';
+import type { Logger } from './logger';
+
+/** Named leases with an owner and a time to live, kept where every process sees them (the store's Leases port). */
+export interface LeaseStore {
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<void>;
+}
 
 export interface LeasedTickerOptions {
   /** The lease's name: one holder at a time among every process running this work. */
@@ -9,7 +14,7 @@ export interface LeasedTickerOptions {
   /** Prefix of this process's owner id for the lease. */
   ownerPrefix: string;
   everyMs: number;
-  leases: Pick<Leases, 'acquireLease' | 'releaseLease'>;
+  leases: LeaseStore;
   logger: Logger;
   /** Logged (with the error) when a run throws; the next interval runs again. */
   failureMessage: string;
