@@ -5,14 +5,15 @@
  * as `node main.js` does in production, with a small preload (bench/proc-probe.cjs) that reports the V8 heap
  * over IPC. RSS and CPU come from /proc.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import { topologyNames } from '../src/broker/amqp/topology';
 import type { TopologyNames } from '../src/broker/amqp/topology';
+import { compileIfStale } from '../test/support/compile';
 import { BENCH_FILTER, BENCH_TRANSFORM } from './hub-bench';
 import {
   AMQP_URL,
@@ -43,31 +44,8 @@ export function hubBuild(): string {
     return dir;
   }
   const dir = path.join(ROOT, '.bench-dist');
-  const stamp = path.join(dir, '.built');
-  const built = mtimeOf(stamp);
-  if (built !== null && newestSource(path.join(ROOT, 'src')) < built) return dir;
-  console.log('    compiling src/ into .bench-dist for the hub processes');
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', dir, '--noCheck', '--sourceMap', 'false'], { cwd: ROOT, stdio: 'inherit' });
-  writeFileSync(stamp, new Date().toISOString());
+  if (compileIfStale(dir)) console.log('    compiled src/ into .bench-dist for the hub processes');
   return dir;
-}
-
-function mtimeOf(file: string): number | null {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return null;
-  }
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, mtimeOf(full) ?? 0, entry.isDirectory() ? newestSource(full) : 0);
-  }
-  return newest;
 }
 
 /**
