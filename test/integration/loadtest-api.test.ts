@@ -1,5 +1,6 @@
 import { verifyWebhook } from '../../src/verify';
 import { listenLocal } from '../support/local-server';
+import { waitUntil } from '../support/receiver';
 import type { LocalServer } from '../support/local-server';
 import { hubPerFile } from '../support/test-hub';
 
@@ -53,9 +54,10 @@ describe('POST /v1/subscriptions/:id/loadtest', () => {
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual({ data: [ran.body], nextCursor: null });
 
-    const audit = await api('GET', '/v1/audit-log?limit=250');
-    expect(audit.status).toBe(200);
-    expect((audit.body['data'] as Array<Record<string, unknown>>).filter((e) => e['action'] === 'subscription.loadtest')).toHaveLength(1);
+    // The audit trail is written beside the answer, not before it: wait for the entry, then count it.
+    let entries: Array<Record<string, unknown>> = [];
+    await waitUntil(async () => (entries = (await api('GET', '/v1/audit-log?action=subscription.loadtest')).body['data'] as Array<Record<string, unknown>>).length > 0);
+    expect(entries).toHaveLength(1);
   });
 
   it('refuses rates over HOOKHUB_LOADTEST_MAX_RATE, over 60 s, others\' subscriptions and read-only keys', async () => {
