@@ -131,7 +131,10 @@ it('parks deliveries past the quota of a plan that pauses, never dropping them, 
   });
   expect(parked.map((d) => d['reason'])).toEqual(['quota_exceeded', 'quota_exceeded']);
   expect(receiver.requests).toHaveLength(3);
-  expect((await api('GET', '/v1/usage')).body).toMatchObject({ paused: true, overQuota: true, usage: { deliveredEventsPerMonth: { used: 3, limit: 3 } } });
+  // Delivery counts reach the store once a second (HOOKHUB_USAGE_FLUSH_MS): the usage report follows within that.
+  let usage: Record<string, unknown> = {};
+  await waitUntil(async () => (usage = (await api('GET', '/v1/usage')).body)['paused'] === true, 10_000, () => JSON.stringify(usage));
+  expect(usage).toMatchObject({ paused: true, overQuota: true, usage: { deliveredEventsPerMonth: { used: 3, limit: 3 } } });
   const upgraded = await (await operator())('PUT', `/v1/tenants/${id}/plan`, { plan: 'big' });
   expect(upgraded.status).toBe(200);
   await receiver.waitFor(5);
