@@ -64,6 +64,8 @@ export class QuotaMeter {
   private readonly clock: Clock;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  /** Flushes and usage reads run one at a time, so a read never falls between a flush taking the counts and the store having them. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: QuotaMeterOptions) {
     this.clock = options.clock ?? systemClock;
@@ -108,11 +110,13 @@ export class QuotaMeter {
   }
 
   /** This month's deliveries of a tenant, every process's (this one's unwritten counts included). */
-  async used(tenantId: string): Promise<{ period: string; deliveries: number }> {
-    const period = periodOf(this.clock.now());
-    const stored = await this.options.counters.getUsage(tenantId, period);
-    const here = this.tenants.get(tenantId);
-    return { period, deliveries: stored.deliveries + (here && here.period === period ? here.pending : 0) };
+  used(tenantId: string): Promise<{ period: string; deliveries: number }> {
+    return this.inTurn(async () => {
+      const period = periodOf(this.clock.now());
+      const stored = await this.options.counters.getUsage(tenantId, period);
+      const here = this.tenants.get(tenantId);
+      return { period, deliveries: stored.deliveries + (here && here.period === period ? here.pending : 0) };
+    });
   }
 
   /** Whether the tenant is past a quota that pauses its deliveries, on every process's counts. */
@@ -132,10 +136,16 @@ export class QuotaMeter {
 
   /** Writes the counts of this process and reads back every process's, for the tenants counted since the last flush. */
   flush(): Promise<void> {
-    this.flushing ??= this.flushNow().finally(() => {
+    this.flushing ??= this.inTurn(() => this.flushNow()).finally(() => {
       this.flushing = null;
     });
     return this.flushing;
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work, work);
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
   private async flushNow(): Promise<void> {

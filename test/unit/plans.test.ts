@@ -180,4 +180,26 @@ describe('the monthly delivery quota', () => {
     expect(await meter.admit('t1', 'business.created', 1)).toBeNull();
     Object.assign(free.limits, { deliveredEventsPerMonth: 10_000 });
   });
+
+  it('never reports less usage while a flush is writing the counts (GET /v1/usage does not go backwards)', async () => {
+    const { meter, store } = setUp('free');
+    const addUsage = store.addUsage.bind(store);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    store.addUsage = async (processId, deltas) => {
+      await held;
+      return addUsage(processId, deltas);
+    };
+    for (let i = 0; i < 3; i += 1) await meter.admit('t1', 'business.created', 1);
+    expect(await meter.used('t1')).toEqual({ period: '2026-12', deliveries: 3 });
+    const flushed = meter.flush();
+    // The flush has taken the counts and waits on the store; a read meanwhile still sees them.
+    await new Promise((r) => setImmediate(r));
+    const during = meter.used('t1');
+    await meter.admit('t1', 'business.created', 1);
+    release();
+    await flushed;
+    expect(await during).toEqual({ period: '2026-12', deliveries: 4 });
+    expect(await meter.used('t1')).toEqual({ period: '2026-12', deliveries: 4 });
+  });
 });
