@@ -23,16 +23,35 @@ export class MongoDatabase implements StoreLifecycle, Health {
       serverSelectionTimeoutMS: this.options.serverSelectionTimeoutMs ?? 5000,
       bufferCommands: false,
       maxPoolSize: 20,
+      // Collections and indexes are made below, one at a time, before the process takes work.
+      autoCreate: false,
+      autoIndex: false,
     });
     await connection.asPromise();
     this.connection = connection;
     this.hubModels = registerModels(connection);
-    await Promise.all(Object.values(this.hubModels).map((m: Model<Record<string, unknown>>) => m.createIndexes()));
+    await this.prepareCollections(connection, Object.values(this.hubModels));
     // Attempts once had a createdAt field and index; the purge now goes by _id, so the index only costs writes.
     // Its absence (IndexNotFound, 27) is the usual case; any other failure is the store's and stops the start.
     await this.hubModels.attempts.collection.dropIndex('createdAt_1').catch((err: unknown) => {
       if ((err as { code?: number }).code !== 27) throw err;
     });
+  }
+
+  /**
+   * Every collection the hub writes exists, with its indexes, before the process takes work: none is
+   * created by a first write under load (a schema change that, on MongoDB-protocol servers built on a
+   * catalog lock, stalls every other request), and a process starting beside busy ones makes one
+   * catalog change at a time rather than one per collection at once.
+   */
+  private async prepareCollections(connection: Connection, models: Array<Model<Record<string, unknown>>>): Promise<void> {
+    const db = connection.db;
+    if (!db) throw new Error('MongoDB connection has no database');
+    const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+    for (const model of models) {
+      if (!existing.has(model.collection.collectionName)) await model.createCollection();
+      await model.createIndexes();
+    }
   }
 
   async close(): Promise<void> {
