@@ -71,7 +71,7 @@ export class PacedTransport implements Transport {
       return notSentResult('rate limited');
     }
     // The connector-wide limit after the connection's: a slot claimed there is one every process gives up.
-    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, this.maxWaitMs, this.clock.now()) : 0;
+    const sharedWait = shared ? await sharedLimiter.acquire(this.keys.connector, shared.requests, shared.per_seconds, this.maxWaitMs) : 0;
     if (sharedWait === null) {
       this.deferMs = SharedRateLimiter.retryAfterMs(shared?.requests ?? 1, shared?.per_seconds ?? 1, this.maxWaitMs);
       return notSentResult('rate limited (the limit all links of the connector share)');
@@ -120,7 +120,7 @@ export class ConnectionPacer {
     rateSlots: SharedRateSlots,
     readonly clock: Clock,
   ) {
-    this.shared = new SharedRateLimiter(rateSlots);
+    this.shared = new SharedRateLimiter(rateSlots, clock);
   }
 
   /** The connection's key in the local limiter and the gate. */

@@ -1,4 +1,9 @@
+import { systemClock } from '../core/clock';
+import type { Clock } from '../core/clock';
 import type { SharedRateSlots } from './ports';
+
+/** How late a claim may come back and its slot still be used (the store's own latency): the request goes that much late. */
+const LATE_MS = 50;
 
 /**
  * A connector's `rate_limit.shared`: one rate for all links of a connector (an app-wide quota),
@@ -10,25 +15,41 @@ export class SharedRateLimiter {
   /** Where this process looks first: slots before it are known to be taken. */
   private readonly hints = new Map<string, { bucket: number; slot: number }>();
 
-  constructor(private readonly slots: SharedRateSlots) {}
+  constructor(
+    private readonly slots: SharedRateSlots,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
-  /** Milliseconds to wait before sending under `key`, or null when no slot is free within `maxWaitMs`. */
-  async acquire(key: string, requests: number, perSeconds: number, maxWaitMs: number, now: number): Promise<number | null> {
+  /**
+   * Milliseconds to wait before sending under `key`, or null when no slot is free within `maxWaitMs`.
+   * Time is read again after each claim: a claim that comes back after its slot's time (a slow store)
+   * is not used, since sending then would put the request in a later slot's time, or a later bucket
+   * whose slots other processes hold.
+   */
+  async acquire(key: string, requests: number, perSeconds: number, maxWaitMs: number): Promise<number | null> {
+    const start = this.clock.now();
+    const latest = start + maxWaitMs;
     const rate = requests / perSeconds;
     const bucketMs = rate >= 1 ? 1000 : Math.ceil(1000 / rate);
     const count = rate >= 1 ? Math.floor(rate) : 1;
+    const spacing = bucketMs / count;
     const slotKey = `connector:${key}:${bucketMs}`;
-    for (let bucket = Math.floor(now / bucketMs); bucket <= Math.floor((now + maxWaitMs) / bucketMs); bucket++) {
+    for (let bucket = Math.floor(start / bucketMs); bucket <= Math.floor(latest / bucketMs); bucket++) {
       const hint = this.hints.get(slotKey);
-      const spacing = bucketMs / count;
-      // Slots already past are capacity that went unused; taking them now would burst.
-      const firstUsable = Math.max(0, Math.ceil((now - bucket * bucketMs) / spacing));
-      for (let slot = Math.max(firstUsable, hint && hint.bucket === bucket ? hint.slot : 0); slot < count; slot++) {
+      const until = (bucket + 1) * bucketMs;
+      for (let slot = hint && hint.bucket === bucket ? hint.slot : 0; slot < count; slot++) {
         const at = bucket * bucketMs + Math.floor(slot * spacing);
-        if (at - now > maxWaitMs) return null;
+        if (at > latest) return null;
+        // Slots already past are capacity that went unused; taking them now would burst.
+        const now = this.clock.now();
+        if (at < now) {
+          slot = Math.max(slot, Math.ceil((now - bucket * bucketMs) / spacing) - 1);
+          continue;
+        }
         if (await this.slots.claimRateSlot(slotKey, bucket, slot)) {
           this.hints.set(slotKey, { bucket, slot: slot + 1 });
-          return Math.max(0, at - now);
+          const claimed = this.clock.now();
+          if (claimed - at <= LATE_MS && claimed < until) return Math.max(0, at - claimed);
         }
       }
       this.hints.set(slotKey, { bucket: bucket + 1, slot: 0 });
