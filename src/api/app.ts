@@ -33,6 +33,7 @@ import { sessionRoutes } from './routes/sessions';
 import { consoleRoutes } from './console';
 import { planRoutes } from './routes/plans';
 import { IngestLimiter } from './ingest-limit';
+import { authFailureLimit } from './auth-failures';
 
 /** POST /v1/events and /v1/events/batch: publishing, limited per tenant in events a second rather than per key in requests a minute. */
 function isPublish(req: Request): boolean {
@@ -48,7 +49,8 @@ export interface HubApi {
 export function createApp(deps: ApiDeps): HubApi {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // The client's address (failed-authentication limit, audit log): the connection's, or as the proxies in front say.
+  app.set('trust proxy', deps.config.api.trustProxy);
   app.use(accessLog(deps.logger));
   // Tunnel URLs take any method and body, passed on raw: before the JSON parser and outside /v1's API keys.
   app.use(
@@ -68,6 +70,8 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(oauthBrowserRoutes(deps));
   // The web console and its sign-in (which authenticate themselves: a key exchanged for a session cookie).
   app.use(consoleRoutes(deps.config));
+  // Before any key is looked up (console sign-in included): an address that keeps failing to authenticate is held off.
+  if (deps.config.api.authFailuresPerMinute > 0) app.use('/v1', authFailureLimit({ perMinute: deps.config.api.authFailuresPerMinute, logger: deps.logger }));
   app.use(sessionRoutes(deps));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
   app.use('/v1', requireApiKey(deps.store, deps.logger, undefined, deps.config.memory.cacheEntries));

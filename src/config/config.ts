@@ -113,6 +113,10 @@ export interface HubConfig {
     readonly maxBodyBytes: number;
     /** Events published per second per tenant, for plans that name no rate (HOOKHUB_INGEST_RATE_LIMIT). */
     readonly ingestPerSecond: number;
+    /** Failed authentications per client address per minute before its requests are refused (HOOKHUB_AUTH_FAILURE_LIMIT); 0: no limit. */
+    readonly authFailuresPerMinute: number;
+    /** Which proxies in front may name the client's address in X-Forwarded-For (HOOKHUB_TRUST_PROXY): express's `trust proxy`. */
+    readonly trustProxy: boolean | number | string;
   };
   /** Tenants' plans: limits, features, quotas and rates. */
   readonly plans: {
@@ -339,6 +343,8 @@ export function loadConfig(env: Env = process.env): HubConfig {
       rateLimitPerMinute: int('HOOKHUB_API_RATE_LIMIT', 600, 1, 1_000_000),
       maxBodyBytes: int('HOOKHUB_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       ingestPerSecond: int('HOOKHUB_INGEST_RATE_LIMIT', 1000, 1, 1_000_000),
+      authFailuresPerMinute: int('HOOKHUB_AUTH_FAILURE_LIMIT', 60, 0, 1_000_000),
+      trustProxy: trustProxyOf(str('HOOKHUB_TRUST_PROXY'), problems),
     },
     plans: {
       file: path.resolve(str('HOOKHUB_PLANS_FILE') ?? DEFAULT_PLANS_FILE),
@@ -447,4 +453,20 @@ function parseEncryptionKeys(raw: string | undefined, name: string, problems: st
     }
   });
   return keys;
+}
+
+/**
+ * HOOKHUB_TRUST_PROXY: unset or `false`, the connection's address is the client's; a number, that many
+ * proxies in front are trusted; otherwise addresses, CIDRs or express's names (`loopback`,
+ * `uniquelocal`), comma-separated. `true` (trust any) is refused: any client could then name any address.
+ */
+export function trustProxyOf(value: string | undefined, problems: string[]): boolean | number | string {
+  const v = value?.trim() ?? '';
+  if (v === '' || /^false$/i.test(v)) return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  if (/^true$/i.test(v)) {
+    problems.push('HOOKHUB_TRUST_PROXY=true would let any client name its own address (rate limits and the audit log go by it). Give the number of proxies in front of the hub (e.g. 1), or their addresses or CIDRs.');
+    return false;
+  }
+  return v;
 }

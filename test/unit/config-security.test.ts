@@ -23,4 +23,12 @@ describe('security settings', () => {
     expect(loadConfig({ HOOKHUB_EGRESS_IPS: '198.51.100.1, 2001:db8::/48' }).egressIps).toEqual(['198.51.100.1', '2001:db8::/48']);
     expect(() => loadConfig({ HOOKHUB_EGRESS_IPS: '198.51.100.1,hooks.example.com' })).toThrow(/HOOKHUB_EGRESS_IPS contains "hooks.example.com"/);
   });
+
+  it('trusts no proxy unless told which, refuses to trust any, and limits failed authentications by default', () => {
+    expect(loadConfig({}).api).toMatchObject({ trustProxy: false, authFailuresPerMinute: 60 });
+    expect(loadConfig({ HOOKHUB_TRUST_PROXY: '1' }).api.trustProxy).toBe(1);
+    expect(loadConfig({ HOOKHUB_TRUST_PROXY: '10.0.0.0/8, loopback' }).api.trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(() => loadConfig({ HOOKHUB_TRUST_PROXY: 'true' })).toThrow(/HOOKHUB_TRUST_PROXY=true would let any client name its own address/);
+    expect(loadConfig({ HOOKHUB_AUTH_FAILURE_LIMIT: '0' }).api.authFailuresPerMinute).toBe(0);
+  });
 });
