@@ -74,7 +74,7 @@ export async function startBenchHub(cleanup: Cleanup, endpointUrls: readonly str
     HOOKHUB_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     HOOKHUB_API_KEY: apiKey,
     HOOKHUB_ALLOW_PRIVATE_NETWORKS: 'true',
-    ...Object.fromEntries(['HOOKHUB_PREFETCH', 'HOOKHUB_ENDPOINT_CONCURRENCY'].flatMap((name) => (process.env[name] ? [[name, process.env[name] as string]] : []))),
+    ...Object.fromEntries(['HOOKHUB_PREFETCH', 'HOOKHUB_ENDPOINT_CONCURRENCY', 'HOOKHUB_ATTEMPT_REQUEST_BODY_BYTES', 'HOOKHUB_ANALYTICS_FLUSH'].flatMap((name) => (process.env[name] ? [[name, process.env[name] as string]] : []))),
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
