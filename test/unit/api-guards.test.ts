@@ -2,12 +2,14 @@ import { safePath } from '../../src/api/access-log';
 import { ConfigError, loadConfig } from '../../src/config/config';
 
 describe('API guard settings', () => {
-  it('defaults to 600 management requests per minute per key, 1000 published events per second per tenant and 1 MiB bodies', () => {
-    expect(loadConfig({}).api).toEqual({ rateLimitPerMinute: 600, ingestPerSecond: 1000, maxBodyBytes: 1024 * 1024 });
-    expect(loadConfig({ HOOKHUB_API_RATE_LIMIT: '10', HOOKHUB_INGEST_RATE_LIMIT: '5000', HOOKHUB_MAX_BODY_BYTES: '65536' }).api).toEqual({
+  it('defaults to 600 management requests per minute per key, 1000 published events per second per tenant, 1 MiB bodies and 60 failed authentications a minute per address', () => {
+    expect(loadConfig({}).api).toEqual({ rateLimitPerMinute: 600, ingestPerSecond: 1000, maxBodyBytes: 1024 * 1024, authFailuresPerMinute: 60, trustProxy: false });
+    expect(loadConfig({ HOOKHUB_API_RATE_LIMIT: '10', HOOKHUB_INGEST_RATE_LIMIT: '5000', HOOKHUB_MAX_BODY_BYTES: '65536', HOOKHUB_AUTH_FAILURE_LIMIT: '5' }).api).toEqual({
       rateLimitPerMinute: 10,
       ingestPerSecond: 5000,
       maxBodyBytes: 65536,
+      authFailuresPerMinute: 5,
+      trustProxy: false,
     });
   });
 
