@@ -72,14 +72,14 @@ export function createApp(deps: ApiDeps): HubApi {
   app.use(consoleRoutes(deps.config));
   // Before any key is looked up (console sign-in included): an address that keeps failing to authenticate is held off.
   if (deps.config.api.authFailuresPerMinute > 0) app.use('/v1', authFailureLimit({ perMinute: deps.config.api.authFailuresPerMinute, logger: deps.logger }));
-  app.use(sessionRoutes(deps));
+  const audit = new AuditTrail(deps.store, deps.logger);
+  app.use(sessionRoutes(deps, audit));
   // Every /v1 request: the key (revocation holds at once), its rate limit, the route's scope, then the audit trail.
   app.use('/v1', requireApiKey(deps.store, deps.logger, undefined, deps.config.memory.cacheEntries));
   // Management requests per minute per key, by the tenant's plan; publishing has its own rate per tenant (IngestLimiter).
   const planRate = async (tenantId: string): Promise<number> => (await deps.plans.planOf(tenantId)).plan.api.managementPerMinute ?? deps.config.api.rateLimitPerMinute;
   app.use('/v1', apiRateLimit({ limitFor: planRate, skip: isPublish, operational: deps.operational, logger: deps.logger }));
   app.use('/v1', requireScope(app, deps.logger));
-  const audit = new AuditTrail(deps.store, deps.logger);
   app.use('/v1', audit.middleware());
   app.use(apiKeyRoutes(deps));
   app.use(auditLogRoutes(deps));

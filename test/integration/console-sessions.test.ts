@@ -1,3 +1,4 @@
+import { waitUntil } from '../support/receiver';
 import { startTestHub } from '../support/test-hub';
 import type { TestHub } from '../support/test-hub';
 
@@ -65,4 +66,23 @@ it('lets an admin session write with the token, not without it or with another s
   expect((await withCookie(a.cookie, 'DELETE', '/v1/sessions/current', undefined, String(a.body['csrfToken']))).status).toBe(204);
   expect((await withCookie(a.cookie, 'GET', '/v1/subscriptions')).status).toBe(401);
   expect((await withCookie(b.cookie, 'GET', '/v1/subscriptions')).status).toBe(200);
+});
+
+it('puts console sign-ins and sign-outs in the audit log with the key, address and browser, never a failed one', async () => {
+  const made = await th.api<{ key: string; id: string }>('POST', '/v1/api-keys', { name: 'console-audited', scopes: ['subscriptions:read'] });
+  const res = await fetch(`${th.hub.url}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'audit-browser/1.0' }, body: JSON.stringify({ apiKey: made.body.key }) });
+  expect(res.status).toBe(201);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const csrf = String(((await res.json()) as Record<string, unknown>)['csrfToken']);
+  expect((await signIn('hh_not_this_one')).status).toBe(401);
+  expect((await withCookie(cookie, 'DELETE', '/v1/sessions/current', undefined, csrf)).status).toBe(204);
+  type Entry = { action: string; resourceType: string; apiKey: { id: string; name: string }; ip: string | null; userAgent: string | null; status: number };
+  let entries: Entry[] = [];
+  await waitUntil(async () => {
+    const log = await th.api<{ data: Entry[] }>('GET', '/v1/audit-log?resourceType=session');
+    entries = log.body.data.filter((e) => e.apiKey.id === made.body.id);
+    return entries.length >= 2;
+  }, 10_000, () => `audit entries: ${JSON.stringify(entries)}`);
+  expect(entries.map((e) => [e.action, e.status])).toEqual([['session.delete', 204], ['session.create', 201]]);
+  expect(entries[1]).toMatchObject({ resourceType: 'session', apiKey: { id: made.body.id, name: 'console-audited' }, userAgent: 'audit-browser/1.0', ip: expect.stringContaining('127.0.0.1') });
 });

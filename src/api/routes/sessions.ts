@@ -8,13 +8,15 @@ import { sha256Hex } from '../../core/ids';
 import type { ApiDeps } from '../deps';
 import { bodyObject } from '../params';
 import { SESSION_COOKIE, csrfTokenFor, keyOfSession, newSessionToken, sessionTokenOf } from '../console-session';
+import type { AuditTrail } from '../audit';
+import { newId } from '../../core/ids';
 
 /**
  * Console sign-in: an API key is exchanged for a session cookie (HttpOnly, SameSite=Strict,
  * Secure on https or in production). The key is not kept by the browser or the hub, only its hash.
  * Mounted before API-key authentication: these routes authenticate themselves.
  */
-export function sessionRoutes(deps: ApiDeps, clock: Clock = systemClock): Router {
+export function sessionRoutes(deps: ApiDeps, audit: Pick<AuditTrail, 'record'>, clock: Clock = systemClock): Router {
   const router = Router();
   const cookieOptions = (): CookieOptions => ({
     httpOnly: true,
@@ -39,6 +41,7 @@ export function sessionRoutes(deps: ApiDeps, clock: Clock = systemClock): Router
     await deps.store.insertConsoleSession({ id: sha256Hex(token), tenantId: key.tenantId, keyHash: key.hash, csrfHash: sha256Hex(csrfTokenFor(token)), createdAt: new Date(now), expiresAt });
     res.cookie(SESSION_COOKIE, token, { ...cookieOptions(), maxAge: deps.config.console.sessionTtlSeconds * 1000 });
     res.status(201).json(sessionView(key, token, expiresAt));
+    recordSession(req, 'session.create', key, 201);
   });
 
   router.get('/v1/sessions/current', async (req, res) => {
@@ -48,11 +51,29 @@ export function sessionRoutes(deps: ApiDeps, clock: Clock = systemClock): Router
 
   // Sign-out: a write like any other, so it needs the CSRF token too.
   router.delete('/v1/sessions/current', async (req, res) => {
-    const { token } = await current(req);
+    const { key, token } = await current(req);
     await deps.store.deleteConsoleSession(sha256Hex(token));
     res.clearCookie(SESSION_COOKIE, cookieOptions());
     res.status(204).end();
+    recordSession(req, 'session.delete', key, 204);
   });
+
+  // Console sign-ins and sign-outs are in the tenant's audit log, with the key used (never the session's token).
+  const recordSession = (req: Request, action: 'session.create' | 'session.delete', key: ApiKeyRecord, status: number): void =>
+    audit.record({
+      id: newId('aud'),
+      tenantId: key.tenantId,
+      action,
+      resourceType: 'session',
+      resourceId: null,
+      fields: [],
+      apiKeyId: key.id,
+      apiKeyName: key.name,
+      ip: req.ip ?? null,
+      userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
+      status,
+      at: new Date(clock.now()),
+    });
 
   const current = async (req: Request): Promise<{ key: ApiKeyRecord; token: string; expiresAt: Date }> => {
     const token = sessionTokenOf(req);
