@@ -47,6 +47,8 @@ interface Lane<I, R> {
   flush: BatchFlush<I, R> | null;
   timer: unknown;
   inFlight: boolean;
+  /** The waiting batch refused an item that would have taken it past maxBytes: it is full, and goes as soon as it may. */
+  closed: boolean;
 }
 
 /**
@@ -76,6 +78,7 @@ export class BatchQueue<I, R> {
     // The waiting batch has no room for this item: it goes now, or, with a request in flight, the item comes back later.
     const overflows = lane.waiting.length > 0 && lane.limits.maxBytes !== undefined && lane.bytes + bytes > lane.limits.maxBytes;
     if (lane.inFlight && (lane.waiting.length >= lane.limits.maxItems || overflows)) {
+      if (overflows) lane.closed = true;
       return Promise.resolve({ kind: 'deferred', delayMs: Math.max(lane.limits.maxWaitMs, 1000) });
     }
     if (overflows) this.send(key, lane);
@@ -91,7 +94,7 @@ export class BatchQueue<I, R> {
   }
 
   private open(key: string, limits: BatchLimits): Lane<I, R> {
-    const lane: Lane<I, R> = { limits, waiting: [], bytes: 0, since: 0, flush: null, timer: null, inFlight: false };
+    const lane: Lane<I, R> = { limits, waiting: [], bytes: 0, since: 0, flush: null, timer: null, inFlight: false, closed: false };
     this.lanes.set(key, lane);
     return lane;
   }
@@ -100,7 +103,7 @@ export class BatchQueue<I, R> {
   private schedule(key: string, lane: Lane<I, R>): void {
     if (lane.inFlight || lane.waiting.length === 0) return;
     const due = lane.since + lane.limits.maxWaitMs - this.clock.now();
-    const full = lane.waiting.length >= lane.limits.maxItems || (lane.limits.maxBytes !== undefined && lane.bytes >= lane.limits.maxBytes);
+    const full = lane.closed || lane.waiting.length >= lane.limits.maxItems || (lane.limits.maxBytes !== undefined && lane.bytes >= lane.limits.maxBytes);
     if (full || due <= 0) {
       this.send(key, lane);
       return;
@@ -119,6 +122,7 @@ export class BatchQueue<I, R> {
     }
     const batch = lane.waiting.splice(0, lane.limits.maxItems);
     for (const w of batch) lane.bytes -= w.bytes;
+    lane.closed = false;
     const flush = lane.flush as BatchFlush<I, R>;
     lane.inFlight = true;
     // The jobs left over (more than maxItems came) open the next batch, with their own wait counted from now.

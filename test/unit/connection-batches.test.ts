@@ -130,6 +130,23 @@ describe('BatchQueue', () => {
     expect(queue.waiting('k')).toBe(3);
   });
 
+  it('sends a waiting batch as soon as the request in flight answers once an item was turned away for its size, not at max_wait_ms', async () => {
+    const sized = { maxItems: 100, maxWaitMs: 60_000, maxBytes: 2048 };
+    const add = (item: string) => queue.add('k', sized, item, flush, 700);
+    // 1 and 2 fit; 3 does not: 1 and 2 go, 3 waits.
+    const jobs = ['1', '2', '3'].map(add);
+    expect(flushed).toEqual([['1', '2']]);
+    // 4 joins 3; 5 would take them past 2048 while 1 and 2 are in flight: turned away (comes back later).
+    jobs.push(add('4'));
+    await expect(add('5')).resolves.toEqual({ kind: 'deferred', delayMs: 60_000 });
+    answers[0]?.resolve({ kind: 'sent', value: 'one' });
+    await settle();
+    // 3 and 4 go at once: nothing more fits, so waiting out the 60 s would only delay them.
+    expect(flushed).toEqual([['1', '2'], ['3', '4']]);
+    answers[1]?.resolve({ kind: 'sent', value: 'two' });
+    expect(await Promise.all(jobs)).toEqual(['one', 'one', 'two', 'two'].map((value) => ({ kind: 'sent', value })));
+  });
+
   it('keys batch apart: two connections never share a request', () => {
     void queue.add('k1', limits, 'a', flush);
     void queue.add('k2', limits, 'b', flush);
