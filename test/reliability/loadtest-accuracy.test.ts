@@ -58,9 +58,10 @@ describe('hookhub loadtest', () => {
     expect(result.total.sent).toBe(400);
     expect(result.total.statuses).toEqual({ '204': 400 });
     expect(r.verified()).toBe(500); // the 100 of the warm-up second too
-    // Within 3 ms of what the receiver really took (20 ms asked; its timer may fire late).
+    // Within 3 ms of what the receiver really took (20 ms asked; its timer may fire late, or a fraction of a
+    // millisecond early by performance.now(): Node's timers run on the event loop's whole-millisecond clock).
     const heldP50 = [...r.held].sort((x, y) => x - y)[Math.floor(r.held.length / 2)]!;
-    expect(heldP50).toBeGreaterThanOrEqual(20);
+    expect(heldP50).toBeGreaterThanOrEqual(19);
     expect(Math.abs(result.total.latencyMs.p50 - heldP50)).toBeLessThanOrEqual(3);
     expect(result.total.latencyMs.p50).toBeLessThanOrEqual(result.total.latencyMs.p99);
     expect(result.stages[0]!.healthy).toBe(true);
