@@ -4,12 +4,11 @@ import type { ApiKeyRecord } from '../../access/model';
 import type { Clock } from '../../core/clock';
 import { systemClock } from '../../core/clock';
 import { HubError, ValidationError } from '../../core/errors';
-import { sha256Hex } from '../../core/ids';
+import { newId, sha256Hex } from '../../core/ids';
 import type { ApiDeps } from '../deps';
 import { bodyObject } from '../params';
 import { SESSION_COOKIE, csrfTokenFor, keyOfSession, newSessionToken, sessionTokenOf } from '../console-session';
 import type { AuditTrail } from '../audit';
-import { newId } from '../../core/ids';
 
 /**
  * Console sign-in: an API key is exchanged for a session cookie (HttpOnly, SameSite=Strict,
