@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { Batcher } from '../core/batcher';
 import { newId } from '../core/ids';
 import type { Logger } from '../core/logger';
@@ -39,6 +39,18 @@ export class AuditTrail {
     );
   }
 
+  /** An entry for a change made by `req`: who and what as given, from where (address, browser) and when as the request says. */
+  recordRequest(req: Request, entry: Pick<AuditEntry, 'tenantId' | 'action' | 'resourceId' | 'fields' | 'apiKeyId' | 'apiKeyName' | 'status'>, at = new Date()): void {
+    this.record({
+      id: newId('aud'),
+      ...entry,
+      resourceType: entry.action.slice(0, entry.action.indexOf('.')),
+      ip: req.ip ?? null,
+      userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
+      at,
+    });
+  }
+
   drain(): Promise<void> {
     return this.batcher.drain();
   }
@@ -61,20 +73,14 @@ export class AuditTrail {
         const match = res.locals['route'] as RouteMatch | undefined;
         const principal = res.locals['principal'] as Principal | undefined;
         if (res.statusCode >= 400 || !match?.rule.audit || !principal) return;
-        const action = match.rule.audit;
-        this.record({
-          id: newId('aud'),
+        this.recordRequest(req, {
           tenantId: principal.tenantId,
-          action,
-          resourceType: action.slice(0, action.indexOf('.')),
+          action: match.rule.audit,
           resourceId: match.params['id'] ?? responseId,
           fields: fieldNames(req.body),
           apiKeyId: principal.keyId,
           apiKeyName: principal.keyName,
-          ip: req.ip ?? null,
-          userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
           status: res.statusCode,
-          at: new Date(),
         });
       });
       next();

@@ -4,7 +4,7 @@ import type { ApiKeyRecord } from '../../access/model';
 import type { Clock } from '../../core/clock';
 import { systemClock } from '../../core/clock';
 import { HubError, ValidationError } from '../../core/errors';
-import { newId, sha256Hex } from '../../core/ids';
+import { sha256Hex } from '../../core/ids';
 import type { ApiDeps } from '../deps';
 import { bodyObject } from '../params';
 import { SESSION_COOKIE, csrfTokenFor, keyOfSession, newSessionToken, sessionTokenOf } from '../console-session';
@@ -15,7 +15,7 @@ import type { AuditTrail } from '../audit';
  * Secure on https or in production). The key is not kept by the browser or the hub, only its hash.
  * Mounted before API-key authentication: these routes authenticate themselves.
  */
-export function sessionRoutes(deps: ApiDeps, audit: Pick<AuditTrail, 'record'>, clock: Clock = systemClock): Router {
+export function sessionRoutes(deps: ApiDeps, audit: Pick<AuditTrail, 'recordRequest'>, clock: Clock = systemClock): Router {
   const router = Router();
   const cookieOptions = (): CookieOptions => ({
     httpOnly: true,
@@ -59,20 +59,7 @@ export function sessionRoutes(deps: ApiDeps, audit: Pick<AuditTrail, 'record'>, 
 
   // Console sign-ins and sign-outs are in the tenant's audit log, with the key used (never the session's token).
   const recordSession = (req: Request, action: 'session.create' | 'session.delete', key: ApiKeyRecord, status: number): void =>
-    audit.record({
-      id: newId('aud'),
-      tenantId: key.tenantId,
-      action,
-      resourceType: 'session',
-      resourceId: null,
-      fields: [],
-      apiKeyId: key.id,
-      apiKeyName: key.name,
-      ip: req.ip ?? null,
-      userAgent: req.get('user-agent')?.slice(0, 512) ?? null,
-      status,
-      at: new Date(clock.now()),
-    });
+    audit.recordRequest(req, { tenantId: key.tenantId, action, resourceId: null, fields: [], apiKeyId: key.id, apiKeyName: key.name, status }, new Date(clock.now()));
 
   const current = async (req: Request): Promise<{ key: ApiKeyRecord; token: string; expiresAt: Date }> => {
     const token = sessionTokenOf(req);
