@@ -237,7 +237,12 @@ describe('retries, dead letters and replay', () => {
     expect(deadLetters).toHaveLength(1);
     expect(deadLetters[0]).toMatchObject({ id: alertData['dead_letter_id'], reason: 'retries_exhausted', attempts: 3, lastStatus: 500, eventId });
 
-    const log = (await api('GET', `/v1/deliveries?subscriptionId=${subId}`)).body['data'] as Json[];
+    // Attempt records are written in batches beside the dead letter and the alert: the last one may land just after them.
+    let log: Json[] = [];
+    await waitUntil(async () => {
+      log = (await api('GET', `/v1/deliveries?subscriptionId=${subId}`)).body['data'] as Json[];
+      return log.length >= 3;
+    }, 10_000, () => `attempts logged: ${log.length}`);
     expect(log.map((a) => [a['attempt'], a['status'], a['next']])).toEqual([
       [3, 'failed', 'dead_letter'],
       [2, 'failed', 'retry'],
